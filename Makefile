@@ -1,0 +1,47 @@
+# Two commands on a fresh machine: `make run` and `make test` (see README).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+
+.PHONY: run test lint format typecheck check install install-dev bench clean
+
+$(BIN)/forum: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.dev: $(BIN)/forum
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/forum
+
+install-dev: $(VENV)/.dev
+
+run: install
+	$(BIN)/forum init
+	$(BIN)/forum serve --port $(PORT)
+
+test: install-dev
+	$(BIN)/pytest
+
+lint: install-dev
+	$(BIN)/ruff check forum tests bench migrations wsgi.py
+	$(BIN)/ruff format --check forum tests bench wsgi.py
+
+format: install-dev
+	$(BIN)/ruff format forum tests bench wsgi.py
+	$(BIN)/ruff check --fix forum tests bench wsgi.py
+
+typecheck: install-dev
+	$(BIN)/mypy
+
+check: lint typecheck test
+
+bench: install-dev
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,175 @@
+"""The forum application: `create_app` builds it from small configuration steps."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from forum import config as config_module
+
+THEMES_PATH = Path(__file__).resolve().parent.parent / "themes"
+
+
+def create_app(config: type | dict[str, Any] | None = None) -> Flask:
+    """Build the app; `config` is a config class or a mapping of overrides."""
+    base = config if isinstance(config, type) else config_module.BaseConfig
+    instance_path = config_module.instance_path_from_env()
+    explicit = (
+        config.get("FORUM_INSTANCE_PATH")
+        if isinstance(config, dict)
+        else getattr(base, "FORUM_INSTANCE_PATH", None)
+    )
+    if explicit:
+        instance_path = Path(explicit).resolve()
+    app = Flask(
+        __name__,
+        instance_path=str(instance_path),
+        instance_relative_config=True,
+        static_folder=None,
+        template_folder=None,
+    )
+    _configure_settings(app, base, config if isinstance(config, dict) else None)
+    _configure_theme(app)
+    _configure_database(app)
+    _configure_auth(app)
+    _configure_throttle(app)
+    _configure_requests(app)
+    _configure_errors(app)
+    _configure_blueprints(app)
+    _configure_cli(app)
+    return app
+
+
+def _configure_settings(app: Flask, base: type, extra: dict[str, Any] | None) -> None:
+    app.config.from_object(base)
+    if not app.testing:
+        app.config.update(config_module.overrides(Path(app.instance_path)))
+    if extra:
+        app.config.update(extra)
+    if not app.config.get("FORUM_DATABASE_URL"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        app.config["FORUM_DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'forum.db'}"
+    app.config["SQLALCHEMY_DATABASE_URI"] = app.config["FORUM_DATABASE_URL"]
+    secret = app.config.get("FORUM_SECRET_KEY")
+    if not secret:
+        secret = config_module.load_or_create_secret_key(Path(app.instance_path))
+    app.config["SECRET_KEY"] = secret
+    if str(app.config["FORUM_BASE_URL"]).startswith("https://"):
+        # Behind HTTPS every cookie is Secure too.
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["REMEMBER_COOKIE_SECURE"] = True
+    app.config["FORUM_RATELIMITS_ON"] = str(app.config["FORUM_RATELIMITS"]).lower() != "off"
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO)
+
+
+def _configure_theme(app: Flask) -> None:
+    import jinja2
+
+    theme = THEMES_PATH / app.config["FORUM_THEME"]
+    app.jinja_loader = jinja2.FileSystemLoader(str(theme / "templates"))
+    app.static_folder = str(theme / "static")
+    app.static_url_path = "/static"
+    app.add_url_rule(
+        "/static/<path:filename>", endpoint="static", view_func=app.send_static_file
+    )
+    app.config.setdefault("SEND_FILE_MAX_AGE_DEFAULT", 3600)
+
+
+def _configure_database(app: Flask) -> None:
+    from forum import models  # noqa: F401 - registers every table
+    from forum.database import configure_sqlite
+    from forum.extensions import db
+    from forum.extensions import migrate
+
+    db.init_app(app)
+    migrations = Path(__file__).resolve().parent.parent / "migrations"
+    migrate.init_app(app, db, directory=str(migrations), render_as_batch=True)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            configure_sqlite(db.engine, synchronous=app.config["FORUM_SQLITE_SYNCHRONOUS"])
+
+
+def _configure_auth(app: Flask) -> None:
+    from forum.extensions import csrf
+    from forum.extensions import db
+    from forum.extensions import login_manager
+    from forum.models.users import User
+
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to see that page."
+    # "strong" would log members out whenever their phone changes network.
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(session_id: str) -> User | None:
+        user_id, _, epoch = session_id.partition(":")
+        if not user_id.isdigit() or not epoch.isdigit():
+            return None
+        user = db.session.get(User, int(user_id))
+        if user is None or user.auth_epoch != int(epoch) or user.is_suspended():
+            return None
+        return user
+
+
+def _configure_throttle(app: Flask) -> None:
+    import hashlib
+
+    from forum.throttle import DatabaseStore
+    from forum.throttle import RedisStore
+    from forum.throttle import Store
+    from forum.throttle import Throttle
+
+    store: Store = (
+        RedisStore(app.config["FORUM_REDIS_URL"])
+        if app.config.get("FORUM_REDIS_URL")
+        else DatabaseStore()
+    )
+    salt = hashlib.sha256(f"throttle:{app.config['SECRET_KEY']}".encode()).digest()
+    app.extensions["forum_throttle"] = Throttle(
+        store, salt, enabled=app.config["FORUM_RATELIMITS_ON"]
+    )
+
+
+def _configure_requests(app: Flask) -> None:
+    from forum.blueprints import context
+
+    context.init_app(app)
+
+
+def _configure_errors(app: Flask) -> None:
+    from forum.blueprints import errors
+
+    errors.init_app(app)
+
+
+def _configure_blueprints(app: Flask) -> None:
+    from forum.blueprints import admin
+    from forum.blueprints import auth
+    from forum.blueprints import boards
+    from forum.blueprints import pages
+    from forum.blueprints import topics
+    from forum.blueprints import users
+    from forum.blueprints.api import bp as api_bp
+
+    for blueprint in (
+        auth.bp,
+        boards.bp,
+        topics.bp,
+        users.bp,
+        admin.bp,
+        pages.bp,
+        api_bp,
+    ):
+        app.register_blueprint(blueprint)
+
+
+def _configure_cli(app: Flask) -> None:
+    from forum.cli import register_flask_commands
+
+    register_flask_commands(app)

@@ -1,0 +1,1 @@
+"""HTML and JSON front ends: thin views over policy and services."""

@@ -1,0 +1,115 @@
+"""Turning failures into responses: JSON under /api/, pages elsewhere, never a traceback."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+from flask import Response
+from flask import jsonify
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from forum.errors import ForumError
+from forum.errors import Invalid
+from forum.errors import NotLoggedIn
+from forum.errors import RateLimited
+from forum.extensions import db
+
+log = logging.getLogger("forum.errors")
+
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    429: "rate_limited",
+    500: "server_error",
+}
+
+# One body for "absent" and "hidden": nothing in a 404 may depend on what was asked for.
+NOT_FOUND_MESSAGE = "Not found."
+
+
+def is_api_request() -> bool:
+    """True for requests to the JSON API."""
+    return request.path.startswith("/api/")
+
+
+def api_error(
+    status: int, code: str, message: str, fields: dict[str, str] | None = None
+) -> tuple[Response, int]:
+    """The contract's error body: {"error": {"code", "message", "fields"?}}."""
+    body: dict[str, Any] = {"code": code, "message": message}
+    if fields:
+        body["fields"] = fields
+    return jsonify({"error": body}), status
+
+
+def _page(status: int, message: str) -> tuple[str, int]:
+    return render_template("error.html", status=status, message=message), status
+
+
+def handle_forum_error(exc: ForumError) -> Any:
+    """Roll back, then answer in the request's language (JSON or HTML)."""
+    db.session.rollback()
+    message = NOT_FOUND_MESSAGE if exc.status == 404 else exc.message
+    if is_api_request():
+        response = api_error(
+            exc.status, exc.code, message, exc.fields if isinstance(exc, Invalid) else None
+        )
+        if isinstance(exc, RateLimited):
+            response[0].headers["Retry-After"] = str(exc.retry_after)
+        return response
+    if isinstance(exc, NotLoggedIn) and exc.code == "unauthorized":
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    status, page = exc.status, _page(exc.status, message)
+    if isinstance(exc, RateLimited):
+        return page[0], status, {"Retry-After": str(exc.retry_after)}
+    return page
+
+
+def init_app(app: Flask) -> None:
+    """Register the handlers."""
+    app.register_error_handler(ForumError, handle_forum_error)
+
+    @app.errorhandler(CSRFError)
+    def _csrf(exc: CSRFError) -> Any:
+        db.session.rollback()
+        message = "The form expired or was sent from elsewhere. Go back, reload and try again."
+        if is_api_request():
+            return api_error(400, "csrf_failed", "Missing or invalid CSRF token.")
+        return _page(400, message)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Any:
+        db.session.rollback()
+        status = exc.code or 500
+        if status == 404:
+            message = NOT_FOUND_MESSAGE
+        elif status == 413:
+            message = "That is too large."
+        else:
+            message = exc.description or "Bad request."
+        if is_api_request():
+            return api_error(status, HTTP_CODES.get(status, "error"), message)
+        return _page(status, message)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Any:
+        db.session.rollback()
+        if app.testing and not app.config.get("FORUM_TEST_SWALLOW_ERRORS"):
+            raise exc  # tests see the real traceback
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        message = "Something went wrong on our side. Nothing was saved; please try again."
+        if is_api_request():
+            return api_error(500, "server_error", message)
+        return _page(500, message)

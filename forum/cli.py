@@ -1,0 +1,163 @@
+"""The `forum` command: init, create-user, serve, demo and maintenance chores."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _app() -> Flask:
+    from forum import create_app
+
+    return create_app()
+
+
+def _fail(message: str) -> None:
+    raise click.ClickException(message)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Run and look after the forum."""
+
+
+@main.command()
+def init() -> None:
+    """Create or upgrade the database; print the first admin's set-up link if needed."""
+    from flask_migrate import upgrade
+
+    from forum.extensions import db
+    from forum.services.setup import create_setup_token
+    from forum.services.setup import has_admin
+
+    app = _app()
+    with app.app_context():
+        upgrade(directory=str(PROJECT_ROOT / "migrations"))
+        click.echo(f"Database is up to date ({db.engine.url.render_as_string()}).")
+        if has_admin():
+            return
+        token = create_setup_token()
+        db.session.commit()
+        base = str(app.config["FORUM_BASE_URL"]).rstrip("/")
+        click.echo("")
+        click.echo("No admin yet. Open this one-time link (valid 24 hours) to create one:")
+        click.echo(f"    {base}/setup/{token}")
+        click.echo("Running `forum init` again makes a new link and retires this one.")
+
+
+@main.command("create-user")
+@click.argument("name")
+@click.option("--admin", is_flag=True, help="Make the user a site admin.")
+@click.option("--moderator", is_flag=True, help="Make the user a site moderator.")
+@click.option("--password", "password", default=None, help="The password (visible in ps!).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def create_user(
+    name: str, admin: bool, moderator: bool, password: str | None, password_stdin: bool
+) -> None:
+    """Make an account without e-mail (scripts and first set-up)."""
+    from forum.errors import ForumError
+    from forum.errors import Invalid
+    from forum.extensions import db
+    from forum.services import accounts
+
+    if (password is None) == (not password_stdin):
+        _fail("give exactly one of --password PW or --password-stdin")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    app = _app()
+    with app.app_context():
+        try:
+            user = accounts.create_user(
+                username=name, password=password, is_admin=admin, is_moderator=moderator
+            )
+            if admin:
+                user.trust_level = 4
+            db.session.commit()
+        except Invalid as exc:
+            _fail("; ".join(f"{k}: {v}" for k, v in exc.fields.items()))
+        except ForumError as exc:
+            _fail(exc.message)
+        role = "admin" if admin else "moderator" if moderator else "member"
+        click.echo(f"Created {role} {user.username}.")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=lambda: int(os.environ.get("PORT", "8000")), type=int)
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the forum with gunicorn on wsgi:app."""
+    if not 0 < port < 65536:
+        _fail(f"port {port} is out of range")
+    args = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--chdir",
+        str(PROJECT_ROOT),
+        "--workers",
+        str(workers),
+        "--bind",
+        f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+        # No access log: it would record every member's IP address and the pages read.
+        "--error-logfile",
+        "-",
+        "wsgi:app",
+    ]
+    click.echo(f"Serving on http://{host}:{port} with {workers} workers.")
+    os.execv(sys.executable, args)  # noqa: S606 - replaces this process with gunicorn
+
+
+@main.command()
+def demo() -> None:
+    """Fill an empty forum with a small, realistic demo community."""
+    from forum.demo import fill_demo
+    from forum.errors import ForumError
+
+    app = _app()
+    with app.app_context():
+        try:
+            summary = fill_demo()
+        except ForumError as exc:
+            _fail(exc.message)
+        click.echo(summary)
+
+
+@main.command()
+def rerender() -> None:
+    """Re-render stored posts after the Markdown renderer or sanitiser changed."""
+    from forum.maintenance import rerender_stale_posts
+
+    with _app().app_context():
+        click.echo(f"Re-rendered {rerender_stale_posts()} posts.")
+
+
+@main.command()
+def prune() -> None:
+    """Delete hashed IP addresses older than 14 days (run daily from cron)."""
+    from forum.maintenance import prune_throttle_events
+
+    with _app().app_context():
+        click.echo(f"Deleted {prune_throttle_events()} old throttle entries.")
+
+
+def register_flask_commands(app: Flask) -> None:
+    """Expose the same commands under `flask` for developers."""
+    for name, command in main.commands.items():
+        app.cli.add_command(command, name)
+
+
+def run(*args: Any) -> None:
+    """Entry point for `python -m forum.cli`."""
+    main(*args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,151 @@
+"""Read models for pages and the API: every list starts from a policy scope.
+
+The HTML and JSON front ends call these, so both show exactly the same things, and no
+view writes a query of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Generic
+from typing import TypeVar
+
+from sqlalchemy import Select
+from sqlalchemy import func
+from sqlalchemy import select
+
+from forum import policy
+from forum.extensions import db
+from forum.models.boards import Board
+from forum.models.posts import Post
+from forum.models.topics import Topic
+from forum.models.users import User
+from forum.policy import Actor
+
+T = TypeVar("T")
+
+
+@dataclass
+class Page(Generic[T]):
+    """One page of a list, with the numbers a pager needs."""
+
+    items: list[T]
+    page: int
+    pages: int
+    total: int
+    per_page: int
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def _paged(stmt: Select[tuple[T]], total: int, page: int, per_page: int) -> Page[T]:
+    pages = max(1, -(-total // per_page))
+    page = max(1, page)
+    items = list(db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
+    return Page(items=items, page=page, pages=pages, total=total, per_page=per_page)
+
+
+@dataclass
+class BoardEntry:
+    """A board on the index, with its sub-boards and its latest topic (if visible)."""
+
+    board: Board
+    children: list[Board]
+    last_topic: Topic | None
+
+
+def board_index(actor: Actor) -> list[BoardEntry]:
+    """Top-level boards in order, each with its sub-boards and latest topic."""
+    boards = list(
+        db.session.scalars(policy.visible_boards(actor).order_by(Board.position, Board.id))
+    )
+    last_ids = [b.last_topic_id for b in boards if b.last_topic_id]
+    last_topics = {
+        t.id: t
+        for t in db.session.scalars(policy.visible_topics(actor).where(Topic.id.in_(last_ids)))
+    } if last_ids else {}
+    entries = {
+        b.id: BoardEntry(b, [], last_topics.get(b.last_topic_id or 0))
+        for b in boards
+        if b.parent_id is None
+    }
+    for board in boards:
+        if board.parent_id is not None and board.parent_id in entries:
+            entries[board.parent_id].children.append(board)
+    return list(entries.values())
+
+
+def sub_boards(actor: Actor, board: Board) -> list[Board]:
+    """The visible sub-boards of a board, in order."""
+    return list(
+        db.session.scalars(
+            policy.visible_boards(actor)
+            .where(Board.parent_id == board.id)
+            .order_by(Board.position, Board.id)
+        )
+    )
+
+
+def board_topics(actor: Actor, board: Board, page: int, per_page: int) -> Page[Topic]:
+    """A board's topics: pinned first, then by latest activity."""
+    scope = policy.visible_topics(actor).where(Topic.board_id == board.id)
+    stmt = scope.order_by(Topic.pinned.desc(), Topic.last_post_at.desc(), Topic.id.desc())
+    # The board's counter is exact for its visible topics; no COUNT(*) over the board.
+    return _paged(stmt, board.topics_count, page, per_page)
+
+
+def topic_posts(actor: Actor, topic: Topic, page: int, per_page: int) -> Page[Post]:
+    """A topic's posts in order (deleted ones included as placeholders)."""
+    stmt = policy.visible_posts(actor).where(Post.topic_id == topic.id).order_by(Post.number)
+    # Post numbers are dense, so the last number gives the count including deleted posts.
+    total = topic.next_number - 1
+    return _paged(stmt, total, page, per_page)
+
+
+def page_of_post(post: Post, per_page: int) -> int:
+    """The page of its topic on which a post appears."""
+    return (post.number - 1) // per_page + 1
+
+
+def reply_targets(actor: Actor, posts: Sequence[Post]) -> dict[int, Post]:
+    """The posts that the given posts answer, as far as the actor may see them."""
+    ids = {p.reply_to_id for p in posts if p.reply_to_id}
+    if not ids:
+        return {}
+    return {p.id: p for p in db.session.scalars(policy.visible_posts(actor).where(Post.id.in_(ids)))}
+
+
+@dataclass
+class Profile:
+    """What a profile shows: counts and recent posts, only from what the viewer may see."""
+
+    user: User
+    posts_count: int
+    topics_count: int
+    recent_posts: list[Post]
+
+
+def profile(actor: Actor, user: User, recent: int = 10) -> Profile:
+    """The member's profile as the actor may see it."""
+    posts = policy.visible_posts(actor).where(
+        Post.author_id == user.id, Post.deleted_at.is_(None)
+    )
+    posts_count = db.session.scalar(select(func.count()).select_from(posts.subquery())) or 0
+    topics = policy.visible_topics(actor).where(Topic.author_id == user.id)
+    topics_count = db.session.scalar(select(func.count()).select_from(topics.subquery())) or 0
+    latest = list(db.session.scalars(posts.order_by(Post.created_at.desc()).limit(recent)))
+    return Profile(user, posts_count, topics_count, latest)
+
+
+def latest_topics(actor: Actor, page: int, per_page: int) -> Page[Topic]:
+    """Topics from every visible board, by latest activity."""
+    scope = policy.visible_topics(actor)
+    total = db.session.scalar(select(func.count()).select_from(scope.subquery())) or 0
+    return _paged(scope.order_by(Topic.last_post_at.desc(), Topic.id.desc()), total, page, per_page)

@@ -1,0 +1,46 @@
+"""Whole-database chores run from the CLI: not on behalf of any member."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete
+from sqlalchemy import select
+
+from forum.extensions import db
+from forum.models.base import utcnow
+from forum.models.posts import Post
+from forum.models.posts import PostRevision
+from forum.models.security import ThrottleEvent
+from forum.rendering import RENDERER_VERSION
+from forum.rendering import render_markdown
+from forum.throttle import RETENTION
+
+
+def rerender_stale_posts(batch: int = 500) -> int:
+    """Re-render posts (and their revisions) made by an older renderer; returns the count."""
+    done = 0
+    while True:
+        rows = list(
+            db.session.scalars(
+                select(Post).where(Post.renderer_version != RENDERER_VERSION).limit(batch)
+            )
+        )
+        if not rows:
+            return done
+        for post in rows:
+            post.html = render_markdown(post.body)
+            post.renderer_version = RENDERER_VERSION
+            for revision in db.session.scalars(
+                select(PostRevision).where(PostRevision.post_id == post.id)
+            ):
+                revision.html = render_markdown(revision.body)
+        db.session.commit()
+        done += len(rows)
+
+
+def prune_throttle_events() -> int:
+    """Delete hashed addresses older than the retention period."""
+    result = db.session.execute(
+        delete(ThrottleEvent).where(ThrottleEvent.created_at < utcnow() - RETENTION)
+    )
+    db.session.commit()
+    return int(getattr(result, "rowcount", 0) or 0)

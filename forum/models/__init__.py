@@ -1,0 +1,25 @@
+"""Every model, imported here so that Alembic and `db.create_all` see them all."""
+
+from __future__ import annotations
+
+from forum.models.boards import Board
+from forum.models.posts import Post
+from forum.models.posts import PostRevision
+from forum.models.security import ThrottleEvent
+from forum.models.settings import SiteSetting
+from forum.models.topics import Topic
+from forum.models.users import ApiToken
+from forum.models.users import RecoveryCode
+from forum.models.users import User
+
+__all__ = [
+    "ApiToken",
+    "Board",
+    "Post",
+    "PostRevision",
+    "RecoveryCode",
+    "SiteSetting",
+    "ThrottleEvent",
+    "Topic",
+    "User",
+]

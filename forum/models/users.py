@@ -1,0 +1,88 @@
+"""Members, their API tokens and their one-time recovery codes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean
+from sqlalchemy import ForeignKey
+from sqlalchemy import Integer
+from sqlalchemy import String
+from sqlalchemy import Text
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+
+from forum.extensions import db
+from forum.models.base import UTCDateTime
+from forum.models.base import utcnow
+
+
+class User(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(20))
+    # Usernames are unique regardless of case; the lower-case copy carries the index.
+    username_key: Mapped[str] = mapped_column(String(20), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    # Confirmed address only; stored lower-case.
+    email: Mapped[str | None] = mapped_column(String(254), unique=True, default=None)
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_moderator: Mapped[bool] = mapped_column(Boolean, default=False)
+    trust_level: Mapped[int] = mapped_column(Integer, default=0)
+    # Bumped on password change or suspension: every session and token made before dies.
+    auth_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Profiles show the join month only, unless the member chooses to show the date.
+    show_join_date: Mapped[bool] = mapped_column(Boolean, default=False)
+    bio: Mapped[str] = mapped_column(Text, default="")
+    silenced_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    suspended_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # A new e-mail address waits here until the member follows the link sent to it, so
+    # registration never says whether an address is already in use.
+    pending_email: Mapped[str | None] = mapped_column(String(254), default=None)
+
+    # Flask-Login protocol -------------------------------------------------
+    is_active = True
+    is_anonymous = False
+    is_authenticated = True
+
+    def get_id(self) -> str:
+        # The epoch is part of the id, so a changed password ends remembered sessions too.
+        return f"{self.id}:{self.auth_epoch}"
+
+    def is_suspended(self, now: datetime | None = None) -> bool:
+        """True while a suspension runs."""
+        return self.suspended_until is not None and self.suspended_until > (now or utcnow())
+
+    def is_silenced(self, now: datetime | None = None) -> bool:
+        """True while a silence runs."""
+        return self.silenced_until is not None and self.silenced_until > (now or utcnow())
+
+    @property
+    def url(self) -> str:
+        return f"/u/{self.username}"
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.username}>"
+
+
+class ApiToken(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # Only a SHA-256 of the token is stored: a leaked database yields no usable tokens.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    auth_epoch: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class RecoveryCode(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(255))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

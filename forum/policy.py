@@ -1,0 +1,258 @@
+"""Who may see and do what: the one place that decides.
+
+Three kinds of function live here, and nowhere else:
+
+* scopes (`visible_boards`, `visible_topics`, `visible_posts`, `visible_users`) return a
+  `Select` that every list and lookup starts from, so that nothing can forget a filter;
+* predicates (`can_reply`, `can_moderate`, ...) return a bool for one object;
+* guards (`require_topic`, ...) load through a scope and raise `NotFound` when the actor
+  may not see the thing, so that hidden and absent look exactly alike.
+
+Functions take an `Actor`, built once per request by `actor_for`, never `current_user`,
+`request` or `g`. Later capabilities (groups, moderation scopes, search) extend the
+`Actor` and the single `_board_readable` condition; every scope inherits the change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import datetime
+
+from sqlalchemy import ColumnElement
+from sqlalchemy import Select
+from sqlalchemy import false
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import true
+
+from forum.errors import Denied
+from forum.errors import NotFound
+from forum.errors import NotLoggedIn
+from forum.extensions import db
+from forum.models.base import utcnow
+from forum.models.boards import Board
+from forum.models.posts import Post
+from forum.models.topics import Topic
+from forum.models.users import User
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The permissions-relevant facts about whoever makes a request."""
+
+    user_id: int | None = None
+    is_admin: bool = False
+    is_site_moderator: bool = False
+    # Whether the site lets this actor read boards outside groups (guests: a setting).
+    reads_public: bool = False
+    silenced: bool = False
+    trust_level: int = 0
+    group_ids: frozenset[int] = field(default_factory=frozenset)
+    moderated_group_ids: frozenset[int] = field(default_factory=frozenset)
+
+    @property
+    def is_member(self) -> bool:
+        """True for a logged-in member, False for a guest."""
+        return self.user_id is not None
+
+
+def actor_for(user: User | None, *, guests_read: bool, now: datetime | None = None) -> Actor:
+    """Build the actor for a member (or a guest when `user` is None)."""
+    if user is None:
+        return Actor(reads_public=guests_read)
+    now = now or utcnow()
+    silenced = user.is_silenced(now) or user.is_suspended(now)
+    return Actor(
+        user_id=user.id,
+        is_admin=user.is_admin,
+        # A silenced moderator loses moderation rights while the silence runs.
+        is_site_moderator=(user.is_moderator or user.is_admin) and not silenced,
+        reads_public=True,
+        silenced=silenced,
+        trust_level=user.trust_level,
+    )
+
+
+# --- scopes -----------------------------------------------------------------
+
+
+def _board_readable(actor: Actor) -> ColumnElement[bool]:
+    """The SQL condition on `Board` for boards the actor may read."""
+    if not actor.reads_public:
+        return false()
+    return true()
+
+
+def readable_board_ids(actor: Actor) -> Select[tuple[int]]:
+    """Ids of the boards the actor may read (for IN-filters, e.g. in search)."""
+    return select(Board.id).where(_board_readable(actor))
+
+
+def visible_boards(actor: Actor) -> Select[tuple[Board]]:
+    """Boards the actor may see."""
+    return select(Board).where(_board_readable(actor))
+
+
+def visible_topics(actor: Actor) -> Select[tuple[Topic]]:
+    """Topics the actor may see."""
+    return select(Topic).where(Topic.board_id.in_(readable_board_ids(actor)))
+
+
+def visible_posts(actor: Actor) -> Select[tuple[Post]]:
+    """Posts the actor may see (deleted ones included: they show as placeholders)."""
+    return (
+        select(Post)
+        .join(Topic, Topic.id == Post.topic_id)
+        .where(Topic.board_id.in_(readable_board_ids(actor)))
+    )
+
+
+def visible_users(actor: Actor) -> Select[tuple[User]]:
+    """Member profiles the actor may see: members see members, guests see nobody."""
+    if not actor.is_member:
+        return select(User).where(false())
+    return select(User)
+
+
+# --- predicates -------------------------------------------------------------
+
+
+def can_see_board(actor: Actor, board: Board) -> bool:
+    """True if the actor may read the board."""
+    return actor.reads_public
+
+
+def can_see_topic(actor: Actor, topic: Topic) -> bool:
+    """True if the actor may read the topic."""
+    return can_see_board(actor, topic.board)
+
+
+def can_see_post(actor: Actor, post: Post) -> bool:
+    """True if the actor may see the post (perhaps only as a deleted placeholder)."""
+    return can_see_topic(actor, post.topic)
+
+
+def can_moderate(actor: Actor, board: Board) -> bool:
+    """True if the actor moderates the board."""
+    if not actor.is_member or actor.silenced:
+        return False
+    return actor.is_admin or actor.is_site_moderator
+
+
+def can_administer(actor: Actor) -> bool:
+    """True for site admins: settings, boards."""
+    return actor.is_member and actor.is_admin
+
+
+def can_post_topic(actor: Actor, board: Board) -> bool:
+    """True if the actor may start a topic on the board."""
+    return actor.is_member and not actor.silenced and can_see_board(actor, board)
+
+
+def can_reply(actor: Actor, topic: Topic) -> bool:
+    """True if the actor may reply to the topic."""
+    if not actor.is_member or actor.silenced or not can_see_topic(actor, topic):
+        return False
+    return not topic.locked or can_moderate(actor, topic.board)
+
+
+def can_see_post_body(actor: Actor, post: Post) -> bool:
+    """True if the actor may read the post's text (a deleted post's: moderators only)."""
+    if not can_see_post(actor, post):
+        return False
+    return not post.is_deleted or can_moderate(actor, post.topic.board)
+
+
+def can_see_revisions(actor: Actor, post: Post) -> bool:
+    """True if the actor may read the post's edit history."""
+    return can_see_post_body(actor, post)
+
+
+def can_edit_post(actor: Actor, post: Post) -> bool:
+    """True if the actor may edit the post: its author (topic open) or a moderator."""
+    if not actor.is_member or actor.silenced or not can_see_post(actor, post):
+        return False
+    if can_moderate(actor, post.topic.board):
+        return True
+    return post.author_id == actor.user_id and not post.is_deleted and not post.topic.locked
+
+
+def can_delete_post(actor: Actor, post: Post) -> bool:
+    """True if the actor may delete the post: its author or a moderator."""
+    if not actor.is_member or post.is_deleted or not can_see_post(actor, post):
+        return False
+    if can_moderate(actor, post.topic.board):
+        return True
+    return post.author_id == actor.user_id and not actor.silenced
+
+
+def can_see_user(actor: Actor, user: User) -> bool:
+    """True if the actor may see the member's profile."""
+    return actor.is_member
+
+
+def post_actions(actor: Actor, post: Post) -> dict[str, bool]:
+    """Which buttons a post shows to the actor."""
+    return {
+        "edit": can_edit_post(actor, post),
+        "delete": can_delete_post(actor, post),
+        "reply": can_reply(actor, post.topic),
+        "revisions": post.revisions_count > 0 and can_see_revisions(actor, post),
+    }
+
+
+# --- guards -----------------------------------------------------------------
+
+
+def require_member(actor: Actor) -> int:
+    """The actor's user id, or `NotLoggedIn`."""
+    if actor.user_id is None:
+        raise NotLoggedIn()
+    return actor.user_id
+
+
+def require_board(actor: Actor, board_id: int) -> Board:
+    """The board, if the actor may see it; else `NotFound`."""
+    board = db.session.scalar(visible_boards(actor).where(Board.id == board_id))
+    if board is None:
+        raise NotFound()
+    return board
+
+
+def require_topic(actor: Actor, topic_id: int) -> Topic:
+    """The topic, if the actor may see it; else `NotFound`."""
+    topic = db.session.scalar(visible_topics(actor).where(Topic.id == topic_id))
+    if topic is None:
+        raise NotFound()
+    return topic
+
+
+def require_post(actor: Actor, post_id: int) -> Post:
+    """The post, if the actor may see it; else `NotFound`."""
+    post = db.session.scalar(visible_posts(actor).where(Post.id == post_id))
+    if post is None:
+        raise NotFound()
+    return post
+
+
+def require_user(actor: Actor, username: str) -> User:
+    """The member by name (any case), if the actor may see them; else `NotFound`."""
+    user = db.session.scalar(
+        visible_users(actor).where(User.username_key == username.lower())
+    )
+    if user is None:
+        raise NotFound()
+    return user
+
+
+def require_admin(actor: Actor) -> None:
+    """Raise unless the actor is a site admin (`NotLoggedIn` for guests, else `Denied`)."""
+    require_member(actor)
+    if not can_administer(actor):
+        raise Denied("Only site admins may do that.")
+
+
+def count_visible(stmt: Select[tuple[Post]] | Select[tuple[Topic]]) -> int:
+    """Count the rows of a scope (so a count can never disagree with its list)."""
+    return db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0

@@ -1,0 +1,289 @@
+"""The one place where user-written text becomes HTML.
+
+Markdown is rendered with raw HTML escaped, then bleach cleans the result as
+the last step. The bleach ``Cleaner`` below holds the project's only allow-list.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as etree
+from functools import partial
+from html.parser import HTMLParser
+
+import bleach
+import markdown
+from bleach.linkifier import LinkifyFilter
+from markdown.extensions import Extension
+from markdown.extensions.tables import TableExtension
+from markdown.inlinepatterns import SimpleTagInlineProcessor
+from markdown.treeprocessors import Treeprocessor
+
+#: Bump whenever the HTML produced for the same source changes; a CLI command
+#: re-renders stored posts whose renderer version is older.
+RENDERER_VERSION: int = 1
+
+ALLOWED_TAGS: frozenset[str] = frozenset(
+    {
+        "a",
+        "blockquote",
+        "br",
+        "code",
+        "del",
+        "em",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "hr",
+        "li",
+        "ol",
+        "p",
+        "pre",
+        "strong",
+        "table",
+        "tbody",
+        "td",
+        "th",
+        "thead",
+        "tr",
+        "ul",
+    }
+)
+
+# No <img>: an image from another site would tell that site every reader's IP
+# address, which on a recovery forum can out a member.
+ALLOWED_PROTOCOLS: frozenset[str] = frozenset({"http", "https", "mailto"})
+
+LINK_REL = "nofollow ugc noopener"
+
+_ALIGN_VALUES = frozenset({"left", "center", "right"})
+_CODE_CLASS_RE = re.compile(r"language-[A-Za-z0-9_+#.-]{1,40}")
+
+# C0 controls (except tab, newline, carriage return) and DEL. NUL is the
+# headline case, but Python-Markdown also uses STX/ETX as internal placeholder
+# markers, so a user must never be able to type them.
+_CONTROL_CHARS_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+# Bare URLs are linkified only with an explicit scheme or a leading "www.".
+# bleach's default also links bare domains, which turns typos such as
+# "day 3.It was hard" into links to http://3.it; it also only knows old TLDs,
+# so https://example.charity would not be linked at all.
+_URL_RE = re.compile(
+    r"""
+    \(*                                   # "(" before the URL; LinkifyFilter trims it
+    (?<![\w@.:/])                         # not inside a word, e-mail address or URL
+    (?:https?://(?:[\w.~%!$&'*+,;=-]+@)?|www\.)
+    (?:[\w-]+\.)+(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})
+    (?::[0-9]{1,5})?
+    (?:[/?#][^\s<>"`{}|\\^]*)?
+    """,
+    re.IGNORECASE | re.VERBOSE,
+)
+
+
+def _allow_attribute(tag: str, name: str, value: str) -> bool:
+    """Attribute allow-list; never ``style`` and never an event handler."""
+    if tag == "a":
+        return name in {"href", "rel", "title"}
+    if tag in {"th", "td"}:
+        return name == "align" and value in _ALIGN_VALUES
+    if tag == "code":
+        # Fenced code keeps its language for highlighting. Arbitrary classes
+        # would let a post borrow the site's own CSS (e.g. to fake a staff badge).
+        return name == "class" and _CODE_CLASS_RE.fullmatch(value) is not None
+    return False
+
+
+_Attrs = dict[tuple[str | None, str] | str, str]
+
+
+def _link_attributes(attrs: _Attrs, new: bool) -> _Attrs | None:
+    """LinkifyFilter callback run on every link, old and new."""
+    href = attrs.get((None, "href"))
+    if not href:
+        # The sanitiser removed a dangerous href (javascript:, data:, ...);
+        # keep the text, drop the dead anchor.
+        return None
+    # Rebuilt in a fixed order so a second pass serialises identically, and
+    # any rel the author supplied is replaced, never merged.
+    result: _Attrs = {(None, "href"): href}
+    title = attrs.get((None, "title"))
+    if title:
+        result[(None, "title")] = title
+    result[(None, "rel")] = LINK_REL
+    result["_text"] = attrs.get("_text", "")
+    return result
+
+
+# Protocol-relative links ("//example.org/x") are allowed: bleach treats them
+# as scheme-less, the browser resolves them to the forum's own scheme, so they
+# are ordinary external links and get the same rel as any other link.
+_CLEANER = bleach.Cleaner(
+    tags=ALLOWED_TAGS,
+    attributes=_allow_attribute,
+    protocols=ALLOWED_PROTOCOLS,
+    strip=True,
+    strip_comments=True,
+    # Linkify inside the cleaner, after sanitising: bleach.linkify() run on
+    # cleaned output would link text inside <code> and could bring back
+    # schemes the cleaner removed.
+    filters=[
+        partial(
+            LinkifyFilter,
+            callbacks=[_link_attributes],
+            skip_tags={"pre", "code"},
+            parse_email=False,
+            url_re=_URL_RE,
+        )
+    ],
+)
+
+
+class _StrikethroughExtension(Extension):
+    """``~~text~~`` becomes ``<del>text</del>``."""
+
+    def extendMarkdown(self, md: markdown.Markdown) -> None:
+        """Register the inline pattern just before emphasis."""
+        pattern = SimpleTagInlineProcessor(r"(~~)(?=\S)(.+?)(?<=\S)~~", "del")
+        md.inlinePatterns.register(pattern, "strikethrough", 65)
+
+
+class _EscapeRawHtmlExtension(Extension):
+    """Raw HTML typed by a user is shown as text, never passed through."""
+
+    def extendMarkdown(self, md: markdown.Markdown) -> None:
+        """Remove the processors that pass raw HTML blocks and inline tags through."""
+        md.preprocessors.deregister("html_block")
+        md.inlinePatterns.deregister("html")
+
+
+class _ImagesAsLinksTreeprocessor(Treeprocessor):
+    """Replace every ``<img>`` with a link to the image, or its text inside a link."""
+
+    def run(self, root: etree.Element) -> None:
+        """Rewrite images in place."""
+        self._rewrite(root, inside_link=False)
+
+    def _rewrite(self, element: etree.Element, *, inside_link: bool) -> None:
+        for child in element:
+            if child.tag == "img":
+                src = child.get("src") or ""
+                alt = child.get("alt") or ""
+                title = child.get("title")
+                child.attrib.clear()
+                child.text = alt or src
+                if inside_link or not src:
+                    # A link inside a link is invalid HTML; the outer link wins.
+                    child.tag = "span"
+                else:
+                    child.tag = "a"
+                    child.set("href", src)
+                    if title:
+                        child.set("title", title)
+            else:
+                self._rewrite(child, inside_link=inside_link or child.tag == "a")
+
+
+class _ImagesAsLinksExtension(Extension):
+    """Images are never loaded: ``![alt](url)`` renders as a link to ``url``."""
+
+    def extendMarkdown(self, md: markdown.Markdown) -> None:
+        """Run after the inline processor (priority 20) has created the images."""
+        md.treeprocessors.register(_ImagesAsLinksTreeprocessor(md), "images_as_links", 15)
+
+
+def _new_markdown() -> markdown.Markdown:
+    # A fresh instance per call: Markdown objects keep per-document state
+    # (references, stash) and are not safe to share between threads.
+    return markdown.Markdown(
+        extensions=[
+            "fenced_code",
+            "nl2br",
+            _EscapeRawHtmlExtension(),
+            _ImagesAsLinksExtension(),
+            _StrikethroughExtension(),
+            # align="..." instead of style="text-align: ...": style is never allowed.
+            TableExtension(use_align_attribute=True),
+        ],
+        output_format="html",
+    )
+
+
+def _strip_control_chars(text: str) -> str:
+    return _CONTROL_CHARS_RE.sub("", text)
+
+
+def sanitize_html(html: str) -> str:
+    """Clean HTML against the allow-list, linkify bare URLs and set rel on every link."""
+    return _CLEANER.clean(_strip_control_chars(html))
+
+
+def render_markdown(source: str) -> str:
+    """Render user-written Markdown to sanitised HTML."""
+    html = _new_markdown().convert(_strip_control_chars(source))
+    # Always last, whatever Markdown produced.
+    return sanitize_html(html)
+
+
+# Tags after which text from the next element must not run into the previous word.
+_BLOCK_TAGS = frozenset(
+    {"p", "br", "li", "pre", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "hr"}
+    | {"table", "tr", "td", "th", "ul", "ol", "thead", "tbody"}
+)
+_WHITESPACE_RE = re.compile(r"\s+")
+
+
+class _TextExtractor(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _BLOCK_TAGS:
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _BLOCK_TAGS:
+            self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def plain_text(html: str) -> str:
+    """Return the text content of sanitised HTML with whitespace collapsed."""
+    extractor = _TextExtractor()
+    extractor.feed(html)
+    extractor.close()
+    return _WHITESPACE_RE.sub(" ", "".join(extractor.parts)).strip()
+
+
+def excerpt(source_html: str, length: int = 200) -> str:
+    """Return at most ``length`` characters of plain text, cut at a word boundary."""
+    if length < 1:
+        raise ValueError("length must be at least 1")
+    text = plain_text(source_html)
+    if len(text) <= length:
+        return text
+    # Leave room for the ellipsis so the result never exceeds ``length``.
+    cut = text[: length - 1]
+    if not text[length - 1].isspace():
+        head, space, _ = cut.rpartition(" ")
+        if space and head:
+            cut = head
+    return cut.rstrip(" ,;:.-") + "…"
+
+
+__all__: list[str] = [
+    "ALLOWED_PROTOCOLS",
+    "ALLOWED_TAGS",
+    "LINK_REL",
+    "RENDERER_VERSION",
+    "excerpt",
+    "plain_text",
+    "render_markdown",
+    "sanitize_html",
+]

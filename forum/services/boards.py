@@ -1,0 +1,127 @@
+"""Boards: created, renamed, described, nested and reordered by admins."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy import select
+
+from forum import validation
+from forum.errors import Invalid
+from forum.errors import NotFound
+from forum.extensions import db
+from forum.models.base import utcnow
+from forum.models.boards import Board
+from forum.policy import Actor
+from forum.policy import require_admin
+from forum.policy import require_board
+from forum.policy import visible_boards
+
+_UNSET: Any = object()
+
+
+def _parent(actor: Actor, parent_id: Any, board: Board | None = None) -> int | None:
+    if parent_id in (None, "", 0):
+        return None
+    pid = validation.integer(parent_id, "parent_id", minimum=1)
+    try:
+        parent = require_board(actor, pid)
+    except NotFound as exc:
+        raise Invalid("parent_id", "That parent board does not exist.") from exc
+    if parent.parent_id is not None:
+        raise Invalid("parent_id", "Sub-boards cannot have sub-boards of their own.")
+    if board is not None:
+        if parent.id == board.id:
+            raise Invalid("parent_id", "A board cannot be its own parent.")
+        has_children = db.session.scalar(
+            select(func.count()).select_from(Board).where(Board.parent_id == board.id)
+        )
+        if has_children:
+            raise Invalid("parent_id", "A board with sub-boards cannot become a sub-board.")
+    return parent.id
+
+
+def create_board(
+    actor: Actor, *, name: Any, description: Any = "", parent_id: Any = None
+) -> Board:
+    """Add a board (at the end of its level)."""
+    require_admin(actor)
+    clean_name = validation.text(name, "name", min_len=1, max_len=80)
+    clean_description = validation.text(description, "description", max_len=500)
+    parent = _parent(actor, parent_id)
+    last = db.session.scalar(
+        select(func.max(Board.position)).where(
+            Board.parent_id.is_(None) if parent is None else Board.parent_id == parent
+        )
+    )
+    board = Board(
+        name=clean_name,
+        description=clean_description,
+        parent_id=parent,
+        position=(last or 0) + 1,
+        created_at=utcnow(),
+    )
+    db.session.add(board)
+    db.session.flush()
+    return board
+
+
+def update_board(
+    actor: Actor,
+    board: Board,
+    *,
+    name: Any = _UNSET,
+    description: Any = _UNSET,
+    parent_id: Any = _UNSET,
+    position: Any = _UNSET,
+) -> Board:
+    """Rename, describe, move under another board, or set the position of a board."""
+    require_admin(actor)
+    given = {"name": name, "description": description, "parent_id": parent_id}
+    given["position"] = position
+    checks = {
+        "name": lambda v: validation.text(v, "name", min_len=1, max_len=80),
+        "description": lambda v: validation.text(v, "description", max_len=500),
+        "parent_id": lambda v: _parent(actor, v, board),
+        "position": lambda v: validation.integer(v, "position", minimum=0),
+    }
+    errors: dict[str, str] = {}
+    for field, value in given.items():
+        if value is _UNSET:
+            continue
+        try:
+            setattr(board, field, checks[field](value))
+        except Invalid as exc:
+            errors.update(exc.fields)
+    if errors:
+        raise Invalid(errors)
+    db.session.flush()
+    return board
+
+
+def move_board(actor: Actor, board: Board, *, direction: str) -> bool:
+    """Swap a board with its neighbour above ("up") or below ("down"); True if it moved."""
+    require_admin(actor)
+    validation.choice(direction, "direction", ("up", "down"))
+    siblings = list(
+        db.session.scalars(
+            visible_boards(actor)
+            .where(
+                Board.parent_id.is_(None)
+                if board.parent_id is None
+                else Board.parent_id == board.parent_id
+            )
+            .order_by(Board.position, Board.id)
+        )
+    )
+    index = siblings.index(board)
+    other = index - 1 if direction == "up" else index + 1
+    if other < 0 or other >= len(siblings):
+        return False
+    siblings[index], siblings[other] = siblings[other], siblings[index]
+    # Renumber the whole level: positions stay dense and unique whatever came before.
+    for number, sibling in enumerate(siblings, start=1):
+        sibling.position = number
+    db.session.flush()
+    return True

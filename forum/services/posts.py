@@ -1,0 +1,139 @@
+"""Replies, edits (with revisions) and soft deletes."""
+
+from __future__ import annotations
+
+from typing import Any
+from typing import NoReturn
+
+from sqlalchemy import select
+
+from forum import policy
+from forum import validation
+from forum.errors import Denied
+from forum.errors import Invalid
+from forum.errors import NotFound
+from forum.errors import NotLoggedIn
+from forum.extensions import db
+from forum.models.base import utcnow
+from forum.models.boards import Board
+from forum.models.posts import Post
+from forum.models.posts import PostRevision
+from forum.models.topics import Topic
+from forum.policy import Actor
+from forum.rendering import RENDERER_VERSION
+from forum.rendering import render_markdown
+
+
+def deny_write(actor: Actor, message: str = "") -> NoReturn:
+    """Raise the most telling refusal for a write the actor may not make."""
+    if not actor.is_member:
+        raise NotLoggedIn()
+    if actor.silenced:
+        raise Denied("You are silenced and cannot post for now.", code="silenced")
+    raise Denied(message or "You may not do that.")
+
+
+def _reply_target(actor: Actor, topic: Topic, reply_to: Any) -> int | None:
+    if reply_to in (None, ""):
+        return None
+    target_id = validation.integer(reply_to, "reply_to", minimum=1)
+    # An invisible post is "not found" (404), never "in another topic" (400): the
+    # difference would confirm that a hidden post exists.
+    target = policy.require_post(actor, target_id)
+    if target.topic_id != topic.id:
+        raise Invalid("reply_to", "You can only reply to a post in the same topic.")
+    return target.id
+
+
+def reply_to_topic(actor: Actor, topic: Topic, *, body: Any, reply_to: Any = None) -> Post:
+    """Add a post to a topic, optionally answering one of its posts."""
+    if not policy.can_reply(actor, topic):
+        if actor.is_member and not actor.silenced and topic.locked:
+            raise Denied("This topic is locked.", code="locked")
+        deny_write(actor)
+    clean_body = validation.body(body)
+    target = _reply_target(actor, topic, reply_to)
+    author_id = policy.require_member(actor)
+    # Take the next number under a row lock (PostgreSQL); SQLite's BEGIN IMMEDIATE
+    # already serialises writers.
+    number = db.session.scalar(
+        select(Topic.next_number).where(Topic.id == topic.id).with_for_update()
+    )
+    now = utcnow()
+    post = Post(
+        topic_id=topic.id,
+        number=number,
+        author_id=author_id,
+        reply_to_id=target,
+        body=clean_body,
+        html=render_markdown(clean_body),
+        renderer_version=RENDERER_VERSION,
+        created_at=now,
+    )
+    db.session.add(post)
+    topic.next_number = Topic.next_number + 1
+    topic.posts_count = Topic.posts_count + 1
+    topic.last_post_at = now
+    topic.last_poster_id = author_id
+    board = topic.board
+    board.posts_count = Board.posts_count + 1
+    board.last_post_at = now
+    board.last_topic_id = topic.id
+    db.session.flush()
+    return post
+
+
+def edit_post(actor: Actor, post: Post, *, body: Any) -> bool:
+    """Change a post's text, keeping the old text as a revision; True if it changed."""
+    if not policy.can_edit_post(actor, post):
+        if actor.is_member and not actor.silenced and post.topic.locked:
+            raise Denied("This topic is locked.", code="locked")
+        deny_write(actor, "You can only edit your own posts.")
+    clean_body = validation.body(body)
+    if clean_body == post.body:
+        return False
+    db.session.add(
+        PostRevision(
+            post_id=post.id,
+            number=post.revisions_count + 1,
+            body=post.body,
+            html=post.html,
+            created_at=post.edited_at or post.created_at,
+            editor_id=actor.user_id,
+        )
+    )
+    post.body = clean_body
+    post.html = render_markdown(clean_body)
+    post.renderer_version = RENDERER_VERSION
+    post.edited_at = utcnow()
+    post.revisions_count += 1
+    db.session.flush()
+    return True
+
+
+def delete_post(actor: Actor, post: Post) -> bool:
+    """Soft-delete a post: it shows as deleted, its text kept for moderators."""
+    if post.is_deleted:
+        return False
+    if not policy.can_delete_post(actor, post):
+        deny_write(actor, "You can only delete your own posts.")
+    post.deleted_at = utcnow()
+    post.deleted_by_id = actor.user_id
+    topic = post.topic
+    topic.posts_count = Topic.posts_count - 1
+    topic.board.posts_count = Board.posts_count - 1
+    db.session.flush()
+    return True
+
+
+def revisions(actor: Actor, post: Post) -> list[PostRevision]:
+    """The post's earlier versions, newest first, if the actor may read them."""
+    if not policy.can_see_revisions(actor, post):
+        raise NotFound()
+    return list(
+        db.session.scalars(
+            select(PostRevision)
+            .where(PostRevision.post_id == post.id)
+            .order_by(PostRevision.number.desc())
+        )
+    )

@@ -1,0 +1,89 @@
+"""First-run set-up: a one-time link with which the first admin creates their account."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from datetime import datetime
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from forum.errors import Invalid
+from forum.errors import NotFound
+from forum.extensions import db
+from forum.models.base import utcnow
+from forum.models.settings import SiteSetting
+from forum.models.users import User
+from forum.services.accounts import create_user
+from forum.services.settings import write_settings
+
+TOKEN_KEY = "_setup_token"
+TOKEN_LIFETIME = timedelta(days=1)
+
+
+def has_admin() -> bool:
+    """True once any admin account exists."""
+    return db.session.scalar(select(User.id).where(User.is_admin.is_(True)).limit(1)) is not None
+
+
+def create_setup_token() -> str:
+    """A fresh one-time set-up token (replacing any earlier one); only its hash is stored."""
+    raw = secrets.token_urlsafe(24)
+    value = json.dumps(
+        {
+            "hash": hashlib.sha256(raw.encode()).hexdigest(),
+            "expires": (utcnow() + TOKEN_LIFETIME).isoformat(),
+        }
+    )
+    row = db.session.get(SiteSetting, TOKEN_KEY)
+    if row is None:
+        db.session.add(SiteSetting(key=TOKEN_KEY, value=value))
+    else:
+        row.value = value
+    db.session.flush()
+    return raw
+
+
+def check_setup_token(token: Any) -> None:
+    """Raise `NotFound` unless the token is the current, unexpired set-up token."""
+    row = db.session.get(SiteSetting, TOKEN_KEY)
+    if row is None or not isinstance(token, str) or has_admin():
+        raise NotFound()
+    data = json.loads(row.value)
+    expected = hashlib.sha256(token.encode()).hexdigest()
+    if not secrets.compare_digest(expected, data["hash"]):
+        raise NotFound()
+    if datetime.fromisoformat(data["expires"]) < utcnow():
+        raise NotFound()
+
+
+def complete_setup(
+    token: Any,
+    *,
+    username: Any,
+    password: Any,
+    registration: Any = "invite_only",
+    guest_access: Any = "none",
+) -> User:
+    """Create the first admin and the two access settings; spends the token."""
+    check_setup_token(token)
+    errors: dict[str, str] = {}
+    try:
+        write_settings({"registration": registration, "guest_access": guest_access})
+    except Invalid as exc:
+        errors.update(exc.fields)
+    try:
+        user = create_user(username=username, password=password, is_admin=True)
+    except Invalid as exc:
+        errors.update(exc.fields)
+    if errors:
+        raise Invalid(errors)
+    user.trust_level = 4
+    row = db.session.get(SiteSetting, TOKEN_KEY)
+    if row is not None:
+        db.session.delete(row)
+    db.session.flush()
+    return user

@@ -1,0 +1,67 @@
+"""Starting topics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from forum import policy
+from forum import validation
+from forum.errors import Invalid
+from forum.extensions import db
+from forum.models.base import utcnow
+from forum.models.boards import Board
+from forum.models.posts import Post
+from forum.models.topics import Topic
+from forum.policy import Actor
+from forum.rendering import RENDERER_VERSION
+from forum.rendering import render_markdown
+from forum.services.posts import deny_write
+
+
+def create_topic(actor: Actor, board: Board, *, title: Any, body: Any) -> tuple[Topic, Post]:
+    """Start a topic on a board with its first post."""
+    if not policy.can_post_topic(actor, board):
+        deny_write(actor)
+    errors: dict[str, str] = {}
+    clean_title = clean_body = ""
+    try:
+        clean_title = validation.title(title)
+    except Invalid as exc:
+        errors.update(exc.fields)
+    try:
+        clean_body = validation.body(body)
+    except Invalid as exc:
+        errors.update(exc.fields)
+    if errors:
+        raise Invalid(errors)
+    author_id = policy.require_member(actor)
+    now = utcnow()
+    topic = Topic(
+        board_id=board.id,
+        author_id=author_id,
+        title=clean_title,
+        created_at=now,
+        last_post_at=now,
+        last_poster_id=author_id,
+        posts_count=1,
+        next_number=2,
+    )
+    db.session.add(topic)
+    db.session.flush()
+    post = Post(
+        topic_id=topic.id,
+        number=1,
+        author_id=author_id,
+        body=clean_body,
+        html=render_markdown(clean_body),
+        renderer_version=RENDERER_VERSION,
+        created_at=now,
+    )
+    db.session.add(post)
+    # SQL-side increments: concurrent writers on PostgreSQL do not lose counts.
+    board.topics_count = Board.topics_count + 1
+    board.posts_count = Board.posts_count + 1
+    board.last_post_at = now
+    board.last_topic_id = topic.id
+    db.session.flush()
+    return topic, post

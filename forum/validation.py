@@ -1,0 +1,92 @@
+"""Input checks shared by the services: each failure is an `Invalid` naming its field."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from forum.errors import Invalid
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_-]{3,20}$")
+# Deliberately simple: one @, something on both sides, a dot in the domain. The real
+# check is the confirmation link.
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+
+TITLE_MIN, TITLE_MAX = 3, 200
+BODY_MIN, BODY_MAX = 1, 50_000
+PASSWORD_MIN, PASSWORD_MAX = 10, 1000
+
+
+def text(
+    value: Any, name: str, *, min_len: int = 0, max_len: int, label: str | None = None
+) -> str:
+    """A stripped string of bounded length without NUL bytes, or `Invalid`."""
+    label = label or name.replace("_", " ").capitalize()
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise Invalid(name, f"{label} must be text.")
+    if "\x00" in value:
+        raise Invalid(name, f"{label} contains a NUL byte, which is not allowed.")
+    value = value.strip()
+    if len(value) < min_len:
+        if min_len <= 1:
+            raise Invalid(name, f"{label} must not be empty.")
+        raise Invalid(name, f"{label} must be at least {min_len} characters.")
+    if len(value) > max_len:
+        raise Invalid(name, f"{label} must be at most {max_len:,} characters.")
+    return value
+
+
+def title(value: Any) -> str:
+    """A topic title, 3-200 characters."""
+    return text(value, "title", min_len=TITLE_MIN, max_len=TITLE_MAX)
+
+
+def body(value: Any) -> str:
+    """A post body (Markdown), 1-50,000 characters."""
+    return text(value, "body", min_len=BODY_MIN, max_len=BODY_MAX)
+
+
+def username(value: Any) -> str:
+    """A pseudonym: 3-20 letters, digits, `_` or `-`."""
+    name = text(value, "username", min_len=3, max_len=20)
+    if not USERNAME_RE.match(name):
+        raise Invalid("username", "Username may use only letters, digits, _ and -.")
+    return name
+
+
+def email(value: Any) -> str | None:
+    """An optional e-mail address, lower-cased; empty means none."""
+    address = text(value, "email", max_len=254, label="E-mail")
+    if not address:
+        return None
+    if not EMAIL_RE.match(address):
+        raise Invalid("email", "That does not look like an e-mail address.")
+    return address.lower()
+
+
+def integer(value: Any, name: str, *, minimum: int | None = None) -> int:
+    """An integer (not a bool, not a float), or `Invalid`."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            value = int(value)
+        else:
+            raise Invalid(name, f"{name} must be a whole number.")
+    if minimum is not None and value < minimum:
+        raise Invalid(name, f"{name} must be at least {minimum}.")
+    return int(value)
+
+
+def boolean(value: Any, name: str) -> bool:
+    """A JSON boolean, or `Invalid`."""
+    if not isinstance(value, bool):
+        raise Invalid(name, f"{name} must be true or false.")
+    return value
+
+
+def choice(value: Any, name: str, options: tuple[str, ...]) -> str:
+    """One of `options`, or `Invalid` listing them."""
+    if value not in options:
+        raise Invalid(name, f"{name} must be one of: {', '.join(options)}.")
+    return str(value)
