@@ -16,6 +16,16 @@ import markdown
 from bleach.linkifier import LinkifyFilter
 from markdown.extensions import Extension
 from markdown.extensions.tables import TableExtension
+from markdown.inlinepatterns import IMAGE_LINK_RE
+from markdown.inlinepatterns import IMAGE_REFERENCE_RE
+from markdown.inlinepatterns import LINK_RE
+from markdown.inlinepatterns import REFERENCE_RE
+from markdown.inlinepatterns import ImageInlineProcessor
+from markdown.inlinepatterns import ImageReferenceInlineProcessor
+from markdown.inlinepatterns import LinkInlineProcessor
+from markdown.inlinepatterns import ReferenceInlineProcessor
+from markdown.inlinepatterns import ShortImageReferenceInlineProcessor
+from markdown.inlinepatterns import ShortReferenceInlineProcessor
 from markdown.inlinepatterns import SimpleTagInlineProcessor
 from markdown.treeprocessors import Treeprocessor
 
@@ -73,12 +83,11 @@ _CONTROL_CHARS_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # so https://example.charity would not be linked at all.
 _URL_RE = re.compile(
     r"""
-    \(*                                   # "(" before the URL; LinkifyFilter trims it
     (?<![\w@.:/])                         # not inside a word, e-mail address or URL
     (?:https?://(?:[\w.~%!$&'*+,;=-]+@)?|www\.)
     (?:[\w-]+\.)+(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})
     (?::[0-9]{1,5})?
-    (?:[/?#][^\s<>"`{}|\\^]*)?
+    (?:[/?#](?:[^\s<>"`{}|\\^()]|\([^\s<>"`{}|\\^()]*\))*)?  # path; only balanced "(...)"
     """,
     re.IGNORECASE | re.VERBOSE,
 )
@@ -147,7 +156,9 @@ class _StrikethroughExtension(Extension):
 
     def extendMarkdown(self, md: markdown.Markdown) -> None:
         """Register the inline pattern just before emphasis."""
-        pattern = SimpleTagInlineProcessor(r"(~~)(?=\S)(.+?)(?<=\S)~~", "del")
+        # The text may not contain "~~", so a "~~" that is never closed costs a
+        # scan to the next "~~", not to the end of the post (no quadratic time).
+        pattern = SimpleTagInlineProcessor(r"(~~)(?!\s)((?:[^~]|~(?!~))+?)(?<!\s)~~", "del")
         md.inlinePatterns.register(pattern, "strikethrough", 65)
 
 
@@ -195,6 +206,99 @@ class _ImagesAsLinksExtension(Extension):
         md.treeprocessors.register(_ImagesAsLinksTreeprocessor(md), "images_as_links", 15)
 
 
+# Python-Markdown scans from every "[" to the end of the text looking for the
+# matching "]" and then "(...)", so 50,000 "[" took minutes: a cheap way for
+# one member to tie up a worker. Link text and destination have a maximum
+# length, and each document has a budget of characters that link parsing may
+# scan; once it is spent the remaining brackets render as literal text.
+# Ordinary posts never come close (each link costs about its own length).
+_MAX_LINK_TEXT = 1_000
+_MAX_LINK_DESTINATION = 2_048
+_LINK_SCAN_BUDGET = 1_000_000
+
+
+class _ScanBudget:
+    """Characters that link parsing may still scan in the current document."""
+
+    def __init__(self, chars: int) -> None:
+        self.remaining = chars
+
+
+class _BoundedLinkProcessor(LinkInlineProcessor):
+    """Upstream link parsing with bounded look-ahead and a per-document budget."""
+
+    budget: _ScanBudget
+
+    def getText(self, data: str, index: int) -> tuple[str, int, bool]:
+        """Find the "]" matching the "[" before ``index``, nesting allowed."""
+        if self.budget.remaining <= 0:
+            return "", index, False
+        limit = min(len(data), index + _MAX_LINK_TEXT)
+        depth = 1
+        pos = index
+        # Jump from one "]" to the next with str.find/count (C speed) instead
+        # of upstream's character-by-character Python loop; same result.
+        while True:
+            close = data.find("]", pos, limit)
+            if close == -1:
+                self.budget.remaining -= limit - index
+                return "", index, False
+            depth += data.count("[", pos, close) - 1
+            pos = close + 1
+            if depth == 0:
+                self.budget.remaining -= pos - index
+                return data[index:close], pos, True
+
+    def getLink(self, data: str, index: int) -> tuple[str, str | None, int, bool]:
+        """Parse ``(destination "title")`` within a bounded window."""
+        if self.budget.remaining <= 0:
+            return "", None, index, False
+        window = data[: index + _MAX_LINK_DESTINATION]
+        href, title, end, handled = super().getLink(window, index)
+        self.budget.remaining -= (end if handled else len(window)) - index
+        return href, title, end, handled
+
+
+class _BoundedReference(_BoundedLinkProcessor, ReferenceInlineProcessor):
+    pass
+
+
+class _BoundedImage(_BoundedLinkProcessor, ImageInlineProcessor):
+    pass
+
+
+class _BoundedImageReference(_BoundedLinkProcessor, ImageReferenceInlineProcessor):
+    pass
+
+
+class _BoundedShortReference(_BoundedLinkProcessor, ShortReferenceInlineProcessor):
+    pass
+
+
+class _BoundedShortImageReference(_BoundedLinkProcessor, ShortImageReferenceInlineProcessor):
+    pass
+
+
+class _BoundedLinksExtension(Extension):
+    """Replace the six bracket-scanning processors with bounded ones."""
+
+    def extendMarkdown(self, md: markdown.Markdown) -> None:
+        """Re-register under upstream's names and priorities, sharing one budget."""
+        budget = _ScanBudget(_LINK_SCAN_BUDGET)
+        processors: list[tuple[type[_BoundedLinkProcessor], str, str, int]] = [
+            (_BoundedReference, REFERENCE_RE, "reference", 170),
+            (_BoundedLinkProcessor, LINK_RE, "link", 160),
+            (_BoundedImage, IMAGE_LINK_RE, "image_link", 150),
+            (_BoundedImageReference, IMAGE_REFERENCE_RE, "image_reference", 140),
+            (_BoundedShortReference, REFERENCE_RE, "short_reference", 130),
+            (_BoundedShortImageReference, IMAGE_REFERENCE_RE, "short_image_ref", 125),
+        ]
+        for cls, pattern, name, priority in processors:
+            processor = cls(pattern, md)
+            processor.budget = budget
+            md.inlinePatterns.register(processor, name, priority)
+
+
 def _new_markdown() -> markdown.Markdown:
     # A fresh instance per call: Markdown objects keep per-document state
     # (references, stash) and are not safe to share between threads.
@@ -202,6 +306,9 @@ def _new_markdown() -> markdown.Markdown:
         extensions=[
             "fenced_code",
             "nl2br",
+            # A bullet list followed by a numbered one stays two lists.
+            "sane_lists",
+            _BoundedLinksExtension(),
             _EscapeRawHtmlExtension(),
             _ImagesAsLinksExtension(),
             _StrikethroughExtension(),

@@ -1,5 +1,275 @@
+"""Logging in and out, registering, passwords, recovery codes, the account page, set-up."""
+
 from __future__ import annotations
 
+from typing import Any
+from urllib.parse import urlsplit
+
 from flask import Blueprint
+from flask import current_app
+from flask import flash
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import session
+from flask import url_for
+from flask_login import login_user
+from flask_login import logout_user
+from werkzeug.wrappers import Response
+
+from forum import policy
+from forum.blueprints import context
+from forum.errors import Conflict
+from forum.errors import Invalid
+from forum.errors import NotLoggedIn
+from forum.extensions import db
+from forum.models.users import User
+from forum.services import accounts
+from forum.services import setup
 
 bp = Blueprint("auth", __name__)
+
+Page = str | tuple[str, int]
+RESET_SENT = (
+    "If that address belongs to an account here, we have sent it a link to choose a new "
+    "password. The link works for one hour."
+)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site: `//evil.example` or `https://...` would leave it."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return url_for("boards.index")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or any(c in target for c in "\r\n\t\\"):
+        return url_for("boards.index")
+    return target
+
+
+def _start_session(user: User, *, remember: bool = False) -> None:
+    # A new session at every login: nothing a visitor was handed before carries over.
+    session.clear()
+    login_user(user, remember=remember)
+
+
+def _form(*names: str) -> dict[str, str]:
+    return {name: request.form.get(name, "") for name in names}
+
+
+def _problem(exc: Invalid | Conflict) -> dict[str, str]:
+    """Field messages for a form; a taken username belongs next to the username."""
+    db.session.rollback()
+    return exc.fields if isinstance(exc, Invalid) else {"username": exc.message}
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Page | Response:
+    target = _safe_next(request.values.get("next"))
+    if request.method == "GET":
+        return render_template("auth/login.html", next=target, form={}, error=None)
+    form = _form("username")
+    try:
+        user = accounts.authenticate(
+            request.form.get("username"), request.form.get("password"), ip=context.client_ip()
+        )
+    except (NotLoggedIn, Invalid):
+        db.session.rollback()
+        # One message whether or not the name exists.
+        page = render_template(
+            "auth/login.html", next=target, form=form, error=accounts.WRONG_LOGIN
+        )
+        return page, 401
+    _start_session(user, remember=bool(request.form.get("remember")))
+    context.commit()
+    return redirect(target)
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    logout_user()
+    session.clear()
+    return redirect(url_for("boards.index"))
+
+
+def _register_page(form: dict[str, str], errors: dict[str, str]) -> str:
+    invite_only = context.site_settings()["registration"] != "open"
+    return render_template(
+        "auth/register.html", form=form, errors=errors, invite_only=invite_only
+    )
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register() -> Page | Response:
+    actor = context.current_actor()
+    if actor.is_member and request.method == "GET":
+        return redirect(url_for("boards.index"))
+    if request.method == "GET":
+        return _register_page({}, {})
+    form = _form("username", "email")
+    try:
+        user = accounts.register_member(
+            actor,
+            username=request.form.get("username"),
+            password=request.form.get("password"),
+            email=request.form.get("email"),
+        )
+        codes = accounts.issue_recovery_codes(user)
+        mail = accounts.request_email_confirmation(user)
+    except (Invalid, Conflict) as exc:
+        return _register_page(form, _problem(exc)), 400
+    _start_session(user)
+    context.commit(mail)
+    return render_template("auth/codes.html", codes=codes, welcome=True)
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+def reset() -> Page | Response:
+    if request.method == "GET":
+        return render_template("auth/reset.html", form={}, errors={}, sent=False)
+    if request.form.get("method") == "email":
+        context.commit(accounts.request_password_reset(request.form.get("email")))
+        return render_template("auth/reset.html", form={}, errors={}, sent=True)
+    form = _form("username")
+    try:
+        user = accounts.reset_password_with_code(
+            username=request.form.get("username"),
+            code=request.form.get("code"),
+            new_password=request.form.get("new_password"),
+            ip=context.client_ip(),
+        )
+    except Invalid as exc:
+        errors = _problem(exc)
+        return render_template("auth/reset.html", form=form, errors=errors, sent=False), 400
+    context.commit()
+    _start_session(user)
+    flash("Your password is changed. That recovery code is now used up.")
+    return redirect(url_for("auth.account"))
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset_with_link(token: str) -> Page | Response:
+    accounts.check_reset_token(token)
+    if request.method == "GET":
+        return render_template("auth/reset_link.html", token=token, errors={})
+    try:
+        user = accounts.reset_password_with_token(
+            token=token, new_password=request.form.get("new_password")
+        )
+    except Invalid as exc:
+        errors = _problem(exc)
+        return render_template("auth/reset_link.html", token=token, errors=errors), 400
+    context.commit()
+    _start_session(user)
+    flash("Your password is changed.")
+    return redirect(url_for("boards.index"))
+
+
+@bp.route("/account/confirm/<token>", methods=["GET", "POST"])
+def confirm_email(token: str) -> Page | Response:
+    if request.method == "GET":
+        # Mail scanners follow links: only the button below confirms.
+        return render_template("auth/confirm.html", token=token)
+    accounts.confirm_email(token)
+    context.commit()
+    flash("Your e-mail address is confirmed.")
+    return redirect(url_for("boards.index"))
+
+
+def _account_page(status: int = 200, **extra: Any) -> Page:
+    user = _me()
+    values = {
+        "form": {},
+        "errors": {},
+        "email_value": user.pending_email or user.email or "",
+        "codes_left": accounts.unused_recovery_codes(user),
+        **extra,
+    }
+    return render_template("auth/account.html", user=user, **values), status
+
+
+def _me() -> User:
+    policy.require_member(context.current_actor())
+    user = context.current_member()
+    if user is None:  # pragma: no cover - require_member has just checked
+        raise NotLoggedIn()
+    return user
+
+
+@bp.get("/account")
+def account() -> Page:
+    return _account_page()
+
+
+@bp.post("/account/password")
+def change_password() -> Page | Response:
+    user = _me()
+    try:
+        accounts.change_password(
+            context.current_actor(),
+            user,
+            current=request.form.get("current_password"),
+            new=request.form.get("new_password"),
+        )
+    except Invalid as exc:
+        return _account_page(400, errors=_problem(exc))
+    context.commit()
+    # Every session ended with the change; this one starts again, fresh.
+    remember_cookie = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+    _start_session(user, remember=remember_cookie in request.cookies)
+    flash("Your password is changed. You are logged out everywhere else.")
+    return redirect(url_for("auth.account"))
+
+
+@bp.post("/account/profile")
+def update_profile() -> Page | Response:
+    user = _me()
+    shown = user.pending_email or user.email or ""
+    email = request.form.get("email", "")
+    form = {"bio": request.form.get("bio", ""), "email": email}
+    try:
+        mail = accounts.update_profile(
+            context.current_actor(),
+            user,
+            bio=request.form.get("bio", ""),
+            show_join_date="show_join_date" in request.form,
+            # Unchanged means unchanged: no second confirmation mail for the same address.
+            email=None if email.strip().lower() == shown else email,
+        )
+    except Invalid as exc:
+        return _account_page(400, errors=_problem(exc), form=form, email_value=email)
+    context.commit(mail)
+    flash("Your profile is saved.")
+    if mail:
+        flash("Check your e-mail: we sent a link to confirm the new address.")
+    return redirect(url_for("auth.account"))
+
+
+@bp.post("/account/recovery-codes")
+def new_recovery_codes() -> Page:
+    codes = accounts.issue_recovery_codes(_me())
+    context.commit()
+    return render_template("auth/codes.html", codes=codes, welcome=False)
+
+
+@bp.route("/setup/<token>", methods=["GET", "POST"])
+def first_setup(token: str) -> Page | Response:
+    setup.check_setup_token(token)
+    if request.method == "GET":
+        form = {"registration": "invite_only", "guest_access": "none"}
+        return render_template("auth/setup.html", token=token, form=form, errors={})
+    form = _form("username", "registration", "guest_access")
+    try:
+        user = setup.complete_setup(
+            token,
+            username=request.form.get("username"),
+            password=request.form.get("password"),
+            registration=request.form.get("registration"),
+            guest_access=request.form.get("guest_access"),
+        )
+    except (Invalid, Conflict) as exc:
+        errors = _problem(exc)
+        return render_template("auth/setup.html", token=token, form=form, errors=errors), 400
+    context.commit()
+    _start_session(user)
+    flash("Welcome! Your forum is ready. Start by creating its boards.")
+    return redirect(url_for("admin.boards"))

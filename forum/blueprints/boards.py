@@ -1,5 +1,80 @@
+"""The board index, a board's topic list, starting a topic, and the latest topics."""
+
 from __future__ import annotations
 
 from flask import Blueprint
+from flask import current_app
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from werkzeug.wrappers import Response
+
+from forum import listings
+from forum import policy
+from forum.blueprints import context
+from forum.blueprints.pages import install_id_converter
+from forum.blueprints.pages import requested_page
+from forum.errors import Invalid
+from forum.extensions import db
+from forum.services import posts
+from forum.services import topics
 
 bp = Blueprint("boards", __name__)
+bp.record_once(install_id_converter)
+
+Page = str | tuple[str, int]
+
+
+@bp.get("/")
+def index() -> str:
+    actor = context.current_actor()
+    entries = listings.board_index(actor)
+    if not entries and not actor.is_member:
+        # Guests where nothing is public: a welcome, not an empty list.
+        return render_template("landing.html")
+    return render_template("boards/index.html", entries=entries)
+
+
+@bp.get("/b/<id:board_id>")
+def show(board_id: int) -> str:
+    actor = context.current_actor()
+    board = policy.require_board(actor, board_id)
+    per_page = current_app.config["FORUM_TOPICS_PER_PAGE"]
+    return render_template(
+        "boards/show.html",
+        board=board,
+        parent=policy.require_board(actor, board.parent_id) if board.parent_id else None,
+        children=listings.sub_boards(actor, board),
+        topics=listings.board_topics(actor, board, requested_page(), per_page),
+        can_post_topic=policy.can_post_topic(actor, board),
+    )
+
+
+@bp.route("/b/<id:board_id>/new", methods=["GET", "POST"])
+def new_topic(board_id: int) -> Page | Response:
+    actor = context.current_actor()
+    board = policy.require_board(actor, board_id)
+    if not policy.can_post_topic(actor, board):
+        posts.deny_write(actor)
+    form = {"title": request.form.get("title", ""), "body": request.form.get("body", "")}
+    if request.method == "GET":
+        return render_template("boards/new_topic.html", board=board, form=form, errors={})
+    try:
+        topic, _post = topics.create_topic(actor, board, title=form["title"], body=form["body"])
+    except Invalid as exc:
+        db.session.rollback()
+        page = render_template("boards/new_topic.html", board=board, form=form, errors=exc.fields)
+        return page, 400
+    target = url_for("topics.show", topic_id=topic.id)
+    context.commit()
+    return redirect(target)
+
+
+@bp.get("/latest")
+def latest() -> str:
+    actor = context.current_actor()
+    per_page = current_app.config["FORUM_TOPICS_PER_PAGE"]
+    return render_template(
+        "boards/latest.html", topics=listings.latest_topics(actor, requested_page(), per_page)
+    )

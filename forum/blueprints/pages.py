@@ -1,5 +1,70 @@
+"""Plain pages (help), and the small presentation pieces every HTML page shares."""
+
 from __future__ import annotations
 
+from datetime import UTC
+from datetime import datetime
+from typing import Any
+
 from flask import Blueprint
+from flask import render_template
+from flask import request
+from flask.blueprints import BlueprintSetupState
+from werkzeug.routing import IntegerConverter
+
+from forum import policy
+from forum.blueprints import context
 
 bp = Blueprint("pages", __name__)
+
+# Ids are 32-bit integer columns: a longer number in a URL is simply not found, rather
+# than an out-of-range error from PostgreSQL.
+ID_MAX = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """`<id:name>`: a positive database id."""
+
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(url_map, min=1, max=ID_MAX)
+
+
+def install_id_converter(state: BlueprintSetupState) -> None:
+    """Make `<id:...>` available; blueprints record this before their routes."""
+    state.app.url_map.converters.setdefault("id", IdConverter)
+
+
+def requested_page() -> int:
+    """The `?page=` number, read leniently: anything odd means page 1."""
+    raw = request.args.get("page", "")
+    return int(raw) if raw.isdigit() and 0 < int(raw) < 1_000_000 else 1
+
+
+@bp.app_template_filter("iso")
+def iso_time(value: datetime) -> str:
+    """`2026-11-25T20:04:53Z`, for `<time datetime=...>`."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@bp.app_template_filter("day")
+def day(value: datetime) -> str:
+    """`25 Nov 2026`."""
+    value = value.astimezone(UTC)
+    return f"{value.day} {value:%b %Y}"
+
+
+@bp.app_template_filter("month")
+def month(value: datetime) -> str:
+    """`November 2026`: how a profile shows the join date unless the member shows more."""
+    return f"{value.astimezone(UTC):%B %Y}"
+
+
+@bp.app_context_processor
+def _navigation() -> dict[str, bool]:
+    # The nav shows "Admin" from a policy predicate, never from a template's own test.
+    return {"can_administer": policy.can_administer(context.current_actor())}
+
+
+@bp.get("/help")
+def help_page() -> str:
+    return render_template("help.html")

@@ -1,5 +1,38 @@
+"""The JSON API under /api/v1: one module per resource, serialisers in one place.
+
+Errors come out in the contract's shape through `forum.blueprints.errors`; the modules
+below only raise the domain exceptions.
+"""
+
 from __future__ import annotations
 
 from flask import Blueprint
+from flask.blueprints import BlueprintSetupState
+
+from forum.blueprints.api.inputs import IdConverter
+from forum.extensions import csrf
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+@bp.record_once
+def _register_converter(state: BlueprintSetupState) -> None:
+    # Runs before the routes below are added: `<id:...>` must be known by then.
+    state.app.url_map.converters.setdefault("id", IdConverter)
+
+
+# Bearer requests must pass without a CSRF token; `auth._authenticate` checks the token
+# itself for writes that rely on the session cookie.
+csrf.exempt(bp)
+
+# Importing the modules registers their routes on `bp`.
+from forum.blueprints.api import account  # noqa: E402
+from forum.blueprints.api import auth  # noqa: E402
+from forum.blueprints.api import boards  # noqa: E402
+from forum.blueprints.api import openapi  # noqa: E402
+from forum.blueprints.api import posts  # noqa: E402
+from forum.blueprints.api import settings  # noqa: E402
+from forum.blueprints.api import topics  # noqa: E402
+from forum.blueprints.api import users  # noqa: E402
+
+__all__ = ["account", "auth", "bp", "boards", "openapi", "posts", "settings", "topics", "users"]

@@ -1,0 +1,91 @@
+"""The member's own account: `/me`, password, recovery codes, profile."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from forum import policy
+from forum.blueprints import context
+from forum.blueprints.api import bp
+from forum.blueprints.api import inputs
+from forum.blueprints.api import serializers
+from forum.blueprints.api.auth import token_answer
+from forum.errors import Invalid
+from forum.errors import NotLoggedIn
+from forum.models.users import User
+from forum.services import accounts
+
+
+def _me() -> User:
+    policy.require_member(context.current_actor())
+    user = context.current_member()
+    if user is None:  # pragma: no cover - require_member has just checked
+        raise NotLoggedIn()
+    return user
+
+
+def _confirm_password(user: User, password: Any) -> None:
+    """Ask for the password again before what would let a stolen token keep the account.
+
+    New recovery codes or a new e-mail address are each a way to reset the password, so
+    a leaked token alone must not be enough for them. Failures count towards the login
+    throttle, so this cannot be used to guess the password either.
+    """
+    try:
+        accounts.authenticate(user.username, password, ip=context.client_ip())
+    except (NotLoggedIn, Invalid) as exc:
+        raise Invalid("password", "Your password is not right.") from exc
+
+
+def _account(user: User) -> dict[str, Any]:
+    return serializers.me(user, accounts.unused_recovery_codes(user))
+
+
+@bp.get("/me")
+def show_me() -> Any:
+    return _account(_me())
+
+
+@bp.patch("/me")
+def update_me() -> Any:
+    data = inputs.json_object(("bio", "show_join_date", "email", "password"))
+    user = _me()
+    if "email" in data:
+        _confirm_password(user, data.get("password"))
+    mail = accounts.update_profile(
+        context.current_actor(),
+        user,
+        bio=data.get("bio"),
+        show_join_date=data.get("show_join_date"),
+        # The service reads None as "unchanged"; "" (or null) here removes the address.
+        email=("" if data["email"] is None else data["email"]) if "email" in data else None,
+    )
+    answer = _account(user)
+    context.commit(mail)
+    return answer
+
+
+@bp.post("/me/password")
+def change_password() -> Any:
+    data = inputs.json_object(("current_password", "new_password"))
+    user = _me()
+    accounts.change_password(
+        context.current_actor(),
+        user,
+        current=data.get("current_password"),
+        new=data.get("new_password"),
+    )
+    # Every session and token has just ended, this one included: hand over a new one.
+    answer = token_answer(user)
+    context.commit()
+    return answer
+
+
+@bp.post("/me/recovery-codes")
+def new_recovery_codes() -> Any:
+    data = inputs.json_object(("password",))
+    user = _me()
+    _confirm_password(user, data.get("password"))
+    codes = accounts.issue_recovery_codes(user)
+    context.commit()
+    return {"codes": codes}, 201

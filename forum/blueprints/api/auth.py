@@ -1,0 +1,132 @@
+"""Who is calling: bearer tokens, CSRF for cookie sessions, and getting back into an account."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import current_app
+from flask import g
+from flask import request
+
+from forum.blueprints import context
+from forum.blueprints.api import bp
+from forum.blueprints.api import inputs
+from forum.blueprints.api import serializers
+from forum.errors import NotLoggedIn
+from forum.extensions import csrf
+from forum.models.users import User
+from forum.services import accounts
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+RESET_REQUESTED = {
+    "message": (
+        "If that address belongs to an account here, a link to choose a new password "
+        "is on its way. The link works for one hour."
+    )
+}
+
+# Endpoints that neither read nor need a session, so a cookie cannot be abused through
+# them and they skip the CSRF check. Login CSRF (a forged login into the attacker's
+# account) needs the login to set a cookie; POST /auth/token only answers with a token
+# that a cross-site page cannot read, so there is nothing to forge. The same holds for
+# registering and for the password resets, which prove themselves by a code or a link.
+SESSIONLESS: set[str] = set()
+
+View = Callable[..., Any]
+
+
+def sessionless(view: View) -> View:
+    """Mark a view as one that uses no session (no CSRF token needed)."""
+    SESSIONLESS.add(f"{bp.name}.{view.__name__}")
+    return view
+
+
+def bearer_token() -> str | None:
+    """The token of an `Authorization: Bearer ...` header, if there is one."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    # Other schemes (Basic from a password-protected staging proxy, say) are not ours:
+    # such a request is treated like one without the header, CSRF check included.
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip()
+
+
+@bp.before_request
+def _authenticate() -> None:
+    token = bearer_token()
+    if token is not None:
+        user = accounts.user_for_api_token(token) if token else None
+        if user is None:
+            # Never fall back to the cookie or to guest: the client asked to be someone.
+            raise NotLoggedIn("That token is not valid (any more); get a new one.")
+        g.api_user = user
+        g.api_token = token
+    elif (
+        request.method in WRITE_METHODS
+        and request.endpoint not in SESSIONLESS
+        and current_app.config.get("WTF_CSRF_ENABLED", True)
+    ):
+        # The blueprint is exempt from the global check so that bearer requests pass;
+        # a write that relies on the session cookie still needs the X-CSRFToken header.
+        csrf.protect()
+
+
+def token_answer(user: User) -> dict[str, Any]:
+    """A fresh token for the member, with their account."""
+    token = accounts.issue_api_token(user)
+    return {"token": token, "user": serializers.user(user)}
+
+
+@bp.post("/auth/token")
+@sessionless
+def create_token() -> Any:
+    data = inputs.json_object(("username", "password"))
+    user = accounts.authenticate(data.get("username"), data.get("password"), ip=context.client_ip())
+    answer = token_answer(user)
+    context.commit()
+    return answer, 201
+
+
+@bp.delete("/auth/token")
+def revoke_token() -> Any:
+    if "api_token" not in g:
+        raise NotLoggedIn("Send the token to revoke as `Authorization: Bearer <token>`.")
+    accounts.revoke_api_token(g.api_token)
+    context.commit()
+    return "", 204
+
+
+@bp.post("/auth/recover")
+@sessionless
+def recover() -> Any:
+    data = inputs.json_object(("username", "code", "new_password"))
+    user = accounts.reset_password_with_code(
+        username=data.get("username"),
+        code=data.get("code"),
+        new_password=data.get("new_password"),
+        ip=context.client_ip(),
+    )
+    answer = token_answer(user)
+    context.commit()
+    return answer
+
+
+@bp.post("/auth/reset-request")
+@sessionless
+def request_reset() -> Any:
+    data = inputs.json_object(("email",))
+    context.commit(accounts.request_password_reset(data.get("email")))
+    return RESET_REQUESTED, 202
+
+
+@bp.post("/auth/reset")
+@sessionless
+def reset_password() -> Any:
+    data = inputs.json_object(("token", "new_password"))
+    user = accounts.reset_password_with_token(
+        token=data.get("token"), new_password=data.get("new_password")
+    )
+    answer = token_answer(user)
+    context.commit()
+    return answer

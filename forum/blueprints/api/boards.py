@@ -1,0 +1,75 @@
+"""Boards, and the topics on a board."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+
+from forum import listings
+from forum import policy
+from forum.blueprints import context
+from forum.blueprints.api import bp
+from forum.blueprints.api import inputs
+from forum.blueprints.api import serializers
+from forum.errors import Invalid
+from forum.services import boards
+from forum.services import topics
+
+BOARD_FIELDS = ("name", "description", "parent_id", "position")
+
+
+@bp.get("/boards")
+def list_boards() -> Any:
+    entries = listings.board_index(context.current_actor())
+    ordered = [board for e in entries for board in (e.board, *e.children)]
+    return {"boards": [serializers.board(b) for b in ordered]}
+
+
+@bp.post("/boards")
+def create_board() -> Any:
+    data = inputs.json_object(("name", "description", "parent_id", "group"))
+    if data.get("group") is not None:
+        raise Invalid("group", "Groups are not available yet.")
+    board = boards.create_board(
+        context.current_actor(),
+        name=data.get("name"),
+        description=data.get("description"),
+        parent_id=data.get("parent_id"),
+    )
+    context.commit()
+    return serializers.board(board), 201
+
+
+@bp.get("/boards/<id:board_id>")
+def show_board(board_id: int) -> Any:
+    return serializers.board(policy.require_board(context.current_actor(), board_id))
+
+
+@bp.patch("/boards/<id:board_id>")
+def update_board(board_id: int) -> Any:
+    data = inputs.json_object(BOARD_FIELDS)
+    actor = context.current_actor()
+    board = boards.update_board(actor, policy.require_board(actor, board_id), **data)
+    context.commit()
+    return serializers.board(board)
+
+
+@bp.get("/boards/<id:board_id>/topics")
+def board_topics(board_id: int) -> Any:
+    page = inputs.page()
+    actor = context.current_actor()
+    board = policy.require_board(actor, board_id)
+    per_page = current_app.config["FORUM_TOPICS_PER_PAGE"]
+    found = listings.board_topics(actor, board, page, per_page)
+    return serializers.page_of("topics", found, [serializers.topic(t) for t in found.items])
+
+
+@bp.post("/boards/<id:board_id>/topics")
+def create_topic(board_id: int) -> Any:
+    data = inputs.json_object(("title", "body"))
+    actor = context.current_actor()
+    board = policy.require_board(actor, board_id)
+    topic, post = topics.create_topic(actor, board, title=data.get("title"), body=data.get("body"))
+    context.commit()
+    return {"topic": serializers.topic(topic), "post": serializers.post(actor, post)}, 201

@@ -1,0 +1,116 @@
+"""Reading what an API client sent: the JSON object body, `?page=` and path values.
+
+Everything a service later stores passes through here first, so that malformed JSON,
+invalid UTF-8, NUL bytes, lone surrogates and integers no database column can hold are
+refused with a 400 naming the field, and never reach the database as a 500.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from flask import request
+from werkzeug.routing import IntegerConverter
+from werkzeug.routing import Map
+
+from forum.errors import Invalid
+from forum.errors import NotFound
+from forum.validation import USERNAME_RE
+
+# Ids are 32-bit integer columns on PostgreSQL; a larger value in a URL or a body would
+# fail inside the database instead of answering 404 or 400.
+MAX_ID = 2**31 - 1
+MAX_PAGE = 1_000_000
+# Where a problem belongs to the whole body rather than to one field.
+BODY_FIELD = "request"
+_PAGE_RE = re.compile(r"[0-9]{1,7}")
+
+
+class IdConverter(IntegerConverter):
+    """`<id:name>`: a positive id that fits the database, else the route does not match."""
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
+        super().__init__(map, min=1, max=MAX_ID)
+
+
+def _refuse(message: str) -> Invalid:
+    return Invalid(BODY_FIELD, message)
+
+
+def _decode_json() -> Any:
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        raise _refuse("The request needs a JSON object as its body.")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _refuse("The request body is not valid UTF-8.") from exc
+
+    def no_constants(name: str) -> Any:
+        raise ValueError(f"{name} is not valid JSON")
+
+    try:
+        return json.loads(text, parse_constant=no_constants)
+    except (ValueError, RecursionError) as exc:
+        raise _refuse("The request body is not valid JSON.") from exc
+
+
+def _problem(value: Any, depth: int = 0) -> str | None:
+    """Why a JSON value cannot be stored, or None."""
+    if depth > 20:
+        return "is nested too deeply."
+    if isinstance(value, str):
+        if "\x00" in value:
+            return "contains a NUL byte, which is not allowed."
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "contains characters that are not valid UTF-8."
+    elif isinstance(value, int) and not isinstance(value, bool):
+        if abs(value) > MAX_ID:
+            return "is too large a number."
+    elif isinstance(value, list):
+        return next((p for v in value if (p := _problem(v, depth + 1))), None)
+    elif isinstance(value, dict):
+        items = [*value.keys(), *value.values()]
+        return next((p for v in items if (p := _problem(v, depth + 1))), None)
+    return None
+
+
+def json_object(allowed: Iterable[str]) -> dict[str, Any]:
+    """The body as a JSON object with only `allowed` keys, each value storable; else `Invalid`."""
+    data = _decode_json()
+    if not isinstance(data, dict):
+        raise _refuse("The request body must be a JSON object.")
+    known = set(allowed)
+    errors: dict[str, str] = {}
+    for key, value in data.items():
+        if key not in known:
+            # Strict: a misspelt field in a PATCH would otherwise "succeed" doing nothing.
+            shown = key if _problem(key) is None else "?"
+            errors[shown[:40]] = "Unknown field."
+        elif (problem := _problem(value)) is not None:
+            errors[key] = f"{key.capitalize().replace('_', ' ')} {problem}"
+    if errors:
+        raise Invalid(errors)
+    return data
+
+
+def page() -> int:
+    """`?page=N` (default 1): a positive whole number, else `Invalid`."""
+    value = request.args.get("page")
+    if value is None:
+        return 1
+    if not _PAGE_RE.fullmatch(value) or not 1 <= int(value) <= MAX_PAGE:
+        raise Invalid("page", f"page must be a whole number from 1 to {MAX_PAGE:,}.")
+    return int(value)
+
+
+def username(value: str) -> str:
+    """A username from the path; a name no account could have is simply not found."""
+    if not USERNAME_RE.fullmatch(value):
+        raise NotFound()
+    return value

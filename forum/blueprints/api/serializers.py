@@ -1,0 +1,147 @@
+"""JSON shapes of the API's objects, in one place so that every endpoint agrees.
+
+Serialisers only read attributes already loaded (or loaded by relationship); what an
+actor may see is decided before an object gets here, except a deleted post's text,
+which `post` blanks through `policy.can_see_post_body`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+from datetime import datetime
+from typing import Any
+
+from forum import policy
+from forum.listings import Page
+from forum.listings import Profile
+from forum.models.boards import Board
+from forum.models.posts import Post
+from forum.models.posts import PostRevision
+from forum.models.topics import Topic
+from forum.models.users import User
+from forum.policy import Actor
+
+JSON = dict[str, Any]
+
+
+def timestamp(moment: datetime | None) -> str | None:
+    """ISO 8601 UTC with an explicit Z, to the second."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def join_date(user: User) -> str | None:
+    """When the member joined: the month only, unless they chose to show the day."""
+    joined = user.created_at
+    if not user.show_join_date:
+        joined = joined.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return timestamp(joined)
+
+
+def roles(user: User) -> list[str]:
+    """The member's site roles, e.g. ["admin"]; empty for ordinary members."""
+    return [name for name, has in (("admin", user.is_admin), ("moderator", user.is_moderator)) if has]
+
+
+def user(member: User) -> JSON:
+    """A member as other members see them: pseudonym, trust, roles, join month."""
+    return {
+        "id": member.id,
+        "username": member.username,
+        "trust_level": member.trust_level,
+        "roles": roles(member),
+        "created_at": join_date(member),
+        "bio": member.bio,
+        "url": member.url,
+    }
+
+
+def profile(found: Profile) -> JSON:
+    """A member's profile, with counts of what the viewer may see."""
+    return {
+        **user(found.user),
+        "posts_count": found.posts_count,
+        "topics_count": found.topics_count,
+    }
+
+
+def me(member: User, recovery_codes_left: int) -> JSON:
+    """The member's own account.
+
+    Only whether an address is set, never the address itself: whoever holds a leaked
+    token must not learn the e-mail behind a pseudonym.
+    """
+    return {
+        **user(member),
+        "show_join_date": member.show_join_date,
+        "has_email": member.email is not None,
+        "email_pending": member.pending_email is not None,
+        "recovery_codes_left": recovery_codes_left,
+        "silenced_until": timestamp(member.silenced_until),
+    }
+
+
+def board(item: Board) -> JSON:
+    """A board with its counters."""
+    return {
+        "id": item.id,
+        "name": item.name,
+        "description": item.description,
+        "group": None,
+        "parent_id": item.parent_id,
+        "position": item.position,
+        "topics_count": item.topics_count,
+        "posts_count": item.posts_count,
+        "last_post_at": timestamp(item.last_post_at),
+        "url": item.url,
+    }
+
+
+def topic(item: Topic) -> JSON:
+    """A topic without its posts."""
+    return {
+        "id": item.id,
+        "board_id": item.board_id,
+        "title": item.title,
+        "author": item.author.username,
+        "posts_count": item.posts_count,
+        "created_at": timestamp(item.created_at),
+        "last_post_at": timestamp(item.last_post_at),
+        "locked": item.locked,
+        "pinned": item.pinned,
+        "url": item.url,
+    }
+
+
+def post(actor: Actor, item: Post) -> JSON:
+    """A post; a deleted one keeps its text only for those who may still read it."""
+    readable = policy.can_see_post_body(actor, item)
+    return {
+        "id": item.id,
+        "topic_id": item.topic_id,
+        "number": item.number,
+        "author": item.author.username,
+        "reply_to": item.reply_to_id,
+        "body": item.body if readable else None,
+        "html": item.html if readable else None,
+        "created_at": timestamp(item.created_at),
+        "edited_at": timestamp(item.edited_at),
+        "deleted": item.is_deleted,
+        "url": item.url,
+    }
+
+
+def revision(item: PostRevision) -> JSON:
+    """An earlier version of a post."""
+    return {
+        "number": item.number,
+        "body": item.body,
+        "html": item.html,
+        "created_at": timestamp(item.created_at),
+    }
+
+
+def page_of(plural: str, found: Page[Any], items: list[JSON]) -> JSON:
+    """A paged list: {"<plural>": [...], "page", "pages"}."""
+    return {plural: items, "page": found.page, "pages": found.pages}

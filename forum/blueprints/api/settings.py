@@ -1,0 +1,25 @@
+"""Site settings, for admins."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from forum import policy
+from forum.blueprints import context
+from forum.blueprints.api import bp
+from forum.blueprints.api import inputs
+from forum.services import settings
+
+
+@bp.get("/settings")
+def show_settings() -> Any:
+    policy.require_admin(context.current_actor())
+    return settings.get_settings()
+
+
+@bp.patch("/settings")
+def update_settings() -> Any:
+    data = inputs.json_object(settings.DEFAULTS)
+    changed = settings.update_settings(context.current_actor(), data)
+    context.commit()
+    return changed

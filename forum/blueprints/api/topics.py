@@ -1,0 +1,43 @@
+"""Topics: reading one, replying, and the latest topics everywhere."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+
+from forum import listings
+from forum import policy
+from forum.blueprints import context
+from forum.blueprints.api import bp
+from forum.blueprints.api import inputs
+from forum.blueprints.api import serializers
+from forum.services import posts
+
+
+@bp.get("/topics/<id:topic_id>")
+def show_topic(topic_id: int) -> Any:
+    page = inputs.page()
+    actor = context.current_actor()
+    topic = policy.require_topic(actor, topic_id)
+    found = listings.topic_posts(actor, topic, page, current_app.config["FORUM_POSTS_PER_PAGE"])
+    items = [serializers.post(actor, p) for p in found.items]
+    return {"topic": serializers.topic(topic), **serializers.page_of("posts", found, items)}
+
+
+@bp.post("/topics/<id:topic_id>/posts")
+def reply(topic_id: int) -> Any:
+    data = inputs.json_object(("body", "reply_to"))
+    actor = context.current_actor()
+    topic = policy.require_topic(actor, topic_id)
+    post = posts.reply_to_topic(actor, topic, body=data.get("body"), reply_to=data.get("reply_to"))
+    context.commit()
+    return serializers.post(actor, post), 201
+
+
+@bp.get("/latest")
+def latest() -> Any:
+    page = inputs.page()
+    actor = context.current_actor()
+    found = listings.latest_topics(actor, page, current_app.config["FORUM_TOPICS_PER_PAGE"])
+    return serializers.page_of("topics", found, [serializers.topic(t) for t in found.items])
