@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +15,19 @@ from flask import Flask
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def _app() -> Flask:
+@contextmanager
+def _app_context() -> Iterator[Flask]:
+    """An app context for one command; its connections are closed at the end."""
     from forum import create_app
+    from forum.extensions import db
 
-    return create_app()
+    app = create_app()
+    with app.app_context():
+        try:
+            yield app
+        finally:
+            db.session.remove()
+            db.engine.dispose()
 
 
 def _fail(message: str) -> None:
@@ -37,8 +48,7 @@ def init() -> None:
     from forum.services.setup import create_setup_token
     from forum.services.setup import has_admin
 
-    app = _app()
-    with app.app_context():
+    with _app_context() as app:
         upgrade(directory=str(PROJECT_ROOT / "migrations"))
         click.echo(f"Database is up to date ({db.engine.url.render_as_string()}).")
         if has_admin():
@@ -71,8 +81,7 @@ def create_user(
         _fail("give exactly one of --password PW or --password-stdin")
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
-    app = _app()
-    with app.app_context():
+    with _app_context() as app:
         try:
             user = accounts.create_user(
                 username=name, password=password, is_admin=admin, is_moderator=moderator
@@ -121,8 +130,7 @@ def demo() -> None:
     from forum.demo import fill_demo
     from forum.errors import ForumError
 
-    app = _app()
-    with app.app_context():
+    with _app_context() as app:
         try:
             summary = fill_demo()
         except ForumError as exc:
@@ -135,7 +143,7 @@ def rerender() -> None:
     """Re-render stored posts after the Markdown renderer or sanitiser changed."""
     from forum.maintenance import rerender_stale_posts
 
-    with _app().app_context():
+    with _app_context():
         click.echo(f"Re-rendered {rerender_stale_posts()} posts.")
 
 
@@ -144,7 +152,7 @@ def prune() -> None:
     """Delete hashed IP addresses older than 14 days (run daily from cron)."""
     from forum.maintenance import prune_throttle_events
 
-    with _app().app_context():
+    with _app_context():
         click.echo(f"Deleted {prune_throttle_events()} old throttle entries.")
 
 

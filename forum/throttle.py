@@ -18,6 +18,7 @@ from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import select
 
+from forum.database import write_intent
 from forum.errors import RateLimited
 from forum.extensions import db
 from forum.models.base import utcnow
@@ -39,8 +40,14 @@ class DatabaseStore:
     def count(self, key: str, window: int) -> int:
         since = utcnow() - timedelta(seconds=window)
         stmt = select(func.count()).where(ThrottleEvent.key == key, ThrottleEvent.created_at > since)
-        with db.engine.connect() as conn:
-            return int(conn.execute(stmt).scalar() or 0)
+        # A plain read: on SQLite a BEGIN IMMEDIATE here would wait for the request's own
+        # write transaction (a bearer request has one open already) until busy_timeout.
+        reading = write_intent.set(False)
+        try:
+            with db.engine.connect() as conn:
+                return int(conn.execute(stmt).scalar() or 0)
+        finally:
+            write_intent.reset(reading)
 
     def add(self, key: str, window: int) -> None:
         now = utcnow()

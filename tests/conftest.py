@@ -127,3 +127,23 @@ def login_as(client: FlaskClient) -> Callable[[User], FlaskClient]:
         return client
 
     return _login
+
+
+@pytest.fixture
+def empty_url(backend: str, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty database on the backend under test."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'migrate.db'}"
+        return
+    admin_url = make_url(os.environ.get("FORUM_TEST_POSTGRES_URL") or DEFAULT_PG)
+    name = f"forum_mig_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001 - any failure means "no server here"
+        pytest.skip(f"PostgreSQL not available: {exc}")
+    yield admin_url.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()

@@ -145,6 +145,14 @@ def register_member(
     return create_user(username=username, password=password, email=email)
 
 
+def _count_failure(username: str, ip: str | None) -> None:
+    # The caller is about to refuse, so nothing in this transaction is worth keeping. On
+    # SQLite it holds the one write lock (BEGIN IMMEDIATE), and the throttle writes on a
+    # connection of its own that would wait for that lock until busy_timeout and fail.
+    db.session.rollback()
+    throttle.record_login_failure(username, ip)
+
+
 def authenticate(username: Any, password: Any, *, ip: str | None) -> User:
     """The member with these credentials, or `NotLoggedIn`; throttled per account and IP."""
     if not isinstance(username, str) or not isinstance(password, str):
@@ -157,7 +165,7 @@ def authenticate(username: Any, password: Any, *, ip: str | None) -> User:
     else:
         ok = check_password_hash(user.password_hash, password)
     if not ok or user is None:
-        throttle.record_login_failure(username, ip)
+        _count_failure(username, ip)
         raise NotLoggedIn(WRONG_LOGIN, code="invalid_credentials")
     if user.is_suspended():
         raise Denied("Your account is suspended.", code="suspended")
@@ -232,7 +240,7 @@ def reset_password_with_code(
             )
         )
     if user is None or row is None:
-        throttle.record_login_failure(username, ip)
+        _count_failure(username, ip)
         raise Invalid("code", "That username and recovery code do not match.")
     user.password_hash = _hash_password(
         _check_new_password(new_password, user.username, "new_password")

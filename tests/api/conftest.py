@@ -55,9 +55,7 @@ def hide_board(monkeypatch: pytest.MonkeyPatch) -> Callable[[Board], None]:
 
 
 @pytest.fixture
-def sqlite_app(
-    sqlite_template: Path, tmp_path: Path
-) -> Iterator[Callable[..., Flask]]:
+def sqlite_app(sqlite_template: Path, tmp_path: Path) -> Iterator[Callable[..., Flask]]:
     """Build an app on a fresh SQLite copy with extra settings (rate limits, CSRF)."""
     made: list[Flask] = []
 

@@ -89,9 +89,7 @@ def test_change_password_ends_tokens_and_sessions(db):
     user = f.make_user()
     token = accounts.issue_api_token(user)
     epoch = user.auth_epoch
-    accounts.change_password(
-        f.actor(user), user, current=f.PASSWORD, new="another long passphrase"
-    )
+    accounts.change_password(f.actor(user), user, current=f.PASSWORD, new="another long passphrase")
     db.session.commit()
     assert user.auth_epoch == epoch + 1
     assert accounts.user_for_api_token(token) is None

@@ -1,0 +1,280 @@
+"""Tokens, CSRF for cookie sessions, passwords and getting back into an account."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from flask import Flask
+from flask import session
+from flask.testing import FlaskClient
+from flask_wtf.csrf import generate_csrf
+
+from forum.extensions import db
+from forum.models.users import User
+from forum.services import accounts
+from tests import factories
+from tests.api.conftest import Headers
+
+PASSWORD = factories.PASSWORD
+NEW_PASSWORD = "another long passphrase here"
+
+
+def _login(client: FlaskClient, username: str, password: str = PASSWORD):  # noqa: ANN202
+    return client.post("/api/v1/auth/token", json={"username": username, "password": password})
+
+
+def test_token_issued_for_right_password(client: FlaskClient) -> None:
+    user = factories.make_user("alice")
+    response = _login(client, "ALICE")
+    assert response.status_code == 201
+    body = response.get_json()
+    assert body["user"]["username"] == "alice"
+    assert body["user"]["id"] == user.id
+    me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {body['token']}"})
+    assert me.status_code == 200
+    assert me.get_json()["username"] == "alice"
+
+
+def test_bearer_requests_set_no_cookie(client: FlaskClient, bearer: Callable) -> None:
+    response = client.get("/api/v1/me", headers=bearer(factories.make_user()))
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers
+    assert response.headers["Cache-Control"] == "private, no-store"
+
+
+def test_wrong_password_and_unknown_user_answer_alike(client: FlaskClient) -> None:
+    factories.make_user("alice")
+    wrong = _login(client, "alice", "not the right password")
+    unknown = _login(client, "nobody-here", "not the right password")
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.get_json() == unknown.get_json()
+    assert wrong.get_json()["error"]["code"] == "invalid_credentials"
+
+
+def test_login_refused_for_suspended_member(client: FlaskClient) -> None:
+    from datetime import timedelta
+
+    from forum.models.base import utcnow
+
+    user = factories.make_user("alice")
+    user.suspended_until = utcnow() + timedelta(days=1)
+    db.session.commit()
+    response = _login(client, "alice")
+    assert response.status_code == 403
+    assert response.get_json()["error"]["code"] == "suspended"
+
+
+def test_revoked_token_stops_working(client: FlaskClient, bearer: Callable) -> None:
+    headers = bearer(factories.make_user())
+    assert client.delete("/api/v1/auth/token", headers=headers).status_code == 204
+    response = client.get("/api/v1/me", headers=headers)
+    assert response.status_code == 401
+    assert response.get_json()["error"]["code"] == "unauthorized"
+
+
+def test_revoke_without_bearer_is_unauthorized(client: FlaskClient) -> None:
+    response = client.delete("/api/v1/auth/token")
+    assert response.status_code == 401
+
+
+def test_bad_token_is_unauthorized_even_on_public_reads(client: FlaskClient) -> None:
+    factories.set_settings(guest_access="public_boards")
+    for value in ("Bearer nonsense", "Bearer ", "bearer x\u00e9"):
+        response = client.get("/api/v1/boards", headers={"Authorization": value})
+        assert response.status_code == 401, value
+        assert response.get_json()["error"]["code"] == "unauthorized"
+
+
+def test_other_authorization_schemes_are_ignored(client: FlaskClient) -> None:
+    factories.set_settings(guest_access="public_boards")
+    response = client.get("/api/v1/boards", headers={"Authorization": "Basic dXNlcjpwYXNz"})
+    assert response.status_code == 200
+
+
+def test_failed_logins_are_rate_limited_per_account(sqlite_app: Callable[..., Flask]) -> None:
+    app = sqlite_app(FORUM_RATELIMITS="on")
+    client = app.test_client()
+    with app.app_context():
+        factories.make_user("alice")
+    for _ in range(10):
+        assert _login(client, "alice", "wrong password!").status_code == 401
+    response = _login(client, "alice")  # even the right password now waits
+    assert response.status_code == 429
+    assert response.get_json()["error"]["code"] == "rate_limited"
+    assert int(response.headers["Retry-After"]) > 0
+    # The limit is per account: another member logs in fine.
+    with app.app_context():
+        factories.make_user("bob")
+    assert _login(client, "bob").status_code == 201
+
+
+def test_password_change_ends_old_tokens_and_hands_out_a_new_one(
+    client: FlaskClient, bearer: Callable
+) -> None:
+    user = factories.make_user("alice")
+    old, other = bearer(user), bearer(user)
+    response = client.post(
+        "/api/v1/me/password",
+        json={"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+        headers=old,
+    )
+    assert response.status_code == 200
+    new = {"Authorization": f"Bearer {response.get_json()['token']}"}
+    assert client.get("/api/v1/me", headers=old).status_code == 401
+    assert client.get("/api/v1/me", headers=other).status_code == 401
+    assert client.get("/api/v1/me", headers=new).status_code == 200
+    assert _login(client, "alice", NEW_PASSWORD).status_code == 201
+
+
+def test_password_change_needs_current_password(client: FlaskClient, bearer: Callable) -> None:
+    headers = bearer(factories.make_user())
+    response = client.post(
+        "/api/v1/me/password",
+        json={"current_password": "wrong wrong wrong", "new_password": NEW_PASSWORD},
+        headers=headers,
+    )
+    assert response.status_code == 400
+    assert "current_password" in response.get_json()["error"]["fields"]
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+
+
+def test_me_shows_whether_an_email_is_set_not_the_address(
+    client: FlaskClient, bearer: Callable
+) -> None:
+    user = factories.make_user(email="alice@example.org")
+    body = client.get("/api/v1/me", headers=bearer(user)).get_json()
+    assert body["has_email"] is True
+    assert "alice@example.org" not in str(body)
+
+
+def test_me_is_for_members_only(client: FlaskClient) -> None:
+    assert client.get("/api/v1/me").status_code == 401
+
+
+def test_profile_change(client: FlaskClient, bearer: Callable) -> None:
+    headers = bearer(factories.make_user())
+    response = client.patch(
+        "/api/v1/me", json={"bio": "Sober since spring.", "show_join_date": True}, headers=headers
+    )
+    assert response.status_code == 200
+    assert response.get_json()["bio"] == "Sober since spring."
+    assert response.get_json()["show_join_date"] is True
+
+
+def test_email_change_needs_password(client: FlaskClient, bearer: Callable) -> None:
+    user = factories.make_user()
+    headers = bearer(user)
+    refused = client.patch("/api/v1/me", json={"email": "new@example.org"}, headers=headers)
+    assert refused.status_code == 400
+    assert "password" in refused.get_json()["error"]["fields"]
+    accepted = client.patch(
+        "/api/v1/me", json={"email": "new@example.org", "password": PASSWORD}, headers=headers
+    )
+    assert accepted.status_code == 200
+    assert accepted.get_json()["email_pending"] is True
+    assert accepted.get_json()["has_email"] is False
+
+
+def test_recovery_codes_need_password_and_work_once(client: FlaskClient, bearer: Callable) -> None:
+    user = factories.make_user("alice")
+    headers = bearer(user)
+    refused = client.post("/api/v1/me/recovery-codes", json={"password": "x"}, headers=headers)
+    assert refused.status_code == 400
+    response = client.post(
+        "/api/v1/me/recovery-codes", json={"password": PASSWORD}, headers=headers
+    )
+    assert response.status_code == 201
+    codes = response.get_json()["codes"]
+    assert len(codes) == accounts.RECOVERY_CODES
+    recover = {"username": "alice", "code": codes[0], "new_password": NEW_PASSWORD}
+    first = client.post("/api/v1/auth/recover", json=recover)
+    assert first.status_code == 200
+    assert client.get("/api/v1/me", headers=headers).status_code == 401  # old token ended
+    new = {"Authorization": f"Bearer {first.get_json()['token']}"}
+    assert client.get("/api/v1/me", headers=new).get_json()["recovery_codes_left"] == 7
+    again = client.post("/api/v1/auth/recover", json=recover)
+    assert again.status_code == 400
+    assert "code" in again.get_json()["error"]["fields"]
+
+
+def test_reset_request_answers_alike_for_known_and_unknown_addresses(
+    client: FlaskClient,
+) -> None:
+    factories.make_user(email="alice@example.org")
+    known = client.post("/api/v1/auth/reset-request", json={"email": "alice@example.org"})
+    unknown = client.post("/api/v1/auth/reset-request", json={"email": "who@example.org"})
+    broken = client.post("/api/v1/auth/reset-request", json={"email": 5})
+    assert known.status_code == unknown.status_code == broken.status_code == 202
+    assert known.get_json() == unknown.get_json() == broken.get_json()
+
+
+def test_reset_with_mailed_token(client: FlaskClient) -> None:
+    factories.make_user("alice", email="alice@example.org")
+    mail = accounts.request_password_reset("alice@example.org")
+    assert mail is not None
+    token = re.search(r"/reset/(\S+)", mail.body).group(1)  # type: ignore[union-attr]
+    db.session.rollback()
+    body = {"token": token, "new_password": NEW_PASSWORD}
+    assert client.post("/api/v1/auth/reset", json=body).status_code == 200
+    assert _login(client, "alice", NEW_PASSWORD).status_code == 201
+    used = client.post("/api/v1/auth/reset", json=body)
+    assert used.status_code == 404
+
+
+# --- CSRF ---------------------------------------------------------------------
+
+
+def _session_login(app: Flask, client: FlaskClient, user: User) -> None:
+    with client.session_transaction() as sess:
+        sess["_user_id"] = user.get_id()
+        sess["_fresh"] = True
+
+
+def test_cookie_session_write_needs_csrf_token_but_bearer_does_not(
+    sqlite_app: Callable[..., Flask],
+) -> None:
+    app = sqlite_app(WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    with app.app_context():
+        user = factories.make_user()
+        board = factories.make_board()
+        token = accounts.issue_api_token(user)
+        db.session.commit()
+        board_id = board.id
+        _session_login(app, client, user)
+    topic = {"title": "A topic title", "body": "Hello there."}
+    path = f"/api/v1/boards/{board_id}/topics"
+
+    assert client.get("/api/v1/me").status_code == 200  # the session works for reads
+    refused = client.post(path, json=topic)
+    assert refused.status_code == 400
+    assert refused.get_json()["error"]["code"] == "csrf_failed"
+
+    with app.test_request_context():
+        signed = generate_csrf()
+        raw = session["csrf_token"]
+    with client.session_transaction() as sess:
+        sess["csrf_token"] = raw
+    assert client.post(path, json=topic, headers={"X-CSRFToken": signed}).status_code == 201
+
+    fresh = app.test_client()  # no cookie at all
+    assert (
+        fresh.post(path, json=topic, headers={"Authorization": f"Bearer {token}"}).status_code
+        == 201
+    )
+
+
+def test_login_and_registration_need_no_csrf_token(sqlite_app: Callable[..., Flask]) -> None:
+    app = sqlite_app(WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    with app.app_context():
+        factories.make_user("alice")
+        factories.set_settings(registration="open")
+    assert _login(client, "alice").status_code == 201
+    response = client.post("/api/v1/users", json={"username": "bob", "password": NEW_PASSWORD})
+    assert response.status_code == 201
+
+
+def _unused(headers: Headers) -> None:  # keeps the type alias import meaningful
+    del headers

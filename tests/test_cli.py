@@ -1,0 +1,68 @@
+"""The `forum` command line."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from forum.cli import main
+
+
+@pytest.fixture
+def run_forum(empty_url, tmp_path, monkeypatch):
+    """Run `forum ...` against an empty database; returns (exit code, output)."""
+    monkeypatch.setenv("FORUM_DATABASE_URL", empty_url)
+    monkeypatch.setenv("FORUM_INSTANCE_PATH", str(tmp_path / "instance"))
+    monkeypatch.delenv("FORUM_SECRET_KEY", raising=False)
+
+    def _run(*args: str, stdin: str | None = None) -> tuple[int, str]:
+        result = CliRunner().invoke(main, list(args), input=stdin, catch_exceptions=False)
+        return result.exit_code, result.output
+
+    return _run
+
+
+def test_init_creates_database_secret_and_setup_link(run_forum, tmp_path):
+    code, out = run_forum("init")
+    assert code == 0, out
+    assert "/setup/" in out
+    key = tmp_path / "instance" / "secret_key"
+    assert key.is_file() and oct(key.stat().st_mode & 0o777) == "0o600"
+
+
+def test_init_is_safe_to_run_again_and_quiet_once_admin_exists(run_forum):
+    assert run_forum("init")[0] == 0
+    code, out = run_forum("create-user", "boss", "--admin", "--password", "a long admin passphrase")
+    assert code == 0 and "Created admin boss" in out
+    code, out = run_forum("init")
+    assert code == 0 and "/setup/" not in out
+
+
+def test_create_user_reads_password_from_stdin(run_forum):
+    run_forum("init")
+    code, out = run_forum("create-user", "quiet", "--password-stdin", stdin="a long stdin passphrase\n")
+    assert code == 0, out
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("create-user", "x"),
+        ("create-user", "ok_name", "--password", "p", "--password-stdin"),
+        ("create-user", "ok_name", "--password", "short"),
+        ("create-user", "bad name!", "--password", "a long enough passphrase"),
+    ],
+)
+def test_create_user_misuse_exits_non_zero_with_reason(run_forum, args):
+    run_forum("init")
+    code, out = run_forum(*args)
+    assert code != 0
+    assert out.strip().splitlines()[-1].startswith("Error:")
+
+
+def test_demo_fills_an_empty_forum_once(run_forum):
+    run_forum("init")
+    code, out = run_forum("demo")
+    assert code == 0 and "Created 5 boards" in out
+    code, out = run_forum("demo")
+    assert code != 0 and "already has topics" in out
