@@ -73,9 +73,7 @@ def _configure_theme(app: Flask) -> None:
     app.jinja_loader = jinja2.FileSystemLoader(str(theme / "templates"))
     app.static_folder = str(theme / "static")
     app.static_url_path = "/static"
-    app.add_url_rule(
-        "/static/<path:filename>", endpoint="static", view_func=app.send_static_file
-    )
+    app.add_url_rule("/static/<path:filename>", endpoint="static", view_func=app.send_static_file)
     app.config.setdefault("SEND_FILE_MAX_AGE_DEFAULT", 3600)
 
 
@@ -106,7 +104,7 @@ def _configure_auth(app: Flask) -> None:
     # "strong" would log members out whenever their phone changes network.
     login_manager.session_protection = "basic"
 
-    @login_manager.user_loader
+    @login_manager.user_loader  # type: ignore[untyped-decorator]
     def load_user(session_id: str) -> User | None:
         user_id, _, epoch = session_id.partition(":")
         if not user_id.isdigit() or not epoch.isdigit():

@@ -81,7 +81,7 @@ def create_user(
         _fail("give exactly one of --password PW or --password-stdin")
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
-    with _app_context() as app:
+    with _app_context():
         try:
             user = accounts.create_user(
                 username=name, password=password, is_admin=admin, is_moderator=moderator
@@ -130,7 +130,7 @@ def demo() -> None:
     from forum.demo import fill_demo
     from forum.errors import ForumError
 
-    with _app_context() as app:
+    with _app_context():
         try:
             summary = fill_demo()
         except ForumError as exc:

@@ -38,8 +38,7 @@ CONVERSATIONS = [
     (
         "Staying well",
         "Evenings are the hardest part",
-        "Days are fine now, but around 8pm I get restless. What do you all do with "
-        "evenings?",
+        "Days are fine now, but around 8pm I get restless. What do you all do with evenings?",
         [
             "Walking helps me. Even ten minutes round the block.",
             "I started cooking properly - it takes an hour and I eat better.",

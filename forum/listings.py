@@ -45,7 +45,7 @@ class Page(Generic[T]):
         return self.page < self.pages
 
 
-def _paged(stmt: Select[tuple[T]], total: int, page: int, per_page: int) -> Page[T]:
+def _paged(stmt: Select[T], total: int, page: int, per_page: int) -> Page[T]:
     pages = max(1, -(-total // per_page))
     page = max(1, page)
     items = list(db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
@@ -67,10 +67,14 @@ def board_index(actor: Actor) -> list[BoardEntry]:
         db.session.scalars(policy.visible_boards(actor).order_by(Board.position, Board.id))
     )
     last_ids = [b.last_topic_id for b in boards if b.last_topic_id]
-    last_topics = {
-        t.id: t
-        for t in db.session.scalars(policy.visible_topics(actor).where(Topic.id.in_(last_ids)))
-    } if last_ids else {}
+    last_topics = (
+        {
+            t.id: t
+            for t in db.session.scalars(policy.visible_topics(actor).where(Topic.id.in_(last_ids)))
+        }
+        if last_ids
+        else {}
+    )
     entries = {
         b.id: BoardEntry(b, [], last_topics.get(b.last_topic_id or 0))
         for b in boards
@@ -119,7 +123,8 @@ def reply_targets(actor: Actor, posts: Sequence[Post]) -> dict[int, Post]:
     ids = {p.reply_to_id for p in posts if p.reply_to_id}
     if not ids:
         return {}
-    return {p.id: p for p in db.session.scalars(policy.visible_posts(actor).where(Post.id.in_(ids)))}
+    stmt = policy.visible_posts(actor).where(Post.id.in_(ids))
+    return {p.id: p for p in db.session.scalars(stmt)}
 
 
 @dataclass
@@ -134,9 +139,7 @@ class Profile:
 
 def profile(actor: Actor, user: User, recent: int = 10) -> Profile:
     """The member's profile as the actor may see it."""
-    posts = policy.visible_posts(actor).where(
-        Post.author_id == user.id, Post.deleted_at.is_(None)
-    )
+    posts = policy.visible_posts(actor).where(Post.author_id == user.id, Post.deleted_at.is_(None))
     posts_count = db.session.scalar(select(func.count()).select_from(posts.subquery())) or 0
     topics = policy.visible_topics(actor).where(Topic.author_id == user.id)
     topics_count = db.session.scalar(select(func.count()).select_from(topics.subquery())) or 0

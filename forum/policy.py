@@ -22,7 +22,6 @@ from datetime import datetime
 from sqlalchemy import ColumnElement
 from sqlalchemy import Select
 from sqlalchemy import false
-from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import true
 
@@ -84,22 +83,22 @@ def _board_readable(actor: Actor) -> ColumnElement[bool]:
     return true()
 
 
-def readable_board_ids(actor: Actor) -> Select[tuple[int]]:
+def readable_board_ids(actor: Actor) -> Select[int]:
     """Ids of the boards the actor may read (for IN-filters, e.g. in search)."""
     return select(Board.id).where(_board_readable(actor))
 
 
-def visible_boards(actor: Actor) -> Select[tuple[Board]]:
+def visible_boards(actor: Actor) -> Select[Board]:
     """Boards the actor may see."""
     return select(Board).where(_board_readable(actor))
 
 
-def visible_topics(actor: Actor) -> Select[tuple[Topic]]:
+def visible_topics(actor: Actor) -> Select[Topic]:
     """Topics the actor may see."""
     return select(Topic).where(Topic.board_id.in_(readable_board_ids(actor)))
 
 
-def visible_posts(actor: Actor) -> Select[tuple[Post]]:
+def visible_posts(actor: Actor) -> Select[Post]:
     """Posts the actor may see (deleted ones included: they show as placeholders)."""
     return (
         select(Post)
@@ -108,7 +107,7 @@ def visible_posts(actor: Actor) -> Select[tuple[Post]]:
     )
 
 
-def visible_users(actor: Actor) -> Select[tuple[User]]:
+def visible_users(actor: Actor) -> Select[User]:
     """Member profiles the actor may see: members see members, guests see nobody."""
     if not actor.is_member:
         return select(User).where(false())
@@ -214,7 +213,7 @@ def require_member(actor: Actor) -> int:
 
 def require_board(actor: Actor, board_id: int) -> Board:
     """The board, if the actor may see it; else `NotFound`."""
-    board = db.session.scalar(visible_boards(actor).where(Board.id == board_id))
+    board: Board | None = db.session.scalar(visible_boards(actor).where(Board.id == board_id))
     if board is None:
         raise NotFound()
     return board
@@ -222,7 +221,7 @@ def require_board(actor: Actor, board_id: int) -> Board:
 
 def require_topic(actor: Actor, topic_id: int) -> Topic:
     """The topic, if the actor may see it; else `NotFound`."""
-    topic = db.session.scalar(visible_topics(actor).where(Topic.id == topic_id))
+    topic: Topic | None = db.session.scalar(visible_topics(actor).where(Topic.id == topic_id))
     if topic is None:
         raise NotFound()
     return topic
@@ -230,7 +229,7 @@ def require_topic(actor: Actor, topic_id: int) -> Topic:
 
 def require_post(actor: Actor, post_id: int) -> Post:
     """The post, if the actor may see it; else `NotFound`."""
-    post = db.session.scalar(visible_posts(actor).where(Post.id == post_id))
+    post: Post | None = db.session.scalar(visible_posts(actor).where(Post.id == post_id))
     if post is None:
         raise NotFound()
     return post
@@ -238,7 +237,7 @@ def require_post(actor: Actor, post_id: int) -> Post:
 
 def require_user(actor: Actor, username: str) -> User:
     """The member by name (any case), if the actor may see them; else `NotFound`."""
-    user = db.session.scalar(
+    user: User | None = db.session.scalar(
         visible_users(actor).where(User.username_key == username.lower())
     )
     if user is None:
@@ -251,8 +250,3 @@ def require_admin(actor: Actor) -> None:
     require_member(actor)
     if not can_administer(actor):
         raise Denied("Only site admins may do that.")
-
-
-def count_visible(stmt: Select[tuple[Post]] | Select[tuple[Topic]]) -> int:
-    """Count the rows of a scope (so a count can never disagree with its list)."""
-    return db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0

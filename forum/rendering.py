@@ -14,6 +14,9 @@ from html.parser import HTMLParser
 import bleach
 import markdown
 from bleach.linkifier import LinkifyFilter
+from markdown.blockprocessors import BlockQuoteProcessor
+from markdown.blockprocessors import HRProcessor
+from markdown.blockprocessors import SetextHeaderProcessor
 from markdown.extensions import Extension
 from markdown.extensions.tables import TableExtension
 from markdown.extensions.tables import TableProcessor
@@ -315,6 +318,66 @@ class _TableProcessor(TableProcessor):
         return super().test(parent, head) and super().test(parent, block)
 
 
+def _is_line_suffix(block: str, earlier: str | None) -> bool:
+    """True if ``block`` is ``earlier`` minus some whole lines from its start."""
+    if earlier is None or len(block) > len(earlier) or not earlier.endswith(block):
+        return False
+    return len(block) == len(earlier) or earlier[-len(block) - 1] == "\n"
+
+
+# When a heading or rule is split off the front of a long block, the rest goes
+# back to the block parser, and upstream's rule and quote tests search the whole
+# rest again: quadratic for thousands of one-line headings. Whole lines of a
+# block with no rule (or quote) line contain none either, so remember the last
+# miss and skip the search for what is left of it.
+class _HRProcessor(HRProcessor):
+    _no_rule_in: str | None = None
+
+    def test(self, parent: etree.Element, block: str) -> bool:
+        """Upstream's test, skipped for the remainder of a block that had no rule."""
+        if _is_line_suffix(block, self._no_rule_in):
+            return False
+        found = super().test(parent, block)
+        if not found:
+            self._no_rule_in = block
+        return found
+
+
+class _BlockQuoteProcessor(BlockQuoteProcessor):
+    _no_quote_in: str | None = None
+
+    def test(self, parent: etree.Element, block: str) -> bool:
+        """Upstream's test, skipped for the remainder of a block that had no quote."""
+        if _is_line_suffix(block, self._no_quote_in):
+            return False
+        if self.RE.search(block) is None:
+            self._no_quote_in = block
+            return False
+        return super().test(parent, block)
+
+
+class _SetextHeaderProcessor(SetextHeaderProcessor):
+    def run(self, parent: etree.Element, blocks: list[str]) -> None:
+        """Upstream's run, splitting off two lines instead of the whole block."""
+        title, _, rest = blocks.pop(0).partition("\n")
+        underline, more, rest = rest.partition("\n")
+        heading = etree.SubElement(parent, "h1" if underline.startswith("=") else "h2")
+        heading.text = title.strip()
+        if more:
+            blocks.insert(0, rest)
+
+
+class _LinearBlocksExtension(Extension):
+    """Swap in the linear-time block processors above, same names and priorities."""
+
+    def extendMarkdown(self, md: markdown.Markdown) -> None:
+        """Replace upstream's processors in place."""
+        blocks = md.parser.blockprocessors
+        blocks.register(_SetextHeaderProcessor(md.parser), "setextheader", 60)
+        blocks.register(_HRProcessor(md.parser), "hr", 50)
+        blocks.register(_BlockQuoteProcessor(md.parser), "quote", 20)
+
+
 class _TablesExtension(TableExtension):
     """Tables with ``align`` attributes (never ``style``) and cheaper detection."""
 
@@ -337,6 +400,7 @@ def _new_markdown() -> markdown.Markdown:
             # A bullet list followed by a numbered one stays two lists.
             "sane_lists",
             _BoundedLinksExtension(),
+            _LinearBlocksExtension(),
             _EscapeRawHtmlExtension(),
             _ImagesAsLinksExtension(),
             _StrikethroughExtension(),

@@ -39,7 +39,9 @@ class DatabaseStore:
 
     def count(self, key: str, window: int) -> int:
         since = utcnow() - timedelta(seconds=window)
-        stmt = select(func.count()).where(ThrottleEvent.key == key, ThrottleEvent.created_at > since)
+        stmt = select(func.count()).where(
+            ThrottleEvent.key == key, ThrottleEvent.created_at > since
+        )
         # A plain read: on SQLite a BEGIN IMMEDIATE here would wait for the request's own
         # write transaction (a bearer request has one open already) until busy_timeout.
         reading = write_intent.set(False)
@@ -124,9 +126,7 @@ def current() -> Throttle:
 def login_keys(username: str, ip: str | None) -> tuple[str, str | None]:
     """The throttle keys for a login attempt: the account, and the client address."""
     throttle = current()
-    return throttle.key("acct", username.strip().lower()), (
-        throttle.key("ip", ip) if ip else None
-    )
+    return throttle.key("acct", username.strip().lower()), (throttle.key("ip", ip) if ip else None)
 
 
 def check_login(username: str, ip: str | None) -> None:

@@ -17,9 +17,7 @@ BODY_MIN, BODY_MAX = 1, 50_000
 PASSWORD_MIN, PASSWORD_MAX = 10, 1000
 
 
-def text(
-    value: Any, name: str, *, min_len: int = 0, max_len: int, label: str | None = None
-) -> str:
+def text(value: Any, name: str, *, min_len: int = 0, max_len: int, label: str | None = None) -> str:
     """A stripped string of bounded length without NUL bytes, or `Invalid`."""
     label = label or name.replace("_", " ").capitalize()
     if value is None:
@@ -28,14 +26,14 @@ def text(
         raise Invalid(name, f"{label} must be text.")
     if "\x00" in value:
         raise Invalid(name, f"{label} contains a NUL byte, which is not allowed.")
-    value = value.strip()
-    if len(value) < min_len:
+    clean: str = value.strip()
+    if len(clean) < min_len:
         if min_len <= 1:
             raise Invalid(name, f"{label} must not be empty.")
         raise Invalid(name, f"{label} must be at least {min_len} characters.")
-    if len(value) > max_len:
+    if len(clean) > max_len:
         raise Invalid(name, f"{label} must be at most {max_len:,} characters.")
-    return value
+    return clean
 
 
 def title(value: Any) -> str:

@@ -40,7 +40,9 @@ def test_init_is_safe_to_run_again_and_quiet_once_admin_exists(run_forum):
 
 def test_create_user_reads_password_from_stdin(run_forum):
     run_forum("init")
-    code, out = run_forum("create-user", "quiet", "--password-stdin", stdin="a long stdin passphrase\n")
+    code, out = run_forum(
+        "create-user", "quiet", "--password-stdin", stdin="a long stdin passphrase\n"
+    )
     assert code == 0, out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import func
@@ -42,9 +43,7 @@ def _parent(actor: Actor, parent_id: Any, board: Board | None = None) -> int | N
     return parent.id
 
 
-def create_board(
-    actor: Actor, *, name: Any, description: Any = "", parent_id: Any = None
-) -> Board:
+def create_board(actor: Actor, *, name: Any, description: Any = "", parent_id: Any = None) -> Board:
     """Add a board (at the end of its level)."""
     require_admin(actor)
     clean_name = validation.text(name, "name", min_len=1, max_len=80)
@@ -80,7 +79,7 @@ def update_board(
     require_admin(actor)
     given = {"name": name, "description": description, "parent_id": parent_id}
     given["position"] = position
-    checks = {
+    checks: dict[str, Callable[[Any], Any]] = {
         "name": lambda v: validation.text(v, "name", min_len=1, max_len=80),
         "description": lambda v: validation.text(v, "description", max_len=500),
         "parent_id": lambda v: _parent(actor, v, board),

@@ -20,7 +20,7 @@ from forum.models.users import User
 from forum.services.accounts import create_user
 from forum.services.settings import write_settings
 
-TOKEN_KEY = "_setup_token"
+TOKEN_KEY = "_setup_token"  # noqa: S105 - a settings key, not a secret
 TOKEN_LIFETIME = timedelta(days=1)
 
 

@@ -1,0 +1,128 @@
+"""Headers, CSRF, bad bytes, and what the templates may never contain."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import func
+from sqlalchemy import select
+
+from forum import THEMES_PATH
+from forum.extensions import db
+from forum.models.posts import Post
+from forum.models.topics import Topic
+from forum.models.users import User
+from tests import factories
+from tests.blueprints.conftest import PageClient
+from tests.blueprints.conftest import log_in
+from tests.conftest import make_test_app
+
+TEMPLATES = THEMES_PATH / "default" / "templates"
+
+
+def test_every_page_sends_the_security_headers(
+    client: FlaskClient, login_as: Callable[[User], FlaskClient]
+) -> None:
+    guest = client.get("/help")
+    csp = guest.headers["Content-Security-Policy"]
+    for directive in (
+        "script-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+        "img-src 'self'",
+    ):
+        assert directive in csp
+    assert guest.headers["X-Content-Type-Options"] == "nosniff"
+    assert guest.headers["Referrer-Policy"] == "same-origin"
+    assert "no-store" not in guest.headers.get("Cache-Control", "")
+    login_as(factories.make_user())
+    member = client.get("/")
+    assert member.headers["Cache-Control"] == "private, no-store"
+    assert member.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_the_stylesheet_is_served_from_the_site(client: FlaskClient) -> None:
+    page = client.get("/help")
+    assert '<link rel="stylesheet" href="/static/forum.css">' in page.text
+    with client.get("/static/forum.css") as css:
+        assert css.status_code == 200 and css.mimetype == "text/css"
+        assert "url(" not in css.text and "@import" not in css.text
+
+
+def test_invalid_utf8_in_a_form_is_refused_and_changes_nothing(
+    client: FlaskClient, login_as: Callable[[User], FlaskClient]
+) -> None:
+    board = factories.make_board()
+    topic = factories.make_topic(board)
+    login_as(factories.make_user())
+    url_new, url_reply = f"/b/{board.id}/new", f"/t/{topic.id}/reply"
+    form = "application/x-www-form-urlencoded"
+    for url, data in [
+        (url_new, b"title=Hello+there&body=%ff%fe+broken"),
+        (url_new, b"title=Hello+there&body=raw \xff bytes"),
+        (url_reply, b"body=%c3%28"),
+    ]:
+        response = client.post(url, data=data, content_type=form)
+        assert response.status_code == 400, data
+        assert "not valid UTF-8" in response.text
+    assert db.session.scalar(select(func.count()).select_from(Topic)) == 1
+    assert db.session.scalar(select(func.count()).select_from(Post)) == 1
+
+
+def test_posts_without_a_csrf_token_are_refused(sqlite_template: Path, tmp_path: Path) -> None:
+    shutil.copy(sqlite_template, tmp_path / "csrf.db")
+    app = make_test_app(
+        f"sqlite:///{tmp_path / 'csrf.db'}", tmp_path / "instance", WTF_CSRF_ENABLED=True
+    )
+    app.test_client_class = PageClient
+    with app.app_context():
+        try:
+            factories.make_user("alice")
+            client = app.test_client()
+            refused = log_in(client, "alice")
+            assert refused.status_code == 400
+            assert "The form expired" in refused.text
+            token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
+            assert token
+            assert log_in(client, "alice", csrf_token=token.group(1)).status_code == 302
+            assert client.post("/logout").status_code == 400  # still logged in
+            assert client.get("/account").status_code == 200
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
+def _templates() -> list[Path]:
+    return sorted(TEMPLATES.rglob("*.html"))
+
+
+@pytest.mark.parametrize("path", _templates(), ids=lambda p: str(p.relative_to(TEMPLATES)))
+def test_templates_have_no_inline_code_or_outside_assets(path: Path) -> None:
+    source = path.read_text()
+    assert "<script" not in source
+    assert "<style" not in source and " style=" not in source
+    assert not re.search(r"\son[a-z]+=", source)  # no inline event handlers
+    assert not re.search(r'(src|href)="(https?:)?//', source)
+
+
+@pytest.mark.parametrize("path", _templates(), ids=lambda p: str(p.relative_to(TEMPLATES)))
+def test_every_post_form_carries_a_csrf_token(path: Path) -> None:
+    source = path.read_text()
+    for form in re.findall(r'<form method="post".*?</form>', source, flags=re.S):
+        assert "csrf()" in form or "csrf_token()" in form, form[:120]
+    assert source.count('method="post"') == len(
+        re.findall(r'<form method="post"', source)
+    ), "every POST form starts with <form method=\"post\""
+
+
+@pytest.mark.parametrize("path", _templates(), ids=lambda p: str(p.relative_to(TEMPLATES)))
+def test_safe_is_used_only_on_sanitised_post_html(path: Path) -> None:
+    for use in re.findall(r"\{\{[^}]*\|\s*safe[^}]*\}\}", path.read_text()):
+        assert re.fullmatch(r"\{\{ (p|post|target|rev)\.html\|safe \}\}", use), use

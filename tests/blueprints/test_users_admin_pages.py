@@ -1,0 +1,187 @@
+"""Profiles and the admin pages."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC
+from datetime import datetime
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from forum.extensions import db
+from forum.models.boards import Board
+from forum.models.users import User
+from forum.services.settings import get_settings
+from tests import factories
+from tests.blueprints.conftest import flat
+
+
+def _board_names(html: str) -> list[str]:
+    return re.findall(r'<h2><a href="/b/\d+">([^<]+)</a></h2>', html)
+
+
+# --- profiles -----------------------------------------------------------------
+
+
+def test_profile_shows_the_join_month_only_unless_the_member_chooses(
+    client: FlaskClient, login_as: Callable[[User], FlaskClient]
+) -> None:
+    alice = factories.make_user("alice")
+    alice.created_at = datetime(2025, 3, 4, 20, 4, 53, tzinfo=UTC)
+    alice.bio = "Line one\n<b>not bold</b>"
+    db.session.commit()
+    factories.make_topic(author=alice, title="My first topic")
+    login_as(factories.make_user())
+    page = client.get("/u/ALICE")
+    assert page.status_code == 200
+    text = flat(page.text)
+    assert "Joined March 2025" in text
+    assert "4 Mar" not in text
+    assert "1 topic · 1 post" in text
+    assert "My first topic" in text
+    assert "&lt;b&gt;not bold&lt;/b&gt;" in page.text
+    alice = db.session.scalar(select(User).where(User.username == "alice"))
+    alice.show_join_date = True
+    db.session.commit()
+    shown = client.get("/u/alice")
+    assert '<time datetime="2025-03-04T20:04:53Z">4 Mar 2025</time>' in shown.text
+
+
+def test_profile_is_not_found_for_guests_even_when_boards_are_public(
+    client: FlaskClient,
+) -> None:
+    factories.make_user("alice")
+    factories.set_settings(guest_access="public_boards")
+    real, missing = client.get("/u/alice"), client.get("/u/nobody")
+    assert real.status_code == missing.status_code == 404
+    assert real.text == missing.text
+
+
+def test_me_goes_to_the_own_profile(
+    client: FlaskClient, login_as: Callable[[User], FlaskClient]
+) -> None:
+    assert "/login" in client.get("/me").headers["Location"]
+    login_as(factories.make_user("alice"))
+    assert client.get("/me").headers["Location"] == "/u/alice"
+
+
+def test_profile_leaves_out_deleted_posts(
+    client: FlaskClient, login_as: Callable[[User], FlaskClient]
+) -> None:
+    alice = factories.make_user("alice")
+    topic = factories.make_topic(title="Kept topic")
+    post = factories.make_post(topic, alice, body="Regretted.")
+    login_as(alice)
+    client.post(f"/p/{post.id}/delete")
+    login_as(factories.make_user())
+    text = flat(client.get("/u/alice").text)
+    assert "0 posts" in text and "Kept topic" not in text
+
+
+# --- admin ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/admin"),
+        ("post", "/admin"),
+        ("get", "/admin/boards"),
+        ("post", "/admin/boards"),
+        ("post", "/admin/boards/1"),
+        ("post", "/admin/boards/1/move"),
+    ],
+)
+def test_admin_pages_refuse_members_and_send_guests_to_login(
+    client: FlaskClient, login_as: Callable[[User], FlaskClient], method: str, path: str
+) -> None:
+    factories.make_board("Original")
+    guest = getattr(client, method)(path, data={"name": "Hijacked", "direction": "up"})
+    assert guest.status_code == 302 and "/login" in guest.headers["Location"]
+    login_as(factories.make_user(moderator=True))
+    member = getattr(client, method)(path, data={"name": "Hijacked", "direction": "up"})
+    assert member.status_code == 403
+    assert db.session.scalars(select(Board.name)).all() == ["Original"]
+
+
+def test_admin_creates_renames_nests_and_reorders_boards(
+    client: FlaskClient, login_as: Callable[[User], FlaskClient]
+) -> None:
+    login_as(factories.make_admin())
+    assert client.get("/admin/boards").status_code == 200
+    for name in ("Welcome", "Job club", "Staying well"):
+        response = client.post("/admin/boards", data={"name": name, "description": ""})
+        assert response.status_code == 302
+    assert _board_names(client.get("/").text) == ["Welcome", "Job club", "Staying well"]
+    ids = {b.name: b.id for b in db.session.scalars(select(Board))}
+    client.post(f"/admin/boards/{ids['Staying well']}/move", data={"direction": "up"})
+    assert _board_names(client.get("/").text) == ["Welcome", "Staying well", "Job club"]
+    client.post(f"/admin/boards/{ids['Welcome']}/move", data={"direction": "down"})
+    assert _board_names(client.get("/").text) == ["Staying well", "Welcome", "Job club"]
+    response = client.post(
+        f"/admin/boards/{ids['Job club']}",
+        data={"name": "Work club", "description": "CVs and interviews.", "parent_id": ""},
+    )
+    assert response.status_code == 302
+    assert "CVs and interviews." in client.get("/").text
+    client.post(
+        f"/admin/boards/{ids['Welcome']}",
+        data={"name": "Welcome", "description": "", "parent_id": str(ids["Staying well"])},
+    )
+    front = client.get("/")
+    assert _board_names(front.text) == ["Staying well", "Work club"]
+    assert "Sub-boards: Welcome" in flat(front.text)
+
+
+def test_admin_board_form_errors_keep_the_input(
+    client: FlaskClient, login_as: Callable[[User], FlaskClient]
+) -> None:
+    login_as(factories.make_admin())
+    response = client.post("/admin/boards", data={"name": "  ", "description": "Kept words"})
+    assert response.status_code == 400
+    assert "must not be empty" in response.text
+    assert 'value="Kept words"' in response.text
+    parent = factories.make_board("Parent")
+    child = factories.make_board("Child", parent=parent)
+    nested = client.post(
+        f"/admin/boards/{parent.id}",
+        data={"name": "Parent", "description": "", "parent_id": str(child.id)},
+    )
+    assert nested.status_code == 400
+    assert "sub-boards" in nested.text
+
+
+def test_admin_changes_site_settings(
+    client: FlaskClient, login_as: Callable[[User], FlaskClient]
+) -> None:
+    login_as(factories.make_admin())
+    page = client.get("/admin")
+    assert 'value="invite_only" checked' in page.text
+    response = client.post(
+        "/admin",
+        data={
+            "site_name": "Harbour",
+            "site_description": "Peer support.",
+            "registration": "open",
+            "guest_access": "public_boards",
+        },
+    )
+    assert response.status_code == 302
+    assert get_settings()["registration"] == "open"
+    assert 'class="brand" href="/">Harbour</a>' in client.get("/").text
+    bad = client.post("/admin", data={"site_name": "", "registration": "everyone"})
+    assert bad.status_code == 400
+    assert "registration must be one of" in bad.text
+    assert get_settings()["site_name"] == "Harbour"
+
+
+def test_admin_link_shows_for_admins_only(
+    client: FlaskClient, login_as: Callable[[User], FlaskClient]
+) -> None:
+    login_as(factories.make_user())
+    assert 'href="/admin"' not in client.get("/help").text
+    login_as(factories.make_admin())
+    assert 'href="/admin"' in client.get("/help").text
