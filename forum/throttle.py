@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 import time
 from datetime import timedelta
 from typing import Protocol
@@ -76,7 +77,7 @@ class RedisStore:
         now = time.time()
         name = f"forum:throttle:{key}"
         pipe = self.client.pipeline()
-        pipe.zadd(name, {f"{now:.6f}:{id(pipe)}": now})
+        pipe.zadd(name, {f"{now:.6f}:{secrets.token_hex(6)}": now})
         pipe.expire(name, window)
         pipe.execute()
 

@@ -105,16 +105,16 @@ def test_guests_see_nothing_by_default(client: FlaskClient) -> None:
     board = factories.make_board()
     topic = factories.make_topic(board)
     assert client.get("/api/v1/boards").get_json() == {"boards": []}
-    for path in (
-        f"/api/v1/boards/{board.id}",
-        f"/api/v1/boards/{board.id}/topics",
-        f"/api/v1/topics/{topic.id}",
-    ):
-        hidden, missing = client.get(path), client.get(path.replace(str(board.id), "9999", 1))
-        if "/topics/" in path:
-            missing = client.get("/api/v1/topics/9999")
-        assert hidden.status_code == missing.status_code == 404, path
-        assert hidden.get_data() == missing.get_data(), path
+    pairs = [
+        (f"/api/v1/boards/{board.id}", "/api/v1/boards/9999"),
+        (f"/api/v1/boards/{board.id}/topics", "/api/v1/boards/9999/topics"),
+        (f"/api/v1/topics/{topic.id}", "/api/v1/topics/9999"),
+        (f"/api/v1/topics/{topic.id}?page=2", "/api/v1/topics/9999?page=2"),
+    ]
+    for hidden_path, missing_path in pairs:
+        hidden, missing = client.get(hidden_path), client.get(missing_path)
+        assert hidden.status_code == missing.status_code == 404, hidden_path
+        assert hidden.get_data() == missing.get_data(), hidden_path
     latest = client.get("/api/v1/latest").get_json()
     assert latest == {"topics": [], "page": 1, "pages": 1}
 
