@@ -85,16 +85,15 @@ class Processes:
         cwd: Path | None = None,
         log_path: Path | None = None,
     ) -> subprocess.Popen[bytes]:
-        output: Any = subprocess.DEVNULL
-        if log_path is not None:
-            output = log_path.open("ab")
+        # Servers write to a log file; wrk's output is read through a pipe.
+        output: Any = log_path.open("ab") if log_path is not None else subprocess.PIPE
         try:
             proc = subprocess.Popen(
                 list(argv),
                 env=env,
                 cwd=cwd,
                 stdin=subprocess.DEVNULL,
-                stdout=output if log_path is not None else subprocess.PIPE,
+                stdout=output,
                 stderr=subprocess.STDOUT,
                 # Its own session: Ctrl-C reaches only us, and we stop the whole group.
                 start_new_session=True,
@@ -142,6 +141,7 @@ def managed_processes() -> Iterator[Processes]:
     previous = {
         sig: signal.signal(sig, _raise_on_signal) for sig in (signal.SIGTERM, signal.SIGHUP)
     }
+    previous[signal.SIGINT] = signal.getsignal(signal.SIGINT)
     try:
         yield processes
     finally:
@@ -150,7 +150,6 @@ def managed_processes() -> Iterator[Processes]:
         try:
             processes.stop_all()
         finally:
-            signal.signal(signal.SIGINT, signal.default_int_handler)
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
 
@@ -427,18 +426,24 @@ class Measurement:
     result: WrkResult | None = None
     skipped: str | None = None
     ratio: float | None = None
+    cpu: CpuUse | None = None
+    warning: str | None = None
+    # Baseline CPU per request / this page's: the ratio with the machine's noise removed.
+    cpu_ratio: float | None = None
 
 
 def measure(
     processes: Processes,
+    server: subprocess.Popen[bytes],
     port: int,
     page: str,
     role: str,
     path: str,
     settings: Settings,
     jar: CookieJar | None,
+    expect: str | None = None,
 ) -> Measurement:
-    """Check the page answers 200, warm up, then measure it with wrk."""
+    """Check the page answers 200 (with `expect` in it), warm up, then measure with wrk."""
     item = Measurement(page=page, role=role, path=path)
     # A copy: the check must not change the cookie that wrk sends.
     probe_jar = CookieJar()
@@ -452,13 +457,87 @@ def measure(
         item.skipped = f"HTTP {first.status}" + (f" -> {where}" if where else "")
         log(f"{page} as {role}: {item.skipped}, not measured")
         return item
+    if expect is not None and expect not in first.text:
+        item.warning = f"the page does not contain {expect!r}"
+        log(f"{page} as {role}: warning: {item.warning}")
     url = f"http://{HOST}:{port}{path}"
     cookie = jar.header() if jar is not None else None
     log(f"{page} as {role}: warm-up {settings.warmup} s, then {settings.duration} s")
     if settings.warmup > 0:
         run_wrk(processes, url, settings.warmup, settings, cookie)
-    item.result = parse_wrk(run_wrk(processes, url, settings.duration, settings, cookie))
+    before = CpuSnapshot.take(server)
+    output = run_wrk(processes, url, settings.duration, settings, cookie)
+    item.result = parse_wrk(output)
+    item.cpu = CpuSnapshot.take(server).since(before, item.result.requests)
     return item
+
+
+# --- CPU accounting ----------------------------------------------------------------
+# Requests/s on a shared 2-core machine move with whatever else runs. The server's own
+# CPU time per request hardly does, so it is recorded next to every measurement, with
+# the share of the machine that other processes took meanwhile.
+
+_TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def _process_ticks(pid: int) -> int:
+    """utime + stime of one process, in clock ticks (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0
+    return int(fields[11]) + int(fields[12])
+
+
+def _machine_ticks() -> tuple[int, int]:
+    """(busy, total) clock ticks of all CPUs since boot, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    user, nice, system, idle, iowait, irq, softirq, steal = (values + [0] * 8)[:8]
+    busy = user + nice + system + irq + softirq + steal
+    return busy, busy + idle + iowait
+
+
+@dataclass
+class CpuUse:
+    server_ms_per_request: float
+    server_cores: float
+    wrk_cores: float
+    others_cores: float
+
+
+@dataclass
+class CpuSnapshot:
+    at: float
+    server: int
+    wrk: float
+    busy: int
+    total: int
+
+    @classmethod
+    def take(cls, master: subprocess.Popen[bytes]) -> CpuSnapshot:
+        pids = [master.pid, *children(master.pid)]
+        # wrk has been waited for by then: its CPU time is in our children's times.
+        times = os.times()
+        busy, total = _machine_ticks()
+        return cls(
+            at=time.monotonic(),
+            server=sum(_process_ticks(pid) for pid in pids),
+            wrk=(times.children_user + times.children_system) * 1000,
+            busy=busy,
+            total=total,
+        )
+
+    def since(self, before: CpuSnapshot, requests: int) -> CpuUse:
+        wall_ms = (self.at - before.at) * 1000
+        server_ms = (self.server - before.server) * _TICK_MS
+        wrk_ms = self.wrk - before.wrk
+        busy_ms = (self.busy - before.busy) * _TICK_MS
+        return CpuUse(
+            server_ms_per_request=round(server_ms / max(requests, 1), 3),
+            server_cores=round(server_ms / wall_ms, 2),
+            wrk_cores=round(wrk_ms / wall_ms, 2),
+            others_cores=round(max(busy_ms - server_ms - wrk_ms, 0) / wall_ms, 2),
+        )
 
 
 # --- memory -----------------------------------------------------------------------
@@ -565,9 +644,12 @@ def fmt(value: float | int | None, spec: str) -> str:
 
 
 def print_report(report: dict[str, Any]) -> None:
-    rows = [("page", "role", "path", "HTTP", "bytes", "req/s", "p50 ms", "p99 ms", "vs base")]
-    for item in report["pages"]:
+    header = ("page", "role", "path", "HTTP", "bytes", "req/s", "p50 ms", "p99 ms", "vs base")
+    rows = [(*header, "cpu ms/req", "cpu vs base", "others")]
+    entries = [*report["pages"], *report["baseline"]["runs"]]
+    for item in entries:
         res = item["result"] or {}
+        cpu = item["cpu"] or {}
         errors = (res.get("non_2xx_3xx") or 0) + (res.get("socket_errors") or 0)
         rows.append(
             (
@@ -579,22 +661,32 @@ def print_report(report: dict[str, Any]) -> None:
                 fmt(res.get("rps"), ".1f") + ("!" if errors else ""),
                 fmt(res.get("p50_ms"), ".1f"),
                 fmt(res.get("p99_ms"), ".1f"),
-                "-" if item["ratio"] is None else f"{item['ratio']:.0%}",
+                fmt(item["ratio"], ".0%"),
+                fmt(cpu.get("server_ms_per_request"), ".2f"),
+                fmt(item["cpu_ratio"], ".0%"),
+                fmt(cpu.get("others_cores"), ".2f"),
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     print()
     for index, row in enumerate(rows):
         cells = [
-            c.ljust(w) if i < 3 else c.rjust(w)
-            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            cell.ljust(width) if column < 3 else cell.rjust(width)
+            for column, (cell, width) in enumerate(zip(row, widths, strict=True))
         ]
         print("  ".join(cells).rstrip())
         if index == 0:
             print("  ".join("-" * w for w in widths))
+    print(
+        "(cpu ms/req: CPU time of the server's processes per request; cpu vs base: the "
+        "baseline's\n cpu ms/req over the page's; others: cores busy with unrelated "
+        "processes during the run)"
+    )
     for item in report["pages"]:
         if item["skipped"]:
             print(f"  not measured: {item['page']} as {item['role']}: {item['skipped']}")
+        if item["warning"]:
+            print(f"  ! {item['page']} as {item['role']}: {item['warning']}")
         res = item["result"] or {}
         if res.get("non_2xx_3xx") or res.get("socket_errors"):
             print(
@@ -604,7 +696,10 @@ def print_report(report: dict[str, Any]) -> None:
     base = report["baseline"]
     print()
     runs = ", ".join(f"{r:.1f}" for r in base["rps_runs"])
-    print(f"baseline req/s: {fmt(base['rps'], '.1f')} (runs: {runs})")
+    print(
+        f"baseline req/s: {fmt(base['rps'], '.1f')} (runs: {runs}); "
+        f"cpu ms/req: {fmt(base['cpu_ms_per_request'], '.3f')}"
+    )
     memory = report["memory"]
     print(
         f"forum gunicorn workers RSS MB: {memory['forum']['workers_mb']} "
@@ -617,6 +712,12 @@ def print_report(report: dict[str, Any]) -> None:
         + (" (database reused)" if fill_info["reused"] else "")
         + f"; {fill_info['counts']}"
     )
+    others = [p["cpu"]["others_cores"] for p in entries if p["cpu"]]
+    if others and max(others) >= 0.25:
+        print(
+            f"! other processes kept up to {max(others):.2f} cores busy during the runs: "
+            "req/s and latencies are noisy; cpu ms/req much less so."
+        )
     print()
     print("targets (issue 2):")
     for name, target in report["targets"].items():
@@ -658,13 +759,15 @@ def evaluate(report: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def pages_to_measure(manifest: dict[str, Any]) -> list[tuple[str, str]]:
-    board = manifest["busy_board_id"]
+def pages_to_measure(manifest: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(name, path, a string the page must contain) for each forum page measured."""
+    board, topic = manifest["busy_board_id"], manifest["topic_id"]
+    # A board page must list topics: page 50 would be empty with fewer than 50 pages.
     return [
-        ("board index", "/"),
-        ("board page 1", f"/b/{board}"),
-        ("board page 50", f"/b/{board}?page=50"),
-        ("topic", f"/t/{manifest['topic_id']}"),
+        ("board index", "/", f'href="/b/{board}'),
+        ("board page 1", f"/b/{board}", 'href="/t/'),
+        ("board page 50", f"/b/{board}?page=50", 'href="/t/'),
+        ("topic", f"/t/{topic}", "</article>"),
     ]
 
 
@@ -691,6 +794,7 @@ def run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
             "wrk": wrk_version(),
+            "loadavg_at_start": Path("/proc/loadavg").read_text().split()[:3],
         },
         "settings": asdict(settings),
         "database": database_url.split("@")[-1],
@@ -731,42 +835,53 @@ def run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
             log(login_error)
 
         baseline_runs = [
-            measure(processes, base_port, "baseline topic", "-", topic_path, settings, None)
+            measure(
+                processes, baseline, base_port, "baseline topic", "-", topic_path, settings, None
+            )
         ]
         measured: list[Measurement] = []
         for role in ("member", "guest"):
-            for page, path in pages_to_measure(forum_manifest):
+            for page, path, expect in pages_to_measure(forum_manifest):
                 if role == "member" and jar is None:
                     measured.append(Measurement(page, role, path, skipped=login_error))
                     continue
                 measured.append(
                     measure(
                         processes,
+                        forum,
                         forum_port,
                         page,
                         role,
                         path,
                         settings,
                         jar if role == "member" else None,
+                        expect,
                     )
                 )
         report["memory"] = {"forum": worker_memory(forum)}
         baseline_runs.append(
-            measure(processes, base_port, "baseline topic", "-", topic_path, settings, None)
+            measure(
+                processes, baseline, base_port, "baseline topic", "-", topic_path, settings, None
+            )
         )
         report["memory"]["baseline"] = worker_memory(baseline)
 
     rps_runs = [m.result.rps for m in baseline_runs if m.result]
     base_rps = sum(rps_runs) / len(rps_runs) if rps_runs else None
+    cpu_runs = [m.cpu.server_ms_per_request for m in baseline_runs if m.cpu]
+    base_cpu = sum(cpu_runs) / len(cpu_runs) if cpu_runs else None
     for item in measured:
         if item.result and base_rps:
             item.ratio = round(item.result.rps / base_rps, 3)
+        if item.cpu and base_cpu and item.cpu.server_ms_per_request:
+            item.cpu_ratio = round(base_cpu / item.cpu.server_ms_per_request, 3)
     last = baseline_runs[-1]
     report["baseline"] = {
         "path": topic_path,
         "bytes": last.bytes,
         "rps": None if base_rps is None else round(base_rps, 1),
         "rps_runs": rps_runs,
+        "cpu_ms_per_request": None if base_cpu is None else round(base_cpu, 3),
         "runs": [asdict(m) for m in baseline_runs],
     }
     report["pages"] = [asdict(m) for m in measured]
@@ -796,7 +911,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     if settings.connections < settings.threads:
         parser.error("--connections must be at least --threads")
-    report = run(args, settings)
+    try:
+        report = run(args, settings)
+    except KeyboardInterrupt:
+        log("interrupted; every process the run started has been stopped")
+        return 130
     results = args.out.resolve() / "results.json"
     results.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print_report(report)

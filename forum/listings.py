@@ -14,6 +14,8 @@ from typing import TypeVar
 from sqlalchemy import Select
 from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import joinedload
 
 from forum import policy
 from forum.extensions import db
@@ -100,7 +102,9 @@ def sub_boards(actor: Actor, board: Board) -> list[Board]:
 def board_topics(actor: Actor, board: Board, page: int, per_page: int) -> Page[Topic]:
     """A board's topics: pinned first, then by latest activity."""
     scope = policy.visible_topics(actor).where(Topic.board_id == board.id)
-    stmt = scope.order_by(Topic.pinned.desc(), Topic.last_post_at.desc(), Topic.id.desc())
+    stmt = scope.options(joinedload(Topic.last_poster)).order_by(
+        Topic.pinned.desc(), Topic.last_post_at.desc(), Topic.id.desc()
+    )
     # The board's counter is exact for its visible topics; no COUNT(*) over the board.
     return _paged(stmt, board.topics_count, page, per_page)
 
@@ -143,7 +147,9 @@ def profile(actor: Actor, user: User, recent: int = 10) -> Profile:
     posts_count = db.session.scalar(select(func.count()).select_from(posts.subquery())) or 0
     topics = policy.visible_topics(actor).where(Topic.author_id == user.id)
     topics_count = db.session.scalar(select(func.count()).select_from(topics.subquery())) or 0
-    latest = list(db.session.scalars(posts.order_by(Post.created_at.desc()).limit(recent)))
+    # The scope already joins Topic: fill `post.topic` from that join, not one query each.
+    latest_stmt = posts.options(contains_eager(Post.topic)).order_by(Post.created_at.desc())
+    latest = list(db.session.scalars(latest_stmt.limit(recent)))
     return Profile(user, posts_count, topics_count, latest)
 
 
@@ -151,4 +157,7 @@ def latest_topics(actor: Actor, page: int, per_page: int) -> Page[Topic]:
     """Topics from every visible board, by latest activity."""
     scope = policy.visible_topics(actor)
     total = db.session.scalar(select(func.count()).select_from(scope.subquery())) or 0
-    return _paged(scope.order_by(Topic.last_post_at.desc(), Topic.id.desc()), total, page, per_page)
+    stmt = scope.options(joinedload(Topic.board), joinedload(Topic.last_poster)).order_by(
+        Topic.last_post_at.desc(), Topic.id.desc()
+    )
+    return _paged(stmt, total, page, per_page)

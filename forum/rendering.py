@@ -1,3 +1,5 @@
+# Python-Markdown ships no type information, so its base classes are Any to mypy.
+# mypy: allow-subclassing-any
 """The one place where user-written text becomes HTML.
 
 Markdown is rendered with raw HTML escaped, then bleach cleans the result as
@@ -10,11 +12,14 @@ import re
 import xml.etree.ElementTree as etree
 from functools import partial
 from html.parser import HTMLParser
+from typing import TypeAlias
 
 import bleach
 import markdown
 from bleach.linkifier import LinkifyFilter
+from markdown.blockprocessors import BlockProcessor
 from markdown.blockprocessors import BlockQuoteProcessor
+from markdown.blockprocessors import HashHeaderProcessor
 from markdown.blockprocessors import HRProcessor
 from markdown.blockprocessors import SetextHeaderProcessor
 from markdown.extensions import Extension
@@ -37,6 +42,9 @@ from markdown.treeprocessors import Treeprocessor
 #: re-renders stored posts whose renderer version is older.
 RENDERER_VERSION: int = 1
 
+# No <img>: an image from another site would tell that site every reader's IP
+# address, which on a recovery forum can out a member. Markdown images become
+# links instead (see _ImagesAsLinksTreeprocessor).
 ALLOWED_TAGS: frozenset[str] = frozenset(
     {
         "a",
@@ -67,8 +75,6 @@ ALLOWED_TAGS: frozenset[str] = frozenset(
     }
 )
 
-# No <img>: an image from another site would tell that site every reader's IP
-# address, which on a recovery forum can out a member.
 ALLOWED_PROTOCOLS: frozenset[str] = frozenset({"http", "https", "mailto"})
 
 LINK_REL = "nofollow ugc noopener"
@@ -110,7 +116,8 @@ def _allow_attribute(tag: str, name: str, value: str) -> bool:
     return False
 
 
-_Attrs = dict[tuple[str | None, str] | str, str]
+# LinkifyFilter's attribute map: (namespace, name) -> value, plus "_text".
+_Attrs: TypeAlias = dict[tuple[str | None, str] | str, str]
 
 
 def _link_attributes(attrs: _Attrs, new: bool) -> _Attrs | None:
@@ -192,6 +199,7 @@ class _ImagesAsLinksTreeprocessor(Treeprocessor):
                 child.text = alt or src
                 if inside_link or not src:
                     # A link inside a link is invalid HTML; the outer link wins.
+                    # bleach strips the <span> and keeps its text.
                     child.tag = "span"
                 else:
                     child.tag = "a"
@@ -315,7 +323,7 @@ class _TableProcessor(TableProcessor):
         first = block.find("\n")
         second = block.find("\n", first + 1) if first != -1 else -1
         head = block if second == -1 else block[:second]
-        return super().test(parent, head) and super().test(parent, block)
+        return bool(super().test(parent, head) and super().test(parent, block))
 
 
 def _is_line_suffix(block: str, earlier: str | None) -> bool:
@@ -326,34 +334,46 @@ def _is_line_suffix(block: str, earlier: str | None) -> bool:
 
 
 # When a heading or rule is split off the front of a long block, the rest goes
-# back to the block parser, and upstream's rule and quote tests search the whole
-# rest again: quadratic for thousands of one-line headings. Whole lines of a
-# block with no rule (or quote) line contain none either, so remember the last
-# miss and skip the search for what is left of it.
-class _HRProcessor(HRProcessor):
-    _no_rule_in: str | None = None
+# back to the block parser, and upstream's heading, rule and quote tests search
+# the whole rest again: quadratic for thousands of one-line headings. These
+# searches look at whole lines, and whole lines of a block with no match
+# contain none either, so the last miss is remembered and its remainder skipped.
+class _SkipKnownMisses(BlockProcessor):
+    """Mixin for processors whose test searches every line of the block."""
+
+    _miss: str | None = None
 
     def test(self, parent: etree.Element, block: str) -> bool:
-        """Upstream's test, skipped for the remainder of a block that had no rule."""
-        if _is_line_suffix(block, self._no_rule_in):
+        """Upstream's test, skipped for what is left of a block that had no match."""
+        if _is_line_suffix(block, self._miss):
             return False
-        found = super().test(parent, block)
+        found = bool(super().test(parent, block))
         if not found:
-            self._no_rule_in = block
+            self._miss = block
         return found
 
 
+class _HashHeaderProcessor(_SkipKnownMisses, HashHeaderProcessor):
+    pass
+
+
+class _HRProcessor(_SkipKnownMisses, HRProcessor):
+    pass
+
+
 class _BlockQuoteProcessor(BlockQuoteProcessor):
-    _no_quote_in: str | None = None
+    _miss: str | None = None
 
     def test(self, parent: etree.Element, block: str) -> bool:
-        """Upstream's test, skipped for the remainder of a block that had no quote."""
-        if _is_line_suffix(block, self._no_quote_in):
+        """Upstream's test, skipped for what is left of a block that had no quote."""
+        if _is_line_suffix(block, self._miss):
             return False
+        # Only the search result is remembered: upstream's test also checks
+        # the recursion depth, which is not a property of the text.
         if self.RE.search(block) is None:
-            self._no_quote_in = block
+            self._miss = block
             return False
-        return super().test(parent, block)
+        return bool(super().test(parent, block))
 
 
 class _SetextHeaderProcessor(SetextHeaderProcessor):
@@ -373,6 +393,7 @@ class _LinearBlocksExtension(Extension):
     def extendMarkdown(self, md: markdown.Markdown) -> None:
         """Replace upstream's processors in place."""
         blocks = md.parser.blockprocessors
+        blocks.register(_HashHeaderProcessor(md.parser), "hashheader", 70)
         blocks.register(_SetextHeaderProcessor(md.parser), "setextheader", 60)
         blocks.register(_HRProcessor(md.parser), "hr", 50)
         blocks.register(_BlockQuoteProcessor(md.parser), "quote", 20)
@@ -387,7 +408,8 @@ class _TablesExtension(TableExtension):
     def extendMarkdown(self, md: markdown.Markdown) -> None:
         """Register as upstream does, then swap in the cheaper processor."""
         super().extendMarkdown(md)
-        md.parser.blockprocessors.register(_TableProcessor(md.parser, self.getConfigs()), "table", 75)
+        processor = _TableProcessor(md.parser, self.getConfigs())
+        md.parser.blockprocessors.register(processor, "table", 75)
 
 
 def _new_markdown() -> markdown.Markdown:
@@ -416,7 +438,8 @@ def _strip_control_chars(text: str) -> str:
 
 def sanitize_html(html: str) -> str:
     """Clean HTML against the allow-list, linkify bare URLs and set rel on every link."""
-    return _CLEANER.clean(_strip_control_chars(html))
+    cleaned: str = _CLEANER.clean(_strip_control_chars(html))
+    return cleaned
 
 
 def render_markdown(source: str) -> str:
@@ -426,11 +449,8 @@ def render_markdown(source: str) -> str:
     return sanitize_html(html)
 
 
-# Tags after which text from the next element must not run into the previous word.
-_BLOCK_TAGS = frozenset(
-    {"p", "br", "li", "pre", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "hr"}
-    | {"table", "tr", "td", "th", "ul", "ol", "thead", "tbody"}
-)
+# Tags whose edges separate words: "<p>one</p><p>two</p>" is "one two", not "onetwo".
+_BLOCK_TAGS = ALLOWED_TAGS - {"a", "code", "del", "em", "strong"}
 _WHITESPACE_RE = re.compile(r"\s+")
 
 

@@ -32,7 +32,7 @@ RETENTION = timedelta(days=14)
 class Store(Protocol):
     def count(self, key: str, window: int) -> int: ...
 
-    def add(self, key: str, window: int) -> None: ...
+    def add(self, key: str, window: int, *, with_transaction: bool = False) -> None: ...
 
 
 class DatabaseStore:
@@ -52,8 +52,14 @@ class DatabaseStore:
         finally:
             write_intent.reset(reading)
 
-    def add(self, key: str, window: int) -> None:
+    def add(self, key: str, window: int, *, with_transaction: bool = False) -> None:
         now = utcnow()
+        if with_transaction:
+            # Saved with the caller's own transaction: for events counted on success.
+            db.session.add(ThrottleEvent(key=key, created_at=now))
+            return
+        # Failures are counted on a connection of their own so that they survive the
+        # rollback that follows. The caller must hold no write lock (SQLite) by now.
         with db.engine.begin() as conn:
             conn.execute(insert(ThrottleEvent).values(key=key, created_at=now))
             conn.execute(delete(ThrottleEvent).where(ThrottleEvent.created_at < now - RETENTION))
@@ -73,7 +79,7 @@ class RedisStore:
         self.client.zremrangebyscore(name, 0, now - window)
         return int(self.client.zcard(name))
 
-    def add(self, key: str, window: int) -> None:
+    def add(self, key: str, window: int, *, with_transaction: bool = False) -> None:
         now = time.time()
         name = f"forum:throttle:{key}"
         pipe = self.client.pipeline()
@@ -103,12 +109,12 @@ class Throttle:
             if self.store.count(key, window) >= limit:
                 raise RateLimited(retry_after=window)
 
-    def record(self, keys: list[str], window: int) -> None:
-        """Count one event under each key."""
+    def record(self, keys: list[str], window: int, *, with_transaction: bool = False) -> None:
+        """Count one event under each key (with the caller's transaction, if asked)."""
         if not self.enabled:
             return
         for key in keys:
-            self.store.add(key, window)
+            self.store.add(key, window, with_transaction=with_transaction)
 
 
 LOGIN_WINDOW = 15 * 60
@@ -143,3 +149,18 @@ def record_login_failure(username: str, ip: str | None) -> None:
     """Count a failed login (or recovery attempt) against the account and the address."""
     account, address = login_keys(username, ip)
     current().record([k for k in (account, address) if k], LOGIN_WINDOW)
+
+
+RESET_WINDOW = 60 * 60
+RESET_LIMIT_ADDRESS = 3
+RESET_LIMIT_IP = 20
+
+
+def check_and_record_reset(address: str, ip: str | None) -> None:
+    """Allow a few reset mails per address and per client an hour; count this one."""
+    throttle = current()
+    keys = [(throttle.key("reset", address), RESET_LIMIT_ADDRESS)]
+    if ip:
+        keys.append((throttle.key("reset-ip", ip), RESET_LIMIT_IP))
+    throttle.check(keys, RESET_WINDOW)
+    throttle.record([key for key, _limit in keys], RESET_WINDOW, with_transaction=True)

@@ -15,6 +15,9 @@ EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 TITLE_MIN, TITLE_MAX = 3, 200
 BODY_MIN, BODY_MAX = 1, 50_000
 PASSWORD_MIN, PASSWORD_MAX = 10, 1000
+# Ids and counts fit a 32-bit signed column everywhere; a larger number cannot name
+# anything, and PostgreSQL would reject it with an error rather than "no such row".
+INT_MAX = 2**31 - 1
 
 
 def text(value: Any, name: str, *, min_len: int = 0, max_len: int, label: str | None = None) -> str:
@@ -64,8 +67,10 @@ def email(value: Any) -> str | None:
     return address.lower()
 
 
-def integer(value: Any, name: str, *, minimum: int | None = None) -> int:
-    """An integer (not a bool, not a float), or `Invalid`."""
+def integer(
+    value: Any, name: str, *, minimum: int | None = None, maximum: int = INT_MAX
+) -> int:
+    """An integer (not a bool, not a float) within bounds, or `Invalid`."""
     if isinstance(value, bool) or not isinstance(value, int):
         if isinstance(value, str) and value.strip().lstrip("-").isdigit():
             value = int(value)
@@ -73,6 +78,8 @@ def integer(value: Any, name: str, *, minimum: int | None = None) -> int:
             raise Invalid(name, f"{name} must be a whole number.")
     if minimum is not None and value < minimum:
         raise Invalid(name, f"{name} must be at least {minimum}.")
+    if value > maximum:
+        raise Invalid(name, f"{name} must be at most {maximum}.")
     return int(value)
 
 

@@ -93,9 +93,7 @@ def logout() -> Response:
 
 def _register_page(form: dict[str, str], errors: dict[str, str]) -> str:
     invite_only = context.site_settings()["registration"] != "open"
-    return render_template(
-        "auth/register.html", form=form, errors=errors, invite_only=invite_only
-    )
+    return render_template("auth/register.html", form=form, errors=errors, invite_only=invite_only)
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -125,10 +123,13 @@ def register() -> Page | Response:
 @bp.route("/reset", methods=["GET", "POST"])
 def reset() -> Page | Response:
     if request.method == "GET":
-        return render_template("auth/reset.html", form={}, errors={}, sent=False)
+        return render_template("auth/reset.html", form={}, errors={}, sent=None)
     if request.form.get("method") == "email":
-        context.commit(accounts.request_password_reset(request.form.get("email")))
-        return render_template("auth/reset.html", form={}, errors={}, sent=True)
+        context.commit(
+            accounts.request_password_reset(request.form.get("email"), ip=context.client_ip())
+        )
+        # The same words whether or not the address belongs to anyone.
+        return render_template("auth/reset.html", form={}, errors={}, sent=RESET_SENT)
     form = _form("username")
     try:
         user = accounts.reset_password_with_code(
@@ -139,7 +140,7 @@ def reset() -> Page | Response:
         )
     except Invalid as exc:
         errors = _problem(exc)
-        return render_template("auth/reset.html", form=form, errors=errors, sent=False), 400
+        return render_template("auth/reset.html", form=form, errors=errors, sent=None), 400
     context.commit()
     _start_session(user)
     flash("Your password is changed. That recovery code is now used up.")

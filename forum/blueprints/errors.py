@@ -70,6 +70,9 @@ def handle_forum_error(exc: ForumError) -> Any:
             response[0].headers["Retry-After"] = str(exc.retry_after)
         return response
     if isinstance(exc, NotLoggedIn) and exc.code == "unauthorized":
+        # Only a GET can be repeated after logging in; a form post would answer 405.
+        if request.method != "GET":
+            return redirect(url_for("auth.login"))
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     status, page = exc.status, _page(exc.status, message)
     if isinstance(exc, RateLimited):

@@ -306,12 +306,15 @@ def confirm_email(token: Any) -> User:
     return user
 
 
-def request_password_reset(email: Any) -> Mail | None:
+def request_password_reset(email: Any, *, ip: str | None = None) -> Mail | None:
     """A reset mail if a member has this confirmed address; the caller says the same either way."""
     try:
         address = validation.email(email)
     except Invalid:
         return None
+    if address:
+        # Nobody may make the forum flood an inbox, whether or not the address is known.
+        throttle.check_and_record_reset(address, ip)
     user = db.session.scalar(select(User).where(User.email == address)) if address else None
     if user is None or user.email is None:
         return None

@@ -14,7 +14,6 @@ from forum.extensions import db
 from forum.models.users import User
 from forum.services import accounts
 from tests import factories
-from tests.api.conftest import Headers
 
 PASSWORD = factories.PASSWORD
 NEW_PASSWORD = "another long passphrase here"
@@ -274,7 +273,3 @@ def test_login_and_registration_need_no_csrf_token(sqlite_app: Callable[..., Fla
     assert _login(client, "alice").status_code == 201
     response = client.post("/api/v1/users", json={"username": "bob", "password": NEW_PASSWORD})
     assert response.status_code == 201
-
-
-def _unused(headers: Headers) -> None:  # keeps the type alias import meaningful
-    del headers

@@ -47,7 +47,8 @@ def test_board_list_in_order_with_counts(client: FlaskClient, bearer: Callable) 
 
 def test_board_group_field_not_available_yet(client: FlaskClient, bearer: Callable) -> None:
     response = client.post(
-        "/api/v1/boards", json={"name": "Private", "group": "family"},
+        "/api/v1/boards",
+        json={"name": "Private", "group": "family"},
         headers=bearer(factories.make_admin()),
     )
     assert response.status_code == 400
@@ -65,7 +66,9 @@ def test_admin_renames_and_moves_a_board(client: FlaskClient, bearer: Callable) 
     assert response.status_code == 200
     body = response.get_json()
     assert (body["name"], body["description"], body["parent_id"]) == (
-        "New name", "Now described", parent.id
+        "New name",
+        "Now described",
+        parent.id,
     )
     shown = client.get(f"/api/v1/boards/{board.id}", headers=headers).get_json()
     assert shown == body
@@ -139,9 +142,9 @@ def test_hidden_board_is_absent_everywhere(
     post = factories.make_post(topic)
     hide_board(hidden)
     headers = bearer(factories.make_admin())
-    assert [b["id"] for b in client.get("/api/v1/boards", headers=headers).get_json()["boards"]] == [
-        shown.id
-    ]
+    assert [
+        b["id"] for b in client.get("/api/v1/boards", headers=headers).get_json()["boards"]
+    ] == [shown.id]
     assert client.get("/api/v1/latest", headers=headers).get_json()["topics"] == []
     missing = client.get("/api/v1/posts/99999", headers=headers).get_data()
     for path in (
@@ -158,7 +161,8 @@ def test_hidden_board_is_absent_everywhere(
         client.patch(f"/api/v1/posts/{post.id}", json={"body": "hi"}, headers=headers),
         client.delete(f"/api/v1/posts/{post.id}", headers=headers),
         client.post(
-            f"/api/v1/boards/{hidden.id}/topics", json={"title": "abc", "body": "x"},
+            f"/api/v1/boards/{hidden.id}/topics",
+            json={"title": "abc", "body": "x"},
             headers=headers,
         ),
     ]

@@ -39,9 +39,7 @@ def test_start_a_topic(client: FlaskClient, bearer: Callable) -> None:
     assert post["url"] == f"/p/{post['id']}"
 
 
-def test_topic_page_lists_posts_in_order(
-    app: Flask, client: FlaskClient, bearer: Callable
-) -> None:
+def test_topic_page_lists_posts_in_order(app: Flask, client: FlaskClient, bearer: Callable) -> None:
     topic = factories.make_topic()
     for n in range(app.config["FORUM_POSTS_PER_PAGE"]):
         factories.make_post(topic, body=f"Reply {n}")
@@ -87,7 +85,8 @@ def test_reply_and_reply_to_a_post(client: FlaskClient, bearer: Callable) -> Non
     first = factories.make_post(topic)
     headers = bearer(factories.make_user("bob"))
     response = client.post(
-        f"/api/v1/topics/{topic.id}/posts", json={"body": "Same here.", "reply_to": first.id},
+        f"/api/v1/topics/{topic.id}/posts",
+        json={"body": "Same here.", "reply_to": first.id},
         headers=headers,
     )
     assert response.status_code == 201
@@ -97,20 +96,22 @@ def test_reply_and_reply_to_a_post(client: FlaskClient, bearer: Callable) -> Non
     assert shown == post
 
 
-def test_reply_to_a_post_in_another_topic_is_invalid(
-    client: FlaskClient, bearer: Callable
-) -> None:
+def test_reply_to_a_post_in_another_topic_is_invalid(client: FlaskClient, bearer: Callable) -> None:
     topic, other = factories.make_topic(), factories.make_topic()
     elsewhere = factories.make_post(other)
     response = client.post(
-        f"/api/v1/topics/{topic.id}/posts", json={"body": "Hi", "reply_to": elsewhere.id},
+        f"/api/v1/topics/{topic.id}/posts",
+        json={"body": "Hi", "reply_to": elsewhere.id},
         headers=bearer(factories.make_user()),
     )
     assert response.status_code == 400
     assert "reply_to" in response.get_json()["error"]["fields"]
-    assert client.get(f"/api/v1/topics/{topic.id}", headers=bearer(factories.make_user())).get_json()[
-        "topic"
-    ]["posts_count"] == 1
+    assert (
+        client.get(f"/api/v1/topics/{topic.id}", headers=bearer(factories.make_user())).get_json()[
+            "topic"
+        ]["posts_count"]
+        == 1
+    )
 
 
 def test_reply_to_an_invisible_post_is_not_found(
@@ -133,7 +134,8 @@ def test_reply_refused_in_locked_topic(client: FlaskClient, bearer: Callable) ->
     topic.locked = True
     db.session.commit()
     response = client.post(
-        f"/api/v1/topics/{topic.id}/posts", json={"body": "Hi"},
+        f"/api/v1/topics/{topic.id}/posts",
+        json={"body": "Hi"},
         headers=bearer(factories.make_user()),
     )
     assert response.status_code == 403
@@ -156,7 +158,9 @@ def test_author_edits_and_revisions_are_kept(client: FlaskClient, bearer: Callab
     author = factories.make_user()
     post = factories.make_post(author=author, body="First words")
     headers = bearer(author)
-    response = client.patch(f"/api/v1/posts/{post.id}", json={"body": "Better words"}, headers=headers)
+    response = client.patch(
+        f"/api/v1/posts/{post.id}", json={"body": "Better words"}, headers=headers
+    )
     assert response.status_code == 200
     edited = response.get_json()
     assert edited["body"] == "Better words"
@@ -164,7 +168,8 @@ def test_author_edits_and_revisions_are_kept(client: FlaskClient, bearer: Callab
     client.patch(f"/api/v1/posts/{post.id}", json={"body": "Best words"}, headers=headers)
     revisions = client.get(f"/api/v1/posts/{post.id}/revisions", headers=headers).get_json()
     assert [(r["number"], r["body"]) for r in revisions["revisions"]] == [
-        (2, "Better words"), (1, "First words")
+        (2, "Better words"),
+        (1, "First words"),
     ]
     assert "<p>First words</p>" in revisions["revisions"][1]["html"]
 
@@ -172,7 +177,10 @@ def test_author_edits_and_revisions_are_kept(client: FlaskClient, bearer: Callab
 def test_others_cannot_edit_or_delete(client: FlaskClient, bearer: Callable) -> None:
     post = factories.make_post(body="Mine")
     headers = bearer(factories.make_user())
-    assert client.patch(f"/api/v1/posts/{post.id}", json={"body": "x"}, headers=headers).status_code == 403
+    assert (
+        client.patch(f"/api/v1/posts/{post.id}", json={"body": "x"}, headers=headers).status_code
+        == 403
+    )
     assert client.delete(f"/api/v1/posts/{post.id}", headers=headers).status_code == 403
     assert client.get(f"/api/v1/posts/{post.id}", headers=headers).get_json()["body"] == "Mine"
 

@@ -120,7 +120,7 @@ def test_guest_sees_a_welcome_and_no_boards_when_guests_read_nothing(
     client: FlaskClient,
 ) -> None:
     board = factories.make_board("Secret name")
-    topic = factories.make_topic(board, title="Private topic")
+    factories.make_topic(board, title="Private topic")
     front = client.get("/")
     assert front.status_code == 200
     assert 'href="/login"' in front.text and 'href="/register"' in front.text

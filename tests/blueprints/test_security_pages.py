@@ -99,6 +99,27 @@ def test_posts_without_a_csrf_token_are_refused(sqlite_template: Path, tmp_path:
             db.engine.dispose()
 
 
+def test_too_many_failed_logins_get_a_429_page(sqlite_template: Path, tmp_path: Path) -> None:
+    shutil.copy(sqlite_template, tmp_path / "limits.db")
+    app = make_test_app(
+        f"sqlite:///{tmp_path / 'limits.db'}", tmp_path / "instance", FORUM_RATELIMITS="on"
+    )
+    app.test_client_class = PageClient
+    with app.app_context():
+        try:
+            factories.make_user("alice")
+            client = app.test_client()
+            for _ in range(10):
+                assert log_in(client, "alice", "wrong password!").status_code == 401
+            limited = log_in(client, "alice")  # even the right password waits now
+            assert limited.status_code == 429
+            assert int(limited.headers["Retry-After"]) > 0
+            assert "Too many attempts" in limited.text
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
 def _templates() -> list[Path]:
     return sorted(TEMPLATES.rglob("*.html"))
 
@@ -117,9 +138,9 @@ def test_every_post_form_carries_a_csrf_token(path: Path) -> None:
     source = path.read_text()
     for form in re.findall(r'<form method="post".*?</form>', source, flags=re.S):
         assert "csrf()" in form or "csrf_token()" in form, form[:120]
-    assert source.count('method="post"') == len(
-        re.findall(r'<form method="post"', source)
-    ), "every POST form starts with <form method=\"post\""
+    assert source.count('method="post"') == len(re.findall(r'<form method="post"', source)), (
+        'every POST form starts with <form method="post"'
+    )
 
 
 @pytest.mark.parametrize("path", _templates(), ids=lambda p: str(p.relative_to(TEMPLATES)))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 from flask import Flask
@@ -15,7 +14,6 @@ from forum.models.posts import Post
 from forum.models.users import User
 from tests import factories
 from tests.blueprints.conftest import StatementCounter
-from tests.blueprints.conftest import flat
 
 BODY_400 = ("Some days are easier than others, and that is fine. " * 8)[:400]
 

@@ -116,7 +116,7 @@ def recover() -> Any:
 @sessionless
 def request_reset() -> Any:
     data = inputs.json_object(("email",))
-    context.commit(accounts.request_password_reset(data.get("email")))
+    context.commit(accounts.request_password_reset(data.get("email"), ip=context.client_ip()))
     return RESET_REQUESTED, 202
 
 

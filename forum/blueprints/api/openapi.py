@@ -220,6 +220,7 @@ OPERATIONS: tuple[Operation, ...] = (
         body="TopicDraft",
         response="NewTopic",
         description="403 `silenced` while you are silenced.",
+        extra_errors=(403,),
     ),
     Operation(
         "get",
@@ -241,6 +242,7 @@ OPERATIONS: tuple[Operation, ...] = (
         response="Post",
         description="`reply_to` must be a post in the same topic (else 400) that you can see "
         "(else 404). 403 `locked` for a locked topic, `silenced` while you are silenced.",
+        extra_errors=(403,),
     ),
     Operation(
         "get",
@@ -261,6 +263,7 @@ OPERATIONS: tuple[Operation, ...] = (
         auth="member",
         body="PostEdit",
         response="Post",
+        extra_errors=(403,),
     ),
     Operation(
         "delete",
@@ -269,6 +272,7 @@ OPERATIONS: tuple[Operation, ...] = (
         tag="posts",
         auth="member",
         status=204,
+        extra_errors=(403,),
     ),
     Operation(
         "get",
@@ -295,6 +299,11 @@ def _object(required: tuple[str, ...] = (), **properties: JSON) -> JSON:
     return schema
 
 
+def _record(**properties: JSON) -> JSON:
+    """An answer object: every field is always present (perhaps null)."""
+    return _object(tuple(properties), **properties)
+
+
 def _closed(required: tuple[str, ...] = (), **properties: JSON) -> JSON:
     """A request body: unknown fields are refused with 400."""
     return {**_object(required, **properties), "additionalProperties": False}
@@ -308,61 +317,38 @@ def _nullable(schema: JSON) -> JSON:
     return {**schema, "type": [schema["type"], "null"]}
 
 
-ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+def _list(item: str) -> JSON:
+    return {"type": "array", "items": _ref(item)}
+
+
+ID: JSON = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+NUMBER: JSON = {"type": "integer", "minimum": 1}
 TIME = _string(format="date-time", description="UTC, e.g. 2026-11-25T20:04:53Z")
 URL = _string(description="The object's page in the browser (a path)")
-COUNT = {"type": "integer", "minimum": 0}
-BOOL = {"type": "boolean"}
+COUNT: JSON = {"type": "integer", "minimum": 0}
+BOOL: JSON = {"type": "boolean"}
 PASSWORD = _string(minLength=PASSWORD_MIN, maxLength=PASSWORD_MAX)
-PAGE_FIELDS = {"page": {"type": "integer", "minimum": 1}, "pages": {"type": "integer"}}
+BODY = _string(minLength=1, maxLength=BODY_MAX, description="Markdown")
+PAGE_FIELDS: dict[str, JSON] = {"page": NUMBER, "pages": NUMBER}
+
+USER_FIELDS: dict[str, JSON] = {
+    "id": ID,
+    "username": _string(),
+    "trust_level": {"type": "integer", "minimum": 0, "maximum": 4},
+    "roles": {"type": "array", "items": _string(enum=["admin", "moderator"])},
+    "created_at": {**TIME, "description": "The first of the join month, unless shown in full"},
+    "bio": _string(),
+    "url": URL,
+}
+SETTINGS_FIELDS: dict[str, JSON] = {
+    "registration": _string(enum=list(REGISTRATION_CHOICES)),
+    "guest_access": _string(enum=list(GUEST_ACCESS_CHOICES)),
+    "site_name": _string(maxLength=80),
+    "site_description": _string(maxLength=500),
+}
 
 
-def _user_fields() -> JSON:
-    return {
-        "id": ID,
-        "username": _string(),
-        "trust_level": {"type": "integer", "minimum": 0, "maximum": 4},
-        "roles": {"type": "array", "items": _string(enum=["admin", "moderator"])},
-        "created_at": {
-            **TIME,
-            "description": "The first of the join month, unless the member shows the date",
-        },
-        "bio": _string(),
-        "url": URL,
-    }
-
-
-def _schemas() -> JSON:
-    user_fields = _user_fields()
-    user_required = tuple(user_fields)
-    topic = _object(
-        ("id", "board_id", "title", "author", "posts_count", "created_at", "last_post_at",
-         "locked", "pinned", "url"),
-        id=ID, board_id=ID, title=_string(), author=_string(), posts_count=COUNT,
-        created_at=TIME, last_post_at=TIME, locked=BOOL, pinned=BOOL, url=URL,
-    )
-    post = _object(
-        ("id", "topic_id", "number", "author", "reply_to", "body", "html", "created_at",
-         "edited_at", "deleted", "url"),
-        id=ID, topic_id=ID, number={"type": "integer", "minimum": 1}, author=_string(),
-        reply_to=_nullable(ID),
-        body=_nullable(_string(description="Markdown; null for a deleted post you may not read")),
-        html=_nullable(_string(description="Sanitised HTML rendered from body")),
-        created_at=TIME, edited_at=_nullable(TIME), deleted=BOOL, url=URL,
-    )
-    board = _object(
-        ("id", "name", "description", "group", "parent_id", "position", "url"),
-        id=ID, name=_string(), description=_string(),
-        group=_nullable(_string(description="The owning group's slug")),
-        parent_id=_nullable(ID), position={"type": "integer"}, topics_count=COUNT,
-        posts_count=COUNT, last_post_at=_nullable(TIME), url=URL,
-    )
-    settings = _object(
-        registration=_string(enum=list(REGISTRATION_CHOICES)),
-        guest_access=_string(enum=list(GUEST_ACCESS_CHOICES)),
-        site_name=_string(maxLength=80),
-        site_description=_string(maxLength=500),
-    )
+def _answer_schemas() -> JSON:
     return {
         "Error": _object(
             ("error",),
@@ -378,87 +364,119 @@ def _schemas() -> JSON:
             ),
         ),
         "Document": {"type": "object", "description": "An OpenAPI 3.1 document"},
-        "Message": _object(("message",), message=_string()),
-        "User": _object(user_required, **user_fields),
-        "NewUser": _object(
-            (*user_required, "recovery_codes"),
-            **user_fields,
+        "Message": _record(message=_string()),
+        "User": _record(**USER_FIELDS),
+        "NewUser": _record(
+            **USER_FIELDS,
             recovery_codes={"type": "array", "items": _string(), "description": "Shown once"},
         ),
-        "Profile": _object(
-            (*user_required, "posts_count", "topics_count"),
-            **user_fields, posts_count=COUNT, topics_count=COUNT,
+        "Profile": _record(**USER_FIELDS, posts_count=COUNT, topics_count=COUNT),
+        "Me": _record(
+            **USER_FIELDS,
+            show_join_date=BOOL,
+            has_email=BOOL,
+            email_pending=BOOL,
+            recovery_codes_left=COUNT,
+            silenced_until=_nullable(TIME),
         ),
-        "Me": _object(
-            (*user_required, "show_join_date", "has_email", "email_pending"),
-            **user_fields, show_join_date=BOOL, has_email=BOOL, email_pending=BOOL,
-            recovery_codes_left=COUNT, silenced_until=_nullable(TIME),
+        "TokenAnswer": _record(token=_string(), user=_ref("User")),
+        "RecoveryCodes": _record(codes={"type": "array", "items": _string()}),
+        "Settings": _record(**SETTINGS_FIELDS),
+        "Board": _record(
+            id=ID,
+            name=_string(),
+            description=_string(),
+            group=_nullable(_string(description="The owning group's slug")),
+            parent_id=_nullable(ID),
+            position={"type": "integer"},
+            topics_count=COUNT,
+            posts_count=COUNT,
+            last_post_at=_nullable(TIME),
+            url=URL,
         ),
-        "TokenAnswer": _object(("token", "user"), token=_string(), user=_ref("User")),
-        "RecoveryCodes": _object(("codes",), codes={"type": "array", "items": _string()}),
+        "BoardList": _record(boards=_list("Board")),
+        "Topic": _record(
+            id=ID,
+            board_id=ID,
+            title=_string(),
+            author=_string(),
+            posts_count=COUNT,
+            created_at=TIME,
+            last_post_at=TIME,
+            locked=BOOL,
+            pinned=BOOL,
+            url=URL,
+        ),
+        "TopicPage": _record(topics=_list("Topic"), **PAGE_FIELDS),
+        "TopicWithPosts": _record(topic=_ref("Topic"), posts=_list("Post"), **PAGE_FIELDS),
+        "NewTopic": _record(topic=_ref("Topic"), post=_ref("Post")),
+        "Post": _record(
+            id=ID,
+            topic_id=ID,
+            number=NUMBER,
+            author=_string(),
+            reply_to=_nullable(ID),
+            body=_nullable(_string(description="Markdown; null if deleted and not yours to read")),
+            html=_nullable(_string(description="Sanitised HTML rendered from body")),
+            created_at=TIME,
+            edited_at=_nullable(TIME),
+            deleted=BOOL,
+            url=URL,
+        ),
+        "Revision": _record(number=NUMBER, body=_string(), html=_string(), created_at=TIME),
+        "RevisionList": _record(revisions=_list("Revision")),
+    }
+
+
+def _request_schemas() -> JSON:
+    return {
         "Credentials": _closed(("username", "password"), username=_string(), password=_string()),
         "RecoverRequest": _closed(
             ("username", "code", "new_password"),
-            username=_string(), code=_string(), new_password=PASSWORD,
+            username=_string(),
+            code=_string(),
+            new_password=PASSWORD,
         ),
         "ResetRequest": _closed(("email",), email=_string()),
-        "ResetWithToken": _closed(("token", "new_password"), token=_string(), new_password=PASSWORD),
+        "ResetWithToken": _closed(
+            ("token", "new_password"), token=_string(), new_password=PASSWORD
+        ),
         "ProfileChange": _closed(
-            bio=_string(maxLength=500), show_join_date=BOOL,
+            bio=_string(maxLength=500),
+            show_join_date=BOOL,
             email=_nullable(_string(description='"" or null removes the address')),
             password=_string(description="Your password; required with email"),
         ),
         "PasswordChange": _closed(
-            ("current_password", "new_password"), current_password=_string(),
-            new_password=PASSWORD,
+            ("current_password", "new_password"), current_password=_string(), new_password=PASSWORD
         ),
         "PasswordConfirmation": _closed(("password",), password=_string()),
         "Registration": _closed(
             ("username", "password"),
             username=_string(minLength=3, maxLength=20, pattern="^[A-Za-z0-9_-]+$"),
-            password=PASSWORD, email=_nullable(_string()), invite=_nullable(_string()),
+            password=PASSWORD,
+            email=_nullable(_string()),
+            invite=_nullable(_string()),
         ),
-        "Settings": settings,
-        "SettingsChange": {**settings, "additionalProperties": False},
-        "Board": board,
-        "BoardList": _object(("boards",), boards={"type": "array", "items": _ref("Board")}),
+        "SettingsChange": _closed((), **SETTINGS_FIELDS),
         "NewBoard": _closed(
-            ("name",), name=_string(minLength=1, maxLength=80),
-            description=_string(maxLength=500), parent_id=_nullable(ID),
+            ("name",),
+            name=_string(minLength=1, maxLength=80),
+            description=_string(maxLength=500),
+            parent_id=_nullable(ID),
             group=_nullable(_string(description="Not available yet: must be null")),
         ),
         "BoardChange": _closed(
-            name=_string(minLength=1, maxLength=80), description=_string(maxLength=500),
-            parent_id=_nullable(ID), position={"type": "integer", "minimum": 0},
+            name=_string(minLength=1, maxLength=80),
+            description=_string(maxLength=500),
+            parent_id=_nullable(ID),
+            position={"type": "integer", "minimum": 0},
         ),
-        "Topic": topic,
-        "TopicPage": _object(
-            ("topics", "page", "pages"),
-            topics={"type": "array", "items": _ref("Topic")}, **PAGE_FIELDS,
-        ),
-        "TopicWithPosts": _object(
-            ("topic", "posts", "page", "pages"),
-            topic=_ref("Topic"), posts={"type": "array", "items": _ref("Post")}, **PAGE_FIELDS,
-        ),
-        "NewTopic": _object(("topic", "post"), topic=_ref("Topic"), post=_ref("Post")),
         "TopicDraft": _closed(
-            ("title", "body"),
-            title=_string(minLength=TITLE_MIN, maxLength=TITLE_MAX),
-            body=_string(minLength=1, maxLength=BODY_MAX, description="Markdown"),
+            ("title", "body"), title=_string(minLength=TITLE_MIN, maxLength=TITLE_MAX), body=BODY
         ),
-        "Post": post,
-        "ReplyDraft": _closed(
-            ("body",), body=_string(minLength=1, maxLength=BODY_MAX), reply_to=_nullable(ID)
-        ),
-        "PostEdit": _closed(("body",), body=_string(minLength=1, maxLength=BODY_MAX)),
-        "Revision": _object(
-            ("number", "body", "html", "created_at"),
-            number={"type": "integer", "minimum": 1}, body=_string(), html=_string(),
-            created_at=TIME,
-        ),
-        "RevisionList": _object(
-            ("revisions",), revisions={"type": "array", "items": _ref("Revision")}
-        ),
+        "ReplyDraft": _closed(("body",), body=BODY, reply_to=_nullable(ID)),
+        "PostEdit": _closed(("body",), body=BODY),
     }
 
 
@@ -498,7 +516,7 @@ def _errors_for(op: Operation, path_params: list[str]) -> set[int]:
         statuses.add(400)  # csrf_failed for a cookie session without the token
     if op.auth in ("member", "admin"):
         statuses.add(401)
-    if op.auth == "admin" or (op.auth == "member" and op.method != "get"):
+    if op.auth == "admin":
         statuses.add(403)
     if path_params:
         statuses.add(404)
@@ -533,7 +551,7 @@ def _parameters(op: Operation, path_params: list[str]) -> list[JSON]:
     return params
 
 
-SECURITY = {
+SECURITY: dict[str, list[JSON]] = {
     "none": [],
     # {} = also without credentials: guests may call it (and see what guests see).
     "optional": [{"bearerAuth": []}, {"sessionCookie": []}, {}],
@@ -550,9 +568,9 @@ def _operation(op: Operation) -> JSON:
     responses: JSON = {str(op.status): success}
     for status in sorted(_errors_for(op, path_params)):
         responses[str(status)] = {"$ref": f"#/components/responses/{ERRORS[status][0]}"}
-    operation_id = f"{op.method}_{op.path}".replace("/", "_").replace("{", "").replace("}", "")
+    operation_id = re.sub(r"[^A-Za-z0-9]+", "_", f"{op.method} {op.path}").strip("_")
     result: JSON = {
-        "operationId": re.sub(r"[^A-Za-z0-9_]+", "_", operation_id).strip("_"),
+        "operationId": operation_id,
         "summary": op.summary,
         "tags": [op.tag],
         "security": SECURITY[op.auth],
@@ -583,15 +601,15 @@ def document() -> JSON:
             "version": VERSION,
             "description": (
                 "JSON in, JSON out, UTF-8. Whatever you may not see answers exactly as if "
-                "it did not exist (404). Errors are {\"error\": {\"code\", \"message\", "
-                "\"fields\"?}}. Times are ISO 8601 UTC with Z. Cookie-session writes need "
+                'it did not exist (404). Errors are {"error": {"code", "message", '
+                '"fields"?}}. Times are ISO 8601 UTC with Z. Cookie-session writes need '
                 "the CSRF token in an X-CSRFToken header; bearer requests do not."
             ),
         },
         "servers": [{"url": bp.url_prefix}],
         "paths": paths,
         "components": {
-            "schemas": _schemas(),
+            "schemas": {**_answer_schemas(), **_request_schemas()},
             "responses": _error_responses(),
             "securitySchemes": {
                 "bearerAuth": {

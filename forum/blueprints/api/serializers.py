@@ -1,8 +1,8 @@
 """JSON shapes of the API's objects, in one place so that every endpoint agrees.
 
-Serialisers only read attributes already loaded (or loaded by relationship); what an
-actor may see is decided before an object gets here, except a deleted post's text,
-which `post` blanks through `policy.can_see_post_body`.
+Serialisers read attributes and relationships, never run queries of their own. What an
+actor may see is decided before an object gets here (scopes and guards), except a
+deleted post's text, which `post` blanks through `policy.can_see_post_body`.
 """
 
 from __future__ import annotations
@@ -41,7 +41,9 @@ def join_date(user: User) -> str | None:
 
 def roles(user: User) -> list[str]:
     """The member's site roles, e.g. ["admin"]; empty for ordinary members."""
-    return [name for name, has in (("admin", user.is_admin), ("moderator", user.is_moderator)) if has]
+    return [
+        name for name, has in (("admin", user.is_admin), ("moderator", user.is_moderator)) if has
+    ]
 
 
 def user(member: User) -> JSON:
