@@ -93,7 +93,9 @@ def app(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterato
         template = request.getfixturevalue("sqlite_template")
         shutil.copy(template, tmp_path / "forum.db")
         url = f"sqlite:///{tmp_path / 'forum.db'}"
-    application = make_test_app(url, tmp_path / "instance")
+    marker = request.node.get_closest_marker("app_config")
+    extra = marker.kwargs if marker else {}
+    application = make_test_app(url, tmp_path / "instance", **extra)
     with application.app_context():
         yield application
         _db.session.remove()
