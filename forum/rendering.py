@@ -82,9 +82,10 @@ LINK_REL = "nofollow ugc noopener"
 _ALIGN_VALUES = frozenset({"left", "center", "right"})
 _CODE_CLASS_RE = re.compile(r"language-[A-Za-z0-9_+#.-]{1,40}")
 
-# C0 controls (except tab, newline, carriage return) and DEL. NUL is the
-# headline case, but Python-Markdown also uses STX/ETX as internal placeholder
-# markers, so a user must never be able to type them.
+# C0 controls (except tab, newline, carriage return) and DEL: never meaningful
+# in a post, and NUL or STX/ETX (Python-Markdown's placeholder markers) are
+# exactly what parser confusion is built from. Removed before any parsing
+# rather than trusting each parser to cope.
 _CONTROL_CHARS_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 # Bare URLs are linkified only with an explicit scheme or a leading "www.".

@@ -7,12 +7,14 @@ server the PostgreSQL runs are skipped, and the skip reason is printed in the su
 
 from __future__ import annotations
 
+import contextvars
 import os
 import shutil
 import uuid
 from collections.abc import Callable
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -112,10 +114,39 @@ def db(app: Flask):  # noqa: ANN201 - the Flask-SQLAlchemy object
     return _db
 
 
+class PageClient(FlaskClient):
+    """A test client whose requests behave like separate production requests.
+
+    The `app` fixture keeps one app context open for the whole test, and Flask reuses an
+    open app context for requests: every request would share `g` (the cached actor,
+    Flask-Login's user, the settings) and the test's session, so a login or a settings
+    change would not show on the next request and SQL counts would be flattered by the
+    identity map. Each request runs in a fresh `contextvars.Context` instead.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        # End the test's own transaction first: it holds no lock while the request
+        # writes, and reads after the request see what the request committed.
+        _db.session.rollback()
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
-    """A test client (no one logged in)."""
+    """A test client (no one logged in) with one app context per request."""
+    app.test_client_class = PageClient
     return app.test_client()
+
+
+@pytest.fixture
+def new_client(app: Flask) -> Callable[[], FlaskClient]:
+    """More clients: a second phone, another member."""
+
+    def _make() -> FlaskClient:
+        app.test_client_class = PageClient
+        return app.test_client()
+
+    return _make
 
 
 @pytest.fixture

@@ -24,7 +24,6 @@ from forum.services.settings import get_settings
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Per-request values cached on `g` (`_login_user` is Flask-Login's).
-REQUEST_CACHES = ("actor", "site_settings", "api_user", "api_token", "_login_user")
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
@@ -112,10 +111,6 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _begin_request() -> None:
-        # `g` belongs to the app context, and a test (or a script) that keeps one app
-        # context open shares it across requests: never start from the last one's member.
-        for key in REQUEST_CACHES:
-            g.pop(key, None)
         write_intent.set(request.method not in READ_METHODS)
         if request.method not in READ_METHODS:
             _reject_invalid_utf8()

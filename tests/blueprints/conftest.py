@@ -1,18 +1,8 @@
-"""Page-test helpers: a client whose every request runs in its own app context.
-
-The shared `app` fixture keeps one app context open for the whole test, and Flask reuses
-an open app context for requests. Every request of a test would then share `g` (the
-cached actor, Flask-Login's user, the site settings) and the test's database session,
-so a login, a logout or a settings change would not show on the next request, and the
-SQL statement counts would be flattered by the identity map. Running each request in a
-fresh `contextvars.Context` gives it its own app context, as in production.
-"""
+"""Page-test helpers: logging in through the form, page text, statement counts."""
 
 from __future__ import annotations
 
-import contextvars
 import re
-from collections.abc import Callable
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,34 +13,6 @@ from sqlalchemy import event
 
 from forum.extensions import db
 from tests import factories
-
-
-class PageClient(FlaskClient):
-    """A test client whose requests behave like separate production requests."""
-
-    def open(self, *args: Any, **kwargs: Any) -> Any:
-        # End the test's own transaction first: it holds no lock while the request
-        # writes, and reads after the request see what the request committed.
-        db.session.rollback()
-        return contextvars.Context().run(super().open, *args, **kwargs)
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    """A test client (no one logged in) with one app context per request."""
-    app.test_client_class = PageClient
-    return app.test_client()
-
-
-@pytest.fixture
-def new_client(app: Flask) -> Callable[[], FlaskClient]:
-    """More clients: a second phone, another member."""
-
-    def _make() -> FlaskClient:
-        app.test_client_class = PageClient
-        return app.test_client()
-
-    return _make
 
 
 def log_in(

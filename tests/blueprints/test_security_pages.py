@@ -18,8 +18,8 @@ from forum.models.posts import Post
 from forum.models.topics import Topic
 from forum.models.users import User
 from tests import factories
-from tests.blueprints.conftest import PageClient
 from tests.blueprints.conftest import log_in
+from tests.conftest import PageClient
 from tests.conftest import make_test_app
 
 TEMPLATES = THEMES_PATH / "default" / "templates"
