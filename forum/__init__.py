@@ -154,7 +154,10 @@ def _configure_blueprints(app: Flask) -> None:
     from forum.blueprints import topics
     from forum.blueprints import users
     from forum.blueprints.api import bp as api_bp
+    from forum.blueprints.converters import IdConverter
 
+    # Before any route is added: every blueprint uses `<id:...>`.
+    app.url_map.converters["id"] = IdConverter
     for blueprint in (
         auth.bp,
         boards.bp,

@@ -67,9 +67,7 @@ def email(value: Any) -> str | None:
     return address.lower()
 
 
-def integer(
-    value: Any, name: str, *, minimum: int | None = None, maximum: int = INT_MAX
-) -> int:
+def integer(value: Any, name: str, *, minimum: int | None = None, maximum: int = INT_MAX) -> int:
     """An integer (not a bool, not a float) within bounds, or `Invalid`."""
     if isinstance(value, bool) or not isinstance(value, int):
         if isinstance(value, str) and value.strip().lstrip("-").isdigit():

@@ -17,11 +17,9 @@ def _entries() -> list[str]:
 
 
 def test_list_starts_with_a_source_and_licence_header() -> None:
-    first = _LIST.read_text(encoding="utf-8").splitlines()[0]
-    header = "\n".join(
-        line for line in _LIST.read_text(encoding="utf-8").splitlines() if line.startswith("#")
-    )
-    assert first.startswith("# ")
+    lines = _LIST.read_text(encoding="utf-8").splitlines()
+    header = "\n".join(line for line in lines if line.startswith("#"))
+    assert lines[0].startswith("# ")
     assert "zxcvbn" in header
     assert "MIT" in header
 

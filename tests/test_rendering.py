@@ -122,7 +122,7 @@ XSS_CORPUS = [
     '[x](//evil.example/" onclick="alert(1))',
     'www.example.com/"onmouseover="alert(1)',
     "http://example.com/<script>alert(1)</script>",
-    "http://example.com/\"><svg onload=alert(1)>",
+    'http://example.com/"><svg onload=alert(1)>',
     "\u202egnp.exe <svg/onload=alert(1)>",
     "\x02klzzwxh:0\x03 \x02wzxhzdk:0\x03",
 ]
@@ -137,7 +137,7 @@ FEATURE_SAMPLES = [
     "# Title\n\n> quote\n\n- a\n- b\n\n1. one\n\n---",
     "(see https://en.wikipedia.org/wiki/Foo_(bar))",
     "<http://auto.example> <someone@example.org>",
-    "[t](http://a.example \"Title\") [p](//other.example/x)",
+    '[t](http://a.example "Title") [p](//other.example/x)',
 ]
 
 

@@ -15,14 +15,12 @@ from werkzeug.wrappers import Response
 from forum import listings
 from forum import policy
 from forum.blueprints import context
-from forum.blueprints.pages import install_id_converter
 from forum.errors import Invalid
 from forum.extensions import db
 from forum.services import boards as board_service
 from forum.services import settings as settings_service
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-bp.record_once(install_id_converter)
 
 Page = str | tuple[str, int]
 SETTING_FIELDS = ("site_name", "site_description", "registration", "guest_access")

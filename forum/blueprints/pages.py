@@ -4,34 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC
 from datetime import datetime
-from typing import Any
 
 from flask import Blueprint
 from flask import render_template
 from flask import request
-from flask.blueprints import BlueprintSetupState
-from werkzeug.routing import IntegerConverter
 
 from forum import policy
 from forum.blueprints import context
 
 bp = Blueprint("pages", __name__)
-
-# Ids are 32-bit integer columns: a longer number in a URL is simply not found, rather
-# than an out-of-range error from PostgreSQL.
-ID_MAX = 2**31 - 1
-
-
-class IdConverter(IntegerConverter):
-    """`<id:name>`: a positive database id."""
-
-    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
-        super().__init__(url_map, min=1, max=ID_MAX)
-
-
-def install_id_converter(state: BlueprintSetupState) -> None:
-    """Make `<id:...>` available; blueprints record this before their routes."""
-    state.app.url_map.converters.setdefault("id", IdConverter)
 
 
 def requested_page() -> int:

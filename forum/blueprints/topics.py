@@ -13,7 +13,6 @@ from werkzeug.wrappers import Response
 from forum import listings
 from forum import policy
 from forum.blueprints import context
-from forum.blueprints.pages import install_id_converter
 from forum.blueprints.pages import requested_page
 from forum.errors import Invalid
 from forum.extensions import db
@@ -23,7 +22,6 @@ from forum.policy import Actor
 from forum.services import posts
 
 bp = Blueprint("topics", __name__)
-bp.record_once(install_id_converter)
 
 Page = str | tuple[str, int]
 

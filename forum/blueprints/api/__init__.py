@@ -7,18 +7,10 @@ below only raise the domain exceptions.
 from __future__ import annotations
 
 from flask import Blueprint
-from flask.blueprints import BlueprintSetupState
 
-from forum.blueprints.api.inputs import IdConverter
 from forum.extensions import csrf
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-
-
-@bp.record_once
-def _register_converter(state: BlueprintSetupState) -> None:
-    # Runs before the routes below are added: `<id:...>` must be known by then.
-    state.app.url_map.converters.setdefault("id", IdConverter)
 
 
 # Bearer requests must pass without a CSRF token; `auth._authenticate` checks the token

@@ -13,27 +13,19 @@ from collections.abc import Iterable
 from typing import Any
 
 from flask import request
-from werkzeug.routing import IntegerConverter
-from werkzeug.routing import Map
 
 from forum.errors import Invalid
 from forum.errors import NotFound
+from forum.validation import INT_MAX
 from forum.validation import USERNAME_RE
 
-# Ids are 32-bit integer columns on PostgreSQL; a larger value in a URL or a body would
-# fail inside the database instead of answering 404 or 400.
-MAX_ID = 2**31 - 1
+# Ids are 32-bit integer columns on PostgreSQL; a larger value in a body would fail
+# inside the database instead of answering 400.
+MAX_ID = INT_MAX
 MAX_PAGE = 1_000_000
 # Where a problem belongs to the whole body rather than to one field.
 BODY_FIELD = "request"
 _PAGE_RE = re.compile(r"[0-9]{1,7}")
-
-
-class IdConverter(IntegerConverter):
-    """`<id:name>`: a positive id that fits the database, else the route does not match."""
-
-    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
-        super().__init__(map, min=1, max=MAX_ID)
 
 
 def _refuse(message: str) -> Invalid:
