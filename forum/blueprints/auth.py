@@ -210,6 +210,7 @@ def change_password() -> Page | Response:
             user,
             current=request.form.get("current_password"),
             new=request.form.get("new_password"),
+            ip=context.client_ip(),
         )
     except Invalid as exc:
         return _account_page(400, errors=_problem(exc))
@@ -227,14 +228,18 @@ def update_profile() -> Page | Response:
     shown = user.pending_email or user.email or ""
     email = request.form.get("email", "")
     form = {"bio": request.form.get("bio", ""), "email": email}
+    changes_email = email.strip().lower() != shown
     try:
+        if changes_email:
+            # A new address is a way to reset the password: ask for the password first.
+            accounts.confirm_password(user, request.form.get("password"), ip=context.client_ip())
         mail = accounts.update_profile(
             context.current_actor(),
             user,
             bio=request.form.get("bio", ""),
             show_join_date="show_join_date" in request.form,
             # Unchanged means unchanged: no second confirmation mail for the same address.
-            email=None if email.strip().lower() == shown else email,
+            email=email if changes_email else None,
         )
     except Invalid as exc:
         return _account_page(400, errors=_problem(exc), form=form, email_value=email)
@@ -247,7 +252,12 @@ def update_profile() -> Page | Response:
 
 @bp.post("/account/recovery-codes")
 def new_recovery_codes() -> Page:
-    codes = accounts.issue_recovery_codes(_me())
+    user = _me()
+    try:
+        accounts.confirm_password(user, request.form.get("codes_password"), ip=context.client_ip())
+    except Invalid as exc:
+        return _account_page(400, errors=_problem(exc))
+    codes = accounts.issue_recovery_codes(user)
     context.commit()
     return render_template("auth/codes.html", codes=codes, welcome=False)
 

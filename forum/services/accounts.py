@@ -178,12 +178,27 @@ def end_all_sessions(user: User) -> None:
     db.session.flush()
 
 
-def change_password(actor: Actor, user: User, *, current: Any, new: Any) -> None:
+def confirm_password(user: User, password: Any, *, ip: str | None, field: str = "password") -> None:
+    """Check the member's password again before a sensitive change; failures are throttled.
+
+    New recovery codes, a new e-mail address or a new password each let someone keep the
+    account, so a stolen session or token alone must not be enough for them, and wrong
+    guesses count towards the same limit as failed logins.
+    """
+    throttle.check_login(user.username, ip)
+    if not isinstance(password, str) or not check_password_hash(user.password_hash, password):
+        _count_failure(user.username, ip)
+        which = "current password" if field == "current_password" else "password"
+        raise Invalid(field, f"Your {which} is not right.")
+
+
+def change_password(
+    actor: Actor, user: User, *, current: Any, new: Any, ip: str | None = None
+) -> None:
     """Change the member's own password; ends all their other sessions and tokens."""
     if require_member(actor) != user.id:
         raise Denied()
-    if not isinstance(current, str) or not check_password_hash(user.password_hash, current):
-        raise Invalid("current_password", "Your current password is not right.")
+    confirm_password(user, current, ip=ip, field="current_password")
     user.password_hash = _hash_password(_check_new_password(new, user.username, "new_password"))
     end_all_sessions(user)
 

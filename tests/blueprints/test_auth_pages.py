@@ -290,7 +290,7 @@ def test_new_recovery_codes_replace_the_old_ones(client: FlaskClient) -> None:
     old = accounts.issue_recovery_codes(user)
     db.session.commit()
     log_in(client, "alice")
-    response = client.post("/account/recovery-codes")
+    response = client.post("/account/recovery-codes", data={"codes_password": factories.PASSWORD})
     new = CODE.findall(response.text)
     assert len(new) == accounts.RECOVERY_CODES and not set(new) & set(old)
     client.post("/logout")
@@ -340,3 +340,32 @@ def test_setup_with_a_wrong_token_is_not_found(client: FlaskClient) -> None:
     setup.create_setup_token()
     db.session.commit()
     assert client.get("/setup/guess").status_code == 404
+
+
+def test_new_recovery_codes_need_the_password(client: FlaskClient) -> None:
+    user = factories.make_user("alice")
+    old = accounts.issue_recovery_codes(user)
+    db.session.commit()
+    log_in(client, "alice")
+    response = client.post("/account/recovery-codes", data={"codes_password": "wrong guess"})
+    assert response.status_code == 400 and "password is not right" in response.text
+    assert not CODE.findall(response.text)
+    assert accounts.unused_recovery_codes(user) == len(old)
+
+
+def test_changing_email_needs_the_password(client: FlaskClient) -> None:
+    user = factories.make_user("alice")
+    log_in(client, "alice")
+    refused = client.post(
+        "/account/profile", data={"bio": "", "email": "new@example.org", "password": "nope"}
+    )
+    assert refused.status_code == 400 and "password is not right" in refused.text
+    db.session.refresh(user)
+    assert user.pending_email is None
+    accepted = client.post(
+        "/account/profile",
+        data={"bio": "", "email": "new@example.org", "password": factories.PASSWORD},
+    )
+    assert accepted.status_code == 302
+    db.session.refresh(user)
+    assert user.pending_email == "new@example.org"

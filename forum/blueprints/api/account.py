@@ -10,7 +10,6 @@ from forum.blueprints.api import bp
 from forum.blueprints.api import inputs
 from forum.blueprints.api import serializers
 from forum.blueprints.api.auth import token_answer
-from forum.errors import Invalid
 from forum.errors import NotLoggedIn
 from forum.models.users import User
 from forum.services import accounts
@@ -22,19 +21,6 @@ def _me() -> User:
     if user is None:  # pragma: no cover - require_member has just checked
         raise NotLoggedIn()
     return user
-
-
-def _confirm_password(user: User, password: Any) -> None:
-    """Ask for the password again before what would let a stolen token keep the account.
-
-    New recovery codes or a new e-mail address are each a way to reset the password, so
-    a leaked token alone must not be enough for them. Failures count towards the login
-    throttle, so this cannot be used to guess the password either.
-    """
-    try:
-        accounts.authenticate(user.username, password, ip=context.client_ip())
-    except (NotLoggedIn, Invalid) as exc:
-        raise Invalid("password", "Your password is not right.") from exc
 
 
 def _account(user: User) -> dict[str, Any]:
@@ -51,7 +37,7 @@ def update_me() -> Any:
     data = inputs.json_object(("bio", "show_join_date", "email", "password"))
     user = _me()
     if "email" in data:
-        _confirm_password(user, data.get("password"))
+        accounts.confirm_password(user, data.get("password"), ip=context.client_ip())
     mail = accounts.update_profile(
         context.current_actor(),
         user,
@@ -74,6 +60,7 @@ def change_password() -> Any:
         user,
         current=data.get("current_password"),
         new=data.get("new_password"),
+        ip=context.client_ip(),
     )
     # Every session and token has just ended, this one included: hand over a new one.
     answer = token_answer(user)
@@ -85,7 +72,7 @@ def change_password() -> Any:
 def new_recovery_codes() -> Any:
     data = inputs.json_object(("password",))
     user = _me()
-    _confirm_password(user, data.get("password"))
+    accounts.confirm_password(user, data.get("password"), ip=context.client_ip())
     codes = accounts.issue_recovery_codes(user)
     context.commit()
     return {"codes": codes}, 201
