@@ -786,8 +786,8 @@ def run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
 
     forum_port, base_port = free_port(), free_port()
     forum_log, base_log = out / "logs" / "forum.log", out / "logs" / "baseline.log"
-    for path in (forum_log, base_log):
-        path.write_text("", encoding="utf-8")
+    for log_file in (forum_log, base_log):
+        log_file.write_text("", encoding="utf-8")
     report: dict[str, Any] = {
         "started_at": started.isoformat(timespec="seconds"),
         "machine": {
@@ -911,6 +911,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     if settings.connections < settings.threads:
         parser.error("--connections must be at least --threads")
+    if not (shutil.which("wrk") or Path("/usr/bin/wrk").exists()):
+        parser.error("wrk is not installed (Debian/Ubuntu: apt-get install wrk)")
     try:
         report = run(args, settings)
     except KeyboardInterrupt:

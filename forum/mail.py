@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import threading
 from email.message import EmailMessage
 from urllib.parse import unquote
 from urllib.parse import urlsplit
@@ -27,16 +28,28 @@ def send(mail: Mail) -> None:
     message["To"] = mail.to
     message["Subject"] = mail.subject
     message.set_content(mail.body)
+    # Sent from a thread: the answer to "reset my password" must take the same time
+    # whether or not a mail goes out, or its timing would tell who has an account.
+    threading.Thread(target=_deliver, args=(url, message), daemon=True).start()
+
+
+def _deliver(url: str, message: EmailMessage) -> None:
     parts = urlsplit(url)
     port = parts.port or (465 if parts.scheme == "smtps" else 587)
     smtp_class = smtplib.SMTP_SSL if parts.scheme == "smtps" else smtplib.SMTP
     try:
-        with smtp_class(parts.hostname or "localhost", port, timeout=10) as smtp:
-            if parts.scheme == "smtp" and port != 25:
+        with smtp_class(parts.hostname or "localhost", port, timeout=30) as smtp:
+            smtp.ehlo()
+            if parts.scheme == "smtp" and smtp.has_extn("starttls"):
                 smtp.starttls()
+                smtp.ehlo()
+            elif parts.scheme == "smtp" and parts.username:
+                # Never send the mail password in the clear.
+                log.error("mail server offers no STARTTLS; not sending credentials")
+                return
             if parts.username:
                 smtp.login(unquote(parts.username), unquote(parts.password or ""))
             smtp.send_message(message)
     except (OSError, smtplib.SMTPException):
         # The member's action has already been saved; a mail failure must not undo it.
-        log.exception("could not send mail to %s", mail.to)
+        log.exception("could not send mail to %s", message["To"])

@@ -178,8 +178,8 @@ def can_edit_post(actor: Actor, post: Post) -> bool:
 
 
 def can_delete_post(actor: Actor, post: Post) -> bool:
-    """True if the actor may delete the post: its author or a moderator."""
-    if not actor.is_member or post.is_deleted or not can_see_post(actor, post):
+    """True if the actor may delete the post (or would, were it not deleted already)."""
+    if not actor.is_member or not can_see_post(actor, post):
         return False
     if can_moderate(actor, post.topic.board):
         return True
@@ -195,7 +195,7 @@ def post_actions(actor: Actor, post: Post) -> dict[str, bool]:
     """Which buttons a post shows to the actor."""
     return {
         "edit": can_edit_post(actor, post),
-        "delete": can_delete_post(actor, post),
+        "delete": not post.is_deleted and can_delete_post(actor, post),
         "reply": can_reply(actor, post.topic),
         "revisions": post.revisions_count > 0 and can_see_revisions(actor, post),
     }

@@ -113,10 +113,11 @@ def edit_post(actor: Actor, post: Post, *, body: Any) -> bool:
 
 def delete_post(actor: Actor, post: Post) -> bool:
     """Soft-delete a post: it shows as deleted, its text kept for moderators."""
-    if post.is_deleted:
-        return False
+    # Permission first: "already deleted" must not answer anyone who could not delete it.
     if not policy.can_delete_post(actor, post):
         deny_write(actor, "You can only delete your own posts.")
+    if post.is_deleted:
+        return False
     post.deleted_at = utcnow()
     post.deleted_by_id = actor.user_id
     topic = post.topic

@@ -147,3 +147,11 @@ def test_soft_delete_keeps_text_and_counts_down(db):
 def test_post_html_is_sanitised(db):
     post = f.make_post(body="<script>alert(1)</script> [x](javascript:alert(1))")
     assert "<script" not in post.html and "javascript:" not in post.html
+
+
+def test_deleting_a_deleted_post_is_still_refused_to_others(db):
+    post = f.make_post()
+    posts.delete_post(f.actor(post.author), post)
+    db.session.commit()
+    with pytest.raises(Denied):
+        posts.delete_post(f.actor(f.make_user()), post)
