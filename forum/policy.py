@@ -56,6 +56,11 @@ class Actor:
         return self.user_id is not None
 
 
+# The server's operator at the command line (`forum demo`, scripts): an admin who is not a
+# member account. User id 0 matches no row, so nothing is ever attributed to it.
+OPERATOR = Actor(user_id=0, is_admin=True, is_site_moderator=True, reads_public=True)
+
+
 def actor_for(user: User | None, *, guests_read: bool, now: datetime | None = None) -> Actor:
     """Build the actor for a member (or a guest when `user` is None)."""
     if user is None:

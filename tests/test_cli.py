@@ -68,3 +68,10 @@ def test_demo_fills_an_empty_forum_once(run_forum):
     assert code == 0 and "Created 5 boards" in out
     code, out = run_forum("demo")
     assert code != 0 and "already has topics" in out
+
+
+def test_demo_keeps_the_first_admin_set_up_link_working(run_forum):
+    run_forum("init")
+    run_forum("demo")
+    code, out = run_forum("init")
+    assert code == 0 and "/setup/" in out
