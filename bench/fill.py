@@ -284,7 +284,7 @@ def make_app(url: str) -> Flask:
     app = Flask("forum_bench_fill", instance_path=str(OUT / "fill-instance"))
     app.config.update(
         SQLALCHEMY_DATABASE_URI=url,
-        SECRET_KEY="bench-fill",  # noqa: S106 - only signs nothing; no requests are served
+        SECRET_KEY="bench-fill",  # the fill serves no requests and signs nothing
         TESTING=False,
     )
     db.init_app(app)

@@ -117,13 +117,14 @@ def topic(item: Topic) -> JSON:
 
 
 def post(actor: Actor, item: Post) -> JSON:
-    """A post; a deleted one keeps its text only for those who may still read it."""
+    """A post; a deleted one keeps its text (and author) only for those who may read it."""
     readable = policy.can_see_post_body(actor, item)
     return {
         "id": item.id,
         "topic_id": item.topic_id,
         "number": item.number,
-        "author": item.author.username,
+        # As on the page: whoever deleted a post they regret is not named beside it.
+        "author": item.author.username if readable else None,
         "reply_to": item.reply_to_id,
         "body": item.body if readable else None,
         "html": item.html if readable else None,
