@@ -53,7 +53,7 @@ if str(ROOT) not in sys.path:  # `python bench/fill.py` puts bench/, not the pro
 from forum import validation  # noqa: E402
 from forum.database import configure_sqlite  # noqa: E402
 from forum.extensions import db  # noqa: E402
-from forum.extensions import migrate  # noqa: E402
+from forum.extensions import init_migrations  # noqa: E402
 from forum.models.base import utcnow  # noqa: E402
 from forum.models.boards import Board  # noqa: E402
 from forum.models.posts import Post  # noqa: E402
@@ -288,7 +288,7 @@ def make_app(url: str) -> Flask:
         TESTING=False,
     )
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
+    init_migrations(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             # The served app uses FULL; while filling, a power cut just means another fill.

@@ -81,11 +81,8 @@ def _configure_database(app: Flask) -> None:
     from forum import models  # noqa: F401 - registers every table
     from forum.database import configure_sqlite
     from forum.extensions import db
-    from forum.extensions import migrate
 
     db.init_app(app)
-    migrations = Path(__file__).resolve().parent.parent / "migrations"
-    migrate.init_app(app, db, directory=str(migrations), render_as_batch=True)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine, synchronous=app.config["FORUM_SQLITE_SYNCHRONOUS"])

@@ -44,12 +44,15 @@ def init() -> None:
     """Create or upgrade the database; print the first admin's set-up link if needed."""
     from flask_migrate import upgrade
 
+    from forum.extensions import MIGRATIONS_PATH
     from forum.extensions import db
+    from forum.extensions import init_migrations
     from forum.services.setup import create_setup_token
     from forum.services.setup import has_admin
 
     with _app_context() as app:
-        upgrade(directory=str(PROJECT_ROOT / "migrations"))
+        init_migrations(app)
+        upgrade(directory=str(MIGRATIONS_PATH))
         click.echo(f"Database is up to date ({db.engine.url.render_as_string()}).")
         if has_admin():
             return
@@ -154,6 +157,20 @@ def prune() -> None:
 
     with _app_context():
         click.echo(f"Deleted {prune_throttle_events()} old throttle entries.")
+
+
+@main.command("make-migration")
+@click.argument("message")
+def make_migration(message: str) -> None:
+    """Autogenerate a migration from the models (for developers; review it by hand)."""
+    from flask_migrate import migrate
+
+    from forum.extensions import MIGRATIONS_PATH
+    from forum.extensions import init_migrations
+
+    with _app_context() as app:
+        init_migrations(app)
+        migrate(directory=str(MIGRATIONS_PATH), message=message)
 
 
 def register_flask_commands(app: Flask) -> None:

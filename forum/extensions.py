@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from flask import Flask
 from flask_login import LoginManager
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+MIGRATIONS_PATH = Path(__file__).resolve().parent.parent / "migrations"
 
 # Stable constraint names, so that Alembic can alter and drop them on every backend.
 NAMING_CONVENTION = {
@@ -26,4 +30,16 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 login_manager = LoginManager()
 csrf = CSRFProtect()
-migrate = Migrate()
+
+
+def init_migrations(app: Flask) -> None:
+    """Bind Flask-Migrate (Alembic) to the app: for the CLI and tests, not web workers.
+
+    Importing Alembic and Mako costs every gunicorn worker about 10 MB that serving
+    pages never uses, so only the commands that migrate call this.
+    """
+    if "migrate" in app.extensions:
+        return
+    from flask_migrate import Migrate
+
+    Migrate(app, db, directory=str(MIGRATIONS_PATH), render_as_batch=True)

@@ -15,6 +15,7 @@ from sqlalchemy import Select
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import defer
 from sqlalchemy.orm import joinedload
 
 from forum import policy
@@ -109,9 +110,21 @@ def board_topics(actor: Actor, board: Board, page: int, per_page: int) -> Page[T
     return _paged(stmt, board.topics_count, page, per_page)
 
 
-def topic_posts(actor: Actor, topic: Topic, page: int, per_page: int) -> Page[Post]:
-    """A topic's posts in order (deleted ones included as placeholders)."""
-    stmt = policy.visible_posts(actor).where(Post.topic_id == topic.id).order_by(Post.number)
+def topic_posts(
+    actor: Actor, topic: Topic, page: int, per_page: int, *, sources: bool = True
+) -> Page[Post]:
+    """A topic's posts in order (deleted ones included as placeholders).
+
+    `sources=False` leaves the Markdown source unloaded, for pages that show only HTML.
+    """
+    stmt = (
+        policy.visible_posts(actor)
+        .where(Post.topic_id == topic.id)
+        .options(joinedload(Post.author).load_only(User.id, User.username))
+        .order_by(Post.number)
+    )
+    if not sources:
+        stmt = stmt.options(defer(Post.body))
     # Post numbers are dense, so the last number gives the count including deleted posts.
     total = topic.next_number - 1
     return _paged(stmt, total, page, per_page)
@@ -124,11 +137,19 @@ def page_of_post(post: Post, per_page: int) -> int:
 
 def reply_targets(actor: Actor, posts: Sequence[Post]) -> dict[int, Post]:
     """The posts that the given posts answer, as far as the actor may see them."""
-    ids = {p.reply_to_id for p in posts if p.reply_to_id}
-    if not ids:
-        return {}
-    stmt = policy.visible_posts(actor).where(Post.id.in_(ids))
-    return {p.id: p for p in db.session.scalars(stmt)}
+    # Most answered posts are on the same page: only look up the others.
+    on_page = {p.id: p for p in posts}
+    wanted = {p.reply_to_id for p in posts if p.reply_to_id}
+    found = {i: on_page[i] for i in wanted if i in on_page}
+    missing = wanted - found.keys()
+    if missing:
+        stmt = (
+            policy.visible_posts(actor)
+            .where(Post.id.in_(missing))
+            .options(defer(Post.body), joinedload(Post.author).load_only(User.id, User.username))
+        )
+        found.update((p.id, p) for p in db.session.scalars(stmt))
+    return found
 
 
 @dataclass

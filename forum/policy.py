@@ -198,12 +198,31 @@ def can_see_user(actor: Actor, user: User) -> bool:
 
 def post_actions(actor: Actor, post: Post) -> dict[str, bool]:
     """Which buttons a post shows to the actor."""
-    return {
-        "edit": can_edit_post(actor, post),
-        "delete": not post.is_deleted and can_delete_post(actor, post),
-        "reply": can_reply(actor, post.topic),
-        "revisions": post.revisions_count > 0 and can_see_revisions(actor, post),
-    }
+    return topic_post_actions(actor, post.topic, [post])[post.id]
+
+
+def topic_post_actions(actor: Actor, topic: Topic, posts: list[Post]) -> dict[int, dict[str, bool]]:
+    """`post_actions` for a page of one topic's posts, deciding the shared facts once.
+
+    Must agree with `can_edit_post`, `can_delete_post`, `can_reply` and
+    `can_see_revisions` post by post; a test checks that it does.
+    """
+    sees = can_see_topic(actor, topic)
+    writer = actor.is_member and not actor.silenced and sees
+    moderates = sees and can_moderate(actor, topic.board)
+    replies = can_reply(actor, topic)
+    actions = {}
+    for post in posts:
+        own = post.author_id == actor.user_id and actor.is_member
+        readable = sees and (not post.is_deleted or moderates)
+        actions[post.id] = {
+            "edit": moderates or (writer and own and not post.is_deleted and not topic.locked),
+            "delete": not post.is_deleted and (moderates or (own and writer)),
+            "reply": replies,
+            "revisions": post.revisions_count > 0 and readable,
+            "body": readable,
+        }
+    return actions
 
 
 # --- guards -----------------------------------------------------------------

@@ -11,6 +11,7 @@ from flask_migrate import upgrade
 from sqlalchemy import text
 
 from forum.extensions import db
+from forum.extensions import init_migrations
 from tests.conftest import make_test_app
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
@@ -27,6 +28,7 @@ def _revisions() -> list[str]:
 
 def test_upgrade_empty_database_leaves_no_autogenerate_diff(empty_url, tmp_path):
     app = make_test_app(empty_url, tmp_path / "instance")
+    init_migrations(app)
     with app.app_context():
         upgrade(directory=MIGRATIONS)
         with db.engine.connect() as conn:
@@ -38,6 +40,7 @@ def test_upgrade_empty_database_leaves_no_autogenerate_diff(empty_url, tmp_path)
 def test_upgrade_from_first_revision_keeps_data(empty_url, tmp_path):
     first = _revisions()[0]
     app = make_test_app(empty_url, tmp_path / "instance")
+    init_migrations(app)
     with app.app_context():
         upgrade(directory=MIGRATIONS, revision=first)
         # Plain SQL on the first revision's columns: the models may have moved on since.

@@ -53,14 +53,13 @@ def _reply_page(
 def show(topic_id: int) -> str:
     actor = context.current_actor()
     topic = policy.require_topic(actor, topic_id)
-    page = listings.topic_posts(actor, topic, requested_page(), _per_page())
+    page = listings.topic_posts(actor, topic, requested_page(), _per_page(), sources=False)
     return render_template(
         "topics/show.html",
         topic=topic,
         posts=page,
         targets=listings.reply_targets(actor, page.items),
-        actions={p.id: policy.post_actions(actor, p) for p in page.items},
-        bodies={p.id: policy.can_see_post_body(actor, p) for p in page.items},
+        actions=policy.topic_post_actions(actor, topic, page.items),
         can_reply=policy.can_reply(actor, topic),
     )
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import select
 
 from forum import validation
@@ -26,13 +28,29 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+# Settings are read on every request but change a few times a year. Each worker keeps
+# them for CACHE_SECONDS; the worker that writes them forgets its copy at once, the
+# others within that time.
+CACHE_SECONDS = 5.0
+
+
+def _cache() -> dict[str, Any]:
+    cache: dict[str, Any] = current_app.extensions.setdefault("forum_settings_cache", {})
+    return cache
+
+
 def get_settings() -> dict[str, Any]:
-    """Every setting, stored values over defaults."""
+    """Every setting, stored values over defaults (cached for a few seconds)."""
+    cache = _cache()
+    now = time.monotonic()
+    if cache.get("expires", 0.0) > now:
+        return dict(cache["values"])
     values = dict(DEFAULTS)
     for row in db.session.scalars(select(SiteSetting)):
         if row.key in DEFAULTS:
             values[row.key] = json.loads(row.value)
-    return values
+    cache.update(values=values, expires=now + CACHE_SECONDS)
+    return dict(values)
 
 
 def _validate(key: str, value: Any) -> Any:
@@ -58,6 +76,7 @@ def write_settings(changes: dict[str, Any]) -> dict[str, Any]:
             errors.update(exc.fields)
     if errors:
         raise Invalid(errors)
+    _cache().clear()
     for key, value in clean.items():
         row = db.session.get(SiteSetting, key)
         if row is None:

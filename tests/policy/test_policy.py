@@ -143,3 +143,38 @@ def test_scopes_agree_with_predicates(db, who):
     for each in db.session.scalars(select(Post)).all():
         assert policy.can_see_post(actor, each) == (each in visible_posts)
     assert post in visible_posts or not policy.can_see_post(actor, post)
+
+
+@pytest.mark.parametrize("who", ["guest", "author", "other", "silenced_author", "moderator"])
+@pytest.mark.parametrize("locked", [False, True])
+def test_page_actions_agree_with_single_post_predicates(db, who, locked):
+    author = f.make_user()
+    topic = f.make_topic(author=author)
+    mine = f.make_post(topic, author)
+    edited = f.make_post(topic)
+    post_service.edit_post(f.actor(edited.author), edited, body="changed")
+    gone = f.make_post(topic, author)
+    post_service.delete_post(f.actor(author), gone)
+    topic.locked = locked
+    db.session.commit()
+    actor = {
+        "guest": lambda: f.actor(None, guests_read=True),
+        "author": lambda: f.actor(author),
+        "other": lambda: f.actor(f.make_user()),
+        "silenced_author": lambda: _silenced(author),
+        "moderator": lambda: f.actor(f.make_user(moderator=True)),
+    }[who]()
+    page = [topic_first_post(db, topic), mine, edited, gone]
+    actions = policy.topic_post_actions(actor, topic, page)
+    for post in page:
+        assert actions[post.id] == {
+            "edit": policy.can_edit_post(actor, post),
+            "delete": not post.is_deleted and policy.can_delete_post(actor, post),
+            "reply": policy.can_reply(actor, topic),
+            "revisions": post.revisions_count > 0 and policy.can_see_revisions(actor, post),
+            "body": policy.can_see_post_body(actor, post),
+        }
+
+
+def topic_first_post(db, topic):
+    return db.session.scalar(select(Post).where(Post.topic_id == topic.id, Post.number == 1))
