@@ -133,6 +133,9 @@ def _configure_throttle(app: Flask) -> None:
 
 def _configure_requests(app: Flask) -> None:
     from forum.blueprints import context
+    from forum.fragments import LRU
+
+    app.extensions["forum_fragments"] = LRU(budget=app.config["FORUM_FRAGMENT_CACHE_BYTES"])
 
     context.init_app(app)
 

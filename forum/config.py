@@ -38,6 +38,8 @@ class BaseConfig:
     # Used in links printed by the CLI and in e-mails; pages use relative links.
     FORUM_BASE_URL = "http://127.0.0.1:8000"
     FORUM_THEME = "default"
+    # Rendered topic pages kept per worker (forum.fragments); 4 MiB holds ~250 pages.
+    FORUM_FRAGMENT_CACHE_BYTES = 4 * 1024 * 1024
     FORUM_POSTS_PER_PAGE = 20
     FORUM_TOPICS_PER_PAGE = 30
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {}

@@ -130,6 +130,20 @@ def topic_posts(
     return _paged(stmt, total, page, per_page)
 
 
+@dataclass(frozen=True)
+class PostSummary:
+    """The facts about a post that a cached topic page still needs per reader."""
+
+    id: int
+    author_id: int
+    revisions_count: int
+    is_deleted: bool
+
+    @classmethod
+    def of(cls, post: Post) -> PostSummary:
+        return cls(post.id, post.author_id, post.revisions_count, post.is_deleted)
+
+
 def page_of_post(post: Post, per_page: int) -> int:
     """The page of its topic on which a post appears."""
     return (post.number - 1) // per_page + 1

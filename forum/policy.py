@@ -15,9 +15,11 @@ Functions take an `Actor`, built once per request by `actor_for`, never `current
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import ColumnElement
 from sqlalchemy import Select
@@ -201,7 +203,34 @@ def post_actions(actor: Actor, post: Post) -> dict[str, bool]:
     return topic_post_actions(actor, post.topic, [post])[post.id]
 
 
-def topic_post_actions(actor: Actor, topic: Topic, posts: list[Post]) -> dict[int, dict[str, bool]]:
+class PostFacts(Protocol):
+    """What deciding a post's buttons needs: a `Post`, or a cached summary of one."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def author_id(self) -> int: ...
+
+    @property
+    def revisions_count(self) -> int: ...
+
+    @property
+    def is_deleted(self) -> bool: ...
+
+
+def topic_view_variant(actor: Actor, topic: Topic) -> str:
+    """How a topic's posts look to the actor: "moderator" (deleted text shown) or "reader".
+
+    Everyone who can see a topic sees its posts the same way within a variant, which is
+    what lets rendered pages be shared between readers (see forum.fragments).
+    """
+    return "moderator" if can_moderate(actor, topic.board) else "reader"
+
+
+def topic_post_actions(
+    actor: Actor, topic: Topic, posts: Sequence[PostFacts]
+) -> dict[int, dict[str, bool]]:
     """`post_actions` for a page of one topic's posts, deciding the shared facts once.
 
     Must agree with `can_edit_post`, `can_delete_post`, `can_reply` and

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
 from flask import Blueprint
 from flask import current_app
 from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
+from markupsafe import Markup
 from werkzeug.wrappers import Response
 
+from forum import fragments
 from forum import listings
 from forum import policy
 from forum.blueprints import context
@@ -49,17 +54,69 @@ def _reply_page(
     )
 
 
+@dataclass(frozen=True)
+class PostsFragment:
+    """A rendered page of a topic's posts, with holes for each reader's buttons."""
+
+    html: str
+    page: listings.Page[listings.PostSummary]
+
+
+def _posts_fragment(actor: Actor, topic: Topic, number: int) -> PostsFragment:
+    per_page = _per_page()
+    variant = policy.topic_view_variant(actor, topic)
+
+    def render() -> tuple[PostsFragment, int]:
+        found = listings.topic_posts(actor, topic, number, per_page, sources=False)
+        html = render_template(
+            "topics/_posts.html",
+            posts=found,
+            targets=listings.reply_targets(actor, found.items),
+            moderator=variant == "moderator",
+            hole=fragments.NONCE,
+        )
+        summaries = [listings.PostSummary.of(p) for p in found.items]
+        page = listings.Page(summaries, found.page, found.pages, found.total, per_page)
+        return PostsFragment(html, page), len(html)
+
+    # The revision changes with every reply, edit and delete in the topic.
+    key = ("topic-posts", topic.id, topic.revision, number, per_page, variant)
+    cache: fragments.LRU[PostsFragment] = current_app.extensions["forum_fragments"]
+    return cache.get_or_make(key, render)
+
+
+def _fill_holes(fragment: PostsFragment, actor: Actor, topic: Topic) -> Markup:
+    """The fragment with this reader's Reply / Edit / Delete links in place."""
+    actions = policy.topic_post_actions(actor, topic, fragment.page.items)
+    deleted = {p.id for p in fragment.page.items if p.is_deleted}
+
+    def buttons(match: re.Match[str]) -> str:
+        post_id = int(match.group(1))
+        act = actions[post_id]
+        links = []
+        if act["reply"] and post_id not in deleted:
+            links.append(f'<a href="/p/{post_id}/reply">Reply</a>')
+        if act["edit"]:
+            links.append(f'<a href="/p/{post_id}/edit">Edit</a>')
+        if act["delete"]:
+            links.append(f'<a href="/p/{post_id}/delete">Delete</a>')
+        return f'<p class="actions">{"".join(links)}</p>' if links else ""
+
+    hole = re.compile(f"<!--{fragments.NONCE}:([0-9]+)-->")
+    # The cached HTML was rendered by Jinja with autoescaping; only the holes change.
+    return Markup(hole.sub(buttons, fragment.html))  # noqa: S704
+
+
 @bp.get("/t/<id:topic_id>")
 def show(topic_id: int) -> str:
     actor = context.current_actor()
     topic = policy.require_topic(actor, topic_id)
-    page = listings.topic_posts(actor, topic, requested_page(), _per_page(), sources=False)
+    fragment = _posts_fragment(actor, topic, requested_page())
     return render_template(
         "topics/show.html",
         topic=topic,
-        posts=page,
-        targets=listings.reply_targets(actor, page.items),
-        actions=policy.topic_post_actions(actor, topic, page.items),
+        posts=fragment.page,
+        posts_html=_fill_holes(fragment, actor, topic),
         can_reply=policy.can_reply(actor, topic),
     )
 

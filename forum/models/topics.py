@@ -39,6 +39,9 @@ class Topic(db.Model):  # type: ignore[name-defined,misc]
     # Posts that are not deleted; also the next post number is `next_number`.
     posts_count: Mapped[int] = mapped_column(Integer, default=0)
     next_number: Mapped[int] = mapped_column(Integer, default=1)
+    # Bumped by every change to the topic's posts (reply, edit, delete): rendered pages of
+    # the topic are cached under it, so a bump retires them everywhere at once.
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     pinned: Mapped[bool] = mapped_column(Boolean, default=False)
     locked: Mapped[bool] = mapped_column(Boolean, default=False)
 

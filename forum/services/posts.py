@@ -72,6 +72,7 @@ def reply_to_topic(actor: Actor, topic: Topic, *, body: Any, reply_to: Any = Non
     )
     db.session.add(post)
     topic.next_number = Topic.next_number + 1
+    topic.revision = Topic.revision + 1
     topic.posts_count = Topic.posts_count + 1
     topic.last_post_at = now
     topic.last_poster_id = author_id
@@ -107,6 +108,7 @@ def edit_post(actor: Actor, post: Post, *, body: Any) -> bool:
     post.renderer_version = RENDERER_VERSION
     post.edited_at = utcnow()
     post.revisions_count += 1
+    post.topic.revision = Topic.revision + 1
     db.session.flush()
     return True
 
@@ -122,6 +124,7 @@ def delete_post(actor: Actor, post: Post) -> bool:
     post.deleted_by_id = actor.user_id
     topic = post.topic
     topic.posts_count = Topic.posts_count - 1
+    topic.revision = Topic.revision + 1
     topic.board.posts_count = Board.posts_count - 1
     db.session.flush()
     return True
