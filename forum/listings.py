@@ -102,12 +102,27 @@ def sub_boards(actor: Actor, board: Board) -> list[Board]:
 
 def board_topics(actor: Actor, board: Board, page: int, per_page: int) -> Page[Topic]:
     """A board's topics: pinned first, then by latest activity."""
+    order = (Topic.pinned.desc(), Topic.last_post_at.desc(), Topic.id.desc())
     scope = policy.visible_topics(actor).where(Topic.board_id == board.id)
-    stmt = scope.options(joinedload(Topic.last_poster)).order_by(
-        Topic.pinned.desc(), Topic.last_post_at.desc(), Topic.id.desc()
+    # Deep pages: pick the page's ids from the (board, pinned, last_post_at) index first,
+    # then load just those rows; OFFSET over full joined rows reads every skipped one.
+    ids = (
+        scope.with_only_columns(Topic.id)
+        .order_by(*order)
+        .limit(per_page)
+        .offset((max(1, page) - 1) * per_page)
+        .scalar_subquery()
+    )
+    stmt = (
+        policy.visible_topics(actor)
+        .where(Topic.id.in_(ids))
+        .options(joinedload(Topic.author).load_only(User.id, User.username))
+        .order_by(*order)
     )
     # The board's counter is exact for its visible topics; no COUNT(*) over the board.
-    return _paged(stmt, board.topics_count, page, per_page)
+    pages = max(1, -(-board.topics_count // per_page))
+    items = list(db.session.scalars(stmt))
+    return Page(items, max(1, page), pages, board.topics_count, per_page)
 
 
 def topic_posts(

@@ -26,6 +26,7 @@ from sqlalchemy import Select
 from sqlalchemy import false
 from sqlalchemy import select
 from sqlalchemy import true
+from sqlalchemy.orm import joinedload
 
 from forum.errors import Denied
 from forum.errors import NotFound
@@ -274,7 +275,9 @@ def require_board(actor: Actor, board_id: int) -> Board:
 
 def require_topic(actor: Actor, topic_id: int) -> Topic:
     """The topic, if the actor may see it; else `NotFound`."""
-    topic: Topic | None = db.session.scalar(visible_topics(actor).where(Topic.id == topic_id))
+    # Its board comes along: every caller shows or checks it.
+    stmt = visible_topics(actor).where(Topic.id == topic_id).options(joinedload(Topic.board))
+    topic: Topic | None = db.session.scalar(stmt)
     if topic is None:
         raise NotFound()
     return topic
