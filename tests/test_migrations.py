@@ -81,6 +81,7 @@ def test_upgrade_from_first_revision_keeps_data(empty_url, tmp_path):
         post = db.session.get(Post, 1)
         assert post is not None and post.body == "kept body"
         assert post.topic.title == "Kept title"
+        assert post.topic.revision == 0  # added by 0002 with a default for old rows
         user = db.session.get(User, 1)
         assert user is not None and user.username == "Early" and user.trust_level == 1
         db.session.remove()
