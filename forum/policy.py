@@ -24,8 +24,8 @@ from typing import Protocol
 from sqlalchemy import ColumnElement
 from sqlalchemy import Select
 from sqlalchemy import false
+from sqlalchemy import or_
 from sqlalchemy import select
-from sqlalchemy import true
 from sqlalchemy.orm import joinedload
 
 from forum.errors import Denied
@@ -34,6 +34,12 @@ from forum.errors import NotLoggedIn
 from forum.extensions import db
 from forum.models.base import utcnow
 from forum.models.boards import Board
+from forum.models.groups import BreakGlass
+from forum.models.groups import Group
+from forum.models.groups import Membership
+from forum.models.groups import Role
+from forum.models.groups import Visibility
+from forum.models.modlog import ModerationLog
 from forum.models.posts import Post
 from forum.models.topics import Topic
 from forum.models.users import User
@@ -50,8 +56,17 @@ class Actor:
     reads_public: bool = False
     silenced: bool = False
     trust_level: int = 0
+    # Groups the member belongs to (any role), moderates (moderator or owner), owns.
     group_ids: frozenset[int] = field(default_factory=frozenset)
     moderated_group_ids: frozenset[int] = field(default_factory=frozenset)
+    owned_group_ids: frozenset[int] = field(default_factory=frozenset)
+    # Secret groups an admin has entered through a logged, time-limited break-glass step.
+    glass_group_ids: frozenset[int] = field(default_factory=frozenset)
+
+    @property
+    def readable_group_ids(self) -> frozenset[int]:
+        """Groups whose boards the actor reads whatever their visibility."""
+        return self.group_ids | self.glass_group_ids
 
     @property
     def is_member(self) -> bool:
@@ -70,6 +85,18 @@ def actor_for(user: User | None, *, guests_read: bool, now: datetime | None = No
         return Actor(reads_public=guests_read)
     now = now or utcnow()
     silenced = user.is_silenced(now) or user.is_suspended(now)
+    roles = db.session.execute(
+        select(Membership.group_id, Membership.role).where(Membership.user_id == user.id)
+    ).all()
+    glass: frozenset[int] = frozenset()
+    if user.is_admin:
+        glass = frozenset(
+            db.session.scalars(
+                select(BreakGlass.group_id).where(
+                    BreakGlass.admin_id == user.id, BreakGlass.expires_at > now
+                )
+            )
+        )
     return Actor(
         user_id=user.id,
         is_admin=user.is_admin,
@@ -78,17 +105,35 @@ def actor_for(user: User | None, *, guests_read: bool, now: datetime | None = No
         reads_public=True,
         silenced=silenced,
         trust_level=user.trust_level,
+        group_ids=frozenset(group_id for group_id, _role in roles),
+        moderated_group_ids=frozenset(
+            group_id for group_id, role in roles if role in (Role.MODERATOR, Role.OWNER)
+        ),
+        owned_group_ids=frozenset(group_id for group_id, role in roles if role == Role.OWNER),
+        glass_group_ids=glass,
     )
 
 
 # --- scopes -----------------------------------------------------------------
 
 
+def _public_group_ids() -> Select[int]:
+    return select(Group.id).where(Group.visibility == Visibility.PUBLIC)
+
+
 def _board_readable(actor: Actor) -> ColumnElement[bool]:
-    """The SQL condition on `Board` for boards the actor may read."""
-    if not actor.reads_public:
-        return false()
-    return true()
+    """The SQL condition on `Board` for boards the actor may read.
+
+    Site boards and public groups' boards: whoever reads the site. A secret group's
+    boards: its members, and an admin while broken in. Nothing else, ever.
+    """
+    conditions: list[ColumnElement[bool]] = []
+    if actor.reads_public:
+        conditions.append(Board.group_id.is_(None))
+        conditions.append(Board.group_id.in_(_public_group_ids()))
+    if actor.readable_group_ids:
+        conditions.append(Board.group_id.in_(sorted(actor.readable_group_ids)))
+    return or_(*conditions) if conditions else false()
 
 
 def readable_board_ids(actor: Actor) -> Select[int]:
@@ -115,6 +160,35 @@ def visible_posts(actor: Actor) -> Select[Post]:
     )
 
 
+def visible_groups(actor: Actor) -> Select[Group]:
+    """Groups the actor may know exist: public ones (if they read the site), their own."""
+    conditions: list[ColumnElement[bool]] = []
+    if actor.reads_public:
+        conditions.append(Group.visibility == Visibility.PUBLIC)
+    if actor.readable_group_ids:
+        conditions.append(Group.id.in_(sorted(actor.readable_group_ids)))
+    return select(Group).where(or_(*conditions) if conditions else false())
+
+
+def visible_members(actor: Actor, group: Group) -> Select[Membership]:
+    """The group's memberships, if the actor may see who is in it (else none)."""
+    stmt = select(Membership).where(Membership.group_id == group.id)
+    return stmt if can_see_members(actor, group) else stmt.where(false())
+
+
+def visible_log_entries(actor: Actor) -> Select[ModerationLog]:
+    """Moderation log entries in the actor's scope: a group's stay inside the group."""
+    conditions: list[ColumnElement[bool]] = []
+    if actor.is_site_moderator and not actor.silenced:
+        conditions.append(ModerationLog.group_id.is_(None))
+        if actor.is_admin:
+            conditions.append(ModerationLog.group_id.in_(_public_group_ids()))
+    scoped = actor.moderated_group_ids | actor.glass_group_ids
+    if scoped and not actor.silenced:
+        conditions.append(ModerationLog.group_id.in_(sorted(scoped)))
+    return select(ModerationLog).where(or_(*conditions) if conditions else false())
+
+
 def visible_users(actor: Actor) -> Select[User]:
     """Member profiles the actor may see: members see members, guests see nobody."""
     if not actor.is_member:
@@ -125,9 +199,74 @@ def visible_users(actor: Actor) -> Select[User]:
 # --- predicates -------------------------------------------------------------
 
 
+def can_see_group(actor: Actor, group: Group) -> bool:
+    """True if the actor may know the group exists."""
+    if group.id in actor.readable_group_ids:
+        return True
+    return actor.reads_public and not group.is_secret
+
+
 def can_see_board(actor: Actor, board: Board) -> bool:
     """True if the actor may read the board."""
-    return actor.reads_public
+    if board.group is None:
+        return actor.reads_public
+    return can_see_group(actor, board.group)
+
+
+def can_see_members(actor: Actor, group: Group) -> bool:
+    """True if the actor may see who is in the group: its members, and who runs it."""
+    return group.id in actor.group_ids or can_manage_group(actor, group)
+
+
+def can_manage_group(actor: Actor, group: Group) -> bool:
+    """True for the group's owners, and for admins (inside a secret group: broken in)."""
+    if not actor.is_member or actor.silenced:
+        return False
+    if group.id in actor.owned_group_ids:
+        return True
+    if not actor.is_admin:
+        return False
+    return not group.is_secret or group.id in actor.glass_group_ids
+
+
+def can_invite(actor: Actor, group: Group) -> bool:
+    """True for the group's owners and moderators (and whoever manages it)."""
+    if not actor.is_member or actor.silenced:
+        return False
+    return group.id in actor.moderated_group_ids or can_manage_group(actor, group)
+
+
+def can_request_to_join(actor: Actor, group: Group) -> bool:
+    """True if the actor may ask to join: a public group they are not in."""
+    return (
+        actor.is_member
+        and not group.is_secret
+        and group.id not in actor.group_ids
+        and can_see_group(actor, group)
+    )
+
+
+def can_break_glass(actor: Actor, group: Group) -> bool:
+    """True for a site admin outside a secret group (the step is logged and shown)."""
+    return (
+        actor.is_member
+        and actor.is_admin
+        and not actor.silenced
+        and group.is_secret
+        and group.id not in actor.group_ids
+    )
+
+
+def can_create_board(actor: Actor, group: Group | None) -> bool:
+    """Site boards: admins. A group's boards: whoever manages the group."""
+    if group is None:
+        return can_administer(actor)
+    return can_manage_group(actor, group)
+
+
+def _posts_in(actor: Actor, board: Board) -> bool:
+    """Membership rule for writing: a group's boards take posts from its members."""
+    return board.group_id is None or board.group_id in actor.group_ids
 
 
 def can_see_topic(actor: Actor, topic: Topic) -> bool:
@@ -141,10 +280,20 @@ def can_see_post(actor: Actor, post: Post) -> bool:
 
 
 def can_moderate(actor: Actor, board: Board) -> bool:
-    """True if the actor moderates the board."""
+    """True if the actor moderates the board.
+
+    Site moderators: site boards and public groups' boards. A group's moderators and
+    owners: its boards. A secret group is moderated only from inside: a site moderator
+    or admin who is not a member is an outsider there (admins: unless broken in).
+    """
     if not actor.is_member or actor.silenced:
         return False
-    return actor.is_admin or actor.is_site_moderator
+    group = board.group
+    if group is None:
+        return actor.is_site_moderator
+    if group.id in actor.moderated_group_ids or group.id in actor.glass_group_ids:
+        return True
+    return actor.is_site_moderator and not group.is_secret
 
 
 def can_administer(actor: Actor) -> bool:
@@ -154,14 +303,18 @@ def can_administer(actor: Actor) -> bool:
 
 def can_post_topic(actor: Actor, board: Board) -> bool:
     """True if the actor may start a topic on the board."""
-    return actor.is_member and not actor.silenced and can_see_board(actor, board)
+    if not actor.is_member or actor.silenced or not can_see_board(actor, board):
+        return False
+    return _posts_in(actor, board) or can_moderate(actor, board)
 
 
 def can_reply(actor: Actor, topic: Topic) -> bool:
     """True if the actor may reply to the topic."""
     if not actor.is_member or actor.silenced or not can_see_topic(actor, topic):
         return False
-    return not topic.locked or can_moderate(actor, topic.board)
+    if can_moderate(actor, topic.board):
+        return True
+    return not topic.locked and _posts_in(actor, topic.board)
 
 
 def can_see_post_body(actor: Actor, post: Post) -> bool:
@@ -289,6 +442,16 @@ def require_post(actor: Actor, post_id: int) -> Post:
     if post is None:
         raise NotFound()
     return post
+
+
+def require_group(actor: Actor, slug: str) -> Group:
+    """The group by slug, if the actor may know it exists; else `NotFound`."""
+    if not isinstance(slug, str) or len(slug) > 40:
+        raise NotFound()
+    group: Group | None = db.session.scalar(visible_groups(actor).where(Group.slug == slug))
+    if group is None:
+        raise NotFound()
+    return group
 
 
 def require_user(actor: Actor, username: str) -> User:

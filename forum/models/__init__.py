@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 from forum.models.boards import Board
+from forum.models.groups import BreakGlass
+from forum.models.groups import Group
+from forum.models.groups import JoinRequest
+from forum.models.groups import Membership
+from forum.models.invitations import Invitation
+from forum.models.invitations import InvitationUse
+from forum.models.modlog import ModerationLog
 from forum.models.posts import Post
 from forum.models.posts import PostRevision
 from forum.models.security import ThrottleEvent
@@ -15,6 +22,13 @@ from forum.models.users import User
 __all__ = [
     "ApiToken",
     "Board",
+    "BreakGlass",
+    "Group",
+    "Invitation",
+    "InvitationUse",
+    "JoinRequest",
+    "Membership",
+    "ModerationLog",
     "Post",
     "PostRevision",
     "RecoveryCode",

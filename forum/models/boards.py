@@ -10,10 +10,12 @@ from sqlalchemy import String
 from sqlalchemy import Text
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
+from sqlalchemy.orm import relationship
 
 from forum.extensions import db
 from forum.models.base import UTCDateTime
 from forum.models.base import utcnow
+from forum.models.groups import Group
 
 
 class Board(db.Model):  # type: ignore[name-defined,misc]
@@ -24,6 +26,11 @@ class Board(db.Model):  # type: ignore[name-defined,misc]
     parent_id: Mapped[int | None] = mapped_column(
         ForeignKey("boards.id", ondelete="RESTRICT"), index=True, default=None
     )
+    # The group whose board this is (None: a site board). Everything about a secret
+    # group's board, its topics and posts, follows the group's visibility.
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("groups.id", ondelete="RESTRICT"), index=True, default=None
+    )
     name: Mapped[str] = mapped_column(String(80))
     description: Mapped[str] = mapped_column(Text, default="")
     position: Mapped[int] = mapped_column(Integer, default=0)
@@ -33,6 +40,8 @@ class Board(db.Model):  # type: ignore[name-defined,misc]
     posts_count: Mapped[int] = mapped_column(Integer, default=0)
     last_post_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     last_topic_id: Mapped[int | None] = mapped_column(Integer, default=None)
+
+    group: Mapped[Group | None] = relationship(lazy="joined")
 
     @property
     def url(self) -> str:
