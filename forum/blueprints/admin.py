@@ -62,7 +62,9 @@ def create_board() -> Page | Response:
     policy.require_admin(actor)
     form = {name: request.form.get(name, "") for name in BOARD_FIELDS}
     try:
-        board = board_service.create_board(actor, **form)
+        board = board_service.create_board(
+            actor, name=form["name"], description=form["description"], parent_id=form["parent_id"]
+        )
     except Invalid as exc:
         db.session.rollback()
         return _boards_page(400, errors=exc.fields, form=form, failed="new")

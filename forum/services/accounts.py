@@ -30,6 +30,7 @@ from forum.models.users import RecoveryCode
 from forum.models.users import User
 from forum.passwords import is_common_password
 from forum.policy import Actor
+from forum.policy import actor_for
 from forum.policy import require_member
 from forum.services.settings import get_settings
 
@@ -137,8 +138,13 @@ def register_member(
     if actor.is_member:
         raise Denied("You are already logged in.")
     if invite:
-        # Invitations arrive with secret groups; until then no token exists.
-        raise NotFound("That invitation does not exist or has expired.")
+        from forum.services import invitations
+
+        # A bad token fails before anything is made; the same token is used below.
+        invitations.find_open_invitation(invite)
+        user = create_user(username=username, password=password, email=email)
+        invitations.accept_invitation(actor_for(user, guests_read=False), invite)
+        return user
     if get_settings()["registration"] != "open":
         raise Denied("This forum takes new members by invitation only.", code="invite_required")
     return create_user(username=username, password=password, email=email)

@@ -8,21 +8,25 @@ from typing import Any
 from sqlalchemy import func
 from sqlalchemy import select
 
+from forum import policy
 from forum import validation
+from forum.errors import Denied
 from forum.errors import Invalid
 from forum.errors import NotFound
 from forum.extensions import db
 from forum.models.base import utcnow
 from forum.models.boards import Board
+from forum.models.groups import Group
 from forum.policy import Actor
-from forum.policy import require_admin
 from forum.policy import require_board
 from forum.policy import visible_boards
 
 _UNSET: Any = object()
 
 
-def _parent(actor: Actor, parent_id: Any, board: Board | None = None) -> int | None:
+def _parent(
+    actor: Actor, parent_id: Any, *, group_id: int | None, board: Board | None = None
+) -> int | None:
     if parent_id in (None, "", 0):
         return None
     pid = validation.integer(parent_id, "parent_id", minimum=1)
@@ -32,6 +36,8 @@ def _parent(actor: Actor, parent_id: Any, board: Board | None = None) -> int | N
         raise Invalid("parent_id", "That parent board does not exist.") from exc
     if parent.parent_id is not None:
         raise Invalid("parent_id", "Sub-boards cannot have sub-boards of their own.")
+    if parent.group_id != group_id:
+        raise Invalid("parent_id", "A sub-board belongs to the same group as its parent.")
     if board is not None:
         if parent.id == board.id:
             raise Invalid("parent_id", "A board cannot be its own parent.")
@@ -43,18 +49,32 @@ def _parent(actor: Actor, parent_id: Any, board: Board | None = None) -> int | N
     return parent.id
 
 
-def create_board(actor: Actor, *, name: Any, description: Any = "", parent_id: Any = None) -> Board:
-    """Add a board (at the end of its level)."""
-    require_admin(actor)
+def _require_board_admin(actor: Actor, group: Group | None) -> None:
+    if not policy.can_create_board(actor, group):
+        policy.require_member(actor)
+        raise Denied("Only site admins (and a group's owners, for its boards) may do that.")
+
+
+def create_board(
+    actor: Actor,
+    *,
+    name: Any,
+    description: Any = "",
+    parent_id: Any = None,
+    group: Group | None = None,
+) -> Board:
+    """Add a board (at the end of its level), on the site or in a group."""
+    _require_board_admin(actor, group)
     clean_name = validation.text(name, "name", min_len=1, max_len=80)
     clean_description = validation.text(description, "description", max_len=500)
-    parent = _parent(actor, parent_id)
+    parent = _parent(actor, parent_id, group_id=group.id if group else None)
     last = db.session.scalar(
         select(func.max(Board.position)).where(
             Board.parent_id.is_(None) if parent is None else Board.parent_id == parent
         )
     )
     board = Board(
+        group_id=group.id if group else None,
         name=clean_name,
         description=clean_description,
         parent_id=parent,
@@ -76,13 +96,13 @@ def update_board(
     position: Any = _UNSET,
 ) -> Board:
     """Rename, describe, move under another board, or set the position of a board."""
-    require_admin(actor)
+    _require_board_admin(actor, board.group)
     given = {"name": name, "description": description, "parent_id": parent_id}
     given["position"] = position
     checks: dict[str, Callable[[Any], Any]] = {
         "name": lambda v: validation.text(v, "name", min_len=1, max_len=80),
         "description": lambda v: validation.text(v, "description", max_len=500),
-        "parent_id": lambda v: _parent(actor, v, board),
+        "parent_id": lambda v: _parent(actor, v, group_id=board.group_id, board=board),
         "position": lambda v: validation.integer(v, "position", minimum=0),
     }
     errors: dict[str, str] = {}
@@ -101,7 +121,7 @@ def update_board(
 
 def move_board(actor: Actor, board: Board, *, direction: str) -> bool:
     """Swap a board with its neighbour above ("up") or below ("down"); True if it moved."""
-    require_admin(actor)
+    _require_board_admin(actor, board.group)
     validation.choice(direction, "direction", ("up", "down"))
     siblings = list(
         db.session.scalars(
