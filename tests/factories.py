@@ -6,13 +6,19 @@ import itertools
 
 from forum.extensions import db
 from forum.models.boards import Board
+from forum.models.groups import Group
+from forum.models.groups import Membership
+from forum.models.groups import Role
 from forum.models.posts import Post
 from forum.models.topics import Topic
 from forum.models.users import User
+from forum.policy import OPERATOR
 from forum.policy import Actor
 from forum.policy import actor_for
 from forum.services import accounts
 from forum.services import boards
+from forum.services import groups
+from forum.services import invitations
 from forum.services import posts
 from forum.services import settings
 from forum.services import topics
@@ -60,17 +66,75 @@ def _admin_actor() -> Actor:
 
 
 def make_board(
-    name: str | None = None, *, description: str = "", parent: Board | None = None
+    name: str | None = None,
+    *,
+    description: str = "",
+    parent: Board | None = None,
+    group: Group | None = None,
 ) -> Board:
-    """A board, created by an admin, committed."""
+    """A board (a group's, if given), created by an admin or the group's owner, committed."""
+    maker = actor(owner_of(group)) if group is not None else _admin_actor()
     board = boards.create_board(
-        _admin_actor(),
+        maker,
         name=name or f"Board {next(_counter)}",
         description=description,
         parent_id=parent.id if parent else None,
+        group=group,
     )
     db.session.commit()
     return board
+
+
+def owner_of(group: Group) -> User:
+    """One of the group's owners."""
+    owner: User = db.session.scalar(
+        db.select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.group_id == group.id, Membership.role == Role.OWNER)
+        .order_by(Membership.id)
+        .limit(1)
+    )
+    return owner
+
+
+def make_group(
+    name: str | None = None,
+    *,
+    slug: str | None = None,
+    secret: bool = False,
+    owner: User | None = None,
+    members: tuple[User, ...] = (),
+    moderators: tuple[User, ...] = (),
+) -> Group:
+    """A group with an owner (made if not given), members and moderators, committed."""
+    number = next(_counter)
+    owner = owner or make_user(f"owner{number}")
+    group = groups.create_group(
+        OPERATOR,
+        name=name or f"Group {number}",
+        slug=slug or f"group-{number}",
+        visibility="secret" if secret else "public",
+        owner=owner.username,
+    )
+    for user in members:
+        groups.set_member_role(actor(owner), group, user.username, role="member")
+    for user in moderators:
+        groups.set_member_role(actor(owner), group, user.username, role="moderator")
+    db.session.commit()
+    return group
+
+
+def make_invitation(
+    group: Group | None, *, by: User | None = None, max_uses: int = 1, hours: int = 168
+) -> str:
+    """An invitation token into the group (by its owner) or the site (by an admin)."""
+    if by is not None:
+        maker = actor(by)
+    else:
+        maker = actor(owner_of(group)) if group is not None else OPERATOR
+    made = invitations.create_invitation(maker, group, max_uses=max_uses, expires_in_hours=hours)
+    db.session.commit()
+    return made.token
 
 
 def make_topic(
