@@ -189,11 +189,36 @@ def visible_log_entries(actor: Actor) -> Select[ModerationLog]:
     return select(ModerationLog).where(or_(*conditions) if conditions else false())
 
 
-def visible_users(actor: Actor) -> Select[User]:
-    """Member profiles the actor may see: members see members, guests see nobody."""
+def _user_visible(actor: Actor) -> ColumnElement[bool]:
+    """Whom a member may know exists: themselves, staff, authors of posts they can read,
+    and fellow members of their groups. Someone who only ever posts in a secret group
+    stays unknown outside it: even a pseudonym can identify a person.
+    """
     if not actor.is_member:
-        return select(User).where(false())
-    return select(User)
+        return false()
+    wrote_visible = (
+        select(Post.id)
+        .join(Topic, Topic.id == Post.topic_id)
+        .where(Post.author_id == User.id, Topic.board_id.in_(readable_board_ids(actor)))
+        .exists()
+    )
+    conditions: list[ColumnElement[bool]] = [
+        User.id == actor.user_id,
+        User.is_admin.is_(True),
+        User.is_moderator.is_(True),
+        wrote_visible,
+    ]
+    if actor.readable_group_ids:
+        fellow = select(Membership.user_id).where(
+            Membership.group_id.in_(sorted(actor.readable_group_ids))
+        )
+        conditions.append(User.id.in_(fellow))
+    return or_(*conditions)
+
+
+def visible_users(actor: Actor) -> Select[User]:
+    """Member profiles the actor may see (guests: none)."""
+    return select(User).where(_user_visible(actor))
 
 
 # --- predicates -------------------------------------------------------------
@@ -348,8 +373,11 @@ def can_delete_post(actor: Actor, post: Post) -> bool:
 
 
 def can_see_user(actor: Actor, user: User) -> bool:
-    """True if the actor may see the member's profile."""
-    return actor.is_member
+    """True if the actor may see the member's profile (see `visible_users`)."""
+    if not actor.is_member:
+        return False
+    found = db.session.scalar(select(User.id).where(User.id == user.id, _user_visible(actor)))
+    return found is not None
 
 
 def post_actions(actor: Actor, post: Post) -> dict[str, bool]:

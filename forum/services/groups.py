@@ -160,12 +160,18 @@ def _owners(group: Group) -> int:
 
 
 def _find_member(actor: Actor, group: Group, username: Any) -> User:
-    # Who is in a group is itself secret: a name outside the actor's view is "not found".
-    if not isinstance(username, str):
+    """The named account, for someone who may manage or leave the group.
+
+    Adding someone by name needs any account on the site; a name that matches nothing
+    answers "not found" like everything else missing.
+    """
+    if not isinstance(username, str) or len(username) > 40:
         raise NotFound()
-    user: User | None = db.session.scalar(
-        policy.visible_users(actor).where(User.username_key == username.strip().lower())
-    )
+    key = username.strip().lower()
+    if policy.can_manage_group(actor, group):
+        user: User | None = db.session.scalar(select(User).where(User.username_key == key))
+    else:
+        user = db.session.scalar(policy.visible_users(actor).where(User.username_key == key))
     if user is None:
         raise NotFound()
     return user

@@ -71,6 +71,7 @@ def test_profile_hidden_from_guests_like_a_missing_one(client: FlaskClient) -> N
 
 def test_profile_shows_join_month_only(client: FlaskClient, bearer: Callable) -> None:
     alice = factories.make_user("alice")
+    factories.make_topic(author=alice)  # members know the authors of what they read
     alice.created_at = datetime(2026, 11, 25, 20, 4, 53, tzinfo=UTC)
     db.session.commit()
     response = client.get("/api/v1/users/ALICE", headers=bearer(factories.make_user()))

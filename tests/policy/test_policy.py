@@ -109,6 +109,7 @@ def test_deleted_post_body_only_for_moderators(db):
 
 def test_profiles_hidden_from_guests_shown_to_members(db):
     user = f.make_user()
+    f.make_topic(author=user)
     assert not policy.can_see_user(f.actor(None, guests_read=True), user)
     assert policy.can_see_user(f.actor(f.make_user()), user)
     with pytest.raises(NotFound):
@@ -178,3 +179,23 @@ def test_page_actions_agree_with_single_post_predicates(db, who, locked):
 
 def topic_first_post(db, topic):
     return db.session.scalar(select(Post).where(Post.topic_id == topic.id, Post.number == 1))
+
+
+def test_member_who_only_posts_in_a_secret_group_is_unknown_outside_it(db):
+    insider = f.make_user()
+    group = f.make_group(secret=True, members=(insider,))
+    f.make_topic(f.make_board(group=group), insider)
+    outsider = f.actor(f.make_user())
+    assert not policy.can_see_user(outsider, insider)
+    with pytest.raises(NotFound):
+        policy.require_user(outsider, insider.username)
+    assert policy.can_see_user(f.actor(f.owner_of(group)), insider)
+    f.make_topic(author=insider)  # once they post where the outsider reads, they are known
+    assert policy.can_see_user(outsider, insider)
+
+
+def test_staff_and_oneself_are_always_known(db):
+    moderator = f.make_user(moderator=True)
+    me = f.make_user()
+    assert policy.can_see_user(f.actor(me), moderator)
+    assert policy.can_see_user(f.actor(me), me)
