@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from datetime import timedelta
 from typing import Generic
 from typing import TypeVar
 
@@ -19,8 +21,19 @@ from sqlalchemy.orm import defer
 from sqlalchemy.orm import joinedload
 
 from forum import policy
+from forum.errors import Denied
+from forum.errors import NotFound
 from forum.extensions import db
+from forum.models.base import utcnow
 from forum.models.boards import Board
+from forum.models.groups import BreakGlass
+from forum.models.groups import Group
+from forum.models.groups import JoinRequest
+from forum.models.groups import Membership
+from forum.models.groups import RequestState
+from forum.models.groups import Role
+from forum.models.groups import Visibility
+from forum.models.modlog import ModerationLog
 from forum.models.posts import Post
 from forum.models.topics import Topic
 from forum.models.users import User
@@ -66,9 +79,11 @@ class BoardEntry:
 
 def board_index(actor: Actor) -> list[BoardEntry]:
     """Top-level boards in order, each with its sub-boards and latest topic."""
-    boards = list(
-        db.session.scalars(policy.visible_boards(actor).order_by(Board.position, Board.id))
-    )
+    return _board_entries(actor, policy.visible_boards(actor))
+
+
+def _board_entries(actor: Actor, scope: Select[Board]) -> list[BoardEntry]:
+    boards = list(db.session.scalars(scope.order_by(Board.position, Board.id)))
     last_ids = [b.last_topic_id for b in boards if b.last_topic_id]
     last_topics = (
         {
@@ -211,3 +226,221 @@ def latest_topics(actor: Actor, page: int, per_page: int) -> Page[Topic]:
         Topic.last_post_at.desc(), Topic.id.desc()
     )
     return _paged(stmt, total, page, per_page)
+
+
+# --- groups -----------------------------------------------------------------------
+
+# Owners first, then moderators, then members: the order every member list uses.
+_ROLE_ORDER = {Role.OWNER: 0, Role.MODERATOR: 1, Role.MEMBER: 2}
+
+
+@dataclass
+class GroupView:
+    """A group as the actor sees it: their role in it, and its size if they may see members."""
+
+    group: Group
+    role: Role | None
+    # None unless the actor may see who is in the group (`policy.can_see_members`).
+    members_count: int | None
+
+
+def group_role(actor: Actor, group: Group) -> Role | None:
+    """The actor's role in the group, from the actor's own facts (no query)."""
+    if group.id in actor.owned_group_ids:
+        return Role.OWNER
+    if group.id in actor.moderated_group_ids:
+        return Role.MODERATOR
+    return Role.MEMBER if group.id in actor.group_ids else None
+
+
+def _members_counts(group_ids: Sequence[int]) -> dict[int, int]:
+    if not group_ids:
+        return {}
+    rows = db.session.execute(
+        select(Membership.group_id, func.count())
+        .where(Membership.group_id.in_(sorted(group_ids)))
+        .group_by(Membership.group_id)
+    )
+    return {group_id: int(count) for group_id, count in rows}
+
+
+def group_views(actor: Actor, found: Sequence[Group]) -> list[GroupView]:
+    """Groups with the actor's role, and member counts only where they may see members."""
+    # The same predicate as `policy.visible_members`, decided per group, counted in one query.
+    counted = {g.id for g in found if policy.can_see_members(actor, g)}
+    counts = _members_counts(sorted(counted))
+    return [
+        GroupView(g, group_role(actor, g), counts.get(g.id, 0) if g.id in counted else None)
+        for g in found
+    ]
+
+
+def visible_group_list(actor: Actor) -> list[GroupView]:
+    """Every group the actor may know exists, by name."""
+    stmt = policy.visible_groups(actor).order_by(Group.name, Group.id)
+    return group_views(actor, list(db.session.scalars(stmt)))
+
+
+def my_groups(actor: Actor) -> list[GroupView]:
+    """The groups the actor belongs to, by name."""
+    if not actor.group_ids:
+        return []
+    stmt = (
+        policy.visible_groups(actor)
+        .where(Group.id.in_(sorted(actor.group_ids)))
+        .order_by(Group.name, Group.id)
+    )
+    return group_views(actor, list(db.session.scalars(stmt)))
+
+
+def group_members(actor: Actor, group: Group) -> list[Membership]:
+    """Who is in the group, owners first; `Denied` (guests: `NotLoggedIn`) if not theirs to see.
+
+    The group itself is visible to the caller (it came through `require_group`), so a
+    refusal here is a 403, not a 404.
+    """
+    if not policy.can_see_members(actor, group):
+        policy.require_member(actor)
+        raise Denied("Only the group's members see who is in it.")
+    found = list(db.session.scalars(policy.visible_members(actor, group)))
+    return sorted(found, key=lambda m: (_ROLE_ORDER[m.role], m.created_at, m.user.username_key))
+
+
+def join_request(actor: Actor, group: Group, request_id: int) -> JoinRequest:
+    """One of the group's join requests, for whoever decides them; else `NotFound`/`Denied`."""
+    if not policy.can_invite(actor, group):
+        raise Denied("Only the group's owners and moderators see join requests.")
+    found: JoinRequest | None = db.session.scalar(
+        select(JoinRequest).where(JoinRequest.id == request_id, JoinRequest.group_id == group.id)
+    )
+    if found is None:
+        raise NotFound()
+    return found
+
+
+def admin_group_overview(actor: Actor) -> list[GroupView]:
+    """Every group with its member count, secret ones included, for site admins only.
+
+    The admin area shows a secret group's name and size, never who is in it or what is
+    said there: entering takes the logged break-glass step.
+    """
+    policy.require_admin(actor)
+    found = list(db.session.scalars(select(Group).order_by(Group.name, Group.id)))
+    counts = _members_counts([g.id for g in found])
+    return [GroupView(g, group_role(actor, g), counts.get(g.id, 0)) for g in found]
+
+
+# --- groups: the browser's pages -------------------------------------------
+
+
+@dataclass
+class GroupChoice:
+    """A public group the actor could join, and whether they have asked already."""
+
+    group: Group
+    requested: bool
+
+
+def _requested_group_ids(actor: Actor) -> set[int]:
+    """Groups (among those the actor may see) with a pending request of the actor's."""
+    if not actor.is_member:
+        return set()
+    visible_ids = policy.visible_groups(actor).with_only_columns(Group.id)
+    return set(
+        db.session.scalars(
+            select(JoinRequest.group_id).where(
+                JoinRequest.user_id == actor.user_id,
+                JoinRequest.state == RequestState.PENDING,
+                JoinRequest.group_id.in_(visible_ids),
+            )
+        )
+    )
+
+
+def joinable_groups(actor: Actor) -> list[GroupChoice]:
+    """Public groups the actor may see and is not in, by name, with their pending requests."""
+    stmt = policy.visible_groups(actor).where(Group.visibility == Visibility.PUBLIC)
+    if actor.group_ids:
+        stmt = stmt.where(Group.id.not_in(sorted(actor.group_ids)))
+    found = list(db.session.scalars(stmt.order_by(Group.name, Group.id)))
+    requested = _requested_group_ids(actor) if found else set()
+    return [GroupChoice(g, g.id in requested) for g in found]
+
+
+def has_pending_request(actor: Actor, group: Group) -> bool:
+    """True if the actor has asked to join the (visible) group and nobody has decided yet."""
+    return group.id in _requested_group_ids(actor)
+
+
+def group_boards(actor: Actor, group: Group) -> list[BoardEntry]:
+    """The group's boards the actor may see, like the index: sub-boards, latest topic."""
+    return _board_entries(actor, policy.visible_boards(actor).where(Board.group_id == group.id))
+
+
+def group_member(actor: Actor, group: Group, username: str) -> Membership | None:
+    """One membership by username, if the actor may see who is in the group."""
+    stmt = (
+        policy.visible_members(actor, group)
+        .join(User, User.id == Membership.user_id)
+        .options(contains_eager(Membership.user))
+        .where(User.username_key == username.strip().lower())
+    )
+    membership: Membership | None = db.session.scalar(stmt)
+    return membership
+
+
+@dataclass
+class BreakGlassNote:
+    """A break-glass entry as a group's owners see it: who, when, why, until when."""
+
+    admin: str
+    at: datetime
+    reason: str
+    until: datetime | None
+
+    @property
+    def active(self) -> bool:
+        return self.until is not None and self.until > utcnow()
+
+
+# The log entry and the BreakGlass row are written in the same step, moments apart.
+_SAME_STEP = timedelta(seconds=30)
+
+
+def break_glass_notes(actor: Actor, group: Group, limit: int = 20) -> list[BreakGlassNote]:
+    """The group's break-glass entries, newest first, from the actor's moderation-log scope."""
+    entries = list(
+        db.session.scalars(
+            policy.visible_log_entries(actor)
+            .where(ModerationLog.group_id == group.id, ModerationLog.action == "break_glass")
+            .options(joinedload(ModerationLog.actor).load_only(User.id, User.username))
+            .order_by(ModerationLog.created_at.desc(), ModerationLog.id.desc())
+            .limit(limit)
+        )
+    )
+    admin_ids = {e.actor_id for e in entries if e.actor_id is not None}
+    # The log has no end time; the BreakGlass row of the same step has. Only rows of the
+    # admins named in entries the scope returned are read.
+    windows = (
+        list(
+            db.session.scalars(
+                select(BreakGlass).where(
+                    BreakGlass.group_id == group.id, BreakGlass.admin_id.in_(sorted(admin_ids))
+                )
+            )
+        )
+        if admin_ids
+        else []
+    )
+    notes = []
+    for entry in entries:
+        same_admin = [w for w in windows if w.admin_id == entry.actor_id]
+        nearest = min(same_admin, key=lambda w: abs(w.started_at - entry.created_at), default=None)
+        until = (
+            nearest.expires_at
+            if nearest is not None and abs(nearest.started_at - entry.created_at) <= _SAME_STEP
+            else None
+        )
+        name = entry.actor.username if entry.actor is not None else "(deleted account)"
+        notes.append(BreakGlassNote(name, entry.created_at, entry.reason, until))
+    return notes

@@ -116,8 +116,13 @@ def make_group(
         visibility="secret" if secret else "public",
         owner=owner.username,
     )
-    for user in members:
-        groups.set_member_role(actor(owner), group, user.username, role="member")
+    # People join as they do in the app: through an invitation link from the owner.
+    joining = (*members, *moderators)
+    if joining:
+        link = invitations.create_invitation(actor(owner), group, max_uses=len(joining))
+        for user in joining:
+            invitations.accept_invitation(actor(user), link.token)
+    db.session.flush()
     for user in moderators:
         groups.set_member_role(actor(owner), group, user.username, role="moderator")
     db.session.commit()

@@ -160,18 +160,18 @@ def _owners(group: Group) -> int:
 
 
 def _find_member(actor: Actor, group: Group, username: Any) -> User:
-    """The named account, for someone who may manage or leave the group.
+    """The named member, as far as the actor may know them (`policy.visible_users`).
 
-    Adding someone by name needs any account on the site; a name that matches nothing
-    answers "not found" like everything else missing.
+    Even a group's owner cannot probe for accounts they have no shared context with:
+    someone who posts only in a secret group must look like a missing name. People they
+    cannot see join through invitation links instead.
     """
     if not isinstance(username, str) or len(username) > 40:
         raise NotFound()
     key = username.strip().lower()
-    if policy.can_manage_group(actor, group):
-        user: User | None = db.session.scalar(select(User).where(User.username_key == key))
-    else:
-        user = db.session.scalar(policy.visible_users(actor).where(User.username_key == key))
+    user: User | None = db.session.scalar(
+        policy.visible_users(actor).where(User.username_key == key)
+    )
     if user is None:
         raise NotFound()
     return user

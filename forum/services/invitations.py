@@ -159,6 +159,10 @@ def accept_invitation(actor: Actor, token: Any) -> tuple[Group | None, Membershi
             InvitationUse.invitation_id == invitation.id, InvitationUse.user_id == user_id
         )
     )
+    if used is not None and membership is None and group is not None:
+        # They came in by this link before and have since left or been removed: for them
+        # it is spent. A removal must stick, and must not tell them anything either.
+        raise NotFound("That invitation does not exist or has expired.")
     # Someone already in the group spends no use of the link.
     if used is None and membership is None:
         db.session.add(InvitationUse(invitation_id=invitation.id, user_id=user_id))

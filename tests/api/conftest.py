@@ -1,4 +1,4 @@
-"""API test helpers: bearer headers, a hidden board, and apps with special settings."""
+"""API test helpers: bearer headers and apps with special settings."""
 
 from __future__ import annotations
 
@@ -10,11 +10,8 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import ColumnElement
 
-from forum import policy
 from forum.extensions import db
-from forum.models.boards import Board
 from forum.models.users import User
 from forum.services import accounts
 from tests.conftest import make_test_app
@@ -32,26 +29,6 @@ def bearer(app: Flask) -> Callable[[User], Headers]:
         return {"Authorization": f"Bearer {token}"}
 
     return _headers
-
-
-@pytest.fixture
-def hide_board(monkeypatch: pytest.MonkeyPatch) -> Callable[[Board], None]:
-    """Make a board unreadable for everyone, as a secret group's board is for outsiders.
-
-    Secret groups arrive in a later issue; until then this stands in for them by
-    narrowing the one condition every scope and guard is built on.
-    """
-    hidden: set[int] = set()
-    original = policy._board_readable
-
-    def readable(actor: policy.Actor) -> ColumnElement[bool]:
-        return original(actor) & Board.id.not_in(hidden)
-
-    monkeypatch.setattr(policy, "_board_readable", readable)
-    monkeypatch.setattr(
-        policy, "can_see_board", lambda actor, board: actor.reads_public and board.id not in hidden
-    )
-    return lambda board: hidden.add(board.id)
 
 
 @pytest.fixture

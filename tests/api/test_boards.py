@@ -45,14 +45,15 @@ def test_board_list_in_order_with_counts(client: FlaskClient, bearer: Callable) 
     assert child["last_post_at"].endswith("Z")
 
 
-def test_board_group_field_not_available_yet(client: FlaskClient, bearer: Callable) -> None:
-    response = client.post(
-        "/api/v1/boards",
-        json={"name": "Private", "group": "family"},
-        headers=bearer(factories.make_admin()),
-    )
-    assert response.status_code == 400
-    assert "group" in response.get_json()["error"]["fields"]
+def test_board_group_must_be_a_slug(client: FlaskClient, bearer: Callable) -> None:
+    for value in (5, ["family"], {"slug": "family"}):
+        response = client.post(
+            "/api/v1/boards",
+            json={"name": "Private", "group": value},
+            headers=bearer(factories.make_admin()),
+        )
+        assert response.status_code == 400, value
+        assert "group" in response.get_json()["error"]["fields"]
 
 
 def test_admin_renames_and_moves_a_board(client: FlaskClient, bearer: Callable) -> None:
@@ -134,13 +135,14 @@ def test_guests_read_public_boards_when_allowed(client: FlaskClient) -> None:
     assert refused.status_code == 401
 
 
-def test_hidden_board_is_absent_everywhere(
-    client: FlaskClient, bearer: Callable, hide_board: Callable
+def test_secret_group_board_is_absent_everywhere_for_an_admin_outside_it(
+    client: FlaskClient, bearer: Callable
 ) -> None:
-    shown, hidden = factories.make_board(), factories.make_board()
-    topic = factories.make_topic(hidden)
-    post = factories.make_post(topic)
-    hide_board(hidden)
+    member = factories.make_user()
+    secret = factories.make_group(secret=True, members=(member,))
+    shown, hidden = factories.make_board(), factories.make_board(group=secret)
+    topic = factories.make_topic(hidden, member)
+    post = factories.make_post(topic, member)
     headers = bearer(factories.make_admin())
     assert [
         b["id"] for b in client.get("/api/v1/boards", headers=headers).get_json()["boards"]
@@ -165,6 +167,7 @@ def test_hidden_board_is_absent_everywhere(
             json={"title": "abc", "body": "x"},
             headers=headers,
         ),
+        client.patch(f"/api/v1/boards/{hidden.id}", json={"name": "x"}, headers=headers),
     ]
-    assert [w.status_code for w in writes] == [404] * 4
+    assert [w.status_code for w in writes] == [404] * 5
     assert all(w.get_data() == missing for w in writes)

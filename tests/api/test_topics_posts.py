@@ -114,13 +114,12 @@ def test_reply_to_a_post_in_another_topic_is_invalid(client: FlaskClient, bearer
     )
 
 
-def test_reply_to_an_invisible_post_is_not_found(
-    client: FlaskClient, bearer: Callable, hide_board: Callable
-) -> None:
+def test_reply_to_an_invisible_post_is_not_found(client: FlaskClient, bearer: Callable) -> None:
     topic = factories.make_topic()
-    hidden_board = factories.make_board()
-    hidden_post = factories.make_post(factories.make_topic(hidden_board))
-    hide_board(hidden_board)
+    insider = factories.make_user()
+    secret = factories.make_group(secret=True, members=(insider,))
+    hidden_board = factories.make_board(group=secret)
+    hidden_post = factories.make_post(factories.make_topic(hidden_board, insider), insider)
     headers = bearer(factories.make_user())
     path = f"/api/v1/topics/{topic.id}/posts"
     hidden = client.post(path, json={"body": "Hi", "reply_to": hidden_post.id}, headers=headers)

@@ -88,17 +88,18 @@ def test_profile_shows_join_month_only(client: FlaskClient, bearer: Callable) ->
     assert body["created_at"] == "2026-11-25T20:04:53Z"
 
 
-def test_profile_counts_only_what_the_viewer_sees(
-    client: FlaskClient, bearer: Callable, hide_board: Callable
-) -> None:
+def test_profile_counts_only_what_the_viewer_sees(client: FlaskClient, bearer: Callable) -> None:
     alice = factories.make_user("alice")
-    shown, hidden = factories.make_board(), factories.make_board()
+    secret = factories.make_group(secret=True, members=(alice,))
+    shown, hidden = factories.make_board(), factories.make_board(group=secret)
     factories.make_topic(shown, alice)
-    factories.make_topic(hidden, alice)
-    hide_board(hidden)
-    body = client.get("/api/v1/users/alice", headers=bearer(factories.make_user())).get_json()
-    assert body["topics_count"] == 1
-    assert body["posts_count"] == 1
+    factories.make_post(factories.make_topic(hidden, alice), alice)
+    outsiders = [factories.make_user(), factories.make_user(moderator=True), factories.make_admin()]
+    for outsider in outsiders:
+        body = client.get("/api/v1/users/alice", headers=bearer(outsider)).get_json()
+        assert (body["topics_count"], body["posts_count"]) == (1, 1), outsider.username
+    inside = client.get("/api/v1/users/alice", headers=bearer(alice)).get_json()
+    assert (inside["topics_count"], inside["posts_count"]) == (2, 3)
 
 
 def test_profile_roles(client: FlaskClient, bearer: Callable) -> None:

@@ -21,10 +21,24 @@ csrf.exempt(bp)
 from forum.blueprints.api import account  # noqa: E402
 from forum.blueprints.api import auth  # noqa: E402
 from forum.blueprints.api import boards  # noqa: E402
+from forum.blueprints.api import groups  # noqa: E402
+from forum.blueprints.api import invitations  # noqa: E402
 from forum.blueprints.api import openapi  # noqa: E402
 from forum.blueprints.api import posts  # noqa: E402
 from forum.blueprints.api import settings  # noqa: E402
 from forum.blueprints.api import topics  # noqa: E402
 from forum.blueprints.api import users  # noqa: E402
 
-__all__ = ["account", "auth", "bp", "boards", "openapi", "posts", "settings", "topics", "users"]
+__all__ = [
+    "account",
+    "auth",
+    "boards",
+    "bp",
+    "groups",
+    "invitations",
+    "openapi",
+    "posts",
+    "settings",
+    "topics",
+    "users",
+]

@@ -29,13 +29,20 @@ def list_boards() -> Any:
 @bp.post("/boards")
 def create_board() -> Any:
     data = inputs.json_object(("name", "description", "parent_id", "group"))
+    actor = context.current_actor()
+    group = None
     if data.get("group") is not None:
-        raise Invalid("group", "Groups are not available yet.")
+        if not isinstance(data["group"], str):
+            raise Invalid("group", "Give the group's slug, or null for a site board.")
+        policy.require_member(actor)
+        # A group the actor may not see answers like one that does not exist.
+        group = policy.require_group(actor, data["group"])
     board = boards.create_board(
-        context.current_actor(),
+        actor,
         name=data.get("name"),
         description=data.get("description"),
         parent_id=data.get("parent_id"),
+        group=group,
     )
     context.commit()
     return serializers.board(board), 201

@@ -16,6 +16,7 @@ from flask import request
 
 from forum.errors import Invalid
 from forum.errors import NotFound
+from forum.services.groups import SLUG_RE
 from forum.validation import INT_MAX
 from forum.validation import USERNAME_RE
 
@@ -26,6 +27,7 @@ MAX_PAGE = 1_000_000
 # Where a problem belongs to the whole body rather than to one field.
 BODY_FIELD = "request"
 _PAGE_RE = re.compile(r"[0-9]{1,7}")
+_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{8,100}")
 
 
 def _refuse(message: str) -> Invalid:
@@ -72,8 +74,13 @@ def _problem(value: Any, depth: int = 0) -> str | None:
     return None
 
 
-def json_object(allowed: Iterable[str]) -> dict[str, Any]:
-    """The body as a JSON object with only `allowed` keys, each value storable; else `Invalid`."""
+def json_object(allowed: Iterable[str], *, optional: bool = False) -> dict[str, Any]:
+    """The body as a JSON object with only `allowed` keys, each value storable; else `Invalid`.
+
+    `optional`: where every field has a default, no body at all reads as `{}`.
+    """
+    if optional and not request.get_data(cache=True).strip():
+        return {}
     data = _decode_json()
     if not isinstance(data, dict):
         raise _refuse("The request body must be a JSON object.")
@@ -99,6 +106,24 @@ def page() -> int:
     if not _PAGE_RE.fullmatch(value) or not 1 <= int(value) <= MAX_PAGE:
         raise Invalid("page", f"page must be a whole number from 1 to {MAX_PAGE:,}.")
     return int(value)
+
+
+def slug(value: str) -> str:
+    """A group slug from the path; one no group could have is simply not found."""
+    if not SLUG_RE.fullmatch(value):
+        raise NotFound()
+    return value
+
+
+def token(value: str) -> str:
+    """An invitation token from the path (URL-safe base64); anything else is not found.
+
+    Checked here because a NUL byte in a path would fail inside PostgreSQL (500)
+    instead of answering like any other unknown token.
+    """
+    if not _TOKEN_RE.fullmatch(value):
+        raise NotFound()
+    return value
 
 
 def username(value: str) -> str:

@@ -14,6 +14,10 @@ from typing import Any
 from forum.blueprints.api import bp
 from forum.blueprints.api.inputs import MAX_ID
 from forum.blueprints.api.inputs import MAX_PAGE
+from forum.services.groups import SLUG_RE
+from forum.services.invitations import DEFAULT_HOURS
+from forum.services.invitations import MAX_HOURS
+from forum.services.invitations import MAX_USES
 from forum.services.settings import GUEST_ACCESS_CHOICES
 from forum.services.settings import REGISTRATION_CHOICES
 from forum.validation import BODY_MAX
@@ -24,6 +28,8 @@ from forum.validation import TITLE_MIN
 
 JSON = dict[str, Any]
 VERSION = "1.0.0"
+SLUG_PATTERN = SLUG_RE.pattern
+ROLES = ["member", "moderator", "owner"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,7 @@ class Operation:
     status: int = 200
     response: str | None = None  # a schema name; None for an empty body
     body: str | None = None  # a request body schema name
+    body_required: bool = True  # False: every field has a default, no body reads as {}
     paged: bool = False
     extra_errors: tuple[int, ...] = ()
     description: str = ""
@@ -143,8 +150,10 @@ OPERATIONS: tuple[Operation, ...] = (
         body="Registration",
         response="NewUser",
         extra_errors=(403, 404, 409),
-        description="403 `invite_required` while registration is by invitation; "
-        "404 for an unknown invitation; 409 `username_taken`.",
+        description="403 `invite_required` while registration is by invitation, unless "
+        "`invite` holds a valid invitation token; a group invitation makes the newcomer a "
+        "member of the group, whose slug comes back as `group`. 404 for an unknown, used-up, "
+        "revoked or expired invitation; 409 `username_taken`.",
     ),
     Operation(
         "get",
@@ -187,6 +196,9 @@ OPERATIONS: tuple[Operation, ...] = (
         status=201,
         body="NewBoard",
         response="Board",
+        extra_errors=(404,),
+        description="Site boards: admins. With `group` (a slug), the group's board: admins "
+        "and the group's owners. A group you cannot see answers 404, like an unknown slug.",
     ),
     Operation(
         "get", "/boards/{board_id}", "A board", tag="boards", auth="optional", response="Board"
@@ -282,6 +294,197 @@ OPERATIONS: tuple[Operation, ...] = (
         auth="optional",
         response="RevisionList",
     ),
+    # --- groups
+    Operation(
+        "get",
+        "/groups",
+        "The groups you can see, by name",
+        tag="groups",
+        auth="optional",
+        response="GroupList",
+        description="Public groups (for whoever reads the site) and your own secret groups. "
+        "A secret group you are not in is absent.",
+    ),
+    Operation(
+        "post",
+        "/groups",
+        "Create a group",
+        tag="groups",
+        auth="admin",
+        status=201,
+        body="NewGroup",
+        response="Group",
+        extra_errors=(409,),
+        description="`owner` (a username) defaults to you. 409 `slug_taken` if another group "
+        "has the slug. If you make someone else the owner of a secret group, you are outside "
+        "it from then on: the answer is the last time you see it outside the admin area.",
+    ),
+    Operation(
+        "get",
+        "/groups/{slug}",
+        "A group",
+        tag="groups",
+        auth="optional",
+        response="Group",
+        description="A secret group you are not in answers 404, exactly like an unknown slug.",
+    ),
+    Operation(
+        "get",
+        "/groups/{slug}/members",
+        "Who is in a group, owners first",
+        tag="groups",
+        auth="optional",
+        response="MemberList",
+        extra_errors=(403,),
+        description="For the group's members and owners (and admins, in a public group). "
+        "Others who can see the group: 403 (guests 401).",
+    ),
+    Operation(
+        "put",
+        "/groups/{slug}/members/{username}",
+        "Add a member with a role, or change a member's role",
+        tag="groups",
+        auth="member",
+        body="RoleChange",
+        response="Member",
+        extra_errors=(403, 409),
+        description="Group owners and admins. 409 when it would leave the group without an "
+        "owner: make someone else owner first.",
+    ),
+    Operation(
+        "delete",
+        "/groups/{slug}/members/{username}",
+        "Remove a member, or leave a group",
+        tag="groups",
+        auth="member",
+        status=204,
+        extra_errors=(403, 409),
+        description="Group owners and admins remove anyone; a member removes themselves. "
+        "404 if the member is not in the group; 409 for the last owner.",
+    ),
+    Operation(
+        "get",
+        "/me/groups",
+        "The groups you belong to, with your role",
+        tag="groups",
+        auth="member",
+        response="GroupList",
+    ),
+    Operation(
+        "post",
+        "/groups/{slug}/join-requests",
+        "Ask to join a public group",
+        tag="groups",
+        auth="member",
+        status=201,
+        response="JoinRequest",
+        extra_errors=(403,),
+        description="Asking again returns the pending request. 403 for a group you are in, "
+        "and for secret groups (they take members by invitation only).",
+    ),
+    Operation(
+        "get",
+        "/groups/{slug}/join-requests",
+        "Pending requests to join",
+        tag="groups",
+        auth="member",
+        response="JoinRequestList",
+        extra_errors=(403,),
+        description="For the group's owners and moderators.",
+    ),
+    Operation(
+        "post",
+        "/groups/{slug}/join-requests/{request_id}/accept",
+        "Accept a request: the asker becomes a member",
+        tag="groups",
+        auth="member",
+        response="JoinRequest",
+        extra_errors=(403,),
+        description="For the group's owners and moderators. A request decided before is "
+        "answered as it stands.",
+    ),
+    Operation(
+        "post",
+        "/groups/{slug}/join-requests/{request_id}/decline",
+        "Decline a request",
+        tag="groups",
+        auth="member",
+        response="JoinRequest",
+        extra_errors=(403,),
+        description="For the group's owners and moderators. A request decided before is "
+        "answered as it stands.",
+    ),
+    # --- invitations
+    Operation(
+        "post",
+        "/groups/{slug}/invitations",
+        "Make an invitation link",
+        tag="invitations",
+        auth="member",
+        status=201,
+        body="InvitationDraft",
+        body_required=False,
+        response="NewInvitation",
+        extra_errors=(403,),
+        description="Group owners and moderators. The token is in this answer only. "
+        "A group you cannot see: 404; one you see but do not moderate: 403.",
+    ),
+    Operation(
+        "get",
+        "/groups/{slug}/invitations",
+        "The group's open invitations, newest first",
+        tag="invitations",
+        auth="member",
+        response="InvitationList",
+        extra_errors=(403,),
+        description="Neither revoked, expired nor used up. No tokens: they are shown once.",
+    ),
+    Operation(
+        "delete",
+        "/groups/{slug}/invitations/{invitation_id}",
+        "Revoke an invitation",
+        tag="invitations",
+        auth="member",
+        status=204,
+        extra_errors=(403,),
+        description="Its token answers 404 from then on. Revoking again changes nothing.",
+    ),
+    Operation(
+        "post",
+        "/invitations/{token}/accept",
+        "Join through an invitation",
+        tag="invitations",
+        auth="member",
+        response="Acceptance",
+        description="Accepting again answers the same and spends no second use. 404 for an "
+        "unknown, used-up, revoked or expired token. Guests get 401 whatever the token. "
+        "A site invitation (no group) answers null for both fields.",
+    ),
+    # --- the admin area
+    Operation(
+        "get",
+        "/admin/groups",
+        "Every group, with member counts",
+        tag="admin",
+        auth="admin",
+        response="AdminGroupList",
+        description="Secret groups included, with name and member count only: an admin "
+        "has to know what exists to look after the site, but not who is in a secret group "
+        "or what is said there. Entering one takes the logged break-glass step.",
+    ),
+    Operation(
+        "post",
+        "/admin/groups/{group_id}/break-glass",
+        "Enter a secret group for an hour",
+        tag="admin",
+        auth="admin",
+        status=201,
+        body="BreakGlassRequest",
+        response="BreakGlass",
+        description="For a site admin outside the secret group (else 403). The reason is "
+        "written to the group's moderation log, which its owners see. Read access ends at "
+        "`expires_at`. By id, since slugs of secret groups resolve only for their members.",
+    ),
 )
 
 
@@ -315,6 +518,10 @@ def _string(**extra: Any) -> JSON:
 
 def _nullable(schema: JSON) -> JSON:
     return {**schema, "type": [schema["type"], "null"]}
+
+
+def _nullable_ref(name: str) -> JSON:
+    return {"oneOf": [_ref(name), {"type": "null"}]}
 
 
 def _list(item: str) -> JSON:
@@ -369,6 +576,7 @@ def _answer_schemas() -> JSON:
         "NewUser": _record(
             **USER_FIELDS,
             recovery_codes={"type": "array", "items": _string(), "description": "Shown once"},
+            group=_nullable(_string(description="The slug of the group the invitation led into")),
         ),
         "Profile": _record(**USER_FIELDS, posts_count=COUNT, topics_count=COUNT),
         "Me": _record(
@@ -424,6 +632,55 @@ def _answer_schemas() -> JSON:
             url=URL,
         ),
         "Revision": _record(number=NUMBER, body=_string(), html=_string(), created_at=TIME),
+        "Group": _record(
+            id=ID,
+            name=_string(),
+            slug=_string(pattern=SLUG_PATTERN),
+            description=_string(),
+            visibility=_string(enum=["public", "secret"]),
+            url=URL,
+            members_count=_nullable(
+                {**COUNT, "description": "null unless you may see who is in the group"}
+            ),
+            role=_nullable(_string(enum=[*ROLES, None], description="Yours; null if not a member")),
+        ),
+        "GroupList": _record(groups=_list("Group")),
+        "Member": _record(
+            username=_string(),
+            role=_string(enum=ROLES),
+            joined_at={**TIME, "description": "The first of the month they joined the group"},
+            url=URL,
+        ),
+        "MemberList": _record(members=_list("Member")),
+        "JoinRequest": _record(
+            id=ID,
+            username=_string(),
+            user_url=URL,
+            state=_string(enum=["pending", "accepted", "declined"]),
+            created_at=TIME,
+            decided_at=_nullable(TIME),
+        ),
+        "JoinRequestList": _record(join_requests=_list("JoinRequest")),
+        "Invitation": _record(id=ID, created_at=TIME, expires_at=TIME, max_uses=NUMBER, uses=COUNT),
+        "InvitationList": _record(invitations=_list("Invitation")),
+        "NewInvitation": _record(
+            id=ID,
+            token=_string(description="Shown only in this answer"),
+            url=_string(description="The invitation's page in the browser: /invite/<token>"),
+            expires_at=TIME,
+            max_uses=NUMBER,
+            uses=COUNT,
+        ),
+        "Acceptance": _record(group=_nullable_ref("Group"), member=_nullable_ref("Member")),
+        "AdminGroup": _record(
+            id=ID,
+            name=_string(),
+            slug=_string(pattern=SLUG_PATTERN),
+            visibility=_string(enum=["public", "secret"]),
+            members_count=COUNT,
+        ),
+        "AdminGroupList": _record(groups=_list("AdminGroup")),
+        "BreakGlass": _record(group=_ref("Group"), expires_at=TIME),
         "RevisionList": _record(revisions=_list("Revision")),
     }
 
@@ -464,13 +721,29 @@ def _request_schemas() -> JSON:
             name=_string(minLength=1, maxLength=80),
             description=_string(maxLength=500),
             parent_id=_nullable(ID),
-            group=_nullable(_string(description="Not available yet: must be null")),
+            group=_nullable(_string(description="A group's slug: the board is the group's")),
         ),
         "BoardChange": _closed(
             name=_string(minLength=1, maxLength=80),
             description=_string(maxLength=500),
             parent_id=_nullable(ID),
             position={"type": "integer", "minimum": 0},
+        ),
+        "NewGroup": _closed(
+            ("name", "slug", "visibility"),
+            name=_string(minLength=1, maxLength=80),
+            slug=_string(pattern=SLUG_PATTERN, maxLength=40),
+            visibility=_string(enum=["public", "secret"]),
+            description=_string(maxLength=500),
+            owner=_nullable(_string(description="A username; defaults to you")),
+        ),
+        "RoleChange": _closed(("role",), role=_string(enum=ROLES)),
+        "InvitationDraft": _closed(
+            max_uses={**NUMBER, "maximum": MAX_USES, "default": 1},
+            expires_in_hours={**NUMBER, "maximum": MAX_HOURS, "default": DEFAULT_HOURS},
+        ),
+        "BreakGlassRequest": _closed(
+            ("reason",), reason=_string(minLength=10, maxLength=500, description="Logged")
         ),
         "TopicDraft": _closed(
             ("title", "body"), title=_string(minLength=TITLE_MIN, maxLength=TITLE_MAX), body=BODY
@@ -530,12 +803,7 @@ _PARAM = re.compile(r"{([^}]+)}")
 
 def _parameters(op: Operation, path_params: list[str]) -> list[JSON]:
     params: list[JSON] = [
-        {
-            "name": name,
-            "in": "path",
-            "required": True,
-            "schema": _string(pattern="^[A-Za-z0-9_-]{3,20}$") if name == "username" else ID,
-        }
+        {"name": name, "in": "path", "required": True, "schema": PATH_SCHEMAS.get(name, ID)}
         for name in path_params
     ]
     if op.paged:
@@ -550,6 +818,12 @@ def _parameters(op: Operation, path_params: list[str]) -> list[JSON]:
         )
     return params
 
+
+PATH_SCHEMAS: dict[str, JSON] = {
+    "username": _string(pattern="^[A-Za-z0-9_-]{3,20}$"),
+    "slug": _string(pattern=SLUG_PATTERN, maxLength=40),
+    "token": _string(pattern="^[A-Za-z0-9_-]{8,100}$", description="From the invitation link"),
+}
 
 SECURITY: dict[str, list[JSON]] = {
     "none": [],
@@ -582,7 +856,7 @@ def _operation(op: Operation) -> JSON:
         result["parameters"] = parameters
     if op.body:
         result["requestBody"] = {
-            "required": True,
+            "required": op.body_required,
             "content": {"application/json": {"schema": _ref(op.body)}},
         }
     return result

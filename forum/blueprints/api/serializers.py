@@ -12,9 +12,13 @@ from datetime import datetime
 from typing import Any
 
 from forum import policy
+from forum.listings import GroupView
 from forum.listings import Page
 from forum.listings import Profile
 from forum.models.boards import Board
+from forum.models.groups import JoinRequest
+from forum.models.groups import Membership
+from forum.models.invitations import Invitation
 from forum.models.posts import Post
 from forum.models.posts import PostRevision
 from forum.models.topics import Topic
@@ -31,12 +35,18 @@ def timestamp(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def month_of(moment: datetime) -> str | None:
+    """The first instant of the moment's month (UTC), for dates shown to the month only."""
+    return timestamp(
+        moment.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    )
+
+
 def join_date(user: User) -> str | None:
     """When the member joined: the month only, unless they chose to show the day."""
-    joined = user.created_at
     if not user.show_join_date:
-        joined = joined.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    return timestamp(joined)
+        return month_of(user.created_at)
+    return timestamp(user.created_at)
 
 
 def roles(user: User) -> list[str]:
@@ -90,7 +100,9 @@ def board(item: Board) -> JSON:
         "id": item.id,
         "name": item.name,
         "description": item.description,
-        "group": None,
+        # Only boards the actor may read get here, so a secret group's slug reaches
+        # no one outside it.
+        "group": item.group.slug if item.group is not None else None,
         "parent_id": item.parent_id,
         "position": item.position,
         "topics_count": item.topics_count,
@@ -142,6 +154,78 @@ def revision(item: PostRevision) -> JSON:
         "body": item.body,
         "html": item.html,
         "created_at": timestamp(item.created_at),
+    }
+
+
+def group(view: GroupView) -> JSON:
+    """A group as the actor sees it: `members_count` is null unless they may see members."""
+    item = view.group
+    return {
+        "id": item.id,
+        "name": item.name,
+        "slug": item.slug,
+        "description": item.description,
+        "visibility": item.visibility.value,
+        "url": item.url,
+        "members_count": view.members_count,
+        "role": view.role.value if view.role is not None else None,
+    }
+
+
+def admin_group(view: GroupView) -> JSON:
+    """A group in the admin overview: what it is called and how big, nothing of its inside."""
+    item = view.group
+    return {
+        "id": item.id,
+        "name": item.name,
+        "slug": item.slug,
+        "visibility": item.visibility.value,
+        "members_count": view.members_count,
+    }
+
+
+def member(item: Membership) -> JSON:
+    """A member of a group: pseudonym, role, and the month they joined the group."""
+    return {
+        "username": item.user.username,
+        "role": item.role.value,
+        "joined_at": month_of(item.created_at),
+        "url": item.user.url,
+    }
+
+
+def invitation(item: Invitation) -> JSON:
+    """An invitation in a list: its use counts, never its token (shown once, when made)."""
+    return {
+        "id": item.id,
+        "created_at": timestamp(item.created_at),
+        "expires_at": timestamp(item.expires_at),
+        "max_uses": item.max_uses,
+        "uses": item.uses,
+    }
+
+
+def new_invitation(item: Invitation, token: str) -> JSON:
+    """A fresh invitation with its token and link: the only time either is shown."""
+    return {
+        "id": item.id,
+        "token": token,
+        "url": f"/invite/{token}",
+        "expires_at": timestamp(item.expires_at),
+        "max_uses": item.max_uses,
+        "uses": item.uses,
+    }
+
+
+def join_request(item: JoinRequest) -> JSON:
+    """A member asking to join a public group."""
+    return {
+        "id": item.id,
+        "username": item.user.username,
+        "user_url": item.user.url,
+        "state": item.state.value,
+        "created_at": timestamp(item.created_at),
+        "decided_at": timestamp(item.decided_at),
     }
 
 

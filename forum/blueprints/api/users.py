@@ -28,7 +28,13 @@ def register() -> Any:
     # Shown once: the way back in for a member without (or before confirming) an e-mail.
     codes = accounts.issue_recovery_codes(user)
     mail = accounts.request_email_confirmation(user)
-    answer = {**serializers.user(user), "recovery_codes": codes}
+    # A newcomer holds no other membership yet: one group at most, the invitation's.
+    joined = listings.my_groups(policy.actor_for(user, guests_read=False))
+    answer = {
+        **serializers.user(user),
+        "recovery_codes": codes,
+        "group": joined[0].group.slug if joined else None,
+    }
     context.commit(mail)
     return answer, 201
 

@@ -1,0 +1,171 @@
+"""Groups: listing and creating them, members and roles, join requests, break-glass.
+
+A secret group the actor may not see answers every route here exactly like a slug that
+does not exist (`policy.require_group`); a 403 only ever concerns a group the actor can
+already see.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from forum import listings
+from forum import policy
+from forum.blueprints import context
+from forum.blueprints.api import bp
+from forum.blueprints.api import inputs
+from forum.blueprints.api import serializers
+from forum.errors import NotFound
+from forum.models.groups import Group
+from forum.policy import Actor
+from forum.services import groups
+
+GROUP_FIELDS = ("name", "slug", "visibility", "description", "owner")
+
+
+def actor_now() -> Actor:
+    """The member's actor rebuilt after this request changed what they belong to or enter.
+
+    The request's actor is built before the service runs; answering with it would show
+    a group just joined (or entered) as if from outside.
+    """
+    return policy.actor_for(context.current_member(), guests_read=False)
+
+
+def group_answer(actor: Actor, group: Group) -> dict[str, Any]:
+    """The group as `actor` sees it."""
+    return serializers.group(listings.group_views(actor, [group])[0])
+
+
+def _group(slug: str) -> Group:
+    return policy.require_group(context.current_actor(), inputs.slug(slug))
+
+
+@bp.get("/groups")
+def list_groups() -> Any:
+    found = listings.visible_group_list(context.current_actor())
+    return {"groups": [serializers.group(view) for view in found]}
+
+
+@bp.post("/groups")
+def create_group() -> Any:
+    data = inputs.json_object(GROUP_FIELDS)
+    group = groups.create_group(
+        context.current_actor(),
+        name=data.get("name"),
+        slug=data.get("slug"),
+        visibility=data.get("visibility"),
+        description=data.get("description"),
+        owner=data.get("owner"),
+    )
+    answer = group_answer(actor_now(), group)
+    context.commit()
+    return answer, 201
+
+
+@bp.get("/groups/<slug>")
+def show_group(slug: str) -> Any:
+    return group_answer(context.current_actor(), _group(slug))
+
+
+@bp.get("/groups/<slug>/members")
+def list_members(slug: str) -> Any:
+    found = listings.group_members(context.current_actor(), _group(slug))
+    return {"members": [serializers.member(m) for m in found]}
+
+
+@bp.put("/groups/<slug>/members/<username>")
+def set_member_role(slug: str, username: str) -> Any:
+    data = inputs.json_object(("role",))
+    actor = context.current_actor()
+    policy.require_member(actor)
+    membership = groups.set_member_role(
+        actor, _group(slug), inputs.username(username), role=data.get("role")
+    )
+    answer = serializers.member(membership)
+    context.commit()
+    return answer
+
+
+@bp.delete("/groups/<slug>/members/<username>")
+def remove_member(slug: str, username: str) -> Any:
+    actor = context.current_actor()
+    policy.require_member(actor)
+    if not groups.remove_member(actor, _group(slug), inputs.username(username)):
+        # Someone who is not in the group: there is no membership to remove.
+        raise NotFound()
+    context.commit()
+    return "", 204
+
+
+@bp.get("/me/groups")
+def my_groups() -> Any:
+    actor = context.current_actor()
+    policy.require_member(actor)
+    return {"groups": [serializers.group(view) for view in listings.my_groups(actor)]}
+
+
+# --- join requests (public groups) ------------------------------------------------
+
+
+@bp.post("/groups/<slug>/join-requests")
+def request_to_join(slug: str) -> Any:
+    actor = context.current_actor()
+    policy.require_member(actor)
+    request = groups.request_to_join(actor, _group(slug))
+    answer = serializers.join_request(request)
+    context.commit()
+    return answer, 201
+
+
+@bp.get("/groups/<slug>/join-requests")
+def list_join_requests(slug: str) -> Any:
+    actor = context.current_actor()
+    policy.require_member(actor)
+    found = groups.pending_requests(actor, _group(slug))
+    return {"join_requests": [serializers.join_request(r) for r in found]}
+
+
+def _decide(slug: str, request_id: int, *, accept: bool) -> Any:
+    actor = context.current_actor()
+    policy.require_member(actor)
+    group = _group(slug)
+    groups.decide_join_request(actor, group, request_id, accept=accept)
+    answer = serializers.join_request(listings.join_request(actor, group, request_id))
+    context.commit()
+    return answer
+
+
+@bp.post("/groups/<slug>/join-requests/<id:request_id>/accept")
+def accept_join_request(slug: str, request_id: int) -> Any:
+    return _decide(slug, request_id, accept=True)
+
+
+@bp.post("/groups/<slug>/join-requests/<id:request_id>/decline")
+def decline_join_request(slug: str, request_id: int) -> Any:
+    return _decide(slug, request_id, accept=False)
+
+
+# --- the admin area ---------------------------------------------------------------
+
+
+@bp.get("/admin/groups")
+def admin_groups() -> Any:
+    found = listings.admin_group_overview(context.current_actor())
+    return {"groups": [serializers.admin_group(view) for view in found]}
+
+
+@bp.post("/admin/groups/<id:group_id>/break-glass")
+def break_glass(group_id: int) -> Any:
+    # By id, not slug: the admin cannot "see" the group, and slugs resolve only for those
+    # who can. `group_for_admin` answers admins alone (others: 401/403 for every id).
+    data = inputs.json_object(("reason",))
+    actor = context.current_actor()
+    group = groups.group_for_admin(actor, group_id)
+    entry = groups.break_glass(actor, group, reason=data.get("reason"))
+    answer = {
+        "group": group_answer(actor_now(), group),
+        "expires_at": serializers.timestamp(entry.expires_at),
+    }
+    context.commit()
+    return answer, 201
