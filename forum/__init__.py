@@ -150,6 +150,7 @@ def _configure_blueprints(app: Flask) -> None:
     from forum.blueprints import admin
     from forum.blueprints import auth
     from forum.blueprints import boards
+    from forum.blueprints import groups
     from forum.blueprints import pages
     from forum.blueprints import topics
     from forum.blueprints import users
@@ -161,6 +162,7 @@ def _configure_blueprints(app: Flask) -> None:
     for blueprint in (
         auth.bp,
         boards.bp,
+        groups.bp,
         topics.bp,
         users.bp,
         admin.bp,

@@ -1,4 +1,7 @@
-"""Site administration: settings and boards. Every view starts with `require_admin`."""
+"""Site administration: settings, boards, groups, site invitations.
+
+Every view starts with `require_admin`.
+"""
 
 from __future__ import annotations
 
@@ -15,9 +18,13 @@ from werkzeug.wrappers import Response
 from forum import listings
 from forum import policy
 from forum.blueprints import context
+from forum.blueprints.groups import invitation_link
+from forum.errors import Conflict
 from forum.errors import Invalid
 from forum.extensions import db
 from forum.services import boards as board_service
+from forum.services import groups as group_service
+from forum.services import invitations as invitation_service
 from forum.services import settings as settings_service
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -25,6 +32,8 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 Page = str | tuple[str, int]
 SETTING_FIELDS = ("site_name", "site_description", "registration", "guest_access")
 BOARD_FIELDS = ("name", "description", "parent_id")
+GROUP_FIELDS = ("name", "slug", "description", "visibility", "owner")
+INVITATION_FIELDS = ("max_uses", "expires_in_hours")
 
 
 def _boards_page(status: int = 200, **extra: Any) -> Page:
@@ -97,3 +106,96 @@ def move_board(board_id: int) -> Response:
     board_service.move_board(actor, board, direction=request.form.get("direction", ""))
     context.commit()
     return redirect(url_for("admin.boards", _anchor=f"board-{board_id}"))
+
+
+# --- groups -------------------------------------------------------------------
+
+
+def _groups_page(status: int = 200, **extra: Any) -> Page:
+    actor = context.current_actor()
+    # Every group by name, visibility and size; a secret one shows nothing more.
+    rows = listings.admin_group_overview(actor)
+    values: dict[str, Any] = {
+        "errors": {},
+        "form": {"visibility": "secret"},
+        "failed": None,
+        **extra,
+    }
+    return render_template(
+        "admin/groups.html",
+        rows=rows,
+        visible={r.group.id for r in rows if policy.can_see_group(actor, r.group)},
+        breakable={r.group.id for r in rows if policy.can_break_glass(actor, r.group)},
+        **values,
+    ), status
+
+
+@bp.get("/groups")
+def groups() -> Page:
+    policy.require_admin(context.current_actor())
+    return _groups_page()
+
+
+@bp.post("/groups")
+def create_group() -> Page | Response:
+    actor = context.current_actor()
+    policy.require_admin(actor)
+    form = {name: request.form.get(name, "") for name in GROUP_FIELDS}
+    try:
+        group = group_service.create_group(actor, **form)
+    except Invalid as exc:
+        db.session.rollback()
+        return _groups_page(400, errors=exc.fields, form=form, failed="new")
+    except Conflict as exc:
+        db.session.rollback()
+        return _groups_page(409, errors={"slug": exc.message}, form=form, failed="new")
+    flash(f"Group “{group.name}” created.")
+    context.commit()
+    return redirect(url_for("admin.groups"))
+
+
+@bp.post("/groups/<id:group_id>/break-glass")
+def break_glass(group_id: int) -> Page | Response:
+    actor = context.current_actor()
+    group = group_service.group_for_admin(actor, group_id)
+    reason = request.form.get("reason", "")
+    try:
+        group_service.break_glass(actor, group, reason=reason)
+    except Invalid as exc:
+        db.session.rollback()
+        return _groups_page(400, errors=exc.fields, form={"reason": reason}, failed=group_id)
+    target = url_for("groups.show", slug=group.slug)
+    context.commit()
+    flash("You are inside the group for one hour. Its owners can see that you entered, and why.")
+    return redirect(target)
+
+
+def _site_invitations_page(status: int = 200, **extra: Any) -> Page:
+    values: dict[str, Any] = {"form": {}, "errors": {}, "link": None, **extra}
+    defaults = {"max_uses": 1, "hours": invitation_service.DEFAULT_HOURS}
+    page = render_template(
+        "admin/groups_site_invitations.html",
+        defaults=defaults,
+        max_hours=invitation_service.MAX_HOURS,
+        **values,
+    )
+    return page, status
+
+
+@bp.route("/invitations", methods=["GET", "POST"])
+def site_invitations() -> Page:
+    actor = context.current_actor()
+    policy.require_admin(actor)
+    if request.method == "GET":
+        return _site_invitations_page()
+    form = {name: request.form.get(name, "") for name in INVITATION_FIELDS}
+    try:
+        made = invitation_service.create_invitation(
+            actor, None, max_uses=form["max_uses"], expires_in_hours=form["expires_in_hours"]
+        )
+    except Invalid as exc:
+        db.session.rollback()
+        return _site_invitations_page(400, form=form, errors=exc.fields)
+    context.commit()
+    # Shown once: only a hash of the token is stored.
+    return _site_invitations_page(link=invitation_link(made.token))

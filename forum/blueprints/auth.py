@@ -23,8 +23,10 @@ from forum.errors import Conflict
 from forum.errors import Invalid
 from forum.errors import NotLoggedIn
 from forum.extensions import db
+from forum.models.groups import Group
 from forum.models.users import User
 from forum.services import accounts
+from forum.services import invitations
 from forum.services import setup
 
 bp = Blueprint("auth", __name__)
@@ -91,33 +93,53 @@ def logout() -> Response:
     return redirect(url_for("boards.index"))
 
 
-def _register_page(form: dict[str, str], errors: dict[str, str]) -> str:
+def _invited_group(invite: str) -> Group | None:
+    """The group an invitation leads into; a bad token answers 404 like any other."""
+    return invitations.invitation_group(invitations.find_open_invitation(invite))
+
+
+def _register_page(form: dict[str, str], errors: dict[str, str], invite: str = "") -> str:
     invite_only = context.site_settings()["registration"] != "open"
-    return render_template("auth/register.html", form=form, errors=errors, invite_only=invite_only)
+    return render_template(
+        "auth/register.html",
+        form=form,
+        errors=errors,
+        invite_only=invite_only,
+        # An invitation lets a newcomer register even when the site is invite-only.
+        invite=invite,
+        invite_group=_invited_group(invite) if invite else None,
+    )
 
 
 @bp.route("/register", methods=["GET", "POST"])
 def register() -> Page | Response:
     actor = context.current_actor()
+    invite = request.values.get("invite", "")
+    if invite and request.method == "GET":
+        return redirect(url_for("groups.invitation", token=invite))
     if actor.is_member and request.method == "GET":
         return redirect(url_for("boards.index"))
     if request.method == "GET":
         return _register_page({}, {})
     form = _form("username", "email")
+    group = _invited_group(invite) if invite else None
+    # Registering with a group's invitation lands the newcomer inside the group.
+    target = url_for("groups.show", slug=group.slug) if group else url_for("boards.index")
     try:
         user = accounts.register_member(
             actor,
             username=request.form.get("username"),
             password=request.form.get("password"),
             email=request.form.get("email"),
+            invite=invite or None,
         )
         codes = accounts.issue_recovery_codes(user)
         mail = accounts.request_email_confirmation(user)
     except (Invalid, Conflict) as exc:
-        return _register_page(form, _problem(exc)), 400
+        return _register_page(form, _problem(exc), invite), 400
     _start_session(user)
     context.commit(mail)
-    return render_template("auth/codes.html", codes=codes, welcome=True)
+    return render_template("auth/codes.html", codes=codes, welcome=True, next_url=target)
 
 
 @bp.route("/reset", methods=["GET", "POST"])
