@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from datetime import timedelta
 from typing import Generic
 from typing import TypeVar
 
@@ -403,12 +402,11 @@ class BreakGlassNote:
         return self.until is not None and self.until > utcnow()
 
 
-# The log entry and the BreakGlass row are written in the same step, moments apart.
-_SAME_STEP = timedelta(seconds=30)
-
-
 def break_glass_notes(actor: Actor, group: Group, limit: int = 20) -> list[BreakGlassNote]:
-    """The group's break-glass entries, newest first, from the actor's moderation-log scope."""
+    """The group's break-glass entries, newest first, from the actor's moderation-log scope.
+
+    Each log row points at its `BreakGlass` step (target_id), which holds the end time.
+    """
     entries = list(
         db.session.scalars(
             policy.visible_log_entries(actor)
@@ -418,29 +416,19 @@ def break_glass_notes(actor: Actor, group: Group, limit: int = 20) -> list[Break
             .limit(limit)
         )
     )
-    admin_ids = {e.actor_id for e in entries if e.actor_id is not None}
-    # The log has no end time; the BreakGlass row of the same step has. Only rows of the
-    # admins named in entries the scope returned are read.
-    windows = (
-        list(
-            db.session.scalars(
-                select(BreakGlass).where(
-                    BreakGlass.group_id == group.id, BreakGlass.admin_id.in_(sorted(admin_ids))
-                )
+    steps = {
+        step.id: step
+        for step in db.session.scalars(
+            select(BreakGlass).where(
+                BreakGlass.group_id == group.id,
+                BreakGlass.id.in_([e.target_id for e in entries]),
             )
         )
-        if admin_ids
-        else []
-    )
+    }
     notes = []
     for entry in entries:
-        same_admin = [w for w in windows if w.admin_id == entry.actor_id]
-        nearest = min(same_admin, key=lambda w: abs(w.started_at - entry.created_at), default=None)
-        until = (
-            nearest.expires_at
-            if nearest is not None and abs(nearest.started_at - entry.created_at) <= _SAME_STEP
-            else None
-        )
+        step = steps.get(entry.target_id)
         name = entry.actor.username if entry.actor is not None else "(deleted account)"
+        until = step.expires_at if step is not None else None
         notes.append(BreakGlassNote(name, entry.created_at, entry.reason, until))
     return notes

@@ -293,11 +293,13 @@ def break_glass(actor: Actor, group: Group, *, reason: Any) -> BreakGlass:
         expires_at=now + BREAK_GLASS_LIFETIME,
     )
     db.session.add(entry)
+    db.session.flush()
+    # The log row points at the step itself, so owners see exactly when it ends.
     log_action(
         actor,
         "break_glass",
-        target_type="group",
-        target_id=group.id,
+        target_type="break_glass",
+        target_id=entry.id,
         group=group,
         reason=clean_reason,
     )
