@@ -177,6 +177,7 @@ def _site_invitations_page(status: int = 200, **extra: Any) -> Page:
         "admin/groups_site_invitations.html",
         defaults=defaults,
         max_hours=invitation_service.MAX_HOURS,
+        open_invitations=invitation_service.open_invitations(context.current_actor(), None),
         **values,
     )
     return page, status
@@ -199,3 +200,13 @@ def site_invitations() -> Page:
     context.commit()
     # Shown once: only a hash of the token is stored.
     return _site_invitations_page(link=invitation_link(made.token))
+
+
+@bp.post("/invitations/<id:invitation_id>/revoke")
+def revoke_site_invitation(invitation_id: int) -> Response:
+    actor = context.current_actor()
+    policy.require_admin(actor)
+    invitation_service.revoke_invitation(actor, None, invitation_id)
+    context.commit()
+    flash("The invitation is revoked: its link no longer works.")
+    return redirect(url_for("admin.site_invitations"))

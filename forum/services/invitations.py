@@ -49,8 +49,7 @@ def create_invitation(
     actor: Actor, group: Group | None, *, max_uses: Any = None, expires_in_hours: Any = None
 ) -> NewInvitation:
     """Make an invitation link into a group (its owners, moderators) or the site (admins)."""
-    allowed = policy.can_invite(actor, group) if group else policy.can_administer(actor)
-    if not allowed:
+    if not _may_invite(actor, group):
         raise Denied("Only the group's owners and moderators can invite.")
     uses = 1 if max_uses in (None, "") else validation.integer(max_uses, "max_uses", minimum=1)
     if uses > MAX_USES:
@@ -83,15 +82,19 @@ def create_invitation(
     return NewInvitation(invitation, token)
 
 
-def open_invitations(actor: Actor, group: Group) -> list[Invitation]:
-    """The group's invitations that can still be used, newest first."""
-    if not policy.can_invite(actor, group):
+def _may_invite(actor: Actor, group: Group | None) -> bool:
+    return policy.can_invite(actor, group) if group else policy.can_administer(actor)
+
+
+def open_invitations(actor: Actor, group: Group | None) -> list[Invitation]:
+    """The invitations (a group's, or the site's) that can still be used, newest first."""
+    if not _may_invite(actor, group):
         raise Denied("Only the group's owners and moderators see its invitations.")
     now = utcnow()
     rows = db.session.scalars(
         select(Invitation)
         .where(
-            Invitation.group_id == group.id,
+            Invitation.group_id == group.id if group else Invitation.group_id.is_(None),
             Invitation.revoked_at.is_(None),
             Invitation.expires_at > now,
             Invitation.uses < Invitation.max_uses,
@@ -101,14 +104,13 @@ def open_invitations(actor: Actor, group: Group) -> list[Invitation]:
     return list(rows)
 
 
-def revoke_invitation(actor: Actor, group: Group, invitation_id: Any) -> bool:
-    """Revoke one of the group's invitations; its link answers 404 from then on."""
-    if not policy.can_invite(actor, group):
+def revoke_invitation(actor: Actor, group: Group | None, invitation_id: Any) -> bool:
+    """Revoke an invitation (a group's, or the site's); its link answers 404 from then on."""
+    if not _may_invite(actor, group):
         raise Denied("Only the group's owners and moderators can revoke invitations.")
     iid = validation.integer(invitation_id, "invitation_id", minimum=1)
-    invitation = db.session.scalar(
-        select(Invitation).where(Invitation.id == iid, Invitation.group_id == group.id)
-    )
+    same_scope = Invitation.group_id == group.id if group else Invitation.group_id.is_(None)
+    invitation = db.session.scalar(select(Invitation).where(Invitation.id == iid, same_scope))
     if invitation is None:
         raise NotFound()
     if invitation.revoked_at is not None:

@@ -707,3 +707,15 @@ def test_group_board_form_creates_a_board_in_the_group(new_client: Clients) -> N
     made = client.post("/g/circle/boards/new", data={"name": "News", "description": "Updates"})
     board = db.session.scalar(select(Board).where(Board.name == "News"))
     assert made.headers["Location"] == f"/b/{board.id}" and board.group_id == group.id
+
+
+def test_admin_revokes_a_site_invitation_from_the_page(client: FlaskClient) -> None:
+    factories.make_admin("siteboss")
+    token = factories.make_invitation(None)
+    log_in(client, "siteboss")
+    page = client.get("/admin/invitations").text
+    assert "Used 0 of 1" in page
+    invitation = db.session.scalar(select(Invitation).order_by(Invitation.id.desc()))
+    assert client.post(f"/admin/invitations/{invitation.id}/revoke").status_code == 302
+    assert client.get(f"/invite/{token}").status_code == 404
+    assert "None open." in client.get("/admin/invitations").text

@@ -206,3 +206,16 @@ def test_group_owner_creates_boards_in_own_group_only(db):
         boards.create_board(owner, name="Theirs", group=other)
     with pytest.raises(Denied):
         boards.create_board(owner, name="Site board")
+
+
+def test_admin_lists_and_revokes_site_invitations(db):
+    admin = f.actor(f.make_admin())
+    token = f.make_invitation(None)
+    [open_one] = invitations.open_invitations(admin, None)
+    assert invitations.revoke_invitation(admin, None, open_one.id)
+    db.session.commit()
+    assert invitations.open_invitations(admin, None) == []
+    with pytest.raises(NotFound):
+        invitations.find_open_invitation(token)
+    with pytest.raises(Denied):
+        invitations.open_invitations(f.actor(f.make_user()), None)
