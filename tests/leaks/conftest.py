@@ -1,0 +1,455 @@
+"""A planted world for leak tests: a secret group full of canaries, and every kind of outsider.
+
+The world is built once per test module and database backend, through the factories
+(that is, through the app's own services), and the tests treat it as read-only: each
+request runs in its own app context (`PageClient`), so nothing a request does is held
+over between tests, and no test here writes except the ones that prove a write is
+refused (they check that nothing changed).
+
+Every canary matches `CANARY_RE` (case-insensitive `canary...7`): a scan for that one
+pattern finds every planted secret, including ones a later issue adds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import re
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine
+from sqlalchemy import select
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from forum import models  # noqa: F401 - every table, for create_all
+from forum.extensions import db
+from forum.models.base import utcnow
+from forum.models.boards import Board
+from forum.models.groups import BreakGlass
+from forum.models.groups import Group
+from forum.models.groups import JoinRequest
+from forum.models.groups import Membership
+from forum.models.invitations import Invitation
+from forum.models.invitations import InvitationUse
+from forum.models.modlog import ModerationLog
+from forum.models.posts import Post
+from forum.models.posts import PostRevision
+from forum.models.topics import Topic
+from forum.models.users import User
+from forum.services import accounts
+from forum.services import groups as group_service
+from forum.services import invitations as invitation_service
+from forum.services import posts as post_service
+from tests import factories
+from tests.conftest import PageClient
+from tests.conftest import _admin_url
+from tests.conftest import make_test_app
+
+# --- canaries ------------------------------------------------------------------------
+
+CANARY_RE = re.compile(r"canary[a-z]*7", re.IGNORECASE)
+
+GROUP_NAME = "CANARYGRP7 Circle"
+GROUP_SLUG = "canaryslug7"
+GROUP_DESCRIPTION = "CANARYGDESC7: a closed circle."
+BOARD_NAME = "CANARYBOARD7 room"
+BOARD_DESCRIPTION = "CANARYBDESC7: talk here."
+TOPIC_TITLE = "CANARYTOPIC7 first steps"
+POST_BODY = "CANARYPOST7 opening words of the circle."
+REPLY_BODY = "CANARYREPLY7 an answer inside the circle."
+EDIT_OLD_BODY = "CANARYEDITOLD7 what was first written."
+EDIT_NEW_BODY = "CANARYEDITNEW7 what it says now."
+DELETED_BODY = "CANARYDELETED7 something regretted."
+LEFT_BODY = "CANARYLEFT7 written before leaving."
+SECOND_TITLE = "CANARYSECOND7 plans for spring"
+SECOND_BODY = "CANARYSECONDBODY7 the owner's own topic."
+GLASS_REASON = "CANARYREASON7 looking into a safeguarding complaint"
+# Only in the secret group, posted only there: unknown to everyone outside it (a
+# pseudonym can identify a person), so the name itself must never show outside.
+SECRET_USERNAME = "CanaryUser7"
+# The twin of SECRET_USERNAME: a member with no groups and no posts (so nobody outside
+# can know them either), same initial (profiles show it).
+QUIET_USERNAME = "CalmMember7"
+MISSING_USERNAME = "Cnobody7x"
+MISSING_SLUG = "nosuchslug7"
+FORGED_TOKEN = "forgedTOKENforgedTOKEN0123456789abcdef"
+FORGED_TOKEN_TWIN = "madeupTOKENmadeupTOKEN0123456789abcdef"
+
+# Public-side markers: outsiders must see these (the tests cannot pass by breaking all).
+PUBLIC_TOPIC_TITLE = "Public hello from the lounge"
+PUBLIC_GROUP_NAME = "Allotment Club"
+PUBLIC_GROUP_SLUG = "allotment-club"
+OTHER_GROUP_SLUG = "other-circle"
+
+GUEST_NONE = "guest_none"
+GUEST_PUBLIC = "guest_public"
+NON_MEMBER = "non_member"
+OTHER_GROUP_MEMBER = "other_group_member"
+REMOVED_MEMBER = "removed_member"
+SITE_MODERATOR = "site_moderator"
+SITE_ADMIN = "site_admin"
+
+# Every kind of outsider the visibility rule names (issue 3).
+OUTSIDERS = (
+    GUEST_NONE,
+    GUEST_PUBLIC,
+    NON_MEMBER,
+    OTHER_GROUP_MEMBER,
+    REMOVED_MEMBER,
+    SITE_MODERATOR,
+    SITE_ADMIN,
+)
+GUESTS = {GUEST_NONE: "none", GUEST_PUBLIC: "public_boards"}
+
+# Insiders: who must see the canaries (positive controls).
+SECRET_MEMBER = "secret_member"
+SECRET_OWNER = "secret_owner"
+GLASS_ADMIN = "glass_admin"
+INSIDERS = (SECRET_MEMBER, SECRET_OWNER, GLASS_ADMIN)
+
+USERNAMES = {
+    NON_MEMBER: "plainmember",
+    OTHER_GROUP_MEMBER: "othermember",
+    REMOVED_MEMBER: "leftmember",
+    SITE_MODERATOR: "sitemod",
+    SITE_ADMIN: "siteadmin",
+    SECRET_MEMBER: SECRET_USERNAME,
+    SECRET_OWNER: "circleowner",
+    GLASS_ADMIN: "glassadmin",
+}
+
+
+@dataclass
+class Planted:
+    """Ids and names of the planted world (plain values: no ORM objects to go stale)."""
+
+    app: Flask
+    backend: str
+    secret_group_id: int
+    secret_board_id: int
+    secret_topic_id: int
+    second_topic_id: int
+    first_post_id: int
+    reply_post_id: int
+    edited_post_id: int
+    deleted_post_id: int
+    left_post_id: int
+    second_post_id: int
+    secret_invitation_id: int
+    secret_invite_token: str
+    # Dead links into the secret group: they must answer like forged ones.
+    used_up_token: str
+    revoked_token: str
+    expired_token: str
+    other_invite_token: str
+    other_group_id: int
+    other_board_id: int
+    other_topic_id: int
+    public_board_id: int
+    public_topic_id: int
+    public_post_id: int
+    public_group_id: int
+    public_group_board_id: int
+    public_group_topic_id: int
+    missing_id: int
+    # Session ids (as Flask-Login stores them) and API tokens, by kind.
+    session_ids: dict[str, str] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)
+    user_ids: dict[str, int] = field(default_factory=dict)
+    guest_access: str = "none"
+
+    @property
+    def secret_post_ids(self) -> tuple[int, ...]:
+        """Every post inside the secret group."""
+        return (
+            self.first_post_id,
+            self.reply_post_id,
+            self.edited_post_id,
+            self.deleted_post_id,
+            self.left_post_id,
+            self.second_post_id,
+        )
+
+    @property
+    def secret_refs(self) -> dict[str, set[int]]:
+        """Paths of secret objects, by prefix: a link to any of them is a leak."""
+        return {
+            "b": {self.secret_board_id},
+            "t": {self.secret_topic_id, self.second_topic_id},
+            "p": set(self.secret_post_ids),
+        }
+
+    def state(self) -> tuple[Any, ...]:
+        """Everything a write could change, read fresh: equal before and after = no write.
+
+        Not the site settings: switching guest access between guest kinds is the test's.
+        """
+        db.session.rollback()
+        columns = (
+            (Post.id, Post.body, Post.deleted_at, Post.revisions_count, Post.topic_id),
+            (Topic.id, Topic.title, Topic.board_id, Topic.locked, Topic.pinned, Topic.revision),
+            (Board.id, Board.name, Board.description, Board.group_id, Board.parent_id),
+            (Board.position, Board.topics_count, Board.posts_count),
+            (Group.id, Group.name, Group.slug, Group.description, Group.visibility),
+            (Membership.group_id, Membership.user_id, Membership.role),
+            (Invitation.id, Invitation.uses, Invitation.max_uses, Invitation.revoked_at),
+            (InvitationUse.invitation_id, InvitationUse.user_id),
+            (JoinRequest.id, JoinRequest.state),
+            (BreakGlass.id, BreakGlass.group_id, BreakGlass.admin_id),
+            (ModerationLog.id,),
+            (User.id, User.username, User.trust_level, User.is_admin, User.bio, User.auth_epoch),
+            (PostRevision.id,),
+        )
+        found = tuple(
+            tuple(sorted(tuple(map(str, row)) for row in db.session.execute(select(*cols))))
+            for cols in columns
+        )
+        db.session.rollback()
+        return found
+
+    def set_guest_access(self, value: str) -> None:
+        """Switch the site's guest access (it is one site setting, not per visitor)."""
+        if value != self.guest_access:
+            db.session.rollback()
+            factories.set_settings(guest_access=value)
+            self.guest_access = value
+
+    def client(self, kind: str, *, api: bool = False) -> FlaskClient:
+        """A fresh client acting as `kind`: a guest, a cookie session, or (api) a bearer token.
+
+        Bearer clients carry no cookie: the token alone must decide what they see.
+        """
+        if kind in GUESTS:
+            self.set_guest_access(GUESTS[kind])
+        self.app.test_client_class = PageClient
+        client = self.app.test_client()
+        if kind in GUESTS:
+            return client
+        if api:
+            client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {self.tokens[kind]}"
+            return client
+        with client.session_transaction() as session:
+            session["_user_id"] = self.session_ids[kind]
+            session["_fresh"] = True
+        # Flask-Login completes the session on the first request (it adds `_id`): do
+        # that now, so that it does not make the first compared answer look different.
+        client.get("/help")
+        return client
+
+
+def _invitation(token: str) -> Invitation:
+    found: Invitation | None = db.session.scalar(
+        select(Invitation).where(
+            Invitation.token_hash == hashlib.sha256(token.encode()).hexdigest()
+        )
+    )
+    assert found is not None
+    return found
+
+
+def _user(kind: str, **flags: Any) -> User:
+    return factories.make_user(USERNAMES[kind], **flags)
+
+
+def plant(app: Flask, backend: str) -> Planted:
+    """Build the world through the services; return its ids."""
+    site_admin = factories.make_admin(USERNAMES[SITE_ADMIN])
+    glass_admin = factories.make_admin(USERNAMES[GLASS_ADMIN])
+    site_mod = _user(SITE_MODERATOR, moderator=True, trust_level=2)
+    plain = _user(NON_MEMBER, trust_level=1)
+    other = _user(OTHER_GROUP_MEMBER, trust_level=1)
+    left = _user(REMOVED_MEMBER, trust_level=1)
+    owner = _user(SECRET_OWNER, trust_level=1)
+    secret_user = _user(SECRET_MEMBER, trust_level=1)
+    quiet = factories.make_user(QUIET_USERNAME, trust_level=1)
+    users = {
+        SITE_ADMIN: site_admin,
+        GLASS_ADMIN: glass_admin,
+        SITE_MODERATOR: site_mod,
+        NON_MEMBER: plain,
+        OTHER_GROUP_MEMBER: other,
+        REMOVED_MEMBER: left,
+        SECRET_OWNER: owner,
+        SECRET_MEMBER: secret_user,
+    }
+    # Tokens and sessions from the start: the removed member's were made while they
+    # were still inside, and must stop working there at once.
+    tokens = {kind: accounts.issue_api_token(user) for kind, user in users.items()}
+    session_ids = {kind: user.get_id() for kind, user in users.items()}
+    db.session.commit()
+
+    # The public side: a site board with a topic, and a public group with a board.
+    public_board = factories.make_board("Open lounge", description="Everyone welcome.")
+    public_topic = factories.make_topic(
+        public_board, plain, title=PUBLIC_TOPIC_TITLE, body="Hello, everyone."
+    )
+    public_post = factories.make_post(public_topic, plain, body="A second public post.")
+    factories.make_post(public_topic, owner, body="The circle's owner, speaking in public.")
+    factories.make_post(public_topic, left, body="Someone who will leave a group, in public.")
+    allot_owner = factories.make_user("allotowner", trust_level=1)
+    public_group = factories.make_group(
+        PUBLIC_GROUP_NAME, slug=PUBLIC_GROUP_SLUG, owner=allot_owner, members=(plain,)
+    )
+    public_group_board = factories.make_board("Allotment board", group=public_group)
+    public_group_topic = factories.make_topic(
+        public_group_board, allot_owner, title="Seed swap", body="Bring seeds."
+    )
+
+    # Another secret group: its member is an outsider to ours.
+    other_owner = factories.make_user("otherowner", trust_level=1)
+    other_group = factories.make_group(
+        "Other circle", slug=OTHER_GROUP_SLUG, secret=True, owner=other_owner, members=(other,)
+    )
+    other_board = factories.make_board("Other room", group=other_group)
+    other_topic = factories.make_topic(other_board, other, title="Other circle news", body="Hi.")
+    other_invite_token = factories.make_invitation(other_group, max_uses=50)
+
+    # The secret group, with canaries everywhere.
+    group = group_service.create_group(
+        factories.OPERATOR,
+        name=GROUP_NAME,
+        slug=GROUP_SLUG,
+        visibility="secret",
+        description=GROUP_DESCRIPTION,
+        owner=owner.username,
+    )
+    db.session.commit()
+    owner_actor = factories.actor(owner)
+    # Members join as people do: through one-use links (an owner cannot add by name
+    # someone they have no shared context with).
+    invitation_service.accept_invitation(
+        factories.actor(secret_user), factories.make_invitation(group, max_uses=1)
+    )
+    used_up_token = factories.make_invitation(group, max_uses=1)
+    invitation_service.accept_invitation(factories.actor(left), used_up_token)
+    db.session.commit()
+    revoked_token = factories.make_invitation(group, max_uses=5)
+    revoked = _invitation(revoked_token)
+    invitation_service.revoke_invitation(owner_actor, group, revoked.id)
+    expired_token = factories.make_invitation(group, max_uses=5, hours=1)
+    # Time cannot pass in a test: move the expiry into the past instead.
+    _invitation(expired_token).expires_at = utcnow() - timedelta(hours=1)
+    db.session.commit()
+    board = factories.make_board(BOARD_NAME, description=BOARD_DESCRIPTION, group=group)
+    topic = factories.make_topic(board, secret_user, title=TOPIC_TITLE, body=POST_BODY)
+    first_post_id = db.session.scalar(select(Post.id).where(Post.topic_id == topic.id))
+    first_post = db.session.get(Post, first_post_id)
+    reply = factories.make_post(topic, secret_user, body=REPLY_BODY, reply_to=first_post)
+    edited = factories.make_post(topic, owner, body=EDIT_OLD_BODY)
+    post_service.edit_post(factories.actor(owner), edited, body=EDIT_NEW_BODY)
+    db.session.commit()
+    deleted = factories.make_post(topic, owner, body=DELETED_BODY)
+    post_service.delete_post(factories.actor(owner), deleted)
+    db.session.commit()
+    left_post = factories.make_post(topic, left, body=LEFT_BODY)
+    second = factories.make_topic(board, owner, title=SECOND_TITLE, body=SECOND_BODY)
+    second_post_id = db.session.scalar(select(Post.id).where(Post.topic_id == second.id))
+    secret_invite_token = factories.make_invitation(group, max_uses=5)
+    secret_invitation_id = _invitation(secret_invite_token).id
+    group_service.remove_member(owner_actor, group, left.username)
+    db.session.commit()
+    group_service.break_glass(factories.actor(glass_admin), group, reason=GLASS_REASON)
+    db.session.commit()
+    planted = Planted(
+        app=app,
+        backend=backend,
+        secret_group_id=group.id,
+        secret_board_id=board.id,
+        secret_topic_id=topic.id,
+        second_topic_id=second.id,
+        first_post_id=first_post_id,
+        reply_post_id=reply.id,
+        edited_post_id=edited.id,
+        deleted_post_id=deleted.id,
+        left_post_id=left_post.id,
+        second_post_id=second_post_id,
+        secret_invitation_id=secret_invitation_id,
+        secret_invite_token=secret_invite_token,
+        used_up_token=used_up_token,
+        revoked_token=revoked_token,
+        expired_token=expired_token,
+        other_invite_token=other_invite_token,
+        other_group_id=other_group.id,
+        other_board_id=other_board.id,
+        other_topic_id=other_topic.id,
+        public_board_id=public_board.id,
+        public_topic_id=public_topic.id,
+        public_post_id=public_post.id,
+        public_group_id=public_group.id,
+        public_group_board_id=public_group_board.id,
+        public_group_topic_id=public_group_topic.id,
+        # Far beyond anything planted, and the same number of digits for every kind.
+        missing_id=987_654,
+        session_ids=session_ids,
+        tokens=tokens,
+        user_ids={u.username: u.id for u in (*users.values(), quiet, allot_owner, other_owner)},
+    )
+    factories.set_settings(guest_access="none")
+    return planted
+
+
+@contextlib.contextmanager
+def _own_postgres_database() -> Iterator[str]:
+    """A throwaway PostgreSQL database with the schema, for one module's world.
+
+    Not the session's shared test database: the function-scoped `app` fixture empties
+    that one after every test, which would pull the world from under this module.
+    """
+    admin_url = make_url(_admin_url())
+    name = f"forum_leaks_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001 - any failure means "no server here"
+        pytest.skip(f"PostgreSQL not available at {admin_url.render_as_string()}: {exc}")
+    url = admin_url.set(database=name).render_as_string(hide_password=False)
+    engine = create_engine(url)
+    db.metadata.create_all(engine)
+    engine.dispose()
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def planted(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Planted]:
+    """The planted world on one backend, shared (read-only) by a module's tests."""
+    backend = str(request.param)
+    tmp = tmp_path_factory.mktemp(f"leaks-{backend}")
+    with contextlib.ExitStack() as stack:
+        if backend == "postgres":
+            url = stack.enter_context(_own_postgres_database())
+        else:
+            template: Path = request.getfixturevalue("sqlite_template")
+            shutil.copy(template, tmp / "forum.db")
+            url = f"sqlite:///{tmp / 'forum.db'}"
+        app = make_test_app(url, tmp / "instance")
+        with app.app_context():
+            try:
+                yield plant(app, backend)
+            finally:
+                db.session.remove()
+                db.engine.dispose()
+
+
+@pytest.fixture
+def fresh_world(app: Flask, backend: str) -> Planted:
+    """A world of its own, for the few tests that must change something."""
+    return plant(app, backend)

@@ -1,0 +1,268 @@
+"""The crawl's machinery: every rule of the app's URL map, filled from the planted world.
+
+Rules come from the app's own URL map when the tests are collected, so a route added
+tomorrow is crawled tomorrow without anyone adding it here. Each argument is filled by
+its name (`ARGUMENTS`): the secret group's objects, a twin that does not exist (for a
+username: a member nobody outside can know either), and the public side. An argument
+name nobody taught this module fails the test for that route: teach it here.
+"""
+
+from __future__ import annotations
+
+import functools
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from werkzeug.routing import Rule
+
+from tests.conftest import make_test_app
+from tests.leaks.conftest import FORGED_TOKEN
+from tests.leaks.conftest import FORGED_TOKEN_TWIN
+from tests.leaks.conftest import GROUP_NAME
+from tests.leaks.conftest import GROUP_SLUG
+from tests.leaks.conftest import GUESTS
+from tests.leaks.conftest import MISSING_SLUG
+from tests.leaks.conftest import PUBLIC_GROUP_SLUG
+from tests.leaks.conftest import QUIET_USERNAME
+from tests.leaks.conftest import REMOVED_MEMBER
+from tests.leaks.conftest import SECRET_OWNER
+from tests.leaks.conftest import SECRET_USERNAME
+from tests.leaks.conftest import SITE_ADMIN
+from tests.leaks.conftest import USERNAMES
+from tests.leaks.conftest import Planted
+
+# Rules the crawl does not request, each with its reason. Nothing else is skipped.
+SKIPPED_ENDPOINTS = {
+    "static": "theme files (CSS, images): no data, no database",
+}
+
+
+@dataclass(frozen=True)
+class Fill:
+    """How to fill one URL argument: secret values (one crawl variant each) and a twin.
+
+    `text`: the value is a name, echoed in any case; it may be replaced everywhere when
+    answers are compared. Ids are only replaced as part of the path. `reaches_secret`:
+    True when the value points into the secret group, False when even an insider cannot
+    tell the two apart (forged tokens), None when it only rides along with another
+    argument that does (a join request id next to the secret slug).
+    """
+
+    secret: tuple[Any, ...]
+    twin: Any
+    # Values on the public side (a public group, a member who posts in both places):
+    # their pages must not mention the secret group either.
+    public: tuple[Any, ...] = ()
+    text: bool = False
+    reaches_secret: bool | None = True
+    # Extra (pattern, placeholder) substitutions when comparing, for secret and twin.
+    secret_subs: tuple[tuple[str, str], ...] = ()
+    twin_subs: tuple[tuple[str, str], ...] = ()
+
+
+def _user_id_subs(planted: Planted, username: str) -> tuple[tuple[str, str], ...]:
+    # A profile carries the member's id: the one thing that differs between two members
+    # with nothing to show.
+    user_id = planted.user_ids[username]
+    return ((rf're:"id":\s*{user_id}(?=[,}}\s])', '"id":"<USER-ID>"'),)
+
+
+def _username(p: Planted) -> Fill:
+    return Fill(
+        (SECRET_USERNAME,),
+        QUIET_USERNAME,
+        public=(USERNAMES[SECRET_OWNER], USERNAMES[REMOVED_MEMBER]),
+        text=True,
+        secret_subs=_user_id_subs(p, SECRET_USERNAME),
+        twin_subs=_user_id_subs(p, QUIET_USERNAME),
+    )
+
+
+def _slug(p: Planted) -> Fill:
+    return Fill((GROUP_SLUG,), MISSING_SLUG, public=(PUBLIC_GROUP_SLUG,), text=True)
+
+
+# By argument name. Secret values point into the secret group; twins do not exist.
+ARGUMENTS: dict[str, Callable[[Planted], Fill]] = {
+    "board_id": lambda p: Fill(
+        (p.secret_board_id,), p.missing_id, (p.public_board_id, p.public_group_board_id)
+    ),
+    "topic_id": lambda p: Fill(
+        (p.secret_topic_id, p.second_topic_id),
+        p.missing_id,
+        (p.public_topic_id, p.public_group_topic_id),
+    ),
+    "post_id": lambda p: Fill(p.secret_post_ids, p.missing_id, (p.public_post_id,)),
+    "group_id": lambda p: Fill((p.secret_group_id,), p.missing_id, (p.public_group_id,)),
+    "invitation_id": lambda p: Fill((p.secret_invitation_id,), p.missing_id),
+    "username": _username,
+    "slug": _slug,
+    "group_slug": _slug,
+    "group": _slug,
+    # A made-up token against another made-up token: no token may reveal anything
+    # it does not open. Real tokens are the leak matrix's business.
+    "token": lambda p: Fill((FORGED_TOKEN,), FORGED_TOKEN_TWIN, text=True, reaches_secret=False),
+    # Secret groups take no join requests: an id that rides along with the secret slug.
+    "request_id": lambda p: Fill((p.missing_id - 1,), p.missing_id, reaches_secret=None),
+}
+
+
+@dataclass(frozen=True)
+class Allowance:
+    """A documented exception to the crawl's rule for some paths and outsiders."""
+
+    path_prefixes: tuple[str, ...]
+    kinds: frozenset[str]
+    # Canaries these outsiders may see on these paths.
+    canaries: frozenset[str]
+    # Arguments that address a group the outsider may legitimately reach: rules with
+    # one of them are not compared with a missing twin (the canary scan still runs).
+    reachable_args: frozenset[str]
+    reason: str
+
+    def compares(self, rule: Rule) -> bool:
+        """Whether secret and twin answers must still be identical on this rule."""
+        return not (self.reachable_args & set(rule.arguments))
+
+
+# The issue itself lets a site admin see a secret group's name (and member count) in the
+# admin area (pages and API), and act on it by id (break-glass): for them that group
+# exists there, so those routes are not compared with a missing id. Nothing else of the
+# group may show: not its description, members, boards, topics or posts.
+ALLOWANCES = (
+    Allowance(
+        path_prefixes=("/admin", "/api/v1/admin"),
+        kinds=frozenset({SITE_ADMIN}),
+        canaries=frozenset({GROUP_NAME.split()[0], GROUP_SLUG}),
+        reachable_args=frozenset({"group_id"}),
+        reason="issue 3: admins see a secret group's name and member count in the admin area",
+    ),
+)
+
+
+def allowance_for(rule: str, kind: str) -> Allowance | None:
+    """The allowance that applies, if any."""
+    return next(
+        (a for a in ALLOWANCES if rule.startswith(a.path_prefixes) and kind in a.kinds),
+        None,
+    )
+
+
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+
+
+@functools.cache
+def all_rules() -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    """(endpoint, rule, methods) for every rule, read from an app built only to read its map."""
+    instance = Path(tempfile.gettempdir()) / "forum-leaks-collect"
+    app = make_test_app("sqlite://", instance)
+    found = sorted(
+        (rule.endpoint, rule.rule, tuple(sorted(rule.methods or ())))
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint not in SKIPPED_ENDPOINTS
+    )
+    return tuple(found)
+
+
+def get_rules() -> list[tuple[str, str]]:
+    """Every crawled GET rule as (endpoint, rule)."""
+    return [(e, r) for e, r, methods in all_rules() if "GET" in methods]
+
+
+def write_rules() -> list[tuple[str, str, str]]:
+    """Every write (endpoint, rule, method) whose path names something (has arguments)."""
+    return [
+        (e, r, m)
+        for e, r, methods in all_rules()
+        for m in methods
+        if m in WRITE_METHODS and "<" in r
+    ]
+
+
+def find_rule(planted: Planted, endpoint: str, text: str) -> Rule:
+    """The live rule (it must still exist)."""
+    for rule in planted.app.url_map.iter_rules(endpoint):
+        if rule.rule == text:
+            return rule
+    raise AssertionError(f"{text} ({endpoint}) is not in the app's URL map any more")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One way of filling a rule: the secret URL, its twin, and what to normalise."""
+
+    secret_path: str
+    twin_path: str
+    secret_subs: tuple[tuple[str, str], ...]
+    twin_subs: tuple[tuple[str, str], ...]
+    echoes: tuple[str, ...]
+    reaches_secret: bool
+
+
+def variants(planted: Planted, rule: Rule) -> list[Variant]:
+    """Every secret filling of the rule, each with its twin; fails on unknown arguments."""
+    unknown = sorted(a for a in rule.arguments if a not in ARGUMENTS)
+    if unknown:
+        pytest.fail(
+            f"{rule.rule} ({rule.endpoint}) has arguments the leak crawl cannot fill: {unknown}. "
+            "Teach tests/leaks/crawl.py::ARGUMENTS what a secret value and a "
+            "non-existent twin are for them."
+        )
+    fills = {name: ARGUMENTS[name](planted) for name in sorted(rule.arguments)}
+    count = max((len(f.secret) for f in fills.values()), default=1)
+    found = []
+    for index in range(count):
+        secret_values = {n: f.secret[index % len(f.secret)] for n, f in fills.items()}
+        twin_values = {n: f.twin for n, f in fills.items()}
+        secret_path = _build(rule, secret_values)
+        twin_path = _build(rule, twin_values)
+        secret_subs = [(secret_path, "<PATH>")]
+        twin_subs = [(twin_path, "<PATH>")]
+        for name, fill in fills.items():
+            if fill.text:
+                secret_subs.append((str(secret_values[name]), f"<{name}>"))
+                twin_subs.append((str(twin_values[name]), f"<{name}>"))
+            secret_subs += fill.secret_subs
+            twin_subs += fill.twin_subs
+        echoes = (secret_path, *(str(v) for n, v in secret_values.items() if fills[n].text))
+        found.append(
+            Variant(
+                secret_path,
+                twin_path,
+                tuple(secret_subs),
+                tuple(twin_subs),
+                echoes,
+                any(f.reaches_secret for f in fills.values())
+                and all(f.reaches_secret is not False for f in fills.values()),
+            )
+        )
+    return found
+
+
+def public_paths(planted: Planted, rule: Rule) -> list[str]:
+    """The rule filled from the public side (arguments without a public value: their twin)."""
+    fills = {name: ARGUMENTS[name](planted) for name in sorted(rule.arguments)}
+    count = max((len(f.public) for f in fills.values()), default=0)
+    return [
+        _build(
+            rule, {n: f.public[i % len(f.public)] if f.public else f.twin for n, f in fills.items()}
+        )
+        for i in range(count)
+    ]
+
+
+def _build(rule: Rule, values: dict[str, Any]) -> str:
+    built = rule.build(values, append_unknown=False)
+    assert built is not None, f"cannot build {rule.rule} from {values}"
+    return built[1]
+
+
+def modes(rule: Rule, kind: str) -> list[bool]:
+    """How the outsider asks: by cookie session (False) and, for the API, by bearer (True)."""
+    if kind in GUESTS:
+        return [False]
+    return [False, True] if rule.rule.startswith("/api/") else [False]

@@ -1,0 +1,769 @@
+"""The leak matrix: every surface that could show a secret group, times every outsider.
+
+Data-driven: a later surface (search, notifications, feeds, moderation views) is one more
+`Surface` in `SURFACES`, not a new file. Each row says how to ask for the secret thing and
+for a thing that does not exist; for each outsider the two answers must be identical
+(status, body, headers, session) and nothing planted in the secret group may show.
+List surfaces (same path for both) instead check what they list against what the
+outsider may see. The same rows, asked by insiders, must show the secret: the matrix
+cannot pass because everything is broken.
+
+A row whose route is not built (yet) is skipped with the reason "not routed"; the lead
+sees every such skip in the summary (`-ra`).
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from werkzeug.test import TestResponse
+
+from forum.extensions import db
+from forum.models.groups import Membership
+from forum.models.users import User
+from forum.services import accounts
+from tests.conftest import PageClient
+from tests.leaks import checks
+from tests.leaks.conftest import BOARD_NAME
+from tests.leaks.conftest import DELETED_BODY
+from tests.leaks.conftest import EDIT_NEW_BODY
+from tests.leaks.conftest import EDIT_OLD_BODY
+from tests.leaks.conftest import FORGED_TOKEN
+from tests.leaks.conftest import GLASS_ADMIN
+from tests.leaks.conftest import GLASS_REASON
+from tests.leaks.conftest import GROUP_NAME
+from tests.leaks.conftest import GROUP_SLUG
+from tests.leaks.conftest import GUEST_NONE
+from tests.leaks.conftest import GUESTS
+from tests.leaks.conftest import LEFT_BODY
+from tests.leaks.conftest import MISSING_SLUG
+from tests.leaks.conftest import MISSING_USERNAME
+from tests.leaks.conftest import NON_MEMBER
+from tests.leaks.conftest import OTHER_GROUP_MEMBER
+from tests.leaks.conftest import OTHER_GROUP_SLUG
+from tests.leaks.conftest import OUTSIDERS
+from tests.leaks.conftest import POST_BODY
+from tests.leaks.conftest import PUBLIC_GROUP_SLUG
+from tests.leaks.conftest import REMOVED_MEMBER
+from tests.leaks.conftest import REPLY_BODY
+from tests.leaks.conftest import SECRET_MEMBER
+from tests.leaks.conftest import SECRET_OWNER
+from tests.leaks.conftest import SECRET_USERNAME
+from tests.leaks.conftest import SITE_ADMIN
+from tests.leaks.conftest import SITE_MODERATOR
+from tests.leaks.conftest import TOPIC_TITLE
+from tests.leaks.conftest import USERNAMES
+from tests.leaks.conftest import Planted
+
+# The markers the issue names, checked by name in every cell (on top of the full scan).
+MARKERS = (TOPIC_TITLE.split()[0], POST_BODY.split()[0], GROUP_NAME.split()[0])
+
+Path = Callable[[Planted, bool], str]
+Payload = Callable[[Planted, bool], dict[str, Any]]
+Check = Callable[[Planted, str, TestResponse], list[str]]
+
+
+def _always(_kind: str) -> bool:
+    return True
+
+
+def _guests_only(kind: str) -> bool:
+    return kind in GUESTS
+
+
+def _nothing(_kind: str) -> frozenset[str]:
+    return frozenset()
+
+
+@dataclass(frozen=True)
+class Surface:
+    """One place that could leak: how to ask for the secret thing and for a missing one."""
+
+    name: str
+    # path(planted, True): the secret thing; path(planted, False): one that does not exist.
+    path: Path
+    api: bool = False
+    method: str = "GET"
+    payload: Payload | None = None
+    # Whether the secret and the missing answers must be identical, per outsider kind.
+    compare: Callable[[str], bool] = _always
+    # Extra, surface-specific problems (what a list lists, what a count counts).
+    check: Check | None = None
+    # Canaries an outsider kind may see here (the admin area shows a group's name).
+    allowed: Callable[[str], frozenset[str]] = _nothing
+    # Markers the insiders must see at the secret path (empty: no positive control).
+    shows: tuple[str, ...] = ()
+    insiders: tuple[str, ...] = (SECRET_MEMBER, GLASS_ADMIN)
+    # Requests that would write if the app let them: the world is checked unchanged.
+    writes: bool = False
+
+
+# --- paths ---------------------------------------------------------------------
+
+
+def _id(secret_attr: str, template: str) -> Path:
+    def build(p: Planted, secret: bool) -> str:
+        return template.format(getattr(p, secret_attr) if secret else p.missing_id)
+
+    return build
+
+
+def _slug(template: str) -> Path:
+    return lambda _p, secret: template.format(GROUP_SLUG if secret else MISSING_SLUG)
+
+
+def _token(attr: str, template: str) -> Path:
+    return lambda p, secret: template.format(getattr(p, attr) if secret else FORGED_TOKEN)
+
+
+def _same(path: str) -> Path:
+    return lambda _p, _secret: path
+
+
+def _user(username: str, template: str) -> Path:
+    return lambda _p, secret: template.format(username if secret else MISSING_USERNAME)
+
+
+def _reply_to(p: Planted, secret: bool) -> dict[str, Any]:
+    return {"body": "Answering that post.", "reply_to": p.first_post_id if secret else p.missing_id}
+
+
+# --- what lists may list ----------------------------------------------------------
+
+
+def visible_board_ids(p: Planted, kind: str) -> set[int]:
+    """The boards the outsider may see."""
+    if kind == GUEST_NONE:
+        return set()
+    found = {p.public_board_id, p.public_group_board_id}
+    return found | ({p.other_board_id} if kind == OTHER_GROUP_MEMBER else set())
+
+
+def visible_topic_ids(p: Planted, kind: str) -> set[int]:
+    """The topics the outsider may see."""
+    if kind == GUEST_NONE:
+        return set()
+    found = {p.public_topic_id, p.public_group_topic_id}
+    return found | ({p.other_topic_id} if kind == OTHER_GROUP_MEMBER else set())
+
+
+def visible_group_slugs(kind: str) -> set[str]:
+    """The groups the outsider may know exist."""
+    if kind == GUEST_NONE:
+        return set()
+    return {PUBLIC_GROUP_SLUG} | ({OTHER_GROUP_SLUG} if kind == OTHER_GROUP_MEMBER else set())
+
+
+# Planted posts and topics per board: (topics, posts).
+BOARD_COUNTS = {
+    "public_board_id": (1, 4),
+    "public_group_board_id": (1, 1),
+    "other_board_id": (1, 1),
+}
+# What a profile counts for whoever is outside the secret group: (topics, posts).
+PUBLIC_COUNTS = {"circleowner": (0, 1), "leftmember": (0, 1), SECRET_USERNAME: (0, 0)}
+# ... and for its members, who see the secret group's posts too.
+MEMBER_COUNTS = {"circleowner": (1, 3), "leftmember": (0, 2), SECRET_USERNAME: (1, 2)}
+
+
+def _json(response: TestResponse) -> Any:
+    return response.get_json(silent=True) or {}
+
+
+def _links(response: TestResponse, kind: str) -> set[int]:
+    return {int(n) for k, n in checks.REF_RE.findall(checks.text_of(response)) if k == kind}
+
+
+def check_api_boards(p: Planted, kind: str, response: TestResponse) -> list[str]:
+    boards = _json(response).get("boards", [])
+    found = {b["id"] for b in boards}
+    problems = []
+    if found != visible_board_ids(p, kind):
+        problems.append(
+            f"lists boards {sorted(found)}, expected {sorted(visible_board_ids(p, kind))}"
+        )
+    for attr, (topics, posts) in BOARD_COUNTS.items():
+        for board in boards:
+            if board["id"] == getattr(p, attr) and (
+                board["topics_count"],
+                board["posts_count"],
+            ) != (
+                topics,
+                posts,
+            ):
+                problems.append(f"board {board['id']} counts {board}, expected {topics}/{posts}")
+    return problems
+
+
+def check_api_latest(p: Planted, kind: str, response: TestResponse) -> list[str]:
+    body = _json(response)
+    found = {t["id"] for t in body.get("topics", [])}
+    expected = visible_topic_ids(p, kind)
+    problems = (
+        [] if found == expected else [f"lists topics {sorted(found)}, expected {sorted(expected)}"]
+    )
+    if body.get("pages") != 1:
+        problems.append(f"pages {body.get('pages')}, expected 1")
+    return problems
+
+
+def check_api_groups(_p: Planted, kind: str, response: TestResponse) -> list[str]:
+    found = {g["slug"] for g in _json(response).get("groups", [])}
+    expected = visible_group_slugs(kind)
+    return (
+        [] if found == expected else [f"lists groups {sorted(found)}, expected {sorted(expected)}"]
+    )
+
+
+def check_my_groups(_p: Planted, kind: str, response: TestResponse) -> list[str]:
+    if kind in GUESTS:
+        return []
+    found = {g["slug"] for g in _json(response).get("groups", [])}
+    mine = {NON_MEMBER: {PUBLIC_GROUP_SLUG}, OTHER_GROUP_MEMBER: {OTHER_GROUP_SLUG}}.get(
+        kind, set()
+    )
+    return [] if found == mine else [f"my groups {sorted(found)}, expected {sorted(mine)}"]
+
+
+def check_html_lists(boards: bool, topics: bool) -> Check:
+    def check(p: Planted, kind: str, response: TestResponse) -> list[str]:
+        problems = []
+        if boards and not visible_board_ids(p, kind) <= _links(response, "b"):
+            problems.append(f"misses visible boards {sorted(visible_board_ids(p, kind))}")
+        if topics and not visible_topic_ids(p, kind) <= _links(response, "t"):
+            problems.append(f"misses visible topics {sorted(visible_topic_ids(p, kind))}")
+        return problems
+
+    return check
+
+
+COUNTS_RE = re.compile(r"([0-9]+) topics? · ([0-9]+) posts?")
+
+
+def check_profile(username: str, api: bool) -> Check:
+    """A profile counts only what the viewer may see: outsiders never count secret posts."""
+
+    def check(_p: Planted, kind: str, response: TestResponse) -> list[str]:
+        if kind in GUESTS:
+            return []
+        if response.status_code != 200:
+            return [f"profile of {username} answers {response.status_code} to a member"]
+        if api:
+            body = _json(response)
+            counts = (body.get("topics_count"), body.get("posts_count"))
+        else:
+            match = COUNTS_RE.search(checks.text_of(response))
+            counts = (int(match[1]), int(match[2])) if match else (None, None)
+        expected = PUBLIC_COUNTS[username]
+        return (
+            [] if counts == expected else [f"counts (topics, posts) {counts}, expected {expected}"]
+        )
+
+    return check
+
+
+def check_log(p: Planted, _kind: str, response: TestResponse) -> list[str]:
+    """No moderation log entry of the secret group, whoever asks."""
+    secret_users = {p.user_ids[USERNAMES[k]] for k in (SECRET_MEMBER, SECRET_OWNER, REMOVED_MEMBER)}
+    problems = []
+    for entry in _json(response).get("entries", []):
+        target = (entry.get("target_type"), entry.get("target_id"))
+        if target == ("group", p.secret_group_id) or (
+            entry.get("target_type") == "user" and entry.get("target_id") in secret_users
+        ):
+            problems.append(f"log entry about the secret group: {entry}")
+    return problems
+
+
+def _admin_sees_name(kind: str) -> frozenset[str]:
+    # Issue 3: the admin area shows a secret group's name (and size) to site admins.
+    return frozenset({GROUP_NAME.split()[0], GROUP_SLUG}) if kind == SITE_ADMIN else frozenset()
+
+
+TOPIC_SHOWS = (TOPIC_TITLE, POST_BODY, REPLY_BODY, EDIT_NEW_BODY)
+OWNERS = (SECRET_OWNER, GLASS_ADMIN)
+
+SURFACES = (
+    # Pages.
+    Surface("board index", _same("/"), check=check_html_lists(boards=True, topics=False)),
+    Surface("latest", _same("/latest"), check=check_html_lists(boards=False, topics=True)),
+    Surface("board page", _id("secret_board_id", "/b/{}"), shows=(BOARD_NAME, TOPIC_TITLE)),
+    Surface("new topic form", _id("secret_board_id", "/b/{}/new"), shows=(BOARD_NAME,)),
+    Surface("topic page", _id("secret_topic_id", "/t/{}"), shows=TOPIC_SHOWS),
+    Surface(
+        "topic page (deleted text, moderators)",
+        _id("secret_topic_id", "/t/{}"),
+        shows=(DELETED_BODY,),
+        insiders=OWNERS,
+    ),
+    Surface("post permalink", _id("first_post_id", "/p/{}")),
+    Surface("post revisions", _id("edited_post_id", "/p/{}/revisions"), shows=(EDIT_OLD_BODY,)),
+    Surface("reply form", _id("first_post_id", "/p/{}/reply"), shows=(POST_BODY,)),
+    Surface(
+        "edit form", _id("edited_post_id", "/p/{}/edit"), shows=(EDIT_NEW_BODY,), insiders=OWNERS
+    ),
+    Surface(
+        "reply to a secret post from a public topic (form)",
+        lambda p, _s: f"/t/{p.public_topic_id}/reply",
+        method="POST",
+        payload=_reply_to,
+        writes=True,
+    ),
+    Surface(
+        "reply to a secret post from a public topic, empty body (form)",
+        lambda p, _s: f"/t/{p.public_topic_id}/reply",
+        method="POST",
+        payload=lambda p, secret: {**_reply_to(p, secret), "body": ""},
+        writes=True,
+    ),
+    Surface(
+        "profile of a member who posts inside and outside",
+        _user("circleowner", "/u/{}"),
+        compare=_guests_only,
+        check=check_profile("circleowner", api=False),
+    ),
+    Surface(
+        "profile of the removed member",
+        _user("leftmember", "/u/{}"),
+        compare=_guests_only,
+        check=check_profile("leftmember", api=False),
+    ),
+    # Someone who posts only inside the secret group is unknown outside it (policy:
+    # `_user_visible`): their profile answers like a name nobody has.
+    Surface("profile of the secret-only member", _user(SECRET_USERNAME, "/u/{}")),
+    Surface("groups list", _same("/groups")),
+    Surface("group page", _slug("/g/{}"), shows=(GROUP_NAME, BOARD_NAME)),
+    Surface(
+        "group page (break-glass notes, owners)",
+        _slug("/g/{}"),
+        shows=(GLASS_REASON,),
+        insiders=(SECRET_OWNER,),
+    ),
+    Surface("group members", _slug("/g/{}/members"), shows=(SECRET_USERNAME,), insiders=OWNERS),
+    Surface("group invitations", _slug("/g/{}/invitations"), shows=(GROUP_NAME,), insiders=OWNERS),
+    Surface("group join requests", _slug("/g/{}/requests"), insiders=OWNERS),
+    Surface("group new board form", _slug("/g/{}/boards/new"), insiders=OWNERS),
+    Surface("leave group form", _slug("/g/{}/leave"), shows=(GROUP_NAME,)),
+    Surface("ask to join", _slug("/g/{}/join"), method="POST", writes=True),
+    # Whoever holds an open link was invited and may learn the group's name: nothing more
+    # (not its description, members, boards or posts). The link exists, so no comparison.
+    Surface(
+        "invitation link, open",
+        _token("secret_invite_token", "/invite/{}"),
+        compare=lambda _kind: False,
+        allowed=lambda _kind: frozenset({GROUP_NAME.split()[0]}),
+    ),
+    Surface("invitation link, used up", _token("used_up_token", "/invite/{}")),
+    Surface("invitation link, revoked", _token("revoked_token", "/invite/{}")),
+    Surface("invitation link, expired", _token("expired_token", "/invite/{}")),
+    Surface(
+        "invitation link, used up, accepted",
+        _token("used_up_token", "/invite/{}"),
+        method="POST",
+        writes=True,
+    ),
+    Surface(
+        "register with a dead invitation (form)",
+        _same("/register"),
+        method="POST",
+        payload=lambda p, secret: {
+            "username": "newcomer7x",
+            "password": "a long newcomer passphrase",
+            "invite": p.used_up_token if secret else FORGED_TOKEN,
+        },
+        writes=True,
+    ),
+    Surface(
+        "the removed member's own post (permalink)",
+        _id("left_post_id", "/p/{}"),
+    ),
+    Surface("admin groups", _same("/admin/groups"), allowed=_admin_sees_name),
+    # The JSON API.
+    Surface("API boards", _same("/api/v1/boards"), api=True, check=check_api_boards),
+    Surface(
+        "API board", _id("secret_board_id", "/api/v1/boards/{}"), api=True, shows=(BOARD_NAME,)
+    ),
+    Surface(
+        "API board topics",
+        _id("secret_board_id", "/api/v1/boards/{}/topics"),
+        api=True,
+        shows=(TOPIC_TITLE,),
+    ),
+    Surface("API topic", _id("secret_topic_id", "/api/v1/topics/{}"), api=True, shows=TOPIC_SHOWS),
+    Surface("API post", _id("first_post_id", "/api/v1/posts/{}"), api=True, shows=(POST_BODY,)),
+    Surface(
+        "API deleted post",
+        _id("deleted_post_id", "/api/v1/posts/{}"),
+        api=True,
+        shows=(DELETED_BODY,),
+        insiders=OWNERS,
+    ),
+    Surface(
+        "API post revisions",
+        _id("edited_post_id", "/api/v1/posts/{}/revisions"),
+        api=True,
+        shows=(EDIT_OLD_BODY,),
+    ),
+    Surface(
+        "API profile of a member who posts inside and outside",
+        _user("circleowner", "/api/v1/users/{}"),
+        api=True,
+        compare=_guests_only,
+        check=check_profile("circleowner", api=True),
+    ),
+    Surface(
+        "API profile of the removed member",
+        _user("leftmember", "/api/v1/users/{}"),
+        api=True,
+        compare=_guests_only,
+        check=check_profile("leftmember", api=True),
+    ),
+    Surface(
+        "API profile of the secret-only member",
+        _user(SECRET_USERNAME, "/api/v1/users/{}"),
+        api=True,
+    ),
+    Surface("API latest", _same("/api/v1/latest"), api=True, check=check_api_latest),
+    Surface("API groups", _same("/api/v1/groups"), api=True, check=check_api_groups),
+    Surface("API my groups", _same("/api/v1/me/groups"), api=True, check=check_my_groups),
+    Surface("API group", _slug("/api/v1/groups/{}"), api=True, shows=(GROUP_NAME,)),
+    Surface(
+        "API group members", _slug("/api/v1/groups/{}/members"), api=True, shows=(SECRET_USERNAME,)
+    ),
+    Surface(
+        "API group invitations",
+        _slug("/api/v1/groups/{}/invitations"),
+        api=True,
+        insiders=OWNERS,
+        shows=('"invitations"',),
+    ),
+    Surface("API group join requests", _slug("/api/v1/groups/{}/join-requests"), api=True),
+    Surface(
+        "API reply_to a secret post from a public topic",
+        lambda p, _s: f"/api/v1/topics/{p.public_topic_id}/posts",
+        api=True,
+        method="POST",
+        payload=_reply_to,
+        writes=True,
+    ),
+    Surface(
+        "API create an invitation into the secret group",
+        _slug("/api/v1/groups/{}/invitations"),
+        api=True,
+        method="POST",
+        payload=lambda _p, _s: {"max_uses": 3},
+        writes=True,
+    ),
+    Surface(
+        "API add a member to the secret group",
+        lambda _p, secret: (
+            f"/api/v1/groups/{GROUP_SLUG if secret else MISSING_SLUG}/members/"
+            f"{USERNAMES[NON_MEMBER]}"
+        ),
+        api=True,
+        method="PUT",
+        payload=lambda _p, _s: {"role": "member"},
+        writes=True,
+    ),
+    Surface(
+        "API ask to join the secret group",
+        _slug("/api/v1/groups/{}/join-requests"),
+        api=True,
+        method="POST",
+        writes=True,
+    ),
+    Surface(
+        "API accept a used-up invitation",
+        _token("used_up_token", "/api/v1/invitations/{}/accept"),
+        api=True,
+        method="POST",
+        writes=True,
+    ),
+    Surface(
+        "API accept a revoked invitation",
+        _token("revoked_token", "/api/v1/invitations/{}/accept"),
+        api=True,
+        method="POST",
+        writes=True,
+    ),
+    Surface(
+        "API accept an expired invitation",
+        _token("expired_token", "/api/v1/invitations/{}/accept"),
+        api=True,
+        method="POST",
+        writes=True,
+    ),
+    Surface(
+        "API create a board in the secret group",
+        _same("/api/v1/boards"),
+        api=True,
+        method="POST",
+        payload=lambda _p, secret: {
+            "name": "Sneaky",
+            "group": GROUP_SLUG if secret else MISSING_SLUG,
+        },
+        writes=True,
+    ),
+    Surface(
+        "API the removed member's own post",
+        _id("left_post_id", "/api/v1/posts/{}"),
+        api=True,
+        shows=(LEFT_BODY,),
+    ),
+    Surface(
+        "API register with a revoked invitation",
+        _same("/api/v1/users"),
+        api=True,
+        method="POST",
+        payload=lambda p, secret: {
+            "username": "newcomer7y",
+            "password": "a long newcomer passphrase",
+            "invite": p.revoked_token if secret else FORGED_TOKEN,
+        },
+        writes=True,
+    ),
+    Surface("API admin groups", _same("/api/v1/admin/groups"), api=True, allowed=_admin_sees_name),
+    Surface("API moderation log", _same("/api/v1/moderation/log"), api=True, check=check_log),
+)
+
+
+def _ids(surfaces: tuple[Surface, ...]) -> list[str]:
+    return [s.name for s in surfaces]
+
+
+def _request(planted: Planted, surface: Surface, client: FlaskClient, secret: bool) -> TestResponse:
+    payload = surface.payload(planted, secret) if surface.payload else None
+    path = surface.path(planted, secret)
+    if surface.api:
+        return client.open(path, method=surface.method, json=payload)
+    return client.open(path, method=surface.method, data=payload)
+
+
+def _values(planted: Planted, surface: Surface, secret: bool) -> list[str]:
+    path = surface.path(planted, secret)
+    payload = surface.payload(planted, secret) if surface.payload else {}
+    return [path, *path.split("/"), *(str(v) for v in payload.values())]
+
+
+def _substitutions(
+    planted: Planted, surface: Surface
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Placeholders for what differs between the secret and the missing request.
+
+    Whole paths, and the names (not ids: those only as part of a path) in paths and
+    bodies; what both requests share stays as it is.
+    """
+    mine, theirs = _values(planted, surface, True), _values(planted, surface, False)
+    pairs = [
+        (a, b)
+        for i, (a, b) in enumerate(zip(mine, theirs, strict=False))
+        if a != b and (i == 0 or not a.isdigit())
+    ]
+    return [(a, "<ASKED>") for a, _b in pairs], [(b, "<ASKED>") for _a, b in pairs]
+
+
+def _asked(planted: Planted, surface: Surface) -> list[str]:
+    """What the secret request itself said (its path, the names it sent): echoes are fine."""
+    return [a for a, _placeholder in _substitutions(planted, surface)[0]] + [
+        surface.path(planted, True)
+    ]
+
+
+@pytest.mark.parametrize("kind", OUTSIDERS)
+@pytest.mark.parametrize("surface", SURFACES, ids=_ids(SURFACES))
+def test_outsider_sees_nothing(planted: Planted, surface: Surface, kind: str) -> None:
+    secret_path, missing_path = surface.path(planted, True), surface.path(planted, False)
+    if not checks.routed(planted, surface.method, secret_path):
+        pytest.skip(f"not routed (yet): {surface.method} {secret_path}")
+    client = planted.client(kind, api=surface.api)
+    before = planted.state() if surface.writes else ()
+    secret = _request(planted, surface, client, True)
+    problems = []
+    asked = _asked(planted, surface)
+    text = checks.without(checks.everything(planted.app, secret), asked).lower()
+    allowed = surface.allowed(kind)
+    problems += [f"marker {m!r}" for m in MARKERS if m.lower() in text and m not in allowed]
+    problems += checks.findings(planted, secret, echoes=asked, allowed=allowed)
+    if surface.check is not None:
+        problems += surface.check(planted, kind, secret)
+    if secret_path != missing_path or surface.payload is not None:
+        if surface.compare(kind):
+            missing = _request(planted, surface, client, False)
+            mine_subs, their_subs = _substitutions(planted, surface)
+            mine = checks.answer(planted, secret, mine_subs)
+            theirs = checks.answer(planted, missing, their_subs)
+            if mine != theirs:
+                problems.append(f"answers unlike a missing thing:\n{mine.differences(theirs)}")
+    if surface.writes:
+        if planted.state() != before:
+            problems.append("the request changed the world")
+    where = f"{surface.method} {secret_path} as {kind} ({'bearer' if surface.api else 'session'})"
+    assert not problems, f"LEAK at {surface.name}: {where}:\n" + "\n".join(problems)
+
+
+INSIDER_CELLS = [
+    (surface, kind) for surface in SURFACES if surface.shows for kind in surface.insiders
+]
+
+
+@pytest.mark.parametrize(
+    ("surface", "kind"), INSIDER_CELLS, ids=[f"{s.name}-{k}" for s, k in INSIDER_CELLS]
+)
+def test_insider_sees_the_secret(planted: Planted, surface: Surface, kind: str) -> None:
+    """The other half of every row: the group's own people (and a broken-in admin) see it."""
+    path = surface.path(planted, True)
+    if not checks.routed(planted, surface.method, path):
+        pytest.skip(f"not routed (yet): {surface.method} {path}")
+    response = _request(planted, surface, planted.client(kind, api=surface.api), True)
+    assert response.status_code == 200, f"{path} as {kind}: {response.status_code}"
+    text = checks.text_of(response)
+    missing = [m for m in surface.shows if m not in text and m.replace("'", "&#39;") not in text]
+    assert not missing, f"{path} as {kind} does not show {missing}"
+
+
+@pytest.mark.parametrize("kind", [SECRET_MEMBER, GLASS_ADMIN])
+@pytest.mark.parametrize("username", sorted(MEMBER_COUNTS))
+def test_insider_profile_counts_include_the_secret_posts(
+    planted: Planted, kind: str, username: str
+) -> None:
+    """Outsiders' counts are smaller than members': the profile checks are not vacuous."""
+    client = planted.client(kind, api=True)
+    body = client.get(f"/api/v1/users/{username}").get_json()
+    assert (body["topics_count"], body["posts_count"]) == MEMBER_COUNTS[username]
+    assert MEMBER_COUNTS[username] != PUBLIC_COUNTS[username]
+
+
+def test_public_side_is_visible(planted: Planted) -> None:
+    """Outsiders do see the public side: the absence checks are not vacuous."""
+    client = planted.client(NON_MEMBER)
+    assert client.get(f"/t/{planted.public_topic_id}").status_code == 200
+    assert client.get(f"/b/{planted.public_group_board_id}").status_code == 200
+    assert client.get(f"/g/{PUBLIC_GROUP_SLUG}").status_code == 200
+    guest = planted.client("guest_public")
+    assert guest.get(f"/t/{planted.public_topic_id}").status_code == 200
+
+
+def _median_ms(client: Any, path: str, rounds: int) -> float:
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        client.get(path)
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def test_topic_timing_not_wildly_different(planted: Planted) -> None:
+    """A secret topic and a missing one take about as long to refuse (loose bound)."""
+    client = planted.client(NON_MEMBER)
+    secret, missing = f"/t/{planted.secret_topic_id}", f"/t/{planted.missing_id}"
+    for path in (secret, missing):  # warm up caches and the connection pool
+        _median_ms(client, path, 3)
+    # Interleave, so a slow moment of the machine hurts both sides alike.
+    secret_times, missing_times = [], []
+    for _ in range(15):
+        secret_times.append(_median_ms(client, secret, 1))
+        missing_times.append(_median_ms(client, missing, 1))
+    a, b = statistics.median(secret_times), statistics.median(missing_times)
+    print(f"topic page as outsider: secret {a:.2f} ms, missing {b:.2f} ms ({planted.backend})")
+    assert max(a, b) / min(a, b) < 5, f"secret {a:.2f} ms vs missing {b:.2f} ms"
+
+
+# --- tests that change the world: each on a fresh one --------------------------------
+
+
+def _bearer(world: Planted, username: str) -> Any:
+    """A cookie-less client with a fresh API token for any planted member."""
+    db.session.rollback()
+    user = db.session.get(User, world.user_ids[username])
+    token = accounts.issue_api_token(user)
+    db.session.commit()
+    world.app.test_client_class = PageClient
+    client = world.app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return client
+
+
+def _is_member(world: Planted, username: str) -> bool:
+    db.session.rollback()
+    found = db.session.scalar(
+        select(Membership.id).where(
+            Membership.group_id == world.secret_group_id,
+            Membership.user_id == world.user_ids[username],
+        )
+    )
+    db.session.rollback()
+    return found is not None
+
+
+def test_token_of_another_group_opens_only_that_group(fresh_world: Planted) -> None:
+    """Accepting group B's link shows group B, and nothing of the secret group A."""
+    for kind in (NON_MEMBER, REMOVED_MEMBER, SITE_MODERATOR, SITE_ADMIN):
+        api = fresh_world.client(kind, api=True)
+        page = fresh_world.client(kind)
+        accepted = api.post(f"/api/v1/invitations/{fresh_world.other_invite_token}/accept")
+        assert accepted.status_code == 200, (kind, accepted.get_json())
+        assert accepted.get_json()["group"]["slug"] == OTHER_GROUP_SLUG
+        assert not checks.findings(fresh_world, accepted), kind
+        landing = page.get(f"/invite/{fresh_world.other_invite_token}")
+        assert not checks.findings(fresh_world, landing), kind
+        assert api.get(f"/api/v1/groups/{OTHER_GROUP_SLUG}").status_code == 200, kind
+        for path in (
+            f"/api/v1/groups/{GROUP_SLUG}",
+            f"/api/v1/topics/{fresh_world.secret_topic_id}",
+        ):
+            response = api.get(path)
+            assert response.status_code == 404, (kind, path)
+            assert not checks.findings(fresh_world, response, echoes=[path]), (kind, path)
+        assert page.get(f"/g/{GROUP_SLUG}").status_code == 404, kind
+
+
+def test_removed_member_cannot_read_the_group_back_through_their_old_link(
+    fresh_world: Planted,
+) -> None:
+    """A member who joined by a (still open) link and was removed, using the link again.
+
+    Either the link lets them in again (they are a member afterwards), or it answers like
+    a link that does not exist. Never a 200 that shows the group to someone outside it.
+    """
+    name = USERNAMES[NON_MEMBER]
+    client = _bearer(fresh_world, name)
+    token = fresh_world.secret_invite_token
+    assert client.post(f"/api/v1/invitations/{token}/accept").status_code == 200
+    owner = _bearer(fresh_world, USERNAMES[SECRET_OWNER])
+    assert owner.delete(f"/api/v1/groups/{GROUP_SLUG}/members/{name}").status_code == 204
+    again = client.post(f"/api/v1/invitations/{token}/accept")
+    if _is_member(fresh_world, name):
+        return
+    forged = client.post(f"/api/v1/invitations/{FORGED_TOKEN}/accept")
+    mine = checks.answer(fresh_world, again, [(token, "<TOKEN>")])
+    theirs = checks.answer(fresh_world, forged, [(FORGED_TOKEN, "<TOKEN>")])
+    assert mine == theirs, (
+        "LEAK: a removed member re-accepting their old link is not let back in, yet is "
+        f"answered unlike a dead link:\n{mine.differences(theirs)}"
+    )
+
+
+def test_public_group_owner_cannot_probe_hidden_accounts(fresh_world: Planted) -> None:
+    """An ordinary member who owns a public group, adding people by name.
+
+    Someone who posts only inside a secret group is unknown outside it (their profile is
+    a 404): adding them by name must answer like a name nobody has, and add nobody.
+    """
+    owner = _bearer(fresh_world, "allotowner")
+    base = f"/api/v1/groups/{PUBLIC_GROUP_SLUG}/members"
+    hidden = owner.put(f"{base}/{SECRET_USERNAME}", json={"role": "member"})
+    nobody = owner.put(f"{base}/{MISSING_USERNAME}", json={"role": "member"})
+    mine = checks.answer(fresh_world, hidden, [(SECRET_USERNAME, "<NAME>")])
+    theirs = checks.answer(fresh_world, nobody, [(MISSING_USERNAME, "<NAME>")])
+    assert mine == theirs, (
+        "LEAK: a public group's owner can tell a hidden account from a missing one "
+        f"(and pull it into their group):\n{mine.differences(theirs)}"
+    )
