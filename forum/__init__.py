@@ -136,6 +136,8 @@ def _configure_requests(app: Flask) -> None:
     from forum.fragments import LRU
 
     app.extensions["forum_fragments"] = LRU(budget=app.config["FORUM_FRAGMENT_CACHE_BYTES"])
+    # Members' group memberships, keyed by (user id, memberships_version): 10,000 members.
+    app.extensions["forum_group_facts"] = LRU(budget=10_000)
 
     context.init_app(app)
 

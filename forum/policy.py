@@ -79,15 +79,47 @@ class Actor:
 OPERATOR = Actor(user_id=0, is_admin=True, is_site_moderator=True, reads_public=True)
 
 
-def actor_for(user: User | None, *, guests_read: bool, now: datetime | None = None) -> Actor:
+GroupFacts = list[tuple[int, Role]]
+
+
+class FactsCache(Protocol):
+    """Where a worker keeps members' group facts (see `actor_for`)."""
+
+    def get(self, key: tuple[int, int]) -> GroupFacts | None: ...
+
+    def put(self, key: tuple[int, int], value: GroupFacts, size: int) -> None: ...
+
+
+def _group_facts(user: User, cache: FactsCache | None) -> GroupFacts:
+    # Keyed by the member's memberships_version, which every membership change bumps in
+    # the same transaction: a cached answer can never outlive the membership it reflects.
+    key = (user.id, user.memberships_version)
+    found = cache.get(key) if cache is not None else None
+    if found is None:
+        found = [
+            (group_id, Role(role))
+            for group_id, role in db.session.execute(
+                select(Membership.group_id, Membership.role).where(Membership.user_id == user.id)
+            )
+        ]
+        if cache is not None:
+            cache.put(key, found, 1)
+    return found
+
+
+def actor_for(
+    user: User | None,
+    *,
+    guests_read: bool,
+    now: datetime | None = None,
+    cache: FactsCache | None = None,
+) -> Actor:
     """Build the actor for a member (or a guest when `user` is None)."""
     if user is None:
         return Actor(reads_public=guests_read)
     now = now or utcnow()
     silenced = user.is_silenced(now) or user.is_suspended(now)
-    roles = db.session.execute(
-        select(Membership.group_id, Membership.role).where(Membership.user_id == user.id)
-    ).all()
+    roles = _group_facts(user, cache)
     glass: frozenset[int] = frozenset()
     if user.is_admin:
         glass = frozenset(

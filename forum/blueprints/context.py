@@ -9,6 +9,7 @@ from urllib.parse import unquote_to_bytes
 from flask import Flask
 from flask import Response
 from flask import abort
+from flask import current_app
 from flask import g
 from flask import request
 from flask_login import current_user
@@ -54,15 +55,15 @@ def current_actor() -> Actor:
     if "actor" not in g:
         user = current_member()
         guests_read = user is None and site_settings()["guest_access"] == "public_boards"
-        g.actor = actor_for(user, guests_read=guests_read)
+        g.actor = actor_for(
+            user, guests_read=guests_read, cache=current_app.extensions["forum_group_facts"]
+        )
     actor: Actor = g.actor
     return actor
 
 
 def client_ip() -> str | None:
     """The client's address; X-Forwarded-For is believed only from a configured proxy."""
-    from flask import current_app
-
     remote = request.remote_addr
     trusted = {
         part.strip()

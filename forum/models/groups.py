@@ -11,7 +11,10 @@ from sqlalchemy import Index
 from sqlalchemy import String
 from sqlalchemy import Text
 from sqlalchemy import UniqueConstraint
+from sqlalchemy import event
+from sqlalchemy import update
 from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import Session
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
 
@@ -125,3 +128,23 @@ class BreakGlass(db.Model):  # type: ignore[name-defined,misc]
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     admin: Mapped[User] = relationship(lazy="joined", innerjoin=True)
+
+
+@event.listens_for(Session, "after_flush")
+def _retire_cached_memberships(session: Session, _context: object) -> None:
+    """Bump `memberships_version` of everyone whose memberships this flush changed.
+
+    A data invariant, kept here like a trigger: no service can forget it, and a member
+    removed from a secret group loses access on their very next request in every worker.
+    """
+    changed = {
+        obj.user_id
+        for obj in (*session.new, *session.dirty, *session.deleted)
+        if isinstance(obj, Membership)
+    }
+    if changed:
+        session.connection().execute(
+            update(User)
+            .where(User.id.in_(sorted(changed)))
+            .values(memberships_version=User.memberships_version + 1)
+        )

@@ -32,6 +32,9 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     trust_level: Mapped[int] = mapped_column(Integer, default=0)
     # Bumped on password change or suspension: every session and token made before dies.
     auth_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    # Bumped whenever the member's group memberships change (forum.models.groups), so
+    # that group facts cached per worker are retired at once everywhere.
+    memberships_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Profiles show the join month only, unless the member chooses to show the date.
     show_join_date: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -177,3 +177,38 @@ def test_group_scopes_agree_with_predicates(db, who):
     groups = set(db.session.scalars(policy.visible_groups(actor)))
     for group in db.session.scalars(select(Group)).all():
         assert policy.can_see_group(actor, group) == (group in groups)
+
+
+def test_cached_group_facts_are_retired_by_any_membership_change(db):
+    from forum.fragments import LRU
+
+    cache = LRU(budget=100)
+    member = f.make_user()
+    group = f.make_group(secret=True, members=(member,))
+    db.session.refresh(member)
+    assert group.id in policy.actor_for(member, guests_read=False, cache=cache).group_ids
+    version = member.memberships_version
+    group_service.remove_member(f.actor(f.owner_of(group)), group, member.username)
+    db.session.commit()
+    db.session.refresh(member)
+    assert member.memberships_version > version
+    assert group.id not in policy.actor_for(member, guests_read=False, cache=cache).group_ids
+
+
+def test_cached_group_facts_follow_a_new_role(db):
+    from forum.fragments import LRU
+
+    cache = LRU(budget=100)
+    member = f.make_user()
+    f.make_topic(author=member)
+    group = f.make_group(members=(member,))
+    db.session.refresh(member)
+    assert (
+        group.id not in policy.actor_for(member, guests_read=False, cache=cache).moderated_group_ids
+    )
+    group_service.set_member_role(
+        f.actor(f.owner_of(group)), group, member.username, role="moderator"
+    )
+    db.session.commit()
+    db.session.refresh(member)
+    assert group.id in policy.actor_for(member, guests_read=False, cache=cache).moderated_group_ids
