@@ -103,6 +103,12 @@ def _board_entries(actor: Actor, scope: Select[Board]) -> list[BoardEntry]:
     return list(entries.values())
 
 
+def board_page_numbers(board: Board, page: int, per_page: int) -> Page[Topic]:
+    """The pager's numbers for a board's topic list, from its counter (no query)."""
+    pages = max(1, -(-board.topics_count // per_page))
+    return Page([], max(1, page), pages, board.topics_count, per_page)
+
+
 def sub_boards(actor: Actor, board: Board) -> list[Board]:
     """The visible sub-boards of a board, in order."""
     return list(

@@ -8,14 +8,18 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
+from markupsafe import Markup
 from werkzeug.wrappers import Response
 
+from forum import fragments
 from forum import listings
 from forum import policy
 from forum.blueprints import context
 from forum.blueprints.pages import requested_page
 from forum.errors import Invalid
 from forum.extensions import db
+from forum.models.boards import Board
+from forum.policy import Actor
 from forum.services import posts
 from forum.services import topics
 
@@ -39,14 +43,30 @@ def show(board_id: int) -> str:
     actor = context.current_actor()
     board = policy.require_board(actor, board_id)
     per_page = current_app.config["FORUM_TOPICS_PER_PAGE"]
+    number = requested_page()
     return render_template(
         "boards/show.html",
         board=board,
         parent=policy.require_board(actor, board.parent_id) if board.parent_id else None,
         children=listings.sub_boards(actor, board),
-        topics=listings.board_topics(actor, board, requested_page(), per_page),
+        topics=listings.board_page_numbers(board, number, per_page),
+        topics_html=_topics_fragment(actor, board, number, per_page),
         can_post_topic=policy.can_post_topic(actor, board),
     )
+
+
+def _topics_fragment(actor: Actor, board: Board, number: int, per_page: int) -> Markup:
+    """The board's rendered topic list, shared by its readers (see forum.fragments)."""
+
+    def render() -> tuple[Markup, int]:
+        found = listings.board_topics(actor, board, number, per_page)
+        html = Markup(render_template("boards/_topics.html", topics=found))  # noqa: S704
+        return html, len(html)
+
+    # Everyone who can see a board sees the same topics; the revision retires old lists.
+    key = ("board-topics", board.id, board.revision, number, per_page)
+    cache: fragments.LRU[Markup] = current_app.extensions["forum_fragments"]
+    return cache.get_or_make(key, render)
 
 
 @bp.route("/b/<id:board_id>/new", methods=["GET", "POST"])

@@ -40,6 +40,9 @@ class Board(db.Model):  # type: ignore[name-defined,misc]
     posts_count: Mapped[int] = mapped_column(Integer, default=0)
     last_post_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     last_topic_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    # Bumped by every change to what the board's topic list shows (a new topic, a reply,
+    # a deleted post; later: pin, lock, move). Rendered topic lists are cached under it.
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     group: Mapped[Group | None] = relationship(lazy="joined")
 

@@ -78,6 +78,7 @@ def reply_to_topic(actor: Actor, topic: Topic, *, body: Any, reply_to: Any = Non
     topic.last_poster_id = author_id
     board = topic.board
     board.posts_count = Board.posts_count + 1
+    board.revision = Board.revision + 1
     board.last_post_at = now
     board.last_topic_id = topic.id
     db.session.flush()
@@ -126,6 +127,7 @@ def delete_post(actor: Actor, post: Post) -> bool:
     topic.posts_count = Topic.posts_count - 1
     topic.revision = Topic.revision + 1
     topic.board.posts_count = Board.posts_count - 1
+    topic.board.revision = Board.revision + 1
     db.session.flush()
     return True
 

@@ -61,6 +61,7 @@ def create_topic(actor: Actor, board: Board, *, title: Any, body: Any) -> tuple[
     # SQL-side increments: concurrent writers on PostgreSQL do not lose counts.
     board.topics_count = Board.topics_count + 1
     board.posts_count = Board.posts_count + 1
+    board.revision = Board.revision + 1
     board.last_post_at = now
     board.last_topic_id = topic.id
     db.session.flush()

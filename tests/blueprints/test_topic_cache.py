@@ -48,3 +48,19 @@ def test_edit_and_reply_show_at_once(client):
     client.post(f"/t/{topic.id}/reply", data={"body": "a new reply"})
     page = client.get(f"/t/{topic.id}").text
     assert "second words" in page and "first words" not in page and "a new reply" in page
+
+
+def test_board_topic_list_shows_new_topics_replies_and_deletions_at_once(client):
+    author = factories.make_user("author")
+    board = factories.make_board("Cached board")
+    first = factories.make_topic(board, author, title="First cached topic")
+    log_in(client, "author")
+    assert "First cached topic" in client.get(f"/b/{board.id}").text
+    client.post(f"/b/{board.id}/new", data={"title": "Second cached topic", "body": "Hi"})
+    assert "Second cached topic" in client.get(f"/b/{board.id}").text
+    client.post(f"/t/{first.id}/reply", data={"body": "a reply"})
+    assert "2 posts" in client.get(f"/b/{board.id}").text
+    reply = factories.make_post(first, author, body="one more")
+    assert "3 posts" in client.get(f"/b/{board.id}").text
+    client.post(f"/p/{reply.id}/delete")
+    assert "2 posts" in client.get(f"/b/{board.id}").text
