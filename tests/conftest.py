@@ -7,6 +7,7 @@ server the PostgreSQL runs are skipped, and the skip reason is printed in the su
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import os
 import shutil
@@ -35,11 +36,14 @@ def _admin_url() -> str:
     return os.environ.get("FORUM_TEST_POSTGRES_URL") or DEFAULT_PG
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A throwaway PostgreSQL database for this run, with the schema created once."""
+@contextlib.contextmanager
+def throwaway_postgres(prefix: str, *, schema: bool) -> Iterator[str]:
+    """Create a PostgreSQL database (with the schema, if asked), yield its URL, drop it.
+
+    Skips the test, saying why, when no server answers.
+    """
     admin_url = make_url(_admin_url())
-    name = f"forum_test_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     try:
         admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
@@ -47,15 +51,25 @@ def postgres_url() -> Iterator[str]:
     except Exception as exc:  # noqa: BLE001 - any failure means "no server here"
         pytest.skip(f"PostgreSQL not available at {admin_url.render_as_string()}: {exc}")
     url = admin_url.set(database=name).render_as_string(hide_password=False)
-    engine = create_engine(url)
-    from forum import models  # noqa: F401
+    if schema:
+        from forum import models  # noqa: F401
 
-    _db.metadata.create_all(engine)
-    engine.dispose()
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+        engine = create_engine(url)
+        _db.metadata.create_all(engine)
+        engine.dispose()
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL database for this run, with the schema created once."""
+    with throwaway_postgres("forum_test", schema=True) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -168,15 +182,5 @@ def empty_url(backend: str, tmp_path: Path) -> Iterator[str]:
     if backend == "sqlite":
         yield f"sqlite:///{tmp_path / 'migrate.db'}"
         return
-    admin_url = make_url(os.environ.get("FORUM_TEST_POSTGRES_URL") or DEFAULT_PG)
-    name = f"forum_mig_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001 - any failure means "no server here"
-        pytest.skip(f"PostgreSQL not available: {exc}")
-    yield admin_url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with throwaway_postgres("forum_mig", schema=False) as url:
+        yield url

@@ -16,7 +16,6 @@ import contextlib
 import hashlib
 import re
 import shutil
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from dataclasses import field
@@ -27,10 +26,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine
 from sqlalchemy import select
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from forum import models  # noqa: F401 - every table, for create_all
 from forum.extensions import db
@@ -53,8 +49,8 @@ from forum.services import invitations as invitation_service
 from forum.services import posts as post_service
 from tests import factories
 from tests.conftest import PageClient
-from tests.conftest import _admin_url
 from tests.conftest import make_test_app
+from tests.conftest import throwaway_postgres
 
 # --- canaries ------------------------------------------------------------------------
 
@@ -399,31 +395,13 @@ def plant(app: Flask, backend: str) -> Planted:
     return planted
 
 
-@contextlib.contextmanager
-def _own_postgres_database() -> Iterator[str]:
+def _own_postgres_database() -> contextlib.AbstractContextManager[str]:
     """A throwaway PostgreSQL database with the schema, for one module's world.
 
     Not the session's shared test database: the function-scoped `app` fixture empties
     that one after every test, which would pull the world from under this module.
     """
-    admin_url = make_url(_admin_url())
-    name = f"forum_leaks_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001 - any failure means "no server here"
-        pytest.skip(f"PostgreSQL not available at {admin_url.render_as_string()}: {exc}")
-    url = admin_url.set(database=name).render_as_string(hide_password=False)
-    engine = create_engine(url)
-    db.metadata.create_all(engine)
-    engine.dispose()
-    try:
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    return throwaway_postgres("forum_leaks", schema=True)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
