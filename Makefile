@@ -20,8 +20,9 @@ install: $(BIN)/forum
 
 install-dev: $(VENV)/.dev
 
+# The printed set-up link uses the port actually served (unless FORUM_BASE_URL is set).
 run: install
-	$(BIN)/forum init
+	FORUM_BASE_URL="$${FORUM_BASE_URL:-http://127.0.0.1:$(PORT)}" $(BIN)/forum init
 	$(BIN)/forum serve --port $(PORT)
 
 test: install-dev
