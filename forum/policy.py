@@ -23,9 +23,11 @@ from typing import Protocol
 
 from sqlalchemy import ColumnElement
 from sqlalchemy import Select
+from sqlalchemy import and_
 from sqlalchemy import false
 from sqlalchemy import or_
 from sqlalchemy import select
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.orm import joinedload
 
 from forum.errors import Denied
@@ -39,7 +41,11 @@ from forum.models.groups import Group
 from forum.models.groups import Membership
 from forum.models.groups import Role
 from forum.models.groups import Visibility
+from forum.models.moderation import Appeal
+from forum.models.moderation import Report
+from forum.models.moderation import Sanction
 from forum.models.modlog import ModerationLog
+from forum.models.notifications import Notification
 from forum.models.posts import Post
 from forum.models.topics import Topic
 from forum.models.users import User
@@ -62,6 +68,9 @@ class Actor:
     owned_group_ids: frozenset[int] = field(default_factory=frozenset)
     # Secret groups an admin has entered through a logged, time-limited break-glass step.
     glass_group_ids: frozenset[int] = field(default_factory=frozenset)
+    # Groups where the member is silenced: they read the group but cannot post in it.
+    # (A group suspension takes the group out of `group_ids` altogether for its time.)
+    silenced_group_ids: frozenset[int] = field(default_factory=frozenset)
 
     @property
     def readable_group_ids(self) -> frozenset[int]:
@@ -78,8 +87,14 @@ class Actor:
 # member account. User id 0 matches no row, so nothing is ever attributed to it.
 OPERATOR = Actor(user_id=0, is_admin=True, is_site_moderator=True, reads_public=True)
 
+# The community's automatic defences (auto-hide, auto-silence) acting with nobody online.
+# It may do nothing through policy: services acting for it skip the checks and log
+# entries carry no actor.
+SYSTEM = Actor()
 
-GroupFacts = list[tuple[int, Role]]
+
+# (group id, role, silenced until, suspended until) per membership.
+GroupFacts = list[tuple[int, Role, datetime | None, datetime | None]]
 
 
 class FactsCache(Protocol):
@@ -97,9 +112,14 @@ def _group_facts(user: User, cache: FactsCache | None) -> GroupFacts:
     found = cache.get(key) if cache is not None else None
     if found is None:
         found = [
-            (group_id, Role(role))
-            for group_id, role in db.session.execute(
-                select(Membership.group_id, Membership.role).where(Membership.user_id == user.id)
+            (group_id, Role(role), silenced_until, suspended_until)
+            for group_id, role, silenced_until, suspended_until in db.session.execute(
+                select(
+                    Membership.group_id,
+                    Membership.role,
+                    Membership.silenced_until,
+                    Membership.suspended_until,
+                ).where(Membership.user_id == user.id)
             )
         ]
         if cache is not None:
@@ -119,7 +139,17 @@ def actor_for(
         return Actor(reads_public=guests_read)
     now = now or utcnow()
     silenced = user.is_silenced(now) or user.is_suspended(now)
-    roles = _group_facts(user, cache)
+    # A group suspension makes the member an outsider for its time; a group silence lets
+    # them read but not post there. Either takes away their moderation of that group.
+    roles = []
+    quiet: set[int] = set()
+    for group_id, role, silenced_until, suspended_until in _group_facts(user, cache):
+        if suspended_until is not None and suspended_until > now:
+            continue
+        if silenced_until is not None and silenced_until > now:
+            quiet.add(group_id)
+            role = Role.MEMBER
+        roles.append((group_id, role))
     glass: frozenset[int] = frozenset()
     if user.is_admin:
         glass = frozenset(
@@ -143,6 +173,7 @@ def actor_for(
         ),
         owned_group_ids=frozenset(group_id for group_id, role in roles if role == Role.OWNER),
         glass_group_ids=glass,
+        silenced_group_ids=frozenset(quiet),
     )
 
 
@@ -208,17 +239,86 @@ def visible_members(actor: Actor, group: Group) -> Select[Membership]:
     return stmt if can_see_members(actor, group) else stmt.where(false())
 
 
-def visible_log_entries(actor: Actor) -> Select[ModerationLog]:
-    """Moderation log entries in the actor's scope: a group's stay inside the group."""
+def _in_moderated_scope(
+    actor: Actor, group_id: InstrumentedAttribute[int | None]
+) -> ColumnElement[bool]:
+    """SQL condition: a row scoped by `group_id` lies in what the actor moderates."""
     conditions: list[ColumnElement[bool]] = []
-    if actor.is_site_moderator and not actor.silenced:
-        conditions.append(ModerationLog.group_id.is_(None))
-        if actor.is_admin:
-            conditions.append(ModerationLog.group_id.in_(_public_group_ids()))
+    if not actor.is_member or actor.silenced:
+        return false()
+    if actor.is_site_moderator:
+        conditions.append(group_id.is_(None))
+        conditions.append(group_id.in_(_public_group_ids()))
     scoped = actor.moderated_group_ids | actor.glass_group_ids
-    if scoped and not actor.silenced:
-        conditions.append(ModerationLog.group_id.in_(sorted(scoped)))
-    return select(ModerationLog).where(or_(*conditions) if conditions else false())
+    if scoped:
+        conditions.append(group_id.in_(sorted(scoped)))
+    return or_(*conditions) if conditions else false()
+
+
+def visible_log_entries(actor: Actor) -> Select[ModerationLog]:
+    """Moderation log entries in the actor's scope: a group's stay inside the group.
+
+    Moderators see their scope's entries; a group that opens its log shows its entries to
+    all its members too (entries never name reporters).
+    """
+    conditions = [_in_moderated_scope(actor, ModerationLog.group_id)]
+    if actor.group_ids:
+        open_logs = select(Group.id).where(
+            Group.id.in_(sorted(actor.group_ids)), Group.log_visible_to_members.is_(True)
+        )
+        conditions.append(ModerationLog.group_id.in_(open_logs))
+    return select(ModerationLog).where(or_(*conditions))
+
+
+def visible_reports(actor: Actor) -> Select[Report]:
+    """Reports the actor may review: in their scope, and never about their own posts."""
+    own_posts = select(Post.id).where(Post.author_id == actor.user_id)
+    return select(Report).where(
+        _in_moderated_scope(actor, Report.group_id), Report.post_id.not_in(own_posts)
+    )
+
+
+def visible_sanctions(actor: Actor) -> Select[Sanction]:
+    """Sanctions the actor may see: their own (with the reasons), and those in their scope."""
+    conditions = [_in_moderated_scope(actor, Sanction.group_id)]
+    if actor.is_member:
+        conditions.append(Sanction.user_id == actor.user_id)
+    return select(Sanction).where(or_(*conditions))
+
+
+def visible_appeals(actor: Actor) -> Select[Appeal]:
+    """Appeals the actor may see: their own, and those in their scope they may decide."""
+    conditions = [
+        and_(
+            _in_moderated_scope(actor, Appeal.group_id),
+            Appeal.user_id != actor.user_id,
+            or_(Appeal.acted_by_id.is_(None), Appeal.acted_by_id != actor.user_id),
+        )
+    ]
+    if actor.is_member:
+        conditions.append(Appeal.user_id == actor.user_id)
+    return select(Appeal).where(or_(*conditions))
+
+
+def visible_notifications(actor: Actor) -> Select[Notification]:
+    """The actor's notifications, each only while its post or group is still visible.
+
+    A notification is written when something happens; by the time it is read the member
+    may have left the group, so visibility is decided on reading, not on writing.
+    """
+    if not actor.is_member:
+        return select(Notification).where(false())
+    return select(Notification).where(
+        Notification.user_id == actor.user_id,
+        or_(
+            Notification.post_id.is_(None),
+            Notification.post_id.in_(visible_posts(actor).with_only_columns(Post.id)),
+        ),
+        or_(
+            Notification.group_id.is_(None),
+            Notification.group_id.in_(visible_groups(actor).with_only_columns(Group.id)),
+        ),
+    )
 
 
 def _user_visible(actor: Actor) -> ColumnElement[bool]:
@@ -322,8 +422,11 @@ def can_create_board(actor: Actor, group: Group | None) -> bool:
 
 
 def _posts_in(actor: Actor, board: Board) -> bool:
-    """Membership rule for writing: a group's boards take posts from its members."""
-    return board.group_id is None or board.group_id in actor.group_ids
+    """Membership rule for writing: a group's boards take posts from its members
+    (not from those silenced in the group)."""
+    if board.group_id is None:
+        return True
+    return board.group_id in actor.group_ids and board.group_id not in actor.silenced_group_ids
 
 
 def can_see_topic(actor: Actor, topic: Topic) -> bool:
@@ -343,14 +446,114 @@ def can_moderate(actor: Actor, board: Board) -> bool:
     owners: its boards. A secret group is moderated only from inside: a site moderator
     or admin who is not a member is an outsider there (admins: unless broken in).
     """
+    return can_moderate_scope(actor, board.group)
+
+
+def can_moderate_scope(actor: Actor, group: Group | None) -> bool:
+    """True if the actor moderates a scope: the site (None) or one group's boards."""
     if not actor.is_member or actor.silenced:
         return False
-    group = board.group
     if group is None:
         return actor.is_site_moderator
     if group.id in actor.moderated_group_ids or group.id in actor.glass_group_ids:
         return True
     return actor.is_site_moderator and not group.is_secret
+
+
+# Moderation ranks within one scope. An action may be undone only by someone of the same
+# or a higher rank, and nobody acts on a member whose rank is equal or higher.
+RANK_NONE = 0
+RANK_GROUP_MODERATOR = 1
+RANK_GROUP_OWNER = 2
+RANK_SITE_MODERATOR = 3
+RANK_ADMIN = 4
+
+
+def moderation_rank(actor: Actor, group: Group | None) -> int:
+    """The actor's rank in a scope (RANK_NONE if they do not moderate it)."""
+    if not can_moderate_scope(actor, group):
+        return RANK_NONE
+    if actor.is_admin:
+        return RANK_ADMIN
+    if actor.is_site_moderator and (group is None or not group.is_secret):
+        return RANK_SITE_MODERATOR
+    if group is not None and group.id in actor.owned_group_ids:
+        return RANK_GROUP_OWNER
+    return RANK_GROUP_MODERATOR
+
+
+def member_rank(user: User, group: Group | None) -> int:
+    """The rank a member holds in a scope, whether or not they are acting now."""
+    if user.is_admin:
+        return RANK_ADMIN
+    if user.is_moderator and (group is None or not group.is_secret):
+        return RANK_SITE_MODERATOR
+    if group is None:
+        return RANK_NONE
+    role = db.session.scalar(
+        select(Membership.role).where(
+            Membership.group_id == group.id, Membership.user_id == user.id
+        )
+    )
+    if role == Role.OWNER:
+        return RANK_GROUP_OWNER
+    if role == Role.MODERATOR:
+        return RANK_GROUP_MODERATOR
+    return RANK_NONE
+
+
+def can_act_on_member(actor: Actor, user: User, group: Group | None) -> bool:
+    """True if the actor may sanction the member in a scope: never themselves, an admin,
+    or a moderator of equal or higher rank there."""
+    if user.id == actor.user_id or user.is_admin:
+        return False
+    rank = moderation_rank(actor, group)
+    return rank > RANK_NONE and member_rank(user, group) < rank
+
+
+def can_report_post(actor: Actor, post: Post) -> bool:
+    """True if the actor may report the post: a member (not silenced) who can read it,
+    and not its author."""
+    if not actor.is_member or actor.silenced or post.author_id == actor.user_id:
+        return False
+    if post.is_deleted or post.is_hidden:
+        return False
+    return can_see_post(actor, post)
+
+
+def can_like_post(actor: Actor, post: Post) -> bool:
+    """True if the actor may like (or unlike) the post: a member who can read it, not its
+    author; not while silenced."""
+    if not actor.is_member or actor.silenced or post.author_id == actor.user_id:
+        return False
+    if post.is_deleted or post.is_hidden:
+        return False
+    return can_see_post(actor, post)
+
+
+def can_post_links(actor: Actor) -> bool:
+    """True if the actor's posts may carry links and images: trust level 1 and up."""
+    return actor.trust_level >= 1 or actor.is_site_moderator or bool(actor.moderated_group_ids)
+
+
+def can_grant_trust(actor: Actor, user: User, group: Group | None) -> bool:
+    """Admins grant (and lock) trust levels to anyone they can see; a group's owners to
+    its members (up to level 3; level 4 and unlocking others' grants are for admins)."""
+    if not actor.is_member or actor.silenced or user.id == actor.user_id:
+        return False
+    if actor.is_admin:
+        return True
+    if group is None or group.id not in actor.owned_group_ids:
+        return False
+    is_member = db.session.scalar(
+        select(Membership.id).where(Membership.group_id == group.id, Membership.user_id == user.id)
+    )
+    return is_member is not None
+
+
+def can_appoint_site_moderators(actor: Actor) -> bool:
+    """Site moderators are appointed by admins."""
+    return can_administer(actor)
 
 
 def can_administer(actor: Actor) -> bool:
@@ -371,14 +574,19 @@ def can_reply(actor: Actor, topic: Topic) -> bool:
         return False
     if can_moderate(actor, topic.board):
         return True
-    return not topic.locked and _posts_in(actor, topic.board)
+    return not topic.locked and not topic.closed and _posts_in(actor, topic.board)
 
 
 def can_see_post_body(actor: Actor, post: Post) -> bool:
-    """True if the actor may read the post's text (a deleted post's: moderators only)."""
+    """True if the actor may read the post's text. A deleted post's: moderators only; a
+    hidden (or waiting) post's: moderators, and its author."""
     if not can_see_post(actor, post):
         return False
-    return not post.is_deleted or can_moderate(actor, post.topic.board)
+    if post.is_deleted:
+        return can_moderate(actor, post.topic.board)
+    if post.is_hidden:
+        return post.author_id == actor.user_id or can_moderate(actor, post.topic.board)
+    return True
 
 
 def can_see_revisions(actor: Actor, post: Post) -> bool:
@@ -529,3 +737,39 @@ def require_admin(actor: Actor) -> None:
     require_member(actor)
     if not can_administer(actor):
         raise Denied("Only site admins may do that.")
+
+
+def require_report(actor: Actor, report_id: int) -> Report:
+    """The report, if it lies in the actor's moderation scope; else `NotFound`."""
+    report: Report | None = db.session.scalar(visible_reports(actor).where(Report.id == report_id))
+    if report is None:
+        raise NotFound()
+    return report
+
+
+def require_sanction(actor: Actor, sanction_id: int) -> Sanction:
+    """The sanction, if the actor may see it (theirs, or in their scope); else `NotFound`."""
+    sanction: Sanction | None = db.session.scalar(
+        visible_sanctions(actor).where(Sanction.id == sanction_id)
+    )
+    if sanction is None:
+        raise NotFound()
+    return sanction
+
+
+def require_appeal(actor: Actor, appeal_id: int) -> Appeal:
+    """The appeal, if the actor may see it; else `NotFound`."""
+    appeal: Appeal | None = db.session.scalar(visible_appeals(actor).where(Appeal.id == appeal_id))
+    if appeal is None:
+        raise NotFound()
+    return appeal
+
+
+def require_log_entry(actor: Actor, entry_id: int) -> ModerationLog:
+    """The moderation log entry, if the actor may see it; else `NotFound`."""
+    entry: ModerationLog | None = db.session.scalar(
+        visible_log_entries(actor).where(ModerationLog.id == entry_id)
+    )
+    if entry is None:
+        raise NotFound()
+    return entry

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from forum.models.activity import PostLike
+from forum.models.activity import TopicRead
+from forum.models.activity import UserStats
+from forum.models.activity import UserVisit
 from forum.models.boards import Board
 from forum.models.groups import BreakGlass
 from forum.models.groups import Group
@@ -9,7 +13,12 @@ from forum.models.groups import JoinRequest
 from forum.models.groups import Membership
 from forum.models.invitations import Invitation
 from forum.models.invitations import InvitationUse
+from forum.models.moderation import Appeal
+from forum.models.moderation import Flag
+from forum.models.moderation import Report
+from forum.models.moderation import Sanction
 from forum.models.modlog import ModerationLog
+from forum.models.notifications import Notification
 from forum.models.posts import Post
 from forum.models.posts import PostRevision
 from forum.models.security import ThrottleEvent
@@ -21,19 +30,28 @@ from forum.models.users import User
 
 __all__ = [
     "ApiToken",
+    "Appeal",
     "Board",
     "BreakGlass",
+    "Flag",
     "Group",
     "Invitation",
     "InvitationUse",
     "JoinRequest",
     "Membership",
     "ModerationLog",
+    "Notification",
     "Post",
+    "PostLike",
     "PostRevision",
     "RecoveryCode",
+    "Report",
+    "Sanction",
     "SiteSetting",
     "ThrottleEvent",
     "Topic",
+    "TopicRead",
     "User",
+    "UserStats",
+    "UserVisit",
 ]

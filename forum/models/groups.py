@@ -5,9 +5,11 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
+from sqlalchemy import Boolean
 from sqlalchemy import Enum
 from sqlalchemy import ForeignKey
 from sqlalchemy import Index
+from sqlalchemy import Integer
 from sqlalchemy import String
 from sqlalchemy import Text
 from sqlalchemy import UniqueConstraint
@@ -63,6 +65,10 @@ class Group(db.Model):  # type: ignore[name-defined,misc]
     description: Mapped[str] = mapped_column(Text, default="")
     visibility: Mapped[Visibility] = mapped_column(_enum(Visibility, "group_visibility"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The group may show its moderation log (never reporters' names) to all its members.
+    log_visible_to_members: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # A brand-new (trust level 0) member's first N posts here wait for approval (0 = off).
+    approve_first_posts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     @property
     def is_secret(self) -> bool:
@@ -88,6 +94,10 @@ class Membership(db.Model):  # type: ignore[name-defined,misc]
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     role: Mapped[Role] = mapped_column(_enum(Role, "membership_role"), default=Role.MEMBER)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Sanctions inside this group (forum.models.moderation.Sanction keeps the history).
+    # Silenced: reads the group, cannot post in it. Suspended: an outsider for the time.
+    silenced_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    suspended_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
     group: Mapped[Group] = relationship()

@@ -36,5 +36,14 @@ class ModerationLog(db.Model):  # type: ignore[name-defined,misc]
     )
     reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # JSON: what an undo needs (e.g. the board a topic moved from). Never reporters' names.
+    data: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
+    # The actor's moderation rank in this scope when they acted (policy.moderation_rank):
+    # only a moderator of the same or a higher rank may undo the action.
+    actor_rank: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    undone_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
 
-    actor: Mapped[User | None] = relationship()
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
 from sqlalchemy import ForeignKey
 from sqlalchemy import Index
 from sqlalchemy import Integer
+from sqlalchemy import String
 from sqlalchemy import Text
 from sqlalchemy import UniqueConstraint
 from sqlalchemy.orm import Mapped
@@ -18,6 +20,12 @@ from forum.models.base import UTCDateTime
 from forum.models.base import utcnow
 from forum.models.topics import Topic
 from forum.models.users import User
+
+
+class HiddenKind(enum.StrEnum):
+    MODERATORS = "moderators"  # a moderator hid it
+    COMMUNITY = "community"  # members' reports reached the threshold (pending review)
+    APPROVAL = "approval"  # a new member's post waiting for a moderator's approval
 
 
 class Post(db.Model):  # type: ignore[name-defined,misc]
@@ -47,6 +55,17 @@ class Post(db.Model):  # type: ignore[name-defined,misc]
     deleted_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), default=None
     )
+    # Hidden: readers see a placeholder; moderators in scope see the text; the author sees
+    # why and may edit to ask for re-review. Kinds: HiddenKind.
+    hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    hidden_kind: Mapped[str | None] = mapped_column(String(16), default=None)
+    hidden_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    hidden_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    # Set when the author edits a hidden post: it goes back to the review queue.
+    review_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    likes_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     # The topic page loads the topic first; this then resolves from the identity map.
     topic: Mapped[Topic] = relationship()
@@ -55,6 +74,10 @@ class Post(db.Model):  # type: ignore[name-defined,misc]
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
+
+    @property
+    def is_hidden(self) -> bool:
+        return self.hidden_at is not None
 
     @property
     def url(self) -> str:

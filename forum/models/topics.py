@@ -43,7 +43,11 @@ class Topic(db.Model):  # type: ignore[name-defined,misc]
     # the topic are cached under it, so a bump retires them everywhere at once.
     revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     pinned: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Locked: nobody but moderators replies or edits. Closed: no new replies, edits allowed.
     locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    closed: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # Slow mode: each member may post here once every N minutes (0 = off).
+    slow_mode_minutes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     # Many-to-one loads hit the identity map first: the board page already holds the board.
     board: Mapped[Board] = relationship()

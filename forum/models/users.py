@@ -30,6 +30,8 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     is_moderator: Mapped[bool] = mapped_column(Boolean, default=False)
     trust_level: Mapped[int] = mapped_column(Integer, default=0)
+    # Granted by hand and locked: the automatic recomputation leaves it alone.
+    trust_level_locked: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     # Bumped on password change or suspension: every session and token made before dies.
     auth_epoch: Mapped[int] = mapped_column(Integer, default=0)
     # Bumped whenever the member's group memberships change (forum.models.groups), so
