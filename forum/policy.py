@@ -71,6 +71,9 @@ class Actor:
     # Groups where the member is silenced: they read the group but cannot post in it.
     # (A group suspension takes the group out of `group_ids` altogether for its time.)
     silenced_group_ids: frozenset[int] = field(default_factory=frozenset)
+    # Groups the member is suspended from (out of `group_ids` for the time). Kept apart so
+    # that a site moderator sanctioned inside a public group stops moderating it too.
+    suspended_group_ids: frozenset[int] = field(default_factory=frozenset)
 
     @property
     def readable_group_ids(self) -> frozenset[int]:
@@ -143,8 +146,10 @@ def actor_for(
     # them read but not post there. Either takes away their moderation of that group.
     roles = []
     quiet: set[int] = set()
+    away: set[int] = set()
     for group_id, role, silenced_until, suspended_until in _group_facts(user, cache):
         if suspended_until is not None and suspended_until > now:
+            away.add(group_id)
             continue
         if silenced_until is not None and silenced_until > now:
             quiet.add(group_id)
@@ -174,6 +179,7 @@ def actor_for(
         owned_group_ids=frozenset(group_id for group_id, role in roles if role == Role.OWNER),
         glass_group_ids=glass,
         silenced_group_ids=frozenset(quiet),
+        suspended_group_ids=frozenset(away),
     )
 
 
@@ -248,7 +254,12 @@ def _in_moderated_scope(
         return false()
     if actor.is_site_moderator:
         conditions.append(group_id.is_(None))
-        conditions.append(group_id.in_(_public_group_ids()))
+        public = _public_group_ids()
+        sanctioned = actor.silenced_group_ids | actor.suspended_group_ids
+        if sanctioned:
+            # Agrees with can_moderate_scope: not where they are silenced or suspended.
+            public = public.where(Group.id.not_in(sorted(sanctioned)))
+        conditions.append(group_id.in_(public))
     scoped = actor.moderated_group_ids | actor.glass_group_ids
     if scoped:
         conditions.append(group_id.in_(sorted(scoped)))
@@ -375,6 +386,14 @@ def can_see_members(actor: Actor, group: Group) -> bool:
     return group.id in actor.group_ids or can_manage_group(actor, group)
 
 
+def can_see_group_log(actor: Actor, group: Group) -> bool:
+    """True if the actor may read the group's moderation log: its moderators, and all its
+    members when the group opens the log to them (agrees with `visible_log_entries`)."""
+    if can_moderate_scope(actor, group):
+        return True
+    return group.log_visible_to_members and group.id in actor.group_ids
+
+
 def can_manage_group(actor: Actor, group: Group) -> bool:
     """True for the group's owners, and for admins (inside a secret group: broken in)."""
     if not actor.is_member or actor.silenced:
@@ -457,7 +476,16 @@ def can_moderate_scope(actor: Actor, group: Group | None) -> bool:
         return actor.is_site_moderator
     if group.id in actor.moderated_group_ids or group.id in actor.glass_group_ids:
         return True
-    return actor.is_site_moderator and not group.is_secret
+    # A site moderator silenced or suspended inside a public group does not moderate it.
+    sanctioned = group.id in actor.silenced_group_ids or group.id in actor.suspended_group_ids
+    return actor.is_site_moderator and not group.is_secret and not sanctioned
+
+
+def can_moderate_anywhere(actor: Actor) -> bool:
+    """True if the actor moderates some scope (the moderator dashboard and its nav link)."""
+    if not actor.is_member or actor.silenced:
+        return False
+    return actor.is_site_moderator or bool(actor.moderated_group_ids | actor.glass_group_ids)
 
 
 # Moderation ranks within one scope. An action may be undone only by someone of the same
@@ -509,6 +537,15 @@ def can_act_on_member(actor: Actor, user: User, group: Group | None) -> bool:
         return False
     rank = moderation_rank(actor, group)
     return rank > RANK_NONE and member_rank(user, group) < rank
+
+
+def can_undo_log_entry(actor: Actor, entry: ModerationLog, group: Group | None) -> bool:
+    """True if the actor may undo a logged action (`group`: the entry's scope): once, and
+    only as a moderator there of the same or a higher rank than whoever acted."""
+    if entry.undone_at is not None:
+        return False
+    rank = moderation_rank(actor, group)
+    return rank > RANK_NONE and rank >= entry.actor_rank
 
 
 def can_report_post(actor: Actor, post: Post) -> bool:
@@ -640,12 +677,18 @@ class PostFacts(Protocol):
     @property
     def is_deleted(self) -> bool: ...
 
+    @property
+    def is_hidden(self) -> bool: ...
+
 
 def topic_view_variant(actor: Actor, topic: Topic) -> str:
-    """How a topic's posts look to the actor: "moderator" (deleted text shown) or "reader".
+    """How a topic's posts look to the actor: "moderator" (deleted and hidden text shown,
+    with why) or "reader" (placeholders).
 
     Everyone who can see a topic sees its posts the same way within a variant, which is
-    what lets rendered pages be shared between readers (see forum.fragments).
+    what lets rendered pages be shared between readers (see forum.fragments). What differs
+    between readers of one variant (their buttons, an author's note on their own hidden
+    post) goes into per-reader holes, decided by `topic_post_actions`.
     """
     return "moderator" if can_moderate(actor, topic.board) else "reader"
 
@@ -655,8 +698,9 @@ def topic_post_actions(
 ) -> dict[int, dict[str, bool]]:
     """`post_actions` for a page of one topic's posts, deciding the shared facts once.
 
-    Must agree with `can_edit_post`, `can_delete_post`, `can_reply` and
-    `can_see_revisions` post by post; a test checks that it does.
+    Must agree with `can_edit_post`, `can_delete_post`, `can_reply`, `can_see_revisions`,
+    `can_see_post_body`, `can_like_post` and `can_report_post` post by post; a test
+    checks that it does.
     """
     sees = can_see_topic(actor, topic)
     writer = actor.is_member and not actor.silenced and sees
@@ -665,13 +709,19 @@ def topic_post_actions(
     actions = {}
     for post in posts:
         own = post.author_id == actor.user_id and actor.is_member
-        readable = sees and (not post.is_deleted or moderates)
+        # Deleted text: moderators only. Hidden (or waiting) text: moderators and the author.
+        shown = not post.is_deleted and (not post.is_hidden or own)
+        readable = sees and (shown or moderates)
+        # Liking and reporting: someone else's post that everyone can still read.
+        open_to_others = writer and not own and not post.is_deleted and not post.is_hidden
         actions[post.id] = {
             "edit": moderates or (writer and own and not post.is_deleted and not topic.locked),
             "delete": not post.is_deleted and (moderates or (own and writer)),
             "reply": replies,
             "revisions": post.revisions_count > 0 and readable,
             "body": readable,
+            "like": open_to_others,
+            "report": open_to_others,
         }
     return actions
 

@@ -11,6 +11,7 @@ from sqlalchemy import Integer
 from sqlalchemy import String
 from sqlalchemy import Text
 from sqlalchemy import UniqueConstraint
+from sqlalchemy import text
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
@@ -33,6 +34,14 @@ class Post(db.Model):  # type: ignore[name-defined,misc]
     __table_args__ = (
         UniqueConstraint("topic_id", "number"),
         Index("ix_posts_author_created", "author_id", "created_at"),
+        # The review queue looks for hidden posts only: a partial index holds just those.
+        Index(
+            "ix_posts_hidden_author",
+            "author_id",
+            sqlite_where=text("hidden_at IS NOT NULL"),
+            postgresql_where=text("hidden_at IS NOT NULL"),
+        ),
+        Index("ix_posts_hidden_kind", "hidden_kind"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -191,6 +191,12 @@ def upgrade():
         batch_op.add_column(sa.Column('review_requested_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('likes_count', sa.Integer(), server_default='0', nullable=False))
         batch_op.create_foreign_key(batch_op.f('fk_posts_hidden_by_id_users'), 'users', ['hidden_by_id'], ['id'], ondelete='SET NULL')
+        batch_op.create_index(
+            'ix_posts_hidden_author', ['author_id'], unique=False,
+            sqlite_where=sa.text('hidden_at IS NOT NULL'),
+            postgresql_where=sa.text('hidden_at IS NOT NULL'),
+        )
+        batch_op.create_index('ix_posts_hidden_kind', ['hidden_kind'], unique=False)
 
     with op.batch_alter_table('topics', schema=None) as batch_op:
         batch_op.add_column(sa.Column('closed', sa.Boolean(), server_default='0', nullable=False))
@@ -212,6 +218,8 @@ def downgrade():
         batch_op.drop_column('closed')
 
     with op.batch_alter_table('posts', schema=None) as batch_op:
+        batch_op.drop_index('ix_posts_hidden_kind')
+        batch_op.drop_index('ix_posts_hidden_author')
         batch_op.drop_constraint(batch_op.f('fk_posts_hidden_by_id_users'), type_='foreignkey')
         batch_op.drop_column('likes_count')
         batch_op.drop_column('review_requested_at')

@@ -1,0 +1,559 @@
+"""Moderator actions on posts and topics: hide, delete, approve, lock, pin, close, move.
+
+Each public action checks policy, is idempotent (True only when it changed something),
+bumps the revisions that key cached topic pages and board lists, and writes one log row.
+The small `apply_*` functions below do the change alone; the log's `undo` and the
+report and appeal decisions reuse them.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy import update
+
+from forum import policy
+from forum import validation
+from forum.errors import Denied
+from forum.errors import Invalid
+from forum.extensions import db
+from forum.models.base import utcnow
+from forum.models.boards import Board
+from forum.models.moderation import Appeal
+from forum.models.moderation import AppealState
+from forum.models.moderation import Flag
+from forum.models.moderation import Report
+from forum.models.moderation import ReportStatus
+from forum.models.posts import HiddenKind
+from forum.models.posts import Post
+from forum.models.topics import Topic
+from forum.moderation.log import clean_reason
+from forum.moderation.log import record
+from forum.policy import Actor
+from forum.services import posts as post_services
+from forum.services.notifications import notify
+
+SLOW_MODE_MAX = 1440
+
+CROSS_GROUP_MOVE_MESSAGE = (
+    "Moving a topic into or out of a secret group changes who can read it; confirm to go ahead."
+)
+REPORTERS_THANKS = "A moderator reviewed a post you reported. Thank you."
+
+
+# --- checks -------------------------------------------------------------------
+
+
+def require_moderator(actor: Actor, board: Board) -> None:
+    """Raise unless the actor moderates the board (`NotLoggedIn` for guests)."""
+    policy.require_member(actor)
+    if not policy.can_moderate(actor, board):
+        raise Denied("Only this board's moderators may do that.")
+
+
+def require_not_own(actor: Actor, post: Post) -> None:
+    """Nobody moderates their own post: no clearing it, no reviewing it."""
+    if post.author_id == actor.user_id:
+        raise Denied("You cannot moderate your own post.")
+
+
+def _require_may_act_against(actor: Actor, post: Post) -> None:
+    """Acting against a post acts on its author: the rank rules apply."""
+    require_not_own(actor, post)
+    if not policy.can_act_on_member(actor, post.author, post.topic.board.group):
+        raise Denied(
+            "You cannot act on the posts of an admin or a moderator of your rank or above."
+        )
+
+
+# --- changes without checks (shared with undo, reports and appeals) ---------------
+
+
+def bump(topic: Topic) -> None:
+    """Retire the cached pages of the topic and of its board's topic list."""
+    topic.revision = Topic.revision + 1
+    topic.board.revision = Board.revision + 1
+
+
+def apply_hide(post: Post, *, kind: HiddenKind, reason: str, by_id: int | None) -> None:
+    """Hide a post (its text kept for moderators and its author)."""
+    post.hidden_at = utcnow()
+    post.hidden_kind = kind.value
+    post.hidden_reason = reason
+    post.hidden_by_id = by_id
+    post.review_requested_at = None
+    bump(post.topic)
+
+
+def apply_unhide(post: Post) -> None:
+    """Show a hidden post again and forget any re-review request."""
+    post.hidden_at = None
+    post.hidden_kind = None
+    post.hidden_reason = ""
+    post.hidden_by_id = None
+    post.review_requested_at = None
+    bump(post.topic)
+
+
+def hidden_state(post: Post) -> dict[str, Any]:
+    """What a hide consisted of, for the log (so an undo can put it back)."""
+    return {"kind": post.hidden_kind, "reason": post.hidden_reason, "by": post.hidden_by_id}
+
+
+def apply_hidden_state(post: Post, state: dict[str, Any]) -> None:
+    """Put back a hide recorded by `hidden_state` (or unhide, if there was none)."""
+    if not state.get("kind"):
+        apply_unhide(post)
+        return
+    apply_hide(
+        post,
+        kind=HiddenKind(state["kind"]),
+        reason=str(state.get("reason") or ""),
+        by_id=state.get("by"),
+    )
+
+
+def apply_restore(post: Post) -> bool:
+    """Undelete a post and put it back into the counters; True if it was deleted."""
+    if not post.is_deleted:
+        return False
+    post.deleted_at = None
+    post.deleted_by_id = None
+    topic = post.topic
+    topic.posts_count = Topic.posts_count + 1
+    topic.board.posts_count = Board.posts_count + 1
+    bump(topic)
+    return True
+
+
+def apply_delete(post: Post, *, by_id: int | None) -> bool:
+    """Soft-delete a post, as `services.posts.delete_post` does; True if it changed."""
+    if post.is_deleted:
+        return False
+    post.deleted_at = utcnow()
+    post.deleted_by_id = by_id
+    topic = post.topic
+    topic.posts_count = Topic.posts_count - 1
+    topic.board.posts_count = Board.posts_count - 1
+    bump(topic)
+    return True
+
+
+def apply_topic_flag(topic: Topic, flag: str, value: bool | int) -> bool:
+    """Set `locked`, `pinned`, `closed` or `slow_mode_minutes`; True if it changed."""
+    if getattr(topic, flag) == value:
+        return False
+    setattr(topic, flag, value)
+    bump(topic)
+    return True
+
+
+def _latest_topic(board: Board, *, without: int) -> tuple[int, Any] | None:
+    row = db.session.execute(
+        select(Topic.id, Topic.last_post_at)
+        .where(Topic.board_id == board.id, Topic.id != without)
+        .order_by(Topic.last_post_at.desc(), Topic.id.desc())
+        .limit(1)
+    ).first()
+    return (row[0], row[1]) if row is not None else None
+
+
+def apply_move(topic: Topic, board: Board) -> bool:
+    """Move a topic to another board, keeping both boards' counters; True if it moved."""
+    source = topic.board
+    if source.id == board.id:
+        return False
+    posts = topic.posts_count
+    source.topics_count = Board.topics_count - 1
+    source.posts_count = Board.posts_count - posts
+    source.revision = Board.revision + 1
+    if source.last_topic_id == topic.id:
+        latest = _latest_topic(source, without=topic.id)
+        source.last_topic_id = latest[0] if latest else None
+        source.last_post_at = latest[1] if latest else None
+    board.topics_count = Board.topics_count + 1
+    board.posts_count = Board.posts_count + posts
+    board.revision = Board.revision + 1
+    if board.last_post_at is None or topic.last_post_at >= board.last_post_at:
+        board.last_post_at = topic.last_post_at
+        board.last_topic_id = topic.id
+    topic.board_id = board.id
+    topic.board = board
+    topic.revision = Topic.revision + 1
+    # Open cases and appeals about the topic's posts follow it into the new scope.
+    post_ids = select(Post.id).where(Post.topic_id == topic.id).scalar_subquery()
+    db.session.execute(
+        update(Report)
+        .where(Report.post_id.in_(post_ids), Report.status == ReportStatus.OPEN)
+        .values(group_id=board.group_id)
+        .execution_options(synchronize_session="fetch")
+    )
+    db.session.execute(
+        update(Appeal)
+        .where(
+            Appeal.target_type == "post",
+            Appeal.target_id.in_(post_ids),
+            Appeal.state == AppealState.OPEN,
+        )
+        .values(group_id=board.group_id)
+        .execution_options(synchronize_session="fetch")
+    )
+    db.session.flush()
+    return True
+
+
+def open_case(post: Post) -> Report | None:
+    """The post's open report, if any."""
+    return db.session.scalar(
+        select(Report).where(Report.post_id == post.id, Report.status == ReportStatus.OPEN)
+    )
+
+
+def close_case(
+    actor: Actor, report: Report, *, status: ReportStatus, resolution: str, reason: str
+) -> bool:
+    """Close an open case and thank its reporters (saying only that it was handled)."""
+    if report.status != ReportStatus.OPEN:
+        return False
+    report.status = status
+    report.resolved_at = utcnow()
+    report.resolved_by_id = actor.user_id or None
+    report.resolution = resolution
+    report.resolution_reason = reason
+    reporters = db.session.scalars(select(Flag.reporter_id).where(Flag.report_id == report.id))
+    for reporter_id in reporters:
+        if reporter_id != actor.user_id:
+            notify(
+                reporter_id,
+                "report_handled",
+                REPORTERS_THANKS,
+                post_id=report.post_id,
+                group_id=report.group_id,
+            )
+    db.session.flush()
+    return True
+
+
+def close_open_case(
+    actor: Actor, post: Post, *, status: ReportStatus, resolution: str, reason: str
+) -> None:
+    """Close the post's open case, if it has one."""
+    report = open_case(post)
+    if report is not None:
+        close_case(actor, report, status=status, resolution=resolution, reason=reason)
+
+
+def _notify_author(post: Post, kind: str, text: str) -> None:
+    notify(post.author_id, kind, text, post_id=post.id, group_id=post.topic.board.group_id)
+
+
+# --- posts -----------------------------------------------------------------------
+
+
+def hide_post(actor: Actor, post: Post, *, reason: Any) -> bool:
+    """Hide a post: members see "hidden by moderators", its author sees the reason."""
+    board = post.topic.board
+    require_moderator(actor, board)
+    _require_may_act_against(actor, post)
+    clean = clean_reason(reason)
+    changed = False
+    if post.hidden_kind != HiddenKind.MODERATORS:
+        previous = hidden_state(post)
+        apply_hide(post, kind=HiddenKind.MODERATORS, reason=clean, by_id=actor.user_id)
+        record(
+            actor,
+            "post_hidden",
+            target_type="post",
+            target_id=post.id,
+            group=board.group,
+            reason=clean,
+            data={"previous": previous},
+        )
+        _notify_author(
+            post,
+            "post_hidden",
+            f"A moderator hid your post: {clean} You can edit it to ask for another review.",
+        )
+        changed = True
+    close_open_case(actor, post, status=ReportStatus.UPHELD, resolution="hide_post", reason=clean)
+    db.session.flush()
+    return changed
+
+
+def unhide_post(actor: Actor, post: Post, *, reason: Any) -> bool:
+    """Show a hidden post again; an open case about it is dismissed (the post is cleared)."""
+    board = post.topic.board
+    require_moderator(actor, board)
+    require_not_own(actor, post)
+    clean = clean_reason(reason)
+    if not post.is_hidden:
+        return False
+    previous = hidden_state(post)
+    apply_unhide(post)
+    # Cleared: the reporters' flags stay under a handled case, so the same members can
+    # never hide it again; only new reporters open a new case.
+    close_open_case(actor, post, status=ReportStatus.DISMISSED, resolution="dismiss", reason=clean)
+    record(
+        actor,
+        "post_unhidden",
+        target_type="post",
+        target_id=post.id,
+        group=board.group,
+        reason=clean,
+        data={"previous": previous},
+    )
+    _notify_author(post, "post_unhidden", "A moderator reviewed your post and it shows again.")
+    db.session.flush()
+    return True
+
+
+def keep_hidden(actor: Actor, post: Post, *, reason: Any) -> bool:
+    """Answer a re-review request (or a community hide): the post stays hidden, with a
+    moderator's reason."""
+    board = post.topic.board
+    require_moderator(actor, board)
+    _require_may_act_against(actor, post)
+    clean = clean_reason(reason)
+    if not post.is_hidden:
+        return False
+    if post.review_requested_at is None and post.hidden_kind == HiddenKind.MODERATORS:
+        return False
+    previous = hidden_state(post)
+    previous["review_requested_at"] = (
+        post.review_requested_at.isoformat() if post.review_requested_at else None
+    )
+    apply_hide(post, kind=HiddenKind.MODERATORS, reason=clean, by_id=actor.user_id)
+    close_open_case(actor, post, status=ReportStatus.UPHELD, resolution="hide_post", reason=clean)
+    record(
+        actor,
+        "post_hidden",
+        target_type="post",
+        target_id=post.id,
+        group=board.group,
+        reason=clean,
+        data={"previous": previous, "kept": True},
+    )
+    _notify_author(
+        post, "post_kept_hidden", f"A moderator reviewed your post: it stays hidden. {clean}"
+    )
+    db.session.flush()
+    return True
+
+
+def delete_post(actor: Actor, post: Post, *, reason: Any) -> bool:
+    """Soft-delete a post as a moderator (counters kept), logged."""
+    board = post.topic.board
+    require_moderator(actor, board)
+    _require_may_act_against(actor, post)
+    clean = clean_reason(reason)
+    changed = post_services.delete_post(actor, post)
+    if changed:
+        record(
+            actor,
+            "post_deleted",
+            target_type="post",
+            target_id=post.id,
+            group=board.group,
+            reason=clean,
+        )
+        _notify_author(post, "post_deleted", f"A moderator removed your post: {clean}")
+    close_open_case(actor, post, status=ReportStatus.UPHELD, resolution="delete_post", reason=clean)
+    db.session.flush()
+    return changed
+
+
+def restore_post(actor: Actor, post: Post, *, reason: Any) -> bool:
+    """Undelete a post a moderator deleted (counters restored), logged."""
+    board = post.topic.board
+    require_moderator(actor, board)
+    require_not_own(actor, post)
+    clean = clean_reason(reason)
+    if not post.is_deleted:
+        return False
+    if post.deleted_by_id == post.author_id:
+        # The author's own choice to take their words down is not a moderator's to undo.
+        raise Denied("The author deleted this post themselves.")
+    apply_restore(post)
+    record(
+        actor,
+        "post_restored",
+        target_type="post",
+        target_id=post.id,
+        group=board.group,
+        reason=clean,
+    )
+    db.session.flush()
+    return True
+
+
+def approve_post(actor: Actor, post: Post, *, reason: Any = "") -> bool:
+    """Publish a new member's post that waited for approval."""
+    board = post.topic.board
+    require_moderator(actor, board)
+    require_not_own(actor, post)
+    clean = clean_reason(reason, required=False)
+    if post.hidden_kind != HiddenKind.APPROVAL or post.is_deleted:
+        return False
+    apply_unhide(post)
+    record(
+        actor,
+        "post_approved",
+        target_type="post",
+        target_id=post.id,
+        group=board.group,
+        reason=clean,
+    )
+    _notify_author(post, "post_approved", "A moderator approved your post: it shows now.")
+    db.session.flush()
+    return True
+
+
+def reject_post(actor: Actor, post: Post, *, reason: Any) -> bool:
+    """Turn down a post that waited for approval (it is deleted, with the reason)."""
+    board = post.topic.board
+    require_moderator(actor, board)
+    _require_may_act_against(actor, post)
+    clean = clean_reason(reason)
+    if post.hidden_kind != HiddenKind.APPROVAL or post.is_deleted:
+        return False
+    apply_delete(post, by_id=actor.user_id)
+    record(
+        actor,
+        "post_rejected",
+        target_type="post",
+        target_id=post.id,
+        group=board.group,
+        reason=clean,
+    )
+    _notify_author(post, "post_rejected", f"A moderator did not approve your post: {clean}")
+    db.session.flush()
+    return True
+
+
+# --- topics ----------------------------------------------------------------------
+
+
+def _topic_action(
+    actor: Actor, topic: Topic, *, flag: str, value: bool, action: str, reason: Any
+) -> bool:
+    board = topic.board
+    require_moderator(actor, board)
+    clean = clean_reason(reason)
+    if not apply_topic_flag(topic, flag, value):
+        return False
+    record(actor, action, target_type="topic", target_id=topic.id, group=board.group, reason=clean)
+    db.session.flush()
+    return True
+
+
+def lock_topic(actor: Actor, topic: Topic, *, reason: Any) -> bool:
+    """Lock a topic: only moderators reply or edit."""
+    return _topic_action(
+        actor, topic, flag="locked", value=True, action="topic_locked", reason=reason
+    )
+
+
+def unlock_topic(actor: Actor, topic: Topic, *, reason: Any) -> bool:
+    """Unlock a topic."""
+    return _topic_action(
+        actor, topic, flag="locked", value=False, action="topic_unlocked", reason=reason
+    )
+
+
+def pin_topic(actor: Actor, topic: Topic, *, reason: Any) -> bool:
+    """Pin a topic to the top of its board."""
+    return _topic_action(
+        actor, topic, flag="pinned", value=True, action="topic_pinned", reason=reason
+    )
+
+
+def unpin_topic(actor: Actor, topic: Topic, *, reason: Any) -> bool:
+    """Unpin a topic."""
+    return _topic_action(
+        actor, topic, flag="pinned", value=False, action="topic_unpinned", reason=reason
+    )
+
+
+def close_topic(actor: Actor, topic: Topic, *, reason: Any) -> bool:
+    """Close a topic: no new replies (edits still allowed)."""
+    return _topic_action(
+        actor, topic, flag="closed", value=True, action="topic_closed", reason=reason
+    )
+
+
+def open_topic(actor: Actor, topic: Topic, *, reason: Any) -> bool:
+    """Open a closed topic again."""
+    return _topic_action(
+        actor, topic, flag="closed", value=False, action="topic_opened", reason=reason
+    )
+
+
+def crosses_secret_line(source: Board, destination: Board) -> bool:
+    """True if a move between the boards changes who can read the topic via a secret group."""
+    if source.group_id == destination.group_id:
+        return False
+    groups = (source.group, destination.group)
+    return any(group is not None and group.is_secret for group in groups)
+
+
+def move_topic(
+    actor: Actor, topic: Topic, board: Board, *, reason: Any, confirm_group_change: bool = False
+) -> bool:
+    """Move a topic to another board; a move into or out of a secret group must be confirmed."""
+    source = topic.board
+    require_moderator(actor, source)
+    require_moderator(actor, board)
+    clean = clean_reason(reason)
+    if source.id == board.id:
+        return False
+    if crosses_secret_line(source, board) and confirm_group_change is not True:
+        raise Invalid("board", CROSS_GROUP_MOVE_MESSAGE)
+    apply_move(topic, board)
+    data = {"from_board": source.id, "to_board": board.id}
+    arrived = record(
+        actor,
+        "topic_moved",
+        target_type="topic",
+        target_id=topic.id,
+        group=board.group,
+        reason=clean,
+        data=data,
+    )
+    if source.group_id != board.group_id:
+        # Both scopes' moderators see the topic leave one and arrive in the other.
+        left = record(
+            actor,
+            "topic_moved",
+            target_type="topic",
+            target_id=topic.id,
+            group=source.group,
+            reason=clean,
+            data={**data, "pair": arrived.id},
+        )
+        arrived.data = json.dumps({**data, "pair": left.id}, sort_keys=True)
+    db.session.flush()
+    return True
+
+
+def set_slow_mode(actor: Actor, topic: Topic, *, minutes: Any, reason: Any) -> bool:
+    """Let each member post in the topic once every N minutes (0 turns it off)."""
+    board = topic.board
+    require_moderator(actor, board)
+    clean_minutes = validation.integer(minutes, "minutes", minimum=0, maximum=SLOW_MODE_MAX)
+    clean = clean_reason(reason)
+    before = topic.slow_mode_minutes
+    if not apply_topic_flag(topic, "slow_mode_minutes", clean_minutes):
+        return False
+    record(
+        actor,
+        "slow_mode_set",
+        target_type="topic",
+        target_id=topic.id,
+        group=board.group,
+        reason=clean,
+        data={"before": before, "minutes": clean_minutes},
+    )
+    db.session.flush()
+    return True

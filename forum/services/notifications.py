@@ -1,0 +1,77 @@
+"""Notifications: short plain-text messages to one member."""
+
+from __future__ import annotations
+
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import update
+
+from forum import policy
+from forum.extensions import db
+from forum.listings import Page
+from forum.listings import _paged
+from forum.models.base import utcnow
+from forum.models.notifications import Notification
+from forum.policy import Actor
+
+TEXT_MAX = 500
+KIND_MAX = 32
+
+
+def notify(
+    user_id: int,
+    kind: str,
+    text: str,
+    *,
+    post_id: int | None = None,
+    group_id: int | None = None,
+) -> Notification:
+    """Add a notification for a member (plain text, cut to 500 characters)."""
+    if len(text) > TEXT_MAX:
+        text = text[: TEXT_MAX - 1] + "…"
+    notification = Notification(
+        user_id=user_id,
+        kind=kind[:KIND_MAX],
+        text=text,
+        post_id=post_id,
+        group_id=group_id,
+        created_at=utcnow(),
+    )
+    db.session.add(notification)
+    db.session.flush()
+    return notification
+
+
+def notifications(actor: Actor, *, page: int = 1, per_page: int = 30) -> Page[Notification]:
+    """The actor's notifications, newest first (only those they may still see)."""
+    policy.require_member(actor)
+    scope = policy.visible_notifications(actor)
+    total = int(db.session.scalar(select(func.count()).select_from(scope.subquery())) or 0)
+    stmt = scope.order_by(Notification.created_at.desc(), Notification.id.desc())
+    return _paged(stmt, total, page, per_page)
+
+
+def unread_count(actor: Actor) -> int:
+    """How many of the actor's visible notifications are unread (guests: 0)."""
+    if not actor.is_member:
+        return 0
+    scope = policy.visible_notifications(actor).where(Notification.read_at.is_(None))
+    return int(db.session.scalar(select(func.count()).select_from(scope.subquery())) or 0)
+
+
+def mark_all_read(actor: Actor) -> int:
+    """Mark the actor's visible notifications read; the number marked."""
+    policy.require_member(actor)
+    ids = (
+        policy.visible_notifications(actor)
+        .where(Notification.read_at.is_(None))
+        .with_only_columns(Notification.id)
+    )
+    result = db.session.execute(
+        update(Notification)
+        .where(Notification.id.in_(ids))
+        .values(read_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    db.session.flush()
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,1 @@
+"""Moderation: reports, actions, sanctions, appeals, the log and the queue."""
