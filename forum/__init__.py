@@ -153,6 +153,8 @@ def _configure_blueprints(app: Flask) -> None:
     from forum.blueprints import auth
     from forum.blueprints import boards
     from forum.blueprints import groups
+    from forum.blueprints import moderation
+    from forum.blueprints import notifications
     from forum.blueprints import pages
     from forum.blueprints import topics
     from forum.blueprints import users
@@ -168,6 +170,8 @@ def _configure_blueprints(app: Flask) -> None:
         topics.bp,
         users.bp,
         admin.bp,
+        moderation.bp,
+        notifications.bp,
         pages.bp,
         api_bp,
     ):

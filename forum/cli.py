@@ -1,4 +1,4 @@
-"""The `forum` command: init, create-user, serve, demo and maintenance chores."""
+"""The `forum` command: init, create-user, serve, demo and maintenance chores (prune, trust)."""
 
 from __future__ import annotations
 
@@ -157,6 +157,22 @@ def prune() -> None:
 
     with _app_context():
         click.echo(f"Deleted {prune_throttle_events()} old throttle entries.")
+
+
+@main.command()
+def trust() -> None:
+    """Recompute every member's trust level (run daily from cron or a systemd timer)."""
+    from forum.extensions import db
+    from forum.services.trust import recompute_all
+
+    with _app_context():
+        # Committed batch by batch: no single transaction holds the write lock for long.
+        counts = recompute_all(after_batch=db.session.commit)
+        db.session.commit()
+        click.echo(
+            f"checked {counts['checked']}, promoted {counts['promoted']}, "
+            f"demoted {counts['demoted']}"
+        )
 
 
 @main.command("make-migration")

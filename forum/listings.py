@@ -32,6 +32,8 @@ from forum.models.groups import Membership
 from forum.models.groups import RequestState
 from forum.models.groups import Role
 from forum.models.groups import Visibility
+from forum.models.moderation import Appeal
+from forum.models.moderation import Flag
 from forum.models.modlog import ModerationLog
 from forum.models.posts import Post
 from forum.models.topics import Topic
@@ -123,7 +125,9 @@ def sub_boards(actor: Actor, board: Board) -> list[Board]:
 def board_topics(actor: Actor, board: Board, page: int, per_page: int) -> Page[Topic]:
     """A board's topics: pinned first, then by latest activity."""
     order = (Topic.pinned.desc(), Topic.last_post_at.desc(), Topic.id.desc())
-    scope = policy.visible_topics(actor).where(Topic.board_id == board.id)
+    # Without the reader's own waiting topics: the list is shared (and cached) between
+    # everyone with the same view of the board (see policy.board_view_variant).
+    scope = policy.visible_topics(actor, own_waiting=False).where(Topic.board_id == board.id)
     # Deep pages: pick the page's ids from the (board, pinned, last_post_at) index first,
     # then load just those rows; OFFSET over full joined rows reads every skipped one.
     ids = (
@@ -134,7 +138,7 @@ def board_topics(actor: Actor, board: Board, page: int, per_page: int) -> Page[T
         .scalar_subquery()
     )
     stmt = (
-        policy.visible_topics(actor)
+        policy.visible_topics(actor, own_waiting=False)
         .where(Topic.id.in_(ids))
         .options(joinedload(Topic.author).load_only(User.id, User.username))
         .order_by(*order)
@@ -167,16 +171,38 @@ def topic_posts(
 
 @dataclass(frozen=True)
 class PostSummary:
-    """The facts about a post that a cached topic page still needs per reader."""
+    """The facts about a post that a cached topic page still needs per reader.
+
+    Kept beside the cached HTML, never in it: the hidden reason, for one, is shown only
+    to the post's author (moderators get it in their own variant of the page).
+    """
 
     id: int
+    number: int
     author_id: int
     revisions_count: int
     is_deleted: bool
+    is_hidden: bool
+    hidden_kind: str | None
+    hidden_reason: str
+    review_requested: bool
+    likes_count: int
 
     @classmethod
     def of(cls, post: Post) -> PostSummary:
-        return cls(post.id, post.author_id, post.revisions_count, post.is_deleted)
+        """The summary of a loaded post."""
+        return cls(
+            id=post.id,
+            number=post.number,
+            author_id=post.author_id,
+            revisions_count=post.revisions_count,
+            is_deleted=post.is_deleted,
+            is_hidden=post.is_hidden,
+            hidden_kind=str(post.hidden_kind) if post.hidden_kind is not None else None,
+            hidden_reason=post.hidden_reason or "",
+            review_requested=post.review_requested_at is not None,
+            likes_count=post.likes_count or 0,
+        )
 
 
 def page_of_post(post: Post, per_page: int) -> int:
@@ -438,3 +464,178 @@ def break_glass_notes(actor: Actor, group: Group, limit: int = 20) -> list[Break
         until = step.expires_at if step is not None else None
         notes.append(BreakGlassNote(name, entry.created_at, entry.reason, until))
     return notes
+
+
+# --- moderation: what members and moderators see ----------------------------------
+
+
+def appealed_post_ids(actor: Actor, post_ids: Sequence[int]) -> set[int]:
+    """Of the given posts, those the actor has already appealed (one appeal per post)."""
+    if not actor.is_member or not post_ids:
+        return set()
+    return set(
+        db.session.scalars(
+            policy.visible_appeals(actor)
+            .where(
+                Appeal.user_id == actor.user_id,
+                Appeal.target_type == "post",
+                Appeal.target_id.in_(sorted(post_ids)),
+            )
+            .with_only_columns(Appeal.target_id)
+        )
+    )
+
+
+def my_flag(actor: Actor, post: Post) -> Flag | None:
+    """The actor's own report of the (visible) post, if they made one."""
+    if not actor.is_member:
+        return None
+    flag: Flag | None = db.session.scalar(
+        select(Flag).where(Flag.post_id == post.id, Flag.reporter_id == actor.user_id)
+    )
+    return flag
+
+
+def moderated_boards(actor: Actor) -> list[Board]:
+    """Every board the actor moderates, group boards after site boards, by name."""
+    stmt = policy.visible_boards(actor).options(joinedload(Board.group))
+    found = [b for b in db.session.scalars(stmt) if policy.can_moderate(actor, b)]
+    return sorted(found, key=lambda b: (b.group.name if b.group else "", b.position, b.name, b.id))
+
+
+def own_hidden_posts(actor: Actor, limit: int = 50) -> list[Post]:
+    """The actor's own posts that are hidden or waiting for approval, newest first."""
+    if not actor.is_member:
+        return []
+    stmt = (
+        policy.visible_posts(actor)
+        .where(
+            Post.author_id == actor.user_id,
+            Post.hidden_at.is_not(None),
+            Post.deleted_at.is_(None),
+        )
+        .options(contains_eager(Post.topic), defer(Post.body))
+        .order_by(Post.hidden_at.desc(), Post.id.desc())
+        .limit(limit)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def own_appeals(actor: Actor) -> dict[tuple[str, int], Appeal]:
+    """The actor's appeals, by (target type, target id)."""
+    if not actor.is_member:
+        return {}
+    stmt = policy.visible_appeals(actor).where(Appeal.user_id == actor.user_id)
+    return {(a.target_type, a.target_id): a for a in db.session.scalars(stmt)}
+
+
+def group_log(actor: Actor, group: Group, page: int, per_page: int = 50) -> Page[ModerationLog]:
+    """The group's moderation log entries the actor may see, newest first."""
+    scope = policy.visible_log_entries(actor).where(ModerationLog.group_id == group.id)
+    total = db.session.scalar(select(func.count()).select_from(scope.subquery())) or 0
+    stmt = scope.options(
+        joinedload(ModerationLog.actor).load_only(User.id, User.username)
+    ).order_by(ModerationLog.created_at.desc(), ModerationLog.id.desc())
+    return _paged(stmt, total, page, per_page)
+
+
+def sanction_scopes(actor: Actor, user: User) -> list[Group | None]:
+    """The scopes in which the actor may silence or suspend the member: the site (None)
+    and the groups the actor moderates that the member belongs to."""
+    scopes: list[Group | None] = []
+    if policy.can_act_on_member(actor, user, None):
+        scopes.append(None)
+    moderated = actor.moderated_group_ids | actor.glass_group_ids
+    if actor.is_site_moderator:
+        groups_stmt = select(Group).join(Membership, Membership.group_id == Group.id)
+    elif moderated:
+        groups_stmt = (
+            select(Group)
+            .join(Membership, Membership.group_id == Group.id)
+            .where(Group.id.in_(sorted(moderated)))
+        )
+    else:
+        return scopes
+    stmt = groups_stmt.where(Membership.user_id == user.id).order_by(Group.name, Group.id)
+    scopes += [g for g in db.session.scalars(stmt) if policy.can_act_on_member(actor, user, g)]
+    return scopes
+
+
+def site_moderators(actor: Actor) -> list[User]:
+    """The site's moderators (not admins), by name: for admins only."""
+    policy.require_admin(actor)
+    stmt = (
+        select(User)
+        .where(User.is_moderator.is_(True), User.is_admin.is_(False))
+        .order_by(User.username_key)
+    )
+    return list(db.session.scalars(stmt))
+
+
+@dataclass
+class LogView:
+    """What a page of log entries shows besides the entries: scope names, the members
+    the entries are about, and which entries the actor may undo."""
+
+    groups: dict[int, Group]
+    usernames: dict[int, str]
+    undoable: set[int]
+
+    def scope(self, entry: ModerationLog) -> str:
+        """The entry's scope as a reader sees it: a group's name, or "Site"."""
+        group = self.groups.get(entry.group_id) if entry.group_id is not None else None
+        return group.name if group is not None else "Site"
+
+
+def log_view(
+    actor: Actor, entries: Sequence[ModerationLog], *, undoable: frozenset[str]
+) -> LogView:
+    """Scope names, member names and undo rights for log entries the actor was shown."""
+    group_ids = sorted({e.group_id for e in entries if e.group_id is not None})
+    groups = (
+        {g.id: g for g in db.session.scalars(select(Group).where(Group.id.in_(group_ids)))}
+        if group_ids
+        else {}
+    )
+    user_ids = sorted({e.target_id for e in entries if e.target_type == "user"})
+    usernames = (
+        {
+            u.id: u.username
+            for u in db.session.scalars(policy.visible_users(actor).where(User.id.in_(user_ids)))
+        }
+        if user_ids
+        else {}
+    )
+    may_undo = set()
+    for entry in entries:
+        if entry.action not in undoable:
+            continue
+        group = groups.get(entry.group_id) if entry.group_id is not None else None
+        if policy.can_undo_log_entry(actor, entry, group):
+            may_undo.add(entry.id)
+    return LogView(groups, usernames, may_undo)
+
+
+def group_names(actor: Actor, group_ids: Sequence[int | None]) -> dict[int, str]:
+    """Names of those of the groups the actor may know exist (for scopes shown in lists)."""
+    wanted = sorted({i for i in group_ids if i is not None})
+    if not wanted:
+        return {}
+    stmt = policy.visible_groups(actor).where(Group.id.in_(wanted))
+    return {g.id: g.name for g in db.session.scalars(stmt)}
+
+
+def trust_grant_scopes(actor: Actor, user: User) -> list[Group | None]:
+    """Where the actor may grant the member a trust level by hand: as an admin (None), or
+    as an owner of groups the member is in."""
+    if policy.can_grant_trust(actor, user, None):
+        return [None]
+    if not actor.owned_group_ids or user.id == actor.user_id:
+        return []
+    stmt = (
+        select(Group)
+        .join(Membership, Membership.group_id == Group.id)
+        .where(Group.id.in_(sorted(actor.owned_group_ids)), Membership.user_id == user.id)
+        .order_by(Group.name, Group.id)
+    )
+    return [g for g in db.session.scalars(stmt) if policy.can_grant_trust(actor, user, g)]

@@ -12,12 +12,14 @@ from forum.models.posts import PostRevision
 from forum.models.security import ThrottleEvent
 from forum.rendering import RENDERER_VERSION
 from forum.rendering import render_markdown
+from forum.services.limits import author_may_post_links
 from forum.throttle import RETENTION
 
 
 def rerender_stale_posts(batch: int = 500) -> int:
     """Re-render posts (and their revisions) made by an older renderer; returns the count."""
     done = 0
+    links: dict[int, bool] = {}
     while True:
         rows = list(
             db.session.scalars(
@@ -27,12 +29,16 @@ def rerender_stale_posts(batch: int = 500) -> int:
         if not rows:
             return done
         for post in rows:
-            post.html = render_markdown(post.body)
+            # Links follow the author's trust level *now*: a new member's post rendered
+            # without links gains them once its author has reached trust level 1.
+            if post.author_id not in links:
+                links[post.author_id] = author_may_post_links(post.author)
+            post.html = render_markdown(post.body, links=links[post.author_id])
             post.renderer_version = RENDERER_VERSION
             for revision in db.session.scalars(
                 select(PostRevision).where(PostRevision.post_id == post.id)
             ):
-                revision.html = render_markdown(revision.body)
+                revision.html = render_markdown(revision.body, links=links[post.author_id])
         db.session.commit()
         done += len(rows)
 

@@ -215,9 +215,32 @@ def visible_boards(actor: Actor) -> Select[Board]:
     return select(Board).where(_board_readable(actor))
 
 
-def visible_topics(actor: Actor) -> Select[Topic]:
-    """Topics the actor may see."""
-    return select(Topic).where(Topic.board_id.in_(readable_board_ids(actor)))
+def _moderates_anything(actor: Actor) -> bool:
+    if not actor.is_member or actor.silenced:
+        return False
+    return actor.is_site_moderator or bool(actor.moderated_group_ids | actor.glass_group_ids)
+
+
+def moderated_board_ids(actor: Actor) -> Select[int]:
+    """Ids of the boards the actor moderates (agrees with `can_moderate`)."""
+    return select(Board.id).where(_in_moderated_scope(actor, Board.group_id))
+
+
+def _topic_shown(actor: Actor, *, own_waiting: bool) -> ColumnElement[bool]:
+    """SQL condition on `Topic`: readable, and not a topic still waiting for approval
+    (those: the board's moderators, and with `own_waiting` their author)."""
+    shown: list[ColumnElement[bool]] = [Topic.awaiting_approval.is_(False)]
+    if own_waiting and actor.is_member:
+        shown.append(Topic.author_id == actor.user_id)
+    if _moderates_anything(actor):
+        shown.append(Topic.board_id.in_(moderated_board_ids(actor)))
+    return and_(Topic.board_id.in_(readable_board_ids(actor)), or_(*shown))
+
+
+def visible_topics(actor: Actor, *, own_waiting: bool = True) -> Select[Topic]:
+    """Topics the actor may see. `own_waiting=False` leaves out the actor's own topics
+    that wait for approval: lists shared between readers (cached) must not hold them."""
+    return select(Topic).where(_topic_shown(actor, own_waiting=own_waiting))
 
 
 def visible_posts(actor: Actor) -> Select[Post]:
@@ -225,7 +248,7 @@ def visible_posts(actor: Actor) -> Select[Post]:
     return (
         select(Post)
         .join(Topic, Topic.id == Post.topic_id)
-        .where(Topic.board_id.in_(readable_board_ids(actor)))
+        .where(_topic_shown(actor, own_waiting=True))
     )
 
 
@@ -449,8 +472,15 @@ def _posts_in(actor: Actor, board: Board) -> bool:
 
 
 def can_see_topic(actor: Actor, topic: Topic) -> bool:
-    """True if the actor may read the topic."""
-    return can_see_board(actor, topic.board)
+    """True if the actor may read the topic (one waiting for approval: its author and
+    the board's moderators)."""
+    if not can_see_board(actor, topic.board):
+        return False
+    if not topic.awaiting_approval:
+        return True
+    return (actor.is_member and topic.author_id == actor.user_id) or can_moderate(
+        actor, topic.board
+    )
 
 
 def can_see_post(actor: Actor, post: Post) -> bool:
@@ -679,6 +709,12 @@ class PostFacts(Protocol):
 
     @property
     def is_hidden(self) -> bool: ...
+
+
+def board_view_variant(actor: Actor, board: Board) -> str:
+    """How a board's topic list looks to the actor: "moderator" (topics waiting for
+    approval listed) or "reader". Lists are shared between readers of one variant."""
+    return "moderator" if can_moderate(actor, board) else "reader"
 
 
 def topic_view_variant(actor: Actor, topic: Topic) -> str:

@@ -163,6 +163,20 @@ _CLEANER = bleach.Cleaner(
 )
 
 
+# New members (trust level 0) may not post links or images, a spammer's whole purpose.
+# The same allow-list without <a> and without linkifying: a Markdown link, an autolink or
+# an image (already turned into a link above) keeps only its text, and a bare URL stays
+# plain text. Stripping <a> in the sanitiser rather than in Markdown means no route to a
+# link survives, whatever Markdown produced.
+_TEXT_ONLY_CLEANER = bleach.Cleaner(
+    tags=ALLOWED_TAGS - {"a"},
+    attributes=_allow_attribute,
+    protocols=ALLOWED_PROTOCOLS,
+    strip=True,
+    strip_comments=True,
+)
+
+
 class _StrikethroughExtension(Extension):
     """``~~text~~`` becomes ``<del>text</del>``."""
 
@@ -437,17 +451,22 @@ def _strip_control_chars(text: str) -> str:
     return _CONTROL_CHARS_RE.sub("", text)
 
 
-def sanitize_html(html: str) -> str:
-    """Clean HTML against the allow-list, linkify bare URLs and set rel on every link."""
-    cleaned: str = _CLEANER.clean(_strip_control_chars(html))
+def sanitize_html(html: str, *, links: bool = True) -> str:
+    """Clean HTML against the allow-list, linkify bare URLs and set rel on every link.
+
+    With ``links=False`` (a new member's post) every link is reduced to its text and
+    nothing is linkified.
+    """
+    cleaner = _CLEANER if links else _TEXT_ONLY_CLEANER
+    cleaned: str = cleaner.clean(_strip_control_chars(html))
     return cleaned
 
 
-def render_markdown(source: str) -> str:
-    """Render user-written Markdown to sanitised HTML."""
+def render_markdown(source: str, *, links: bool = True) -> str:
+    """Render user-written Markdown to sanitised HTML (``links=False``: links as text)."""
     html = _new_markdown().convert(_strip_control_chars(source))
     # Always last, whatever Markdown produced.
-    return sanitize_html(html)
+    return sanitize_html(html, links=links)
 
 
 # Tags whose edges separate words: "<p>one</p><p>two</p>" is "one two", not "onetwo".

@@ -9,6 +9,7 @@ from forum.models.boards import Board
 from forum.models.groups import Group
 from forum.models.groups import Membership
 from forum.models.groups import Role
+from forum.models.moderation import Report
 from forum.models.posts import Post
 from forum.models.topics import Topic
 from forum.models.users import User
@@ -180,3 +181,73 @@ def set_settings(**values: str) -> None:
     """Change site settings directly (no policy check), committed."""
     settings.write_settings(values)
     db.session.commit()
+
+
+def make_report(post: Post, reporter: User, *, reason: str = "spam", note: str = "") -> Report:
+    """A member's report of a post (through the service: weights, auto-hide), committed."""
+    from forum.moderation import reports
+
+    found = reports.report_post(actor(reporter), post, reason=reason, note=note)
+    db.session.commit()
+    return found
+
+
+def make_reading(
+    user: User,
+    *,
+    topics_entered: int = 0,
+    posts_read: int = 0,
+    minutes_read: int = 0,
+    days_visited: int = 0,
+) -> None:
+    """Set a member's running reading totals (as forum.activity counts them), committed."""
+    from forum.models.activity import UserStats
+
+    stats = db.session.get(UserStats, user.id) or UserStats(user_id=user.id)
+    stats.topics_entered = topics_entered
+    stats.posts_read = posts_read
+    stats.seconds_read = minutes_read * 60
+    stats.days_visited = days_visited
+    db.session.add(stats)
+    db.session.commit()
+
+
+def make_visits(user: User, days: int, *, posts_read: int = 0, ago: int = 0) -> None:
+    """Visits on `days` consecutive days ending `ago` days before today, committed."""
+    from datetime import timedelta
+
+    from forum.models.activity import UserVisit
+    from forum.models.base import utcnow
+
+    today = utcnow().date()
+    for n in range(ago, ago + days):
+        db.session.add(
+            UserVisit(user_id=user.id, day=today - timedelta(days=n), posts_read=posts_read)
+        )
+    db.session.commit()
+
+
+def make_like(user: User, post: Post, *, days_ago: int = 0) -> None:
+    """A like given `days_ago` days ago, written as a row (the post's count too), committed."""
+    from datetime import timedelta
+
+    from forum.models.activity import PostLike
+    from forum.models.base import utcnow
+
+    when = utcnow() - timedelta(days=days_ago)
+    db.session.add(
+        PostLike(post_id=post.id, user_id=user.id, author_id=post.author_id, created_at=when)
+    )
+    post.likes_count = Post.likes_count + 1
+    db.session.commit()
+
+
+def make_newcomer(group: Group | None = None) -> User:
+    """A trust-level-0 member (of the group, if given; invitations alone give level 1)."""
+    user = make_user()
+    if group is not None:
+        link = invitations.create_invitation(actor(owner_of(group)), group, max_uses=1)
+        invitations.accept_invitation(actor(user), link.token)
+    user.trust_level = 0
+    db.session.commit()
+    return user

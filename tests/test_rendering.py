@@ -473,3 +473,62 @@ def test_excerpt_of_one_long_word_is_cut_inside_it() -> None:
 def test_excerpt_rejects_non_positive_length() -> None:
     with pytest.raises(ValueError):
         excerpt("<p>x</p>", length=0)
+
+
+# --- new members' posts: links and images as text (links=False) ---------------------
+
+
+def test_without_links_a_markdown_link_keeps_only_its_text() -> None:
+    assert render_markdown("read [the guide](https://example.org/g)", links=False) == (
+        "<p>read the guide</p>"
+    )
+
+
+def test_without_links_bare_and_angle_bracket_urls_stay_text() -> None:
+    html = render_markdown("https://a.example www.b.example <https://c.example>", links=False)
+    assert html == "<p>https://a.example www.b.example https://c.example</p>"
+
+
+def test_without_links_reference_and_email_links_stay_text() -> None:
+    html = render_markdown("[ref][r] <help@example.org>\n\n[r]: https://r.example", links=False)
+    assert "<a" not in html and "ref" in html
+    assert plain_text(html) == "ref help@example.org"
+
+
+def test_without_links_an_image_becomes_its_alt_text() -> None:
+    assert render_markdown("![a cat](https://img.example/c.png)", links=False) == "<p>a cat</p>"
+
+
+def test_without_links_an_image_inside_a_link_leaves_its_alt_text() -> None:
+    html = render_markdown(
+        "[![badge](https://img.example/b.png)](https://example.com)", links=False
+    )
+    assert html == "<p>badge</p>"
+
+
+def test_without_links_other_markdown_still_renders() -> None:
+    html = render_markdown("**bold** `https://code.example`\n\n- item", links=False)
+    assert html == (
+        "<p><strong>bold</strong> <code>https://code.example</code></p>\n<ul>\n<li>item</li>\n</ul>"
+    )
+
+
+def test_links_are_on_by_default() -> None:
+    assert render_markdown("[a](https://a.example)") == render_markdown(
+        "[a](https://a.example)", links=True
+    )
+
+
+@pytest.mark.parametrize("source", XSS_CORPUS + FEATURE_SAMPLES)
+def test_without_links_nothing_links_and_only_allowed_markup_remains(source: str) -> None:
+    html = render_markdown(source, links=False)
+    _assert_safe(html)
+    assert "<a" not in html and "<img" not in html
+    assert sanitize_html(html, links=False) == html
+
+
+@pytest.mark.parametrize("source", XSS_CORPUS)
+def test_without_links_raw_html_is_cleaned_of_every_link(source: str) -> None:
+    html = sanitize_html(source, links=False)
+    _assert_safe(html)
+    assert "<a" not in html

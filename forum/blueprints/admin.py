@@ -17,11 +17,16 @@ from werkzeug.wrappers import Response
 
 from forum import listings
 from forum import policy
+from forum import validation
 from forum.blueprints import context
 from forum.blueprints.groups import invitation_link
 from forum.errors import Conflict
 from forum.errors import Invalid
+from forum.errors import NotFound
 from forum.extensions import db
+from forum.models.users import User
+from forum.moderation import appointments
+from forum.policy import Actor
 from forum.services import boards as board_service
 from forum.services import groups as group_service
 from forum.services import invitations as invitation_service
@@ -42,18 +47,30 @@ def _boards_page(status: int = 200, **extra: Any) -> Page:
     return render_template("admin/boards.html", entries=entries, **values), status
 
 
+def _settings_page(form: dict[str, Any], errors: dict[str, str]) -> str:
+    # The trust-level thresholds and limits, in the order and sections the service lists.
+    sections: dict[str, list[tuple[str, str]]] = {}
+    for name, spec in settings_service.NUMBER_SETTINGS.items():
+        sections.setdefault(spec.section, []).append((name, spec.label))
+    return render_template(
+        "admin/settings.html", form=form, errors=errors, number_sections=sections
+    )
+
+
 @bp.route("", methods=["GET", "POST"])
 def settings() -> Page | Response:
     actor = context.current_actor()
     policy.require_admin(actor)
     if request.method == "GET":
-        return render_template("admin/settings.html", form=context.site_settings(), errors={})
+        return _settings_page(context.site_settings(), {})
     form = {name: request.form.get(name, "") for name in SETTING_FIELDS}
+    # A number left out of the form keeps its value (older forms, scripts).
+    form.update({n: request.form[n] for n in settings_service.NUMBER_SETTINGS if n in request.form})
     try:
         settings_service.update_settings(actor, form)
     except Invalid as exc:
         db.session.rollback()
-        return render_template("admin/settings.html", form=form, errors=exc.fields), 400
+        return _settings_page(form, exc.fields), 400
     context.commit()
     flash("Settings saved.")
     return redirect(url_for("admin.settings"))
@@ -210,3 +227,47 @@ def revoke_site_invitation(invitation_id: int) -> Response:
     context.commit()
     flash("The invitation is revoked: its link no longer works.")
     return redirect(url_for("admin.site_invitations"))
+
+
+# --- site moderators ------------------------------------------------------------
+
+
+def _visible_member(actor: Actor, username: str) -> User:
+    """The member by name, if the admin may see them; else a form error."""
+    try:
+        return policy.require_user(actor, username.strip()[:40])
+    except NotFound:
+        raise Invalid("username", "There is no member with that username.") from None
+
+
+def _moderators_page(status: int = 200, **extra: Any) -> Page:
+    values: dict[str, Any] = {"errors": {}, "form": {}, **extra}
+    page = render_template(
+        "admin/moderators.html",
+        moderators=listings.site_moderators(context.current_actor()),
+        **values,
+    )
+    return page, status
+
+
+@bp.route("/moderators", methods=["GET", "POST"])
+def moderators() -> Page | Response:
+    actor = context.current_actor()
+    policy.require_admin(actor)
+    if request.method == "GET":
+        return _moderators_page()
+    form = {name: request.form.get(name, "") for name in ("username", "action", "reason")}
+    try:
+        on = validation.choice(form["action"], "action", ("appoint", "remove")) == "appoint"
+        user = _visible_member(actor, form["username"])
+        changed = appointments.appoint_site_moderator(actor, user, on=on, reason=form["reason"])
+    except Invalid as exc:
+        db.session.rollback()
+        return _moderators_page(400, form=form, errors=exc.fields)
+    name = user.username
+    context.commit()
+    if not changed:
+        flash(f"Nothing to change: {name} {'is' if on else 'is not'} a site moderator.")
+    else:
+        flash(f"{name} is {'now' if on else 'no longer'} a site moderator.")
+    return redirect(url_for("admin.moderators"))

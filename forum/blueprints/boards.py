@@ -17,6 +17,7 @@ from forum import policy
 from forum.blueprints import context
 from forum.blueprints.pages import requested_page
 from forum.errors import Invalid
+from forum.errors import RateLimited
 from forum.extensions import db
 from forum.models.boards import Board
 from forum.policy import Actor
@@ -25,7 +26,7 @@ from forum.services import topics
 
 bp = Blueprint("boards", __name__)
 
-Page = str | tuple[str, int]
+Page = str | tuple[str, int] | tuple[str, int, dict[str, str]]
 
 
 @bp.get("/")
@@ -63,8 +64,10 @@ def _topics_fragment(actor: Actor, board: Board, number: int, per_page: int) -> 
         html = Markup(render_template("boards/_topics.html", topics=found))  # noqa: S704
         return html, len(html)
 
-    # Everyone who can see a board sees the same topics; the revision retires old lists.
-    key = ("board-topics", board.id, board.revision, number, per_page)
+    # Everyone with the same view of a board sees the same topics; the revision retires
+    # old lists.
+    variant = policy.board_view_variant(actor, board)
+    key = ("board-topics", board.id, board.revision, number, per_page, variant)
     cache: fragments.LRU[Markup] = current_app.extensions["forum_fragments"]
     return cache.get_or_make(key, render)
 
@@ -84,6 +87,12 @@ def new_topic(board_id: int) -> Page | Response:
         db.session.rollback()
         page = render_template("boards/new_topic.html", board=board, form=form, errors=exc.fields)
         return page, 400
+    except RateLimited as exc:
+        # A daily cap for new members: the form comes back with the text kept.
+        db.session.rollback()
+        errors = {"body": exc.message}
+        page = render_template("boards/new_topic.html", board=board, form=form, errors=errors)
+        return page, 429, {"Retry-After": str(exc.retry_after)}
     target = url_for("topics.show", topic_id=topic.id)
     context.commit()
     return redirect(target)

@@ -23,6 +23,7 @@ from forum import listings
 from forum import policy
 from forum import validation
 from forum.blueprints import context
+from forum.blueprints.pages import requested_page
 from forum.errors import Conflict
 from forum.errors import Denied
 from forum.errors import Invalid
@@ -74,6 +75,7 @@ def _tools(actor: Actor, group: Group) -> dict[str, bool]:
         "new_board": policy.can_create_board(actor, group),
         "ask": policy.can_request_to_join(actor, group),
         "members": policy.can_see_members(actor, group),
+        "log": policy.can_see_group_log(actor, group),
     }
 
 
@@ -320,6 +322,59 @@ def new_board(slug: str) -> Page | Response:
     context.commit()
     flash("Board created. Members of the group can start topics in it.")
     return redirect(target)
+
+
+# --- moderation: settings and the log -------------------------------------------
+
+
+def _moderation_page(
+    actor: Actor, group: Group, status: int = 200, **extra: Any
+) -> tuple[str, int]:
+    values: dict[str, Any] = {"errors": {}, "form": None, **extra}
+    page = render_template(
+        "groups/moderation.html",
+        group=group,
+        tools=_tools(actor, group),
+        most=groups.APPROVE_FIRST_POSTS_MAX,
+        **values,
+    )
+    return page, status
+
+
+@bp.route("/g/<slug>/moderation", methods=["GET", "POST"])
+def moderation_settings(slug: str) -> Page | Response:
+    actor = context.current_actor()
+    group = _group_for(actor, slug, policy.can_manage_group, OWNERS_ONLY)
+    if request.method == "GET":
+        return _moderation_page(actor, group)
+    form = {
+        "log_visible_to_members": request.form.get("log_visible_to_members") == "yes",
+        "approve_first_posts": request.form.get("approve_first_posts", ""),
+    }
+    try:
+        groups.update_group_moderation(actor, group, **form)
+    except Invalid as exc:
+        db.session.rollback()
+        return _moderation_page(actor, group, 400, form=form, errors=exc.fields)
+    context.commit()
+    flash("Moderation settings saved.")
+    return redirect(url_for("groups.moderation_settings", slug=slug))
+
+
+@bp.get("/g/<slug>/log")
+def log(slug: str) -> str:
+    actor = context.current_actor()
+    group = _group_for(
+        actor, slug, policy.can_see_group_log, "Only the group's moderators see its log."
+    )
+    found = listings.group_log(actor, group, requested_page())
+    return render_template(
+        "groups/log.html",
+        group=group,
+        tools=_tools(actor, group),
+        entries=found,
+        view=listings.log_view(actor, found.items, undoable=frozenset()),
+    )
 
 
 # --- the invitation link ------------------------------------------------------

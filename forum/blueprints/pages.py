@@ -1,4 +1,4 @@
-"""Plain pages (help), and the small presentation pieces every HTML page shares."""
+"""Plain pages (help, trust levels), and the small presentation pieces every HTML page shares."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from flask import request
 
 from forum import policy
 from forum.blueprints import context
+from forum.services import trust
 
 bp = Blueprint("pages", __name__)
 
@@ -49,3 +50,14 @@ def _navigation() -> dict[str, bool]:
 @bp.get("/help")
 def help_page() -> str:
     return render_template("help.html")
+
+
+@bp.get("/trust")
+def trust_page() -> str:
+    """What each trust level means and may do, the thresholds, and the member's progress."""
+    member = context.current_member()
+    return render_template(
+        "trust.html",
+        levels=trust.requirements(context.site_settings()),
+        progress=trust.progress(member) if member is not None else None,
+    )

@@ -7,23 +7,29 @@ from dataclasses import dataclass
 
 from flask import Blueprint
 from flask import current_app
+from flask import flash
 from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
+from markupsafe import escape
 from werkzeug.wrappers import Response
 
+from forum import activity
 from forum import fragments
 from forum import listings
 from forum import policy
 from forum.blueprints import context
 from forum.blueprints.pages import requested_page
 from forum.errors import Invalid
+from forum.errors import RateLimited
 from forum.extensions import db
 from forum.models.posts import Post
 from forum.models.topics import Topic
 from forum.policy import Actor
+from forum.services import likes
 from forum.services import posts
 
 bp = Blueprint("topics", __name__)
@@ -85,25 +91,72 @@ def _posts_fragment(actor: Actor, topic: Topic, number: int) -> PostsFragment:
     return cache.get_or_make(key, render)
 
 
+def _author_note(summary: listings.PostSummary, act: dict[str, bool], appealed: bool) -> str:
+    """What the author of a hidden post reads in its place: why, and what they can do."""
+    if summary.hidden_kind == "approval":
+        return (
+            '<p class="notice">Your post is waiting for a moderator\'s approval. '
+            "Until then only you and the moderators see it.</p>"
+        )
+    why = f" Reason: {escape(summary.hidden_reason)}" if summary.hidden_reason else ""
+    steps = []
+    if summary.review_requested:
+        steps.append("You edited it: the moderators will look at it again.")
+    elif act["edit"]:
+        steps.append(f'<a href="/p/{summary.id}/edit">Edit it</a> to ask for a new review.')
+    if not appealed:
+        steps.append(f'<a href="/account/standing#appeal-post-{summary.id}">Appeal</a>.')
+    return (
+        f'<p class="notice">Your post is hidden: only you and the moderators see it.{why} '
+        f"{' '.join(steps)}</p>"
+    )
+
+
+def _like_form(summary: listings.PostSummary, liked: bool, token: str) -> str:
+    verb, path = ("Unlike", "unlike") if liked else ("Like", "like")
+    return (
+        f'<form method="post" action="/p/{summary.id}/{path}" class="like">'
+        f'<input type="hidden" name="csrf_token" value="{escape(token)}">'
+        f'<button type="submit" class="small">{verb}'
+        f'<span class="visually-hidden"> post #{summary.number}</span></button></form>'
+    )
+
+
 def _fill_holes(fragment: PostsFragment, actor: Actor, topic: Topic) -> Markup:
-    """The fragment with this reader's Reply / Edit / Delete links in place."""
+    """The fragment with this reader's buttons (and an author's notes) in place."""
+    summaries = {p.id: p for p in fragment.page.items}
     actions = policy.topic_post_actions(actor, topic, fragment.page.items)
-    deleted = {p.id for p in fragment.page.items if p.is_deleted}
+    # "Liked by me": one query, and only about posts somebody has liked at all.
+    liked = likes.liked_post_ids(
+        actor, [p.id for p in summaries.values() if actions[p.id]["like"] and p.likes_count]
+    )
+    mine_hidden = [p.id for p in summaries.values() if p.is_hidden and p.author_id == actor.user_id]
+    appealed = listings.appealed_post_ids(actor, mine_hidden) if mine_hidden else set()
+    token = generate_csrf() if any(a["like"] for a in actions.values()) else ""
 
     def buttons(match: re.Match[str]) -> str:
         post_id = int(match.group(1))
-        act = actions[post_id]
+        act, summary = actions[post_id], summaries[post_id]
+        note = ""
+        if summary.is_hidden and summary.author_id == actor.user_id and not summary.is_deleted:
+            note = _author_note(summary, act, post_id in appealed)
         links = []
-        if act["reply"] and post_id not in deleted:
+        if act["like"]:
+            links.append(_like_form(summary, post_id in liked, token))
+        if act["reply"] and not summary.is_deleted and not summary.is_hidden:
             links.append(f'<a href="/p/{post_id}/reply">Reply</a>')
         if act["edit"]:
             links.append(f'<a href="/p/{post_id}/edit">Edit</a>')
         if act["delete"]:
             links.append(f'<a href="/p/{post_id}/delete">Delete</a>')
-        return f'<p class="actions">{"".join(links)}</p>' if links else ""
+        if act["report"]:
+            links.append(f'<a href="/p/{post_id}/report">Report</a>')
+        row = f'<div class="actions">{"".join(links)}</div>' if links else ""
+        return note + row
 
     hole = re.compile(f"<!--{fragments.NONCE}:([0-9]+)-->")
-    # The cached HTML was rendered by Jinja with autoescaping; only the holes change.
+    # The cached HTML was rendered by Jinja with autoescaping; only the holes change, and
+    # everything they add is either fixed text, a number or escaped here.
     return Markup(hole.sub(buttons, fragment.html))  # noqa: S704
 
 
@@ -112,13 +165,18 @@ def show(topic_id: int) -> str:
     actor = context.current_actor()
     topic = policy.require_topic(actor, topic_id)
     fragment = _posts_fragment(actor, topic, requested_page())
-    return render_template(
+    html = render_template(
         "topics/show.html",
         topic=topic,
         posts=fragment.page,
         posts_html=_fill_holes(fragment, actor, topic),
         can_reply=policy.can_reply(actor, topic),
+        moderates=policy.can_moderate(actor, topic.board),
     )
+    if actor.user_id is not None:
+        # Reading activity for trust levels, once the page is built (see forum.activity).
+        activity.record_topic_view(actor.user_id, topic, activity.last_number_on(fragment.page))
+    return html
 
 
 @bp.post("/t/<id:topic_id>/reply")
@@ -128,13 +186,18 @@ def reply(topic_id: int) -> Page | Response:
     body, reply_to = request.form.get("body", ""), request.form.get("reply_to", "")
     try:
         post = posts.reply_to_topic(actor, topic, body=body, reply_to=reply_to)
-    except Invalid as exc:
+    except (Invalid, RateLimited) as exc:
+        # Slow mode and new members' daily caps answer 429, with the text kept.
         db.session.rollback()
         wanted = reply_to.isdigit() and len(reply_to) <= 9
         target = policy.require_post(actor, int(reply_to)) if wanted else None
-        return _reply_page(actor, topic, target, body, exc.fields), 400
+        errors = exc.fields if isinstance(exc, Invalid) else {"body": exc.message}
+        return _reply_page(actor, topic, target, body, errors), exc.status
     target_url = _post_url(post)
+    waiting = post.is_hidden
     context.commit()
+    if waiting:
+        flash("Your post waits for a moderator's approval; until then only you see it.")
     return redirect(target_url)
 
 
@@ -142,6 +205,26 @@ def reply(topic_id: int) -> Page | Response:
 def permalink(post_id: int) -> Response:
     post = policy.require_post(context.current_actor(), post_id)
     return redirect(_post_url(post))
+
+
+@bp.post("/p/<id:post_id>/like")
+def like(post_id: int) -> Response:
+    actor = context.current_actor()
+    post = policy.require_post(actor, post_id)
+    likes.like_post(actor, post)
+    target_url = _post_url(post)
+    context.commit()
+    return redirect(target_url)
+
+
+@bp.post("/p/<id:post_id>/unlike")
+def unlike(post_id: int) -> Response:
+    actor = context.current_actor()
+    post = policy.require_post(actor, post_id)
+    likes.unlike_post(actor, post)
+    target_url = _post_url(post)
+    context.commit()
+    return redirect(target_url)
 
 
 @bp.get("/p/<id:post_id>/reply")
@@ -164,9 +247,11 @@ def edit(post_id: int) -> Page | Response:
     body = request.form.get("body", "")
     try:
         posts.edit_post(actor, post, body=body)
-    except Invalid as exc:
+    except (Invalid, RateLimited) as exc:
         db.session.rollback()
-        return render_template("topics/edit.html", post=post, body=body, errors=exc.fields), 400
+        errors = exc.fields if isinstance(exc, Invalid) else {"body": exc.message}
+        page = render_template("topics/edit.html", post=post, body=body, errors=errors)
+        return page, exc.status
     target_url = _post_url(post)
     context.commit()
     return redirect(target_url)

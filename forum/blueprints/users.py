@@ -1,25 +1,84 @@
-"""Member profiles."""
+"""Member profiles, with trust levels: a member's own progress, and granting by hand."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint
+from flask import flash
 from flask import redirect
 from flask import render_template
+from flask import request
 from flask import url_for
 from werkzeug.wrappers import Response
 
 from forum import listings
 from forum import policy
 from forum.blueprints import context
+from forum.errors import Denied
+from forum.errors import Invalid
+from forum.extensions import db
+from forum.models.groups import Group
+from forum.models.users import User
+from forum.policy import Actor
+from forum.services import trust
 
 bp = Blueprint("users", __name__)
 
+Page = str | tuple[str, int]
+
+
+def _profile_page(actor: Actor, user: User, status: int = 200, **extra: Any) -> tuple[str, int]:
+    values: dict[str, Any] = {"errors": {}, "form": {}, "problem": None, **extra}
+    page = render_template(
+        "users/profile.html",
+        profile=listings.profile(actor, user),
+        own=user.id == actor.user_id,
+        progress=trust.progress(user) if user.id == actor.user_id else None,
+        grant_scopes=listings.trust_grant_scopes(actor, user),
+        level_names=trust.LEVEL_NAMES,
+        **values,
+    )
+    return page, status
+
 
 @bp.get("/u/<username>")
-def profile(username: str) -> str:
+def profile(username: str) -> Page:
+    actor = context.current_actor()
+    return _profile_page(actor, policy.require_user(actor, username))
+
+
+def _grant_scope(actor: Actor, user: User, value: str) -> Group | None:
+    """The scope chosen in the form ("site" or a group's slug), among those allowed."""
+    for scope in listings.trust_grant_scopes(actor, user):
+        if (scope.slug if scope is not None else "site") == value:
+            return scope
+    policy.require_member(actor)
+    raise Denied("Only site admins, and group owners for their members, grant trust levels.")
+
+
+@bp.post("/u/<username>/trust")
+def grant_trust(username: str) -> Page | Response:
     actor = context.current_actor()
     user = policy.require_user(actor, username)
-    return render_template("users/profile.html", profile=listings.profile(actor, user))
+    names = ("level", "scope", "reason")
+    form: dict[str, Any] = {name: request.form.get(name, "") for name in names}
+    form["lock"] = request.form.get("lock") == "yes"
+    group = _grant_scope(actor, user, form["scope"])
+    try:
+        changed = trust.grant_level(
+            actor, user, level=form["level"], lock=form["lock"], group=group, reason=form["reason"]
+        )
+    except Invalid as exc:
+        db.session.rollback()
+        return _profile_page(actor, user, 400, form=form, errors=exc.fields)
+    except Denied as exc:
+        db.session.rollback()
+        return _profile_page(actor, user, 403, form=form, problem=exc.message)
+    name = user.username
+    context.commit()
+    flash("Trust level saved." if changed else "Nothing to change.")
+    return redirect(url_for("users.profile", username=name))
 
 
 @bp.get("/me")

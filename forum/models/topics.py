@@ -48,6 +48,9 @@ class Topic(db.Model):  # type: ignore[name-defined,misc]
     closed: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     # Slow mode: each member may post here once every N minutes (0 = off).
     slow_mode_minutes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A new member's topic whose first post waits for a moderator's approval: shown only
+    # to its author and the board's moderators until approved (policy.visible_topics).
+    awaiting_approval: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
     # Many-to-one loads hit the identity map first: the board page already holds the board.
     board: Mapped[Board] = relationship()

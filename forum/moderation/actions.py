@@ -388,6 +388,25 @@ def restore_post(actor: Actor, post: Post, *, reason: Any) -> bool:
     return True
 
 
+def _publish(post: Post) -> None:
+    """An approved post becomes its topic's (and board's) latest activity; an approved
+    first post makes a waiting topic visible and counted on its board."""
+    topic = post.topic
+    board = topic.board
+    if topic.awaiting_approval and post.number == 1:
+        topic.awaiting_approval = False
+        board.topics_count = Board.topics_count + 1
+        board.posts_count = Board.posts_count + 1
+    if post.created_at >= topic.last_post_at or post.number == 1:
+        topic.last_post_at = post.created_at
+        topic.last_poster_id = post.author_id
+    if board.last_post_at is None or post.created_at >= board.last_post_at:
+        board.last_post_at = post.created_at
+        board.last_topic_id = topic.id
+    topic.revision = Topic.revision + 1
+    board.revision = Board.revision + 1
+
+
 def approve_post(actor: Actor, post: Post, *, reason: Any = "") -> bool:
     """Publish a new member's post that waited for approval."""
     board = post.topic.board
@@ -397,6 +416,7 @@ def approve_post(actor: Actor, post: Post, *, reason: Any = "") -> bool:
     if post.hidden_kind != HiddenKind.APPROVAL or post.is_deleted:
         return False
     apply_unhide(post)
+    _publish(post)
     record(
         actor,
         "post_approved",

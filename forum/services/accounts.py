@@ -32,6 +32,7 @@ from forum.passwords import is_common_password
 from forum.policy import Actor
 from forum.policy import actor_for
 from forum.policy import require_member
+from forum.services import trust
 from forum.services.settings import get_settings
 
 RECOVERY_CODES = 8
@@ -174,6 +175,9 @@ def authenticate(username: Any, password: Any, *, ip: str | None) -> User:
         raise NotLoggedIn(WRONG_LOGIN, code="invalid_credentials")
     if user.is_suspended():
         raise Denied("Your account is suspended.", code="suspended")
+    # Levels are checked lazily at login, so they are right even if the daily job never
+    # runs; the caller's commit keeps the change.
+    trust.recompute_member(user)
     return user
 
 

@@ -141,6 +141,60 @@ def update_group(actor: Actor, group: Group, *, name: Any = None, description: A
     return group
 
 
+# A group holds at most this many of a new member's first posts for approval.
+APPROVE_FIRST_POSTS_MAX = 20
+
+
+def update_group_moderation(
+    actor: Actor,
+    group: Group,
+    *,
+    log_visible_to_members: Any = None,
+    approve_first_posts: Any = None,
+) -> Group:
+    """Open the group's moderation log to its members, or hold new members' first posts."""
+    if not policy.can_manage_group(actor, group):
+        raise Denied("Only the group's owners can change how it is moderated.")
+    errors: dict[str, str] = {}
+    changes: dict[str, bool | int] = {}
+    if log_visible_to_members is not None:
+        try:
+            changes["log_visible_to_members"] = validation.boolean(
+                log_visible_to_members, "log_visible_to_members"
+            )
+        except Invalid as exc:
+            errors.update(exc.fields)
+    if approve_first_posts is not None:
+        try:
+            changes["approve_first_posts"] = validation.integer(
+                approve_first_posts,
+                "approve_first_posts",
+                minimum=0,
+                maximum=APPROVE_FIRST_POSTS_MAX,
+            )
+        except Invalid as exc:
+            errors.update(exc.fields)
+    if errors:
+        raise Invalid(errors)
+    changed = {key: value for key, value in changes.items() if getattr(group, key) != value}
+    if not changed:
+        return group
+    for key, value in changed.items():
+        setattr(group, key, value)
+    # Members may see the log from now on, so the change itself is the first thing in it.
+    summary = ", ".join(f"{key}={str(value).lower()}" for key, value in sorted(changed.items()))
+    log_action(
+        actor,
+        "group_settings_changed",
+        target_type="group",
+        target_id=group.id,
+        group=group,
+        reason=summary,
+    )
+    db.session.flush()
+    return group
+
+
 def membership_of(group: Group, user_id: int) -> Membership | None:
     """The user's membership in the group, if any (no policy check: for services)."""
     return db.session.scalar(

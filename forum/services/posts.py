@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from typing import NoReturn
 
@@ -16,12 +17,17 @@ from forum.errors import NotLoggedIn
 from forum.extensions import db
 from forum.models.base import utcnow
 from forum.models.boards import Board
+from forum.models.posts import HiddenKind
 from forum.models.posts import Post
 from forum.models.posts import PostRevision
 from forum.models.topics import Topic
 from forum.policy import Actor
 from forum.rendering import RENDERER_VERSION
 from forum.rendering import render_markdown
+from forum.services import limits
+
+# How long the author of a post the community hid waits before editing it for review.
+COMMUNITY_REVIEW_DELAY = timedelta(minutes=10)
 
 
 def deny_write(actor: Actor, message: str = "") -> NoReturn:
@@ -54,6 +60,9 @@ def reply_to_topic(actor: Actor, topic: Topic, *, body: Any, reply_to: Any = Non
     clean_body = validation.body(body)
     target = _reply_target(actor, topic, reply_to)
     author_id = policy.require_member(actor)
+    board = topic.board
+    limits.check_can_post(actor, board=board, topic=topic, kind="reply")
+    waiting = limits.needs_approval(actor, board)
     # Take the next number under a row lock (PostgreSQL); SQLite's BEGIN IMMEDIATE
     # already serialises writers.
     number = db.session.scalar(
@@ -66,21 +75,25 @@ def reply_to_topic(actor: Actor, topic: Topic, *, body: Any, reply_to: Any = Non
         author_id=author_id,
         reply_to_id=target,
         body=clean_body,
-        html=render_markdown(clean_body),
+        html=render_markdown(clean_body, links=policy.can_post_links(actor)),
         renderer_version=RENDERER_VERSION,
         created_at=now,
     )
+    if waiting:
+        limits.hold_for_approval(post, now)
     db.session.add(post)
     topic.next_number = Topic.next_number + 1
     topic.revision = Topic.revision + 1
     topic.posts_count = Topic.posts_count + 1
-    topic.last_post_at = now
-    topic.last_poster_id = author_id
-    board = topic.board
     board.posts_count = Board.posts_count + 1
     board.revision = Board.revision + 1
-    board.last_post_at = now
-    board.last_topic_id = topic.id
+    # A post waiting for approval does not advertise itself as the latest activity;
+    # approving it brings it to the top.
+    if not waiting:
+        topic.last_post_at = now
+        topic.last_poster_id = author_id
+        board.last_post_at = now
+        board.last_topic_id = topic.id
     db.session.flush()
     return post
 
@@ -92,6 +105,25 @@ def edit_post(actor: Actor, post: Post, *, body: Any) -> bool:
             raise Denied("This topic is locked.", code="locked")
         deny_write(actor, "You can only edit your own posts.")
     clean_body = validation.body(body)
+    now = utcnow()
+    # The author editing a hidden post asks for it to be reviewed again (a moderator's
+    # edit does not). A post the community hid waits 10 minutes first, so that a
+    # spammer cannot cycle it straight back into the queue.
+    requests_review = (
+        post.is_hidden
+        and post.author_id == actor.user_id
+        and post.hidden_kind in (HiddenKind.MODERATORS.value, HiddenKind.COMMUNITY.value)
+    )
+    if (
+        requests_review
+        and post.hidden_kind == HiddenKind.COMMUNITY.value
+        and post.hidden_at is not None
+        and now < post.hidden_at + COMMUNITY_REVIEW_DELAY
+    ):
+        raise Denied(
+            "You can edit this post to ask for a new review 10 minutes after it was hidden.",
+            code="too_soon",
+        )
     if clean_body == post.body:
         return False
     db.session.add(
@@ -105,10 +137,12 @@ def edit_post(actor: Actor, post: Post, *, body: Any) -> bool:
         )
     )
     post.body = clean_body
-    post.html = render_markdown(clean_body)
+    post.html = render_markdown(clean_body, links=limits.may_post_links(actor, post.author))
     post.renderer_version = RENDERER_VERSION
-    post.edited_at = utcnow()
+    post.edited_at = now
     post.revisions_count += 1
+    if requests_review:
+        post.review_requested_at = now
     post.topic.revision = Topic.revision + 1
     db.session.flush()
     return True

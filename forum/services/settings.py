@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
@@ -19,12 +21,71 @@ from forum.policy import require_admin
 REGISTRATION_CHOICES = ("open", "invite_only")
 GUEST_ACCESS_CHOICES = ("none", "public_boards")
 
+NUMBER_MAX = 100_000
+
+
+@dataclass(frozen=True)
+class NumberSetting:
+    """A whole-number setting: trust-level thresholds and community limits."""
+
+    default: int
+    section: str
+    label: str
+    minimum: int = 0
+    maximum: int = NUMBER_MAX
+
+
+TL1 = "Trust level 1 (basic)"
+TL2 = "Trust level 2 (member)"
+TL3 = "Trust level 3 (regular)"
+LIMITS = "Limits and community defences"
+
+# Discourse's defaults, except where the issue asks for less (see forum.services.trust).
+NUMBER_SETTINGS: dict[str, NumberSetting] = {
+    "tl1_topics_entered": NumberSetting(5, TL1, "Topics entered"),
+    "tl1_posts_read": NumberSetting(30, TL1, "Posts read"),
+    "tl1_minutes_read": NumberSetting(10, TL1, "Minutes spent reading"),
+    "tl2_topics_entered": NumberSetting(20, TL2, "Topics entered"),
+    "tl2_posts_read": NumberSetting(100, TL2, "Posts read"),
+    "tl2_minutes_read": NumberSetting(60, TL2, "Minutes spent reading"),
+    "tl2_days_visited": NumberSetting(15, TL2, "Days visited"),
+    "tl2_likes_given": NumberSetting(1, TL2, "Likes given"),
+    "tl2_likes_received": NumberSetting(1, TL2, "Likes received"),
+    "tl2_topics_replied": NumberSetting(3, TL2, "Topics replied to"),
+    "tl3_window_days": NumberSetting(100, TL3, "Days counted (the window)", minimum=1),
+    "tl3_days_visited": NumberSetting(50, TL3, "Days visited in the window"),
+    "tl3_topics_replied": NumberSetting(10, TL3, "Topics replied to in the window"),
+    "tl3_topics_viewed_percent": NumberSetting(
+        25, TL3, "Percent of the window's topics viewed", maximum=100
+    ),
+    "tl3_topics_viewed_max": NumberSetting(250, TL3, "…but never more than this many topics"),
+    "tl3_posts_read_percent": NumberSetting(
+        25, TL3, "Percent of the window's posts read", maximum=100
+    ),
+    "tl3_posts_read_max": NumberSetting(2000, TL3, "…but never more than this many posts"),
+    "tl3_likes_given": NumberSetting(30, TL3, "Likes given in the window"),
+    "tl3_likes_received": NumberSetting(20, TL3, "Likes received in the window"),
+    "tl3_max_flagged_posts": NumberSetting(
+        5, TL3, "At most this many posts with upheld reports in the window"
+    ),
+    "tl3_keep_percent": NumberSetting(
+        90, TL3, "Level 3 is kept while above this percent of the requirements", maximum=100
+    ),
+    "hide_threshold": NumberSetting(
+        8, LIMITS, "Report score that hides a post until a moderator looks", minimum=1
+    ),
+    "reports_per_hour": NumberSetting(10, LIMITS, "Reports a member may make per hour"),
+    "tl0_posts_per_day": NumberSetting(20, LIMITS, "Posts per day for new members (level 0)"),
+    "tl0_topics_per_day": NumberSetting(3, LIMITS, "Topics per day for new members (level 0)"),
+}
+
 # Safe defaults for this audience: nothing readable by guests, registration by invitation.
 DEFAULTS: dict[str, Any] = {
     "site_name": "Our forum",
     "site_description": "A place for mutual support, run by its members.",
     "registration": "invite_only",
     "guest_access": "none",
+    **{key: spec.default for key, spec in NUMBER_SETTINGS.items()},
 }
 
 
@@ -53,7 +114,22 @@ def get_settings() -> dict[str, Any]:
     return dict(values)
 
 
+def _number(key: str, value: Any) -> int:
+    spec = NUMBER_SETTINGS[key]
+    problem = f"{spec.label} must be a whole number from {spec.minimum} to {spec.maximum:,}."
+    # Form fields arrive as text; only plain ASCII digits count ("²".isdigit() is True).
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,7}", value.strip()):
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise Invalid(key, problem)
+    if not spec.minimum <= value <= spec.maximum:
+        raise Invalid(key, problem)
+    return value
+
+
 def _validate(key: str, value: Any) -> Any:
+    if key in NUMBER_SETTINGS:
+        return _number(key, value)
     if key == "registration":
         return validation.choice(value, key, REGISTRATION_CHOICES)
     if key == "guest_access":

@@ -15,6 +15,7 @@ from forum.models.topics import Topic
 from forum.policy import Actor
 from forum.rendering import RENDERER_VERSION
 from forum.rendering import render_markdown
+from forum.services import limits
 from forum.services.posts import deny_write
 
 
@@ -35,6 +36,8 @@ def create_topic(actor: Actor, board: Board, *, title: Any, body: Any) -> tuple[
     if errors:
         raise Invalid(errors)
     author_id = policy.require_member(actor)
+    limits.check_can_post(actor, board=board, kind="topic")
+    waiting = limits.needs_approval(actor, board)
     now = utcnow()
     topic = Topic(
         board_id=board.id,
@@ -45,6 +48,8 @@ def create_topic(actor: Actor, board: Board, *, title: Any, body: Any) -> tuple[
         last_poster_id=author_id,
         posts_count=1,
         next_number=2,
+        # Shown only to its author and the board's moderators until approved.
+        awaiting_approval=waiting,
     )
     db.session.add(topic)
     db.session.flush()
@@ -53,16 +58,21 @@ def create_topic(actor: Actor, board: Board, *, title: Any, body: Any) -> tuple[
         number=1,
         author_id=author_id,
         body=clean_body,
-        html=render_markdown(clean_body),
+        html=render_markdown(clean_body, links=policy.can_post_links(actor)),
         renderer_version=RENDERER_VERSION,
         created_at=now,
     )
+    if waiting:
+        limits.hold_for_approval(post, now)
     db.session.add(post)
-    # SQL-side increments: concurrent writers on PostgreSQL do not lose counts.
-    board.topics_count = Board.topics_count + 1
-    board.posts_count = Board.posts_count + 1
     board.revision = Board.revision + 1
-    board.last_post_at = now
-    board.last_topic_id = topic.id
+    # A topic waiting for approval counts on its board (and is its latest activity) only
+    # once approved (forum.moderation.actions.approve_post): readers do not see it.
+    if not waiting:
+        # SQL-side increments: concurrent writers on PostgreSQL do not lose counts.
+        board.topics_count = Board.topics_count + 1
+        board.posts_count = Board.posts_count + 1
+        board.last_post_at = now
+        board.last_topic_id = topic.id
     db.session.flush()
     return topic, post

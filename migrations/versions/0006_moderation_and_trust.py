@@ -201,6 +201,7 @@ def upgrade():
     with op.batch_alter_table('topics', schema=None) as batch_op:
         batch_op.add_column(sa.Column('closed', sa.Boolean(), server_default='0', nullable=False))
         batch_op.add_column(sa.Column('slow_mode_minutes', sa.Integer(), server_default='0', nullable=False))
+        batch_op.add_column(sa.Column('awaiting_approval', sa.Boolean(), server_default='0', nullable=False))
 
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('trust_level_locked', sa.Boolean(), server_default='0', nullable=False))
@@ -214,6 +215,7 @@ def downgrade():
         batch_op.drop_column('trust_level_locked')
 
     with op.batch_alter_table('topics', schema=None) as batch_op:
+        batch_op.drop_column('awaiting_approval')
         batch_op.drop_column('slow_mode_minutes')
         batch_op.drop_column('closed')
 

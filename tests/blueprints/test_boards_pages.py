@@ -44,7 +44,8 @@ def test_board_page_lists_pinned_first_then_latest_activity_in_pages(
 ) -> None:
     app.config["FORUM_TOPICS_PER_PAGE"] = 3
     board = factories.make_board()
-    author = factories.make_user()
+    # Trust level 1: a new member could start only 3 topics a day.
+    author = factories.make_user(trust_level=1)
     topics = [factories.make_topic(board, author, title=f"Topic {n}") for n in range(5)]
     topics[0].pinned = True
     db.session.commit()
@@ -155,3 +156,21 @@ def test_guest_can_read_when_boards_are_public(client: FlaskClient) -> None:
     assert "to reply" in flat(page.text)
     # Profiles stay members-only even then.
     assert client.get(f"/u/{topic.author.username}").status_code == 404
+
+
+def test_new_members_daily_topic_cap_keeps_the_text(client, login_as):
+    board = factories.make_board()
+    newcomer = factories.make_newcomer()
+    login_as(newcomer)
+    for number in range(3):
+        response = client.post(
+            f"/b/{board.id}/new", data={"title": f"Topic {number}", "body": "Hello there"}
+        )
+        assert response.status_code == 302
+    response = client.post(
+        f"/b/{board.id}/new", data={"title": "A fourth one", "body": "Words I keep"}
+    )
+    assert response.status_code == 429
+    assert response.headers["Retry-After"]
+    page = response.get_data(as_text=True)
+    assert "Words I keep" in page and "A fourth one" in page and "New members" in page

@@ -30,6 +30,7 @@ from sqlalchemy import select
 
 from forum import models  # noqa: F401 - every table, for create_all
 from forum.extensions import db
+from forum.models.activity import PostLike
 from forum.models.base import utcnow
 from forum.models.boards import Board
 from forum.models.groups import BreakGlass
@@ -38,14 +39,25 @@ from forum.models.groups import JoinRequest
 from forum.models.groups import Membership
 from forum.models.invitations import Invitation
 from forum.models.invitations import InvitationUse
+from forum.models.moderation import Appeal
+from forum.models.moderation import Flag
+from forum.models.moderation import Report
+from forum.models.moderation import Sanction
 from forum.models.modlog import ModerationLog
+from forum.models.notifications import Notification
 from forum.models.posts import Post
 from forum.models.posts import PostRevision
 from forum.models.topics import Topic
 from forum.models.users import User
+from forum.moderation import actions as moderation_actions
+from forum.moderation import appeals as appeal_service
+from forum.moderation import reports as report_service
+from forum.moderation import sanctions as sanction_service
 from forum.services import accounts
 from forum.services import groups as group_service
 from forum.services import invitations as invitation_service
+from forum.services import likes as like_service
+from forum.services import notifications as notification_service
 from forum.services import posts as post_service
 from tests import factories
 from tests.conftest import PageClient
@@ -71,6 +83,16 @@ LEFT_BODY = "CANARYLEFT7 written before leaving."
 SECOND_TITLE = "CANARYSECOND7 plans for spring"
 SECOND_BODY = "CANARYSECONDBODY7 the owner's own topic."
 GLASS_REASON = "CANARYREASON7 looking into a safeguarding complaint"
+# Moderation inside the secret group (issue 4): a report, a hidden post, a sanction, an
+# appeal and notifications. Seen by the group's moderators (and the member concerned).
+REPORT_NOTE = "CANARYNOTE7 this reply crosses a line."
+HIDDEN_BODY = "CANARYHIDDEN7 something a moderator hid."
+HIDE_REASON = "CANARYHIDE7 personal details of someone else."
+SANCTION_REASON = "CANARYSANCTION7 repeated personal attacks."
+APPEAL_TEXT = "CANARYAPPEAL7 I was provoked, please look again."
+NOTIFY_TEXT = "CANARYNOTIFY7 someone answered you inside the circle."
+# A member of the secret group only, silenced there: unknown outside it like SECRET_USERNAME.
+MUTED_USERNAME = "CanaryMute7"
 # Only in the secret group, posted only there: unknown to everyone outside it (a
 # pseudonym can identify a person), so the name itself must never show outside.
 SECRET_USERNAME = "CanaryUser7"
@@ -158,6 +180,12 @@ class Planted:
     public_group_id: int
     public_group_board_id: int
     public_group_topic_id: int
+    # Moderation inside the secret group.
+    hidden_post_id: int
+    report_id: int
+    sanction_id: int
+    appeal_id: int
+    log_entry_id: int
     missing_id: int
     # Session ids (as Flask-Login stores them) and API tokens, by kind.
     session_ids: dict[str, str] = field(default_factory=dict)
@@ -175,6 +203,7 @@ class Planted:
             self.deleted_post_id,
             self.left_post_id,
             self.second_post_id,
+            self.hidden_post_id,
         )
 
     @property
@@ -203,9 +232,22 @@ class Planted:
             (InvitationUse.invitation_id, InvitationUse.user_id),
             (JoinRequest.id, JoinRequest.state),
             (BreakGlass.id, BreakGlass.group_id, BreakGlass.admin_id),
-            (ModerationLog.id,),
+            (ModerationLog.id, ModerationLog.undone_at),
             (User.id, User.username, User.trust_level, User.is_admin, User.bio, User.auth_epoch),
+            (User.id, User.is_moderator, User.trust_level_locked, User.silenced_until),
+            (User.id, User.suspended_until),
             (PostRevision.id,),
+            # Issue 4: moderation, likes and notifications.
+            (Post.id, Post.hidden_at, Post.hidden_kind, Post.likes_count),
+            (Topic.id, Topic.closed, Topic.slow_mode_minutes),
+            (Group.id, Group.log_visible_to_members, Group.approve_first_posts),
+            (Membership.id, Membership.silenced_until, Membership.suspended_until),
+            (Report.id, Report.status, Report.score, Report.group_id),
+            (Flag.id, Flag.reason, Flag.note),
+            (Sanction.id, Sanction.state, Sanction.ends_at, Sanction.confirmed_by_id),
+            (Appeal.id, Appeal.state),
+            (Notification.id, Notification.read_at),
+            (PostLike.post_id, PostLike.user_id),
         )
         found = tuple(
             tuple(sorted(tuple(map(str, row)) for row in db.session.execute(select(*cols))))
@@ -256,6 +298,51 @@ def _invitation(token: str) -> Invitation:
 
 def _user(kind: str, **flags: Any) -> User:
     return factories.make_user(USERNAMES[kind], **flags)
+
+
+def _plant_moderation(
+    group: Group, topic: Topic, reply: Post, edited: Post, owner: User, secret_user: User
+) -> dict[str, int]:
+    """Moderation inside the secret group: its owner reports a reply, hides a new
+    member's post and silences them for 30 days (unconfirmed: a second moderator must
+    confirm); the member appeals; a member likes a post and is notified of a reply."""
+    owner_actor = factories.actor(owner)
+    muted = factories.make_user(MUTED_USERNAME, trust_level=1)
+    invitation_service.accept_invitation(
+        factories.actor(muted), factories.make_invitation(group, max_uses=1)
+    )
+    db.session.commit()
+    hidden = factories.make_post(topic, muted, body=HIDDEN_BODY)
+    report = report_service.report_post(owner_actor, reply, reason="abuse", note=REPORT_NOTE)
+    moderation_actions.hide_post(owner_actor, hidden, reason=HIDE_REASON)
+    db.session.commit()
+    owner_actor = factories.actor(owner)
+    sanction = sanction_service.silence_member(
+        owner_actor, muted, group=group, days=30, reason=SANCTION_REASON
+    )
+    db.session.commit()
+    appeal = appeal_service.appeal(
+        factories.actor(muted), target_type="sanction", target_id=sanction.id, text=APPEAL_TEXT
+    )
+    like_service.like_post(factories.actor(secret_user), edited)
+    notification_service.notify(
+        secret_user.id, "reply", NOTIFY_TEXT, post_id=reply.id, group_id=group.id
+    )
+    db.session.commit()
+    entry_id = db.session.scalar(
+        select(ModerationLog.id).where(
+            ModerationLog.action == "member_silenced", ModerationLog.group_id == group.id
+        )
+    )
+    assert entry_id is not None
+    return {
+        "hidden_post_id": hidden.id,
+        "report_id": report.id,
+        "sanction_id": sanction.id,
+        "appeal_id": appeal.id,
+        "log_entry_id": entry_id,
+        "muted_user_id": muted.id,
+    }
 
 
 def plant(app: Flask, backend: str) -> Planted:
@@ -353,8 +440,15 @@ def plant(app: Flask, backend: str) -> Planted:
     second_post_id = db.session.scalar(select(Post.id).where(Post.topic_id == second.id))
     secret_invite_token = factories.make_invitation(group, max_uses=5)
     secret_invitation_id = _invitation(secret_invite_token).id
+    # A notification about the removed member's own post, from while they were inside:
+    # once they are out, it must be gone from their list with the rest of the group.
+    notification_service.notify(
+        left.id, "report_handled", NOTIFY_TEXT, post_id=left_post.id, group_id=group.id
+    )
     group_service.remove_member(owner_actor, group, left.username)
     db.session.commit()
+    moderation = _plant_moderation(group, topic, reply, edited, owner, secret_user)
+    muted_id = moderation.pop("muted_user_id")
     group_service.break_glass(factories.actor(glass_admin), group, reason=GLASS_REASON)
     db.session.commit()
     planted = Planted(
@@ -385,11 +479,15 @@ def plant(app: Flask, backend: str) -> Planted:
         public_group_id=public_group.id,
         public_group_board_id=public_group_board.id,
         public_group_topic_id=public_group_topic.id,
+        **moderation,
         # Far beyond anything planted, and the same number of digits for every kind.
         missing_id=987_654,
         session_ids=session_ids,
         tokens=tokens,
-        user_ids={u.username: u.id for u in (*users.values(), quiet, allot_owner, other_owner)},
+        user_ids={
+            **{u.username: u.id for u in (*users.values(), quiet, allot_owner, other_owner)},
+            MUTED_USERNAME: muted_id,
+        },
     )
     factories.set_settings(guest_access="none")
     return planted

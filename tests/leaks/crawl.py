@@ -108,6 +108,11 @@ ARGUMENTS: dict[str, Callable[[Planted], Fill]] = {
     "token": lambda p: Fill((FORGED_TOKEN,), FORGED_TOKEN_TWIN, text=True, reaches_secret=False),
     # Secret groups take no join requests: an id that rides along with the secret slug.
     "request_id": lambda p: Fill((p.missing_id - 1,), p.missing_id, reaches_secret=None),
+    # Moderation inside the secret group (issue 4).
+    "report_id": lambda p: Fill((p.report_id,), p.missing_id),
+    "sanction_id": lambda p: Fill((p.sanction_id,), p.missing_id),
+    "appeal_id": lambda p: Fill((p.appeal_id,), p.missing_id),
+    "entry_id": lambda p: Fill((p.log_entry_id,), p.missing_id),
 }
 
 

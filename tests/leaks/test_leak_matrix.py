@@ -32,6 +32,7 @@ from forum.models.users import User
 from forum.services import accounts
 from tests.conftest import PageClient
 from tests.leaks import checks
+from tests.leaks.conftest import APPEAL_TEXT
 from tests.leaks.conftest import BOARD_NAME
 from tests.leaks.conftest import DELETED_BODY
 from tests.leaks.conftest import EDIT_NEW_BODY
@@ -46,7 +47,9 @@ from tests.leaks.conftest import GUESTS
 from tests.leaks.conftest import LEFT_BODY
 from tests.leaks.conftest import MISSING_SLUG
 from tests.leaks.conftest import MISSING_USERNAME
+from tests.leaks.conftest import MUTED_USERNAME
 from tests.leaks.conftest import NON_MEMBER
+from tests.leaks.conftest import NOTIFY_TEXT
 from tests.leaks.conftest import OTHER_GROUP_MEMBER
 from tests.leaks.conftest import OTHER_GROUP_SLUG
 from tests.leaks.conftest import OUTSIDERS
@@ -54,6 +57,8 @@ from tests.leaks.conftest import POST_BODY
 from tests.leaks.conftest import PUBLIC_GROUP_SLUG
 from tests.leaks.conftest import REMOVED_MEMBER
 from tests.leaks.conftest import REPLY_BODY
+from tests.leaks.conftest import REPORT_NOTE
+from tests.leaks.conftest import SANCTION_REASON
 from tests.leaks.conftest import SECRET_MEMBER
 from tests.leaks.conftest import SECRET_OWNER
 from tests.leaks.conftest import SECRET_USERNAME
@@ -272,15 +277,76 @@ def check_profile(username: str, api: bool) -> Check:
 
 def check_log(p: Planted, _kind: str, response: TestResponse) -> list[str]:
     """No moderation log entry of the secret group, whoever asks."""
-    secret_users = {p.user_ids[USERNAMES[k]] for k in (SECRET_MEMBER, SECRET_OWNER, REMOVED_MEMBER)}
+    secret_users = {
+        p.user_ids[name]
+        for name in (
+            USERNAMES[SECRET_MEMBER],
+            USERNAMES[SECRET_OWNER],
+            USERNAMES[REMOVED_MEMBER],
+            MUTED_USERNAME,
+        )
+    }
+    secret_targets = {
+        ("group", p.secret_group_id),
+        ("report", p.report_id),
+        ("sanction", p.sanction_id),
+        ("appeal", p.appeal_id),
+        *(("topic", t) for t in (p.secret_topic_id, p.second_topic_id)),
+        *(("post", post) for post in p.secret_post_ids),
+    }
     problems = []
     for entry in _json(response).get("entries", []):
         target = (entry.get("target_type"), entry.get("target_id"))
-        if target == ("group", p.secret_group_id) or (
-            entry.get("target_type") == "user" and entry.get("target_id") in secret_users
-        ):
+        if entry.get("id") == p.log_entry_id or target in secret_targets:
             problems.append(f"log entry about the secret group: {entry}")
+        elif entry.get("target_type") == "user" and entry.get("target_id") in secret_users:
+            problems.append(f"log entry about a member of the secret group: {entry}")
     return problems
+
+
+def check_no_secret_reports(p: Planted, _kind: str, response: TestResponse) -> list[str]:
+    """No report, queue item or appeal from inside the secret group (by id)."""
+    body = _json(response)
+    problems = []
+    for item in body.get("reports", []):
+        if item.get("id") == p.report_id:
+            problems.append(f"lists the secret report: {item}")
+    for item in body.get("items", []):
+        if (item.get("kind"), item.get("id")) in {
+            ("report", p.report_id),
+            ("sanction", p.sanction_id),
+            ("appeal", p.appeal_id),
+        }:
+            problems.append(f"queues a secret item: {item}")
+    for item in body.get("appeals", []):
+        if item.get("id") == p.appeal_id:
+            problems.append(f"lists the secret appeal: {item}")
+    return problems
+
+
+def check_notifications(p: Planted, kind: str, response: TestResponse) -> list[str]:
+    """Nobody outside is told about the secret group's posts, the removed member included:
+    their notification about their own post there went with their membership."""
+    if kind in GUESTS:
+        return []
+    body = _json(response)
+    secret_urls = {f"/p/{post}" for post in p.secret_post_ids}
+    problems = [
+        f"notification about a secret post: {n}"
+        for n in body.get("notifications", [])
+        if n.get("post_url") in secret_urls
+    ]
+    if kind == REMOVED_MEMBER and body.get("unread") != 0:
+        problems.append(f"unread count {body.get('unread')} counts the secret group's")
+    return problems
+
+
+def _appeal(p: Planted, secret: bool) -> dict[str, Any]:
+    return {
+        "target_type": "sanction",
+        "target_id": p.sanction_id if secret else p.missing_id,
+        "text": "Please look again.",
+    }
 
 
 def _admin_sees_name(kind: str) -> frozenset[str]:
@@ -531,7 +597,131 @@ SURFACES = (
         writes=True,
     ),
     Surface("API admin groups", _same("/api/v1/admin/groups"), api=True, allowed=_admin_sees_name),
-    Surface("API moderation log", _same("/api/v1/moderation/log"), api=True, check=check_log),
+    # Moderation (issue 4): the log, reports, the queue, sanctions, appeals, notifications.
+    Surface(
+        "API moderation log",
+        _same("/api/v1/moderation/log"),
+        api=True,
+        check=check_log,
+        shows=(GLASS_REASON, SANCTION_REASON),
+        insiders=OWNERS,
+    ),
+    Surface(
+        "API reports",
+        _same("/api/v1/reports"),
+        api=True,
+        check=check_no_secret_reports,
+        shows=(REPORT_NOTE,),
+        insiders=OWNERS,
+    ),
+    Surface(
+        "API report",
+        _id("report_id", "/api/v1/reports/{}"),
+        api=True,
+        shows=(REPORT_NOTE, REPLY_BODY),
+        insiders=OWNERS,
+    ),
+    Surface(
+        "API resolve a secret report",
+        _id("report_id", "/api/v1/reports/{}/resolve"),
+        api=True,
+        method="POST",
+        payload=lambda _p, _s: {"action": "dismiss", "reason": "Nothing wrong here."},
+        writes=True,
+    ),
+    Surface(
+        "API moderation queue",
+        _same("/api/v1/moderation/queue"),
+        api=True,
+        check=check_no_secret_reports,
+        shows=(REPORT_NOTE,),
+        insiders=OWNERS,
+    ),
+    Surface(
+        "API notifications",
+        _same("/api/v1/notifications"),
+        api=True,
+        check=check_notifications,
+        shows=(NOTIFY_TEXT,),
+        insiders=(SECRET_MEMBER,),
+    ),
+    Surface(
+        "API report a secret post",
+        _id("first_post_id", "/api/v1/posts/{}/reports"),
+        api=True,
+        method="POST",
+        payload=lambda _p, _s: {"reason": "spam", "note": "Looks like spam."},
+        writes=True,
+    ),
+    Surface(
+        "API like a secret post",
+        _id("first_post_id", "/api/v1/posts/{}/like"),
+        api=True,
+        method="PUT",
+        writes=True,
+    ),
+    Surface(
+        "API hide a secret post",
+        _id("reply_post_id", "/api/v1/posts/{}/hide"),
+        api=True,
+        method="POST",
+        payload=lambda _p, _s: {"reason": "Off topic."},
+        writes=True,
+    ),
+    Surface(
+        "API sanctions of the secret-only member",
+        _user(SECRET_USERNAME, "/api/v1/users/{}/sanctions"),
+        api=True,
+        shows=('"sanctions"',),
+        insiders=(SECRET_MEMBER, SECRET_OWNER),
+    ),
+    Surface(
+        "API sanctions of the silenced secret-only member",
+        _user(MUTED_USERNAME, "/api/v1/users/{}/sanctions"),
+        api=True,
+        shows=(SANCTION_REASON,),
+        insiders=OWNERS,
+    ),
+    Surface(
+        "API silence the secret-only member",
+        _user(SECRET_USERNAME, "/api/v1/users/{}/sanctions"),
+        api=True,
+        method="POST",
+        payload=lambda _p, _s: {"kind": "silence", "days": 3, "reason": "Spam."},
+        writes=True,
+    ),
+    Surface(
+        "API confirm a secret sanction",
+        _id("sanction_id", "/api/v1/sanctions/{}/confirm"),
+        api=True,
+        method="POST",
+        writes=True,
+    ),
+    Surface(
+        "API appeal against a secret sanction",
+        _same("/api/v1/appeals"),
+        api=True,
+        method="POST",
+        payload=_appeal,
+        writes=True,
+    ),
+    Surface(
+        "API appeals",
+        _same("/api/v1/appeals"),
+        api=True,
+        check=check_no_secret_reports,
+        shows=(APPEAL_TEXT,),
+        insiders=(GLASS_ADMIN,),
+    ),
+    Surface("API my standing", _same("/api/v1/me/standing"), api=True),
+    Surface(
+        "API undo a secret log entry",
+        _id("log_entry_id", "/api/v1/moderation/log/{}/undo"),
+        api=True,
+        method="POST",
+        payload=lambda _p, _s: {"reason": "Too harsh."},
+        writes=True,
+    ),
 )
 
 

@@ -156,6 +156,12 @@ def test_guests_and_outsiders_do_not_list_secret_groups(db):
 )
 def test_group_scopes_agree_with_predicates(db, who):
     w = _world()
+    # Topics waiting for approval, written by the member, in every group's board.
+    for key in ("public", "secret"):
+        board = w["topics"][key].board
+        waiting = f.make_topic(board, w["member"], title=f"Waiting in {key}")
+        waiting.awaiting_approval = True
+    db.session.commit()
     actor = {
         "guest": lambda: f.actor(None),
         "guest_public": lambda: f.actor(None, guests_read=True),

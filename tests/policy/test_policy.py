@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from forum import policy
 from forum.errors import NotFound
+from forum.listings import PostSummary
 from forum.models.base import utcnow
 from forum.models.posts import Post
 from forum.models.topics import Topic
@@ -156,6 +157,12 @@ def test_page_actions_agree_with_single_post_predicates(db, who, locked):
     post_service.edit_post(f.actor(edited.author), edited, body="changed")
     gone = f.make_post(topic, author)
     post_service.delete_post(f.actor(author), gone)
+    # Hidden posts: one of the author's (they still read it), one of someone else's.
+    hidden_mine = f.make_post(topic, author)
+    hidden_theirs = f.make_post(topic)
+    for hidden in (hidden_mine, hidden_theirs):
+        hidden.hidden_at = utcnow()
+        hidden.hidden_kind = "moderators"
     topic.locked = locked
     db.session.commit()
     actor = {
@@ -165,8 +172,11 @@ def test_page_actions_agree_with_single_post_predicates(db, who, locked):
         "silenced_author": lambda: _silenced(author),
         "moderator": lambda: f.actor(f.make_user(moderator=True)),
     }[who]()
-    page = [topic_first_post(db, topic), mine, edited, gone]
+    page = [topic_first_post(db, topic), mine, edited, gone, hidden_mine, hidden_theirs]
     actions = policy.topic_post_actions(actor, topic, page)
+    # The cached page's summaries must decide exactly like the posts themselves.
+    summaries = [PostSummary.of(post) for post in page]
+    assert policy.topic_post_actions(actor, topic, summaries) == actions
     for post in page:
         assert actions[post.id] == {
             "edit": policy.can_edit_post(actor, post),
@@ -174,6 +184,8 @@ def test_page_actions_agree_with_single_post_predicates(db, who, locked):
             "reply": policy.can_reply(actor, topic),
             "revisions": post.revisions_count > 0 and policy.can_see_revisions(actor, post),
             "body": policy.can_see_post_body(actor, post),
+            "like": policy.can_like_post(actor, post),
+            "report": policy.can_report_post(actor, post),
         }
 
 

@@ -23,6 +23,8 @@ from forum.blueprints.api import auth  # noqa: E402
 from forum.blueprints.api import boards  # noqa: E402
 from forum.blueprints.api import groups  # noqa: E402
 from forum.blueprints.api import invitations  # noqa: E402
+from forum.blueprints.api import moderation  # noqa: E402
+from forum.blueprints.api import notifications  # noqa: E402
 from forum.blueprints.api import openapi  # noqa: E402
 from forum.blueprints.api import posts  # noqa: E402
 from forum.blueprints.api import settings  # noqa: E402
@@ -36,6 +38,8 @@ __all__ = [
     "bp",
     "groups",
     "invitations",
+    "moderation",
+    "notifications",
     "openapi",
     "posts",
     "settings",

@@ -169,3 +169,17 @@ def break_glass(group_id: int) -> Any:
     }
     context.commit()
     return answer, 201
+
+
+# --- moderation settings ----------------------------------------------------------
+
+
+@bp.patch("/groups/<slug>/moderation")
+def update_group_moderation(slug: str) -> Any:
+    data = inputs.json_object(("log_visible_to_members", "approve_first_posts"))
+    actor = context.current_actor()
+    policy.require_member(actor)
+    group = groups.update_group_moderation(actor, _group(slug), **data)
+    answer = serializers.group_moderation(group)
+    context.commit()
+    return answer

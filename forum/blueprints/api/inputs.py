@@ -131,3 +131,37 @@ def username(value: str) -> str:
     if not USERNAME_RE.fullmatch(value):
         raise NotFound()
     return value
+
+
+def query_choice(name: str, options: tuple[str, ...], default: str) -> str:
+    """`?name=` as one of `options` (default when absent), else `Invalid` listing them."""
+    value = request.args.get(name)
+    if value is None:
+        return default
+    if value not in options:
+        raise Invalid(name, f"{name} must be one of: {', '.join(options)}.")
+    return value
+
+
+def optional_id(data: dict[str, Any], name: str) -> int | None:
+    """An id field of a body: absent or null is None; anything but a positive id, `Invalid`."""
+    value = data.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
+        raise Invalid(name, f"{name} must be a positive whole number (an id).")
+    return value
+
+
+def optional_slug(data: dict[str, Any], name: str) -> str | None:
+    """A group slug field of a body: absent or null is None; not text, `Invalid`.
+
+    A string no group could have is left to the guard, which answers it like any
+    unknown slug (404).
+    """
+    value = data.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise Invalid(name, "Give the group's slug, or null.")
+    return value

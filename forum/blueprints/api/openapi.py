@@ -14,10 +14,25 @@ from typing import Any
 from forum.blueprints.api import bp
 from forum.blueprints.api.inputs import MAX_ID
 from forum.blueprints.api.inputs import MAX_PAGE
+from forum.models.moderation import AppealState
+from forum.models.moderation import FlagReason
+from forum.models.moderation import ReportStatus
+from forum.models.moderation import SanctionKind
+from forum.models.moderation import SanctionState
+from forum.models.posts import HiddenKind
+from forum.moderation.actions import SLOW_MODE_MAX
+from forum.moderation.appeals import TARGET_TYPES as APPEAL_TARGETS
+from forum.moderation.appeals import TEXT_MAX as APPEAL_TEXT_MAX
+from forum.moderation.log import REASON_MAX
+from forum.moderation.reports import ACTIONS as RESOLVE_ACTIONS
+from forum.moderation.reports import NOTE_MAX
+from forum.moderation.sanctions import DAYS_MAX as SANCTION_DAYS_MAX
+from forum.services.groups import APPROVE_FIRST_POSTS_MAX
 from forum.services.groups import SLUG_RE
 from forum.services.invitations import DEFAULT_HOURS
 from forum.services.invitations import MAX_HOURS
 from forum.services.invitations import MAX_USES
+from forum.services.settings import DEFAULTS
 from forum.services.settings import GUEST_ACCESS_CHOICES
 from forum.services.settings import REGISTRATION_CHOICES
 from forum.validation import BODY_MAX
@@ -49,6 +64,366 @@ class Operation:
     paged: bool = False
     extra_errors: tuple[int, ...] = ()
     description: str = ""
+    # Other success statuses with the same answer (201 created / 200 changed, say).
+    also: tuple[int, ...] = ()
+
+
+# --- moderation (issue 4) -----------------------------------------------------------
+
+REASON_NOTE = (
+    "Every moderation action takes a `reason` (1-500 characters): it is logged and shown "
+    "to whoever the action concerns."
+)
+CHANGED_NOTE = "`changed` is false when the object already was that way (nothing logged)."
+SCOPE_NOTE = (
+    "Moderators in scope: a group's moderators and owners for its boards, site moderators "
+    "for site boards and public groups' boards, admins for those and for a secret group "
+    "only while broken in. Anything outside your scope that you can read answers 403; "
+    "anything you cannot read, 404."
+)
+
+
+def _post_action(name: str, summary: str, *, required: bool = True) -> Operation:
+    return Operation(
+        "post",
+        f"/posts/{{post_id}}/{name}",
+        summary,
+        tag="moderation",
+        auth="member",
+        body="ActionReason" if required else "OptionalReason",
+        body_required=False,
+        response="PostChange",
+        extra_errors=(403, 409),
+        description=f"{SCOPE_NOTE} {REASON_NOTE} {CHANGED_NOTE}",
+    )
+
+
+def _topic_action(name: str, summary: str) -> Operation:
+    return Operation(
+        "post",
+        f"/topics/{{topic_id}}/{name}",
+        summary,
+        tag="moderation",
+        auth="member",
+        body="ActionReason",
+        body_required=False,
+        response="TopicChange",
+        extra_errors=(403,),
+        description=f"{SCOPE_NOTE} {REASON_NOTE} {CHANGED_NOTE}",
+    )
+
+
+MODERATION_OPERATIONS: tuple[Operation, ...] = (
+    # --- reports
+    Operation(
+        "post",
+        "/posts/{post_id}/reports",
+        "Report a post to its moderators",
+        tag="reports",
+        auth="member",
+        status=201,
+        also=(200,),
+        body="ReportDraft",
+        response="Report",
+        extra_errors=(403, 409, 429),
+        description="201 when you report the post, 200 when you change your open report "
+        "(one report per member per post). 409 once moderators have handled your report. "
+        "403 for your own post, a hidden or deleted one, or `silenced`. 429 with "
+        "Retry-After when you report too often. The answer shows your own reason only.",
+    ),
+    Operation(
+        "get",
+        "/reports",
+        "Reports in your moderation scope",
+        tag="reports",
+        auth="member",
+        response="ReviewReportPage",
+        paged=True,
+        extra_errors=(403,),
+        description="`?status=open` (default), `upheld` or `dismissed`. Moderators only: "
+        "other members get 403. Never a report about your own post. Reporters are never "
+        "named: each reason comes with the reporter's trust level.",
+    ),
+    Operation(
+        "get",
+        "/reports/{report_id}",
+        "One report in your moderation scope",
+        tag="reports",
+        auth="member",
+        response="ReviewReport",
+        description="404 for a report outside your scope, as for one that does not exist.",
+    ),
+    Operation(
+        "post",
+        "/reports/{report_id}/resolve",
+        "Handle a report",
+        tag="reports",
+        auth="member",
+        body="Resolution",
+        response="ReviewReport",
+        extra_errors=(403, 409),
+        description="`dismiss`, `hide_post`, `delete_post`, `silence_user` or `suspend_user` "
+        "(the last two for `days`, 1-365; omitted: permanent, which like anything over 7 "
+        "days needs a second moderator's confirmation and runs 7 days until then). "
+        'Without `reason` the log records "Resolved from the review queue." The '
+        "reporters are notified. 403 for a report about yourself or a member of equal or "
+        "higher rank; 409 for a report handled already.",
+    ),
+    Operation(
+        "get",
+        "/moderation/queue",
+        "The review queue: reported, re-review, waiting posts, sanctions and appeals",
+        tag="reports",
+        auth="member",
+        response="QueuePage",
+        paged=True,
+        extra_errors=(403,),
+        description="Moderators only (others 403). Grouped by post, with each reason, the "
+        "reporters' trust levels and the author's history in your scope.",
+    ),
+    Operation(
+        "get",
+        "/moderation/log",
+        "The moderation log of your scope, newest first",
+        tag="moderation",
+        auth="member",
+        response="LogPage",
+        paged=True,
+        description="Every logged-in member may ask: moderators see their scope's entries, "
+        "members also those of their groups that open the log to members; everyone else "
+        "an empty list. A group's entries never show outside it. `actor` null: the "
+        "community's automatic defences (auto-hide, auto-silence).",
+    ),
+    Operation(
+        "post",
+        "/moderation/log/{entry_id}/undo",
+        "Undo a logged action",
+        tag="moderation",
+        auth="member",
+        body="ActionReason",
+        body_required=False,
+        response="LogEntryChange",
+        extra_errors=(403, 409),
+        description="For a moderator of the same or a higher rank in the entry's scope. "
+        "The undo is logged as an entry of its own. 409 if undone already, or not undoable.",
+    ),
+    # --- actions on posts and topics
+    _post_action("hide", "Hide a post (its author sees why and may edit for a review)"),
+    _post_action("unhide", "Show a hidden post again"),
+    _post_action("keep-hidden", "Answer a re-review request: the post stays hidden"),
+    _post_action("restore", "Restore a deleted post"),
+    _post_action("approve", "Let a waiting post through", required=False),
+    _post_action("reject", "Reject a waiting post"),
+    _topic_action("lock", "Lock a topic"),
+    _topic_action("unlock", "Unlock a topic"),
+    _topic_action("pin", "Pin a topic"),
+    _topic_action("unpin", "Unpin a topic"),
+    _topic_action("close", "Close a topic: only moderators reply"),
+    _topic_action("open", "Open a closed topic"),
+    Operation(
+        "post",
+        "/topics/{topic_id}/move",
+        "Move a topic to another board",
+        tag="moderation",
+        auth="member",
+        body="TopicMove",
+        response="TopicChange",
+        extra_errors=(403,),
+        description="For a moderator of both boards. Into or out of a secret group only "
+        "with `confirm_group_change: true` (else 400 on `board`). A board you cannot see: "
+        f"404. {REASON_NOTE} {CHANGED_NOTE}",
+    ),
+    Operation(
+        "put",
+        "/topics/{topic_id}/slow-mode",
+        "Set slow mode: one post per member every N minutes (0: off)",
+        tag="moderation",
+        auth="member",
+        body="SlowMode",
+        response="TopicChange",
+        extra_errors=(403,),
+        description=f"{SCOPE_NOTE} {REASON_NOTE} {CHANGED_NOTE}",
+    ),
+    # --- sanctions
+    Operation(
+        "post",
+        "/users/{username}/sanctions",
+        "Silence or suspend a member",
+        tag="sanctions",
+        auth="member",
+        status=201,
+        body="SanctionDraft",
+        response="Sanction",
+        extra_errors=(403,),
+        description="Site-wide, or in `group` (a slug). `days` 1-365; omitted or null: "
+        "permanent. Over 7 days or permanent: `unconfirmed` and effective for 7 days until "
+        "a second moderator confirms. Silenced members read but cannot write (403 "
+        "`silenced`); suspended ones cannot log in (403 `suspended`). 403 for yourself, an "
+        "admin or a moderator of equal or higher rank.",
+    ),
+    Operation(
+        "get",
+        "/users/{username}/sanctions",
+        "A member's sanctions in your scope",
+        tag="sanctions",
+        auth="member",
+        response="SanctionList",
+        description="Moderators of a scope the member is in see those in their scope; a "
+        "member sees their own (also at /me/standing). Anyone else: 404.",
+    ),
+    Operation(
+        "get",
+        "/me/standing",
+        "Your sanctions, with the reasons",
+        tag="sanctions",
+        auth="member",
+        response="SanctionList",
+    ),
+    Operation(
+        "post",
+        "/sanctions/{sanction_id}/confirm",
+        "Confirm a long or permanent sanction (a second moderator)",
+        tag="sanctions",
+        auth="member",
+        response="SanctionChange",
+        extra_errors=(403, 409),
+        description="Not by the moderator who imposed it (403).",
+    ),
+    Operation(
+        "post",
+        "/sanctions/{sanction_id}/lift",
+        "Lift a sanction",
+        tag="sanctions",
+        auth="member",
+        body="ActionReason",
+        body_required=False,
+        response="SanctionChange",
+        extra_errors=(403,),
+        description=f"{REASON_NOTE} {CHANGED_NOTE}",
+    ),
+    # --- appeals
+    Operation(
+        "post",
+        "/appeals",
+        "Appeal once against your hidden post or your sanction",
+        tag="appeals",
+        auth="member",
+        status=201,
+        body="AppealDraft",
+        response="Appeal",
+        extra_errors=(403, 409),
+        description="One appeal per action (409 for a second). It goes to a moderator "
+        "other than the one who acted. A target that is not yours to appeal: 404.",
+    ),
+    Operation(
+        "get",
+        "/appeals",
+        "Appeals: yours, and open ones in your scope you may decide",
+        tag="appeals",
+        auth="member",
+        response="AppealPage",
+        paged=True,
+    ),
+    Operation(
+        "post",
+        "/appeals/{appeal_id}/decide",
+        "Grant or deny an appeal",
+        tag="appeals",
+        auth="member",
+        body="AppealDecision",
+        response="Appeal",
+        extra_errors=(403, 409),
+        description="Granting reverses the action (shows the post, lifts the sanction). "
+        "Not by the moderator who acted; 409 once decided.",
+    ),
+    # --- likes
+    Operation(
+        "put",
+        "/posts/{post_id}/like",
+        "Like a post",
+        tag="posts",
+        auth="member",
+        response="LikeState",
+        extra_errors=(403,),
+        description="Once per member per post; liking again changes nothing. 403 for your "
+        "own post, a hidden or deleted one, or while silenced.",
+    ),
+    Operation(
+        "delete",
+        "/posts/{post_id}/like",
+        "Take back a like",
+        tag="posts",
+        auth="member",
+        response="LikeState",
+        extra_errors=(403,),
+    ),
+    # --- notifications
+    Operation(
+        "get",
+        "/notifications",
+        "Your notifications, newest first",
+        tag="notifications",
+        auth="member",
+        response="NotificationPage",
+        paged=True,
+        description="One about a post shows only while you may still see the post. "
+        "`unread` counts the unread ones.",
+    ),
+    Operation(
+        "post",
+        "/notifications/read",
+        "Mark all your notifications read",
+        tag="notifications",
+        auth="member",
+        response="Marked",
+    ),
+    # --- trust levels
+    Operation(
+        "put",
+        "/users/{username}/trust-level",
+        "Grant a trust level by hand",
+        tag="trust",
+        auth="member",
+        body="TrustGrant",
+        response="TrustChange",
+        extra_errors=(403,),
+        description="Admins, for anyone; a group's owners for its members (with `group`, "
+        "up to level 3). `lock` (default true) keeps the daily recomputation from changing "
+        "the level.",
+    ),
+    Operation(
+        "get",
+        "/me/trust",
+        "Your trust level and what the next one needs",
+        tag="trust",
+        auth="member",
+        response="TrustProgress",
+    ),
+    # --- appointing moderators and group moderation settings
+    Operation(
+        "put",
+        "/admin/moderators/{username}",
+        "Appoint or remove a site moderator",
+        tag="admin",
+        auth="admin",
+        body="Appointment",
+        response="UserChange",
+        description=f"Logged. {REASON_NOTE} {CHANGED_NOTE}",
+    ),
+    Operation(
+        "patch",
+        "/groups/{slug}/moderation",
+        "Change how a group is moderated",
+        tag="groups",
+        auth="member",
+        body="GroupModerationChange",
+        response="GroupModeration",
+        extra_errors=(403,),
+        description="The group's owners (and admins). `log_visible_to_members` opens the "
+        "group's moderation log (never naming reporters) to all its members; "
+        "`approve_first_posts` holds a new member's first N posts for a moderator.",
+    ),
+)
 
 
 OPERATIONS: tuple[Operation, ...] = (
@@ -485,6 +860,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "written to the group's moderation log, which its owners see. Read access ends at "
         "`expires_at`. By id, since slugs of secret groups resolve only for their members.",
     ),
+    *MODERATION_OPERATIONS,
 )
 
 
@@ -537,6 +913,11 @@ BOOL: JSON = {"type": "boolean"}
 PASSWORD = _string(minLength=PASSWORD_MIN, maxLength=PASSWORD_MAX)
 BODY = _string(minLength=1, maxLength=BODY_MAX, description="Markdown")
 PAGE_FIELDS: dict[str, JSON] = {"page": NUMBER, "pages": NUMBER}
+REPORT_REASONS = [r.value for r in FlagReason]
+REASON = _string(
+    minLength=1, maxLength=REASON_MAX, description="Logged, and shown to those concerned"
+)
+DAYS: JSON = {"type": "integer", "minimum": 1, "maximum": SANCTION_DAYS_MAX}
 
 USER_FIELDS: dict[str, JSON] = {
     "id": ID,
@@ -553,6 +934,16 @@ SETTINGS_FIELDS: dict[str, JSON] = {
     "site_name": _string(maxLength=80),
     "site_description": _string(maxLength=500),
 }
+_SETTING_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string"}
+# The other settings (trust thresholds, the auto-hide threshold, new members' caps) are
+# described by their defaults, so that a setting added later is documented at once.
+SETTINGS_FIELDS.update(
+    {
+        key: {"type": _SETTING_TYPES.get(type(default), "string"), "default": default}
+        for key, default in DEFAULTS.items()
+        if key not in SETTINGS_FIELDS
+    }
+)
 
 
 def _answer_schemas() -> JSON:
@@ -603,34 +994,11 @@ def _answer_schemas() -> JSON:
             url=URL,
         ),
         "BoardList": _record(boards=_list("Board")),
-        "Topic": _record(
-            id=ID,
-            board_id=ID,
-            title=_string(),
-            author=_string(),
-            posts_count=COUNT,
-            created_at=TIME,
-            last_post_at=TIME,
-            locked=BOOL,
-            pinned=BOOL,
-            url=URL,
-        ),
+        "Topic": _record(**_topic_fields()),
         "TopicPage": _record(topics=_list("Topic"), **PAGE_FIELDS),
         "TopicWithPosts": _record(topic=_ref("Topic"), posts=_list("Post"), **PAGE_FIELDS),
         "NewTopic": _record(topic=_ref("Topic"), post=_ref("Post")),
-        "Post": _record(
-            id=ID,
-            topic_id=ID,
-            number=NUMBER,
-            author=_string(),
-            reply_to=_nullable(ID),
-            body=_nullable(_string(description="Markdown; null if deleted and not yours to read")),
-            html=_nullable(_string(description="Sanitised HTML rendered from body")),
-            created_at=TIME,
-            edited_at=_nullable(TIME),
-            deleted=BOOL,
-            url=URL,
-        ),
+        "Post": _record(**POST_FIELDS),
         "Revision": _record(number=NUMBER, body=_string(), html=_string(), created_at=TIME),
         "Group": _record(
             id=ID,
@@ -682,7 +1050,196 @@ def _answer_schemas() -> JSON:
         "AdminGroupList": _record(groups=_list("AdminGroup")),
         "BreakGlass": _record(group=_ref("Group"), expires_at=TIME),
         "RevisionList": _record(revisions=_list("Revision")),
+        **_moderation_answer_schemas(),
     }
+
+
+POST_FIELDS: dict[str, JSON] = {
+    "id": ID,
+    "topic_id": ID,
+    "number": NUMBER,
+    "author": _nullable(_string(description="null if deleted or hidden and not yours to read")),
+    "reply_to": _nullable(ID),
+    "body": _nullable(
+        _string(description="Markdown; null if deleted or hidden and not yours to read")
+    ),
+    "html": _nullable(_string(description="Sanitised HTML rendered from body")),
+    "created_at": TIME,
+    "edited_at": _nullable(TIME),
+    "deleted": BOOL,
+    "hidden": BOOL,
+    "hidden_kind": _nullable(
+        _string(
+            enum=[*(k.value for k in HiddenKind), None],
+            description="moderators: hidden by a moderator; community: members' reports "
+            "hid it pending review; approval: a new member's post waiting for approval",
+        )
+    ),
+    "hidden_reason": _nullable(_string(description="For the author and moderators only")),
+    "review_requested": {
+        **BOOL,
+        "description": "The author edited the hidden post and asks for a review",
+    },
+    "likes_count": COUNT,
+    "liked": {**BOOL, "description": "Whether you like it"},
+    "url": URL,
+}
+
+
+def _topic_fields() -> dict[str, JSON]:
+    return dict(
+        id=ID,
+        board_id=ID,
+        title=_string(),
+        author=_string(),
+        posts_count=COUNT,
+        created_at=TIME,
+        last_post_at=TIME,
+        locked=BOOL,
+        pinned=BOOL,
+        closed=BOOL,
+        slow_mode_minutes={**COUNT, "maximum": SLOW_MODE_MAX, "description": "0: off"},
+        url=URL,
+    )
+
+
+def _moderation_answer_schemas() -> JSON:
+    trust_level = {"type": "integer", "minimum": 0, "maximum": 4}
+    flag = _record(
+        reason=_string(enum=REPORT_REASONS),
+        note=_string(),
+        trust_level={**trust_level, "description": "The reporter's (never their name)"},
+    )
+    report_fields: dict[str, JSON] = {
+        "id": ID,
+        "post_id": ID,
+        "topic_id": ID,
+        "reasons": {
+            "type": "array",
+            "items": _ref("Flag"),
+            "description": "Yours only, unless you moderate the post",
+        },
+        "status": _string(enum=[s.value for s in ReportStatus]),
+        "created_at": TIME,
+    }
+    return {
+        "PostChange": _record(**POST_FIELDS, changed=BOOL),
+        "TopicChange": _record(**_topic_fields(), changed=BOOL),
+        "Flag": flag,
+        "Report": _record(**report_fields),
+        "ReviewReport": _record(
+            **report_fields,
+            score={"type": "integer", "description": "The reports' summed weight"},
+            resolution=_nullable(_string(enum=[*RESOLVE_ACTIONS, None])),
+            resolution_reason=_nullable(_string()),
+            resolved_at=_nullable(TIME),
+            post=_ref("Post"),
+        ),
+        "ReviewReportPage": _record(reports=_list("ReviewReport"), **PAGE_FIELDS),
+        "QueueItem": _record(
+            kind=_string(
+                enum=["report", "review", "approval", "sanction", "appeal"],
+                description="report: an open case; review: a hidden post its author "
+                "edited; approval: a new member's post waiting; sanction: to confirm (long) "
+                "or review (automatic); appeal: to decide",
+            ),
+            id={**ID, "description": "The report's, post's, sanction's or appeal's id"},
+            created_at=TIME,
+            post=_nullable_ref("Post"),
+            topic=_nullable_ref("Topic"),
+            reasons=_list("Flag"),
+            score=_nullable({"type": "integer", "description": "Reports only"}),
+            sanction=_nullable_ref("Sanction"),
+            appeal=_nullable_ref("Appeal"),
+            member=_nullable(_string(description="Whom it is about")),
+            member_history=_nullable(
+                _record(
+                    hidden_posts={**COUNT, "description": "Earlier hidden posts, this scope"},
+                    sanctions={**COUNT, "description": "Silences and suspensions, this scope"},
+                )
+            ),
+        ),
+        "QueuePage": _record(items=_list("QueueItem"), **PAGE_FIELDS),
+        "LogEntry": _record(**LOG_FIELDS),
+        "LogEntryChange": _record(**LOG_FIELDS, changed=BOOL),
+        "LogPage": _record(entries=_list("LogEntry"), **PAGE_FIELDS),
+        "Sanction": _record(**SANCTION_FIELDS),
+        "SanctionChange": _record(**SANCTION_FIELDS, changed=BOOL),
+        "SanctionList": _record(sanctions=_list("Sanction")),
+        "Appeal": _record(
+            id=ID,
+            username=_string(description="Who appealed"),
+            target_type=_string(enum=list(APPEAL_TARGETS)),
+            target_id=ID,
+            text=_string(),
+            state=_string(enum=[s.value for s in AppealState]),
+            created_at=TIME,
+            decided_at=_nullable(TIME),
+            decision_reason=_nullable(_string()),
+        ),
+        "AppealPage": _record(appeals=_list("Appeal"), **PAGE_FIELDS),
+        "LikeState": _record(liked=BOOL, likes_count=COUNT),
+        "Notification": _record(
+            id=ID,
+            kind=_string(examples=["report_handled", "post_hidden", "sanction"]),
+            text=_string(description="Plain text"),
+            post_url=_nullable(_string(description="The post's page, if it is about one")),
+            created_at=TIME,
+            read=BOOL,
+        ),
+        "NotificationPage": _record(
+            notifications=_list("Notification"), **PAGE_FIELDS, unread=COUNT
+        ),
+        "Marked": _record(marked=COUNT),
+        "TrustChange": _record(**USER_FIELDS, trust_level_locked=BOOL, changed=BOOL),
+        "TrustProgress": _record(
+            level=trust_level,
+            name=_string(examples=["new member", "member", "regular"]),
+            locked={**BOOL, "description": "Set by hand: not recomputed"},
+            next_level=_nullable({**trust_level, "description": "null: none to reach"}),
+            next_name=_nullable(_string()),
+            keeping={**BOOL, "description": "The requirements are for keeping level 3"},
+            window_days={**NUMBER, "description": "Level 3 looks back this many days"},
+            requirements={
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "description": "One requirement: what you have, what it needs",
+                },
+            },
+            met=BOOL,
+        ),
+        "UserChange": _record(**USER_FIELDS, changed=BOOL),
+        "GroupModeration": _record(
+            log_visible_to_members=BOOL,
+            approve_first_posts={**COUNT, "maximum": APPROVE_FIRST_POSTS_MAX},
+        ),
+    }
+
+
+LOG_FIELDS: dict[str, JSON] = {
+    "id": ID,
+    "actor": _nullable(_string(description="null: the community's automatic defences")),
+    "action": _string(examples=["post_hidden", "post_hidden_by_community", "member_silenced"]),
+    "target_type": _string(examples=["post", "topic", "user", "report", "sanction", "group"]),
+    "target_id": {"type": "integer"},
+    "reason": _string(),
+    "created_at": TIME,
+    "undone": BOOL,
+}
+SANCTION_FIELDS: dict[str, JSON] = {
+    "id": ID,
+    "username": _string(),
+    "kind": _string(enum=[k.value for k in SanctionKind]),
+    "state": _string(enum=[s.value for s in SanctionState]),
+    "group_id": _nullable({**ID, "description": "null: site-wide"}),
+    "reason": _string(description="Shown to the member"),
+    "starts_at": TIME,
+    "ends_at": _nullable({**TIME, "description": "null: until lifted"}),
+    "requested_days": _nullable({"type": "integer", "minimum": 1, "maximum": SANCTION_DAYS_MAX}),
+    "automatic": {**BOOL, "description": "Imposed by the community's defences"},
+    "lifted_at": _nullable(TIME),
+}
 
 
 def _request_schemas() -> JSON:
@@ -750,6 +1307,60 @@ def _request_schemas() -> JSON:
         ),
         "ReplyDraft": _closed(("body",), body=BODY, reply_to=_nullable(ID)),
         "PostEdit": _closed(("body",), body=BODY),
+        "ActionReason": _closed(("reason",), reason=REASON),
+        "OptionalReason": _closed(reason=REASON),
+        "ReportDraft": _closed(
+            ("reason",),
+            reason=_string(enum=REPORT_REASONS),
+            note=_string(maxLength=NOTE_MAX, description="Seen by the moderators"),
+        ),
+        "Resolution": _closed(
+            ("action",),
+            action=_string(enum=list(RESOLVE_ACTIONS)),
+            reason={**REASON, "default": "Resolved from the review queue."},
+            days=_nullable(DAYS),
+        ),
+        "TopicMove": _closed(
+            ("board_id", "reason"),
+            board_id=ID,
+            reason=REASON,
+            confirm_group_change={
+                **BOOL,
+                "default": False,
+                "description": "Required (true) to move into or out of a secret group",
+            },
+        ),
+        "SlowMode": _closed(
+            ("minutes", "reason"),
+            minutes={"type": "integer", "minimum": 0, "maximum": SLOW_MODE_MAX},
+            reason=REASON,
+        ),
+        "SanctionDraft": _closed(
+            ("kind", "reason"),
+            kind=_string(enum=[k.value for k in SanctionKind]),
+            days=_nullable({**DAYS, "description": "null or omitted: permanent"}),
+            reason=REASON,
+            group=_nullable(_string(description="A group's slug: the sanction is the group's")),
+        ),
+        "AppealDraft": _closed(
+            ("target_type", "target_id", "text"),
+            target_type=_string(enum=list(APPEAL_TARGETS)),
+            target_id=ID,
+            text=_string(minLength=1, maxLength=APPEAL_TEXT_MAX),
+        ),
+        "AppealDecision": _closed(("grant", "reason"), grant=BOOL, reason=REASON),
+        "TrustGrant": _closed(
+            ("level",),
+            level={"type": "integer", "minimum": 0, "maximum": 4},
+            lock={**BOOL, "default": True},
+            group=_nullable(_string(description="As the owner of this group (a slug)")),
+            reason=_string(maxLength=REASON_MAX, description="Logged"),
+        ),
+        "Appointment": _closed(("moderator", "reason"), moderator=BOOL, reason=REASON),
+        "GroupModerationChange": _closed(
+            log_visible_to_members=BOOL,
+            approve_first_posts={**COUNT, "maximum": APPROVE_FIRST_POSTS_MAX},
+        ),
     }
 
 
@@ -839,7 +1450,7 @@ def _operation(op: Operation) -> JSON:
     success: JSON = {"description": op.summary}
     if op.response:
         success["content"] = {"application/json": {"schema": _ref(op.response)}}
-    responses: JSON = {str(op.status): success}
+    responses: JSON = {str(status): success for status in (op.status, *op.also)}
     for status in sorted(_errors_for(op, path_params)):
         responses[str(status)] = {"$ref": f"#/components/responses/{ERRORS[status][0]}"}
     operation_id = re.sub(r"[^A-Za-z0-9]+", "_", f"{op.method} {op.path}").strip("_")

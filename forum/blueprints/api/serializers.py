@@ -2,7 +2,10 @@
 
 Serialisers read attributes and relationships, never run queries of their own. What an
 actor may see is decided before an object gets here (scopes and guards), except a
-deleted post's text, which `post` blanks through `policy.can_see_post_body`.
+deleted or hidden post's text, which `post` blanks through `policy.can_see_post_body`.
+
+Moderation objects never name reporters: a reporter may be someone nobody outside a secret
+group may know exists, and peer moderators know each other too well for names to be safe.
 """
 
 from __future__ import annotations
@@ -16,13 +19,21 @@ from forum.listings import GroupView
 from forum.listings import Page
 from forum.listings import Profile
 from forum.models.boards import Board
+from forum.models.groups import Group
 from forum.models.groups import JoinRequest
 from forum.models.groups import Membership
 from forum.models.invitations import Invitation
+from forum.models.moderation import Appeal
+from forum.models.moderation import Flag
+from forum.models.moderation import Report
+from forum.models.moderation import Sanction
+from forum.models.modlog import ModerationLog
+from forum.models.notifications import Notification
 from forum.models.posts import Post
 from forum.models.posts import PostRevision
 from forum.models.topics import Topic
 from forum.models.users import User
+from forum.moderation.reports import QueueItem
 from forum.policy import Actor
 
 JSON = dict[str, Any]
@@ -124,12 +135,18 @@ def topic(item: Topic) -> JSON:
         "last_post_at": timestamp(item.last_post_at),
         "locked": item.locked,
         "pinned": item.pinned,
+        "closed": item.closed,
+        "slow_mode_minutes": item.slow_mode_minutes,
         "url": item.url,
     }
 
 
-def post(actor: Actor, item: Post) -> JSON:
-    """A post; a deleted one keeps its text (and author) only for those who may read it."""
+def post(actor: Actor, item: Post, *, liked: bool = False) -> JSON:
+    """A post; a deleted or hidden one keeps its text (and author) only for those who may
+    read it (moderators in scope; for a hidden post, its author too, with the reason).
+
+    `liked`: whether the actor likes it (the caller looks that up for a whole page).
+    """
     readable = policy.can_see_post_body(actor, item)
     return {
         "id": item.id,
@@ -143,6 +160,13 @@ def post(actor: Actor, item: Post) -> JSON:
         "created_at": timestamp(item.created_at),
         "edited_at": timestamp(item.edited_at),
         "deleted": item.is_deleted,
+        "hidden": item.is_hidden,
+        "hidden_kind": item.hidden_kind if item.is_hidden else None,
+        # Why it was hidden: for its author (who may edit to ask for a review) and moderators.
+        "hidden_reason": item.hidden_reason if item.is_hidden and readable else None,
+        "review_requested": item.review_requested_at is not None if readable else False,
+        "likes_count": item.likes_count,
+        "liked": liked,
         "url": item.url,
     }
 
@@ -229,6 +253,130 @@ def join_request(item: JoinRequest) -> JSON:
     }
 
 
+def flag(item: Flag) -> JSON:
+    """One member's report of a post: the reason, their note and trust level, never a name."""
+    return {
+        "reason": item.reason.value,
+        "note": item.note,
+        "trust_level": item.reporter.trust_level,
+    }
+
+
+def report(item: Report, flags: list[Flag]) -> JSON:
+    """A report as its reporter sees it: `flags` is only their own."""
+    return {
+        "id": item.id,
+        "post_id": item.post_id,
+        "topic_id": item.post.topic_id,
+        "reasons": [flag(f) for f in flags],
+        "status": item.status.value,
+        "created_at": timestamp(item.created_at),
+    }
+
+
+def review_report(actor: Actor, item: Report) -> JSON:
+    """A report as a moderator in scope reviews it: every flag, the score and the post."""
+    return {
+        **report(item, list(item.flags)),
+        "score": item.score,
+        "resolution": item.resolution or None,
+        "resolution_reason": item.resolution_reason or None,
+        "resolved_at": timestamp(item.resolved_at),
+        "post": post(actor, item.post),
+    }
+
+
+def queue_item(actor: Actor, item: QueueItem) -> JSON:
+    """One thing waiting in the review queue, with what deciding it needs."""
+    return {
+        "kind": item.kind,
+        "id": item.obj.id,
+        "created_at": timestamp(item.created_at),
+        "post": post(actor, item.post) if item.post is not None else None,
+        "topic": topic(item.topic) if item.topic is not None else None,
+        "reasons": [
+            {"reason": reason.value, "note": note, "trust_level": level}
+            for reason, note, level in item.reasons
+        ],
+        "score": item.score if item.kind == "report" else None,
+        "sanction": sanction(item.sanction) if item.sanction is not None else None,
+        "appeal": appeal(item.obj) if isinstance(item.obj, Appeal) else None,
+        "member": item.member.username if item.member is not None else None,
+        "member_history": (
+            {"hidden_posts": item.hidden_posts, "sanctions": item.sanctions}
+            if item.member is not None
+            else None
+        ),
+    }
+
+
+def log_entry(item: ModerationLog) -> JSON:
+    """A moderation log entry. Its `data` (what an undo needs) stays inside."""
+    return {
+        "id": item.id,
+        # None: the community's automatic defences (auto-hide, auto-silence).
+        "actor": item.actor.username if item.actor is not None else None,
+        "action": item.action,
+        "target_type": item.target_type,
+        "target_id": item.target_id,
+        "reason": item.reason,
+        "created_at": timestamp(item.created_at),
+        "undone": item.undone_at is not None,
+    }
+
+
+def sanction(item: Sanction) -> JSON:
+    """A silence or suspension. Not who imposed it: only whether the system did."""
+    return {
+        "id": item.id,
+        "username": item.user.username,
+        "kind": item.kind.value,
+        "state": item.state.value,
+        "group_id": item.group_id,
+        "reason": item.reason,
+        "starts_at": timestamp(item.starts_at),
+        "ends_at": timestamp(item.ends_at),
+        "requested_days": item.requested_days,
+        "automatic": item.created_by_id is None,
+        "lifted_at": timestamp(item.lifted_at),
+    }
+
+
+def appeal(item: Appeal) -> JSON:
+    """A member's appeal against a hidden post or a sanction."""
+    return {
+        "id": item.id,
+        "username": item.user.username,
+        "target_type": item.target_type,
+        "target_id": item.target_id,
+        "text": item.text,
+        "state": item.state.value,
+        "created_at": timestamp(item.created_at),
+        "decided_at": timestamp(item.decided_at),
+        "decision_reason": item.decision_reason or None,
+    }
+
+
+def notification(item: Notification) -> JSON:
+    """A notification: plain text, with a link to its post if it has one."""
+    return {
+        "id": item.id,
+        "kind": item.kind,
+        "text": item.text,
+        "post_url": f"/p/{item.post_id}" if item.post_id is not None else None,
+        "created_at": timestamp(item.created_at),
+        "read": item.read_at is not None,
+    }
+
+
 def page_of(plural: str, found: Page[Any], items: list[JSON]) -> JSON:
     """A paged list: {"<plural>": [...], "page", "pages"}."""
     return {plural: items, "page": found.page, "pages": found.pages}
+
+
+def group_moderation(item: Group) -> JSON:
+    """A group's moderation settings."""
+    return {
+        "log_visible_to_members": item.log_visible_to_members,
+        "approve_first_posts": item.approve_first_posts,
+    }

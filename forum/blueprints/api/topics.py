@@ -12,6 +12,7 @@ from forum.blueprints import context
 from forum.blueprints.api import bp
 from forum.blueprints.api import inputs
 from forum.blueprints.api import serializers
+from forum.services import likes
 from forum.services import posts
 
 
@@ -21,7 +22,8 @@ def show_topic(topic_id: int) -> Any:
     actor = context.current_actor()
     topic = policy.require_topic(actor, topic_id)
     found = listings.topic_posts(actor, topic, page, current_app.config["FORUM_POSTS_PER_PAGE"])
-    items = [serializers.post(actor, p) for p in found.items]
+    liked = likes.liked_post_ids(actor, [p.id for p in found.items]) if actor.is_member else set()
+    items = [serializers.post(actor, p, liked=p.id in liked) for p in found.items]
     return {"topic": serializers.topic(topic), **serializers.page_of("posts", found, items)}
 
 

@@ -1,4 +1,4 @@
-"""Members: registering, and profiles (for members only)."""
+"""Members: registering, profiles (for members only) and trust levels."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from forum.blueprints.api import inputs
 from forum.blueprints.api import serializers
 from forum.blueprints.api.auth import sessionless
 from forum.services import accounts
+from forum.services import trust
 
 
 @bp.post("/users")
@@ -44,3 +45,38 @@ def show_user(username: str) -> Any:
     actor = context.current_actor()
     user = policy.require_user(actor, inputs.username(username))
     return serializers.profile(listings.profile(actor, user, recent=0))
+
+
+@bp.put("/users/<username>/trust-level")
+def set_trust_level(username: str) -> Any:
+    data = inputs.json_object(("level", "lock", "group", "reason"))
+    actor = context.current_actor()
+    policy.require_member(actor)
+    user = policy.require_user(actor, inputs.username(username))
+    slug = inputs.optional_slug(data, "group")
+    group = policy.require_group(actor, slug) if slug is not None else None
+    changed = trust.grant_level(
+        actor,
+        user,
+        level=data.get("level"),
+        # A level set by hand is meant to stay: unlocked, the daily job would recompute it.
+        lock=data.get("lock", True),
+        group=group,
+        reason=data.get("reason") or "",
+    )
+    answer = {
+        **serializers.user(user),
+        "trust_level_locked": user.trust_level_locked,
+        "changed": changed,
+    }
+    context.commit()
+    return answer
+
+
+@bp.get("/me/trust")
+def my_trust() -> Any:
+    actor = context.current_actor()
+    policy.require_member(actor)
+    user = context.current_member()
+    assert user is not None  # noqa: S101 - require_member has just checked
+    return trust.progress(user)

@@ -1,0 +1,35 @@
+"""The member's notifications: listed through policy (one about a post shows only while
+they may still see it), and marked read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from forum import policy
+from forum.blueprints import context
+from forum.blueprints.api import bp
+from forum.blueprints.api import inputs
+from forum.blueprints.api import serializers
+from forum.services import notifications
+
+
+@bp.get("/notifications")
+def list_notifications() -> Any:
+    page = inputs.page()
+    actor = context.current_actor()
+    policy.require_member(actor)
+    found = notifications.notifications(actor, page=page)
+    items = [serializers.notification(n) for n in found.items]
+    return {
+        **serializers.page_of("notifications", found, items),
+        "unread": notifications.unread_count(actor),
+    }
+
+
+@bp.post("/notifications/read")
+def mark_notifications_read() -> Any:
+    actor = context.current_actor()
+    policy.require_member(actor)
+    marked = notifications.mark_all_read(actor)
+    context.commit()
+    return {"marked": marked}

@@ -1,0 +1,58 @@
+"""A member's notifications, and the unread count the navigation shows."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import flash
+from flask import g
+from flask import redirect
+from flask import render_template
+from flask import url_for
+from werkzeug.wrappers import Response
+
+from forum import policy
+from forum.blueprints import context
+from forum.blueprints.pages import requested_page
+from forum.services import notifications
+
+bp = Blueprint("notifications", __name__)
+
+
+def unread_notifications() -> int:
+    """The member's unread notifications, counted once per request (guests: 0, no query)."""
+    if "unread_notifications" not in g:
+        actor = context.current_actor()
+        g.unread_notifications = notifications.unread_count(actor) if actor.is_member else 0
+    count: int = g.unread_notifications
+    return count
+
+
+@bp.app_context_processor
+def _navigation() -> dict[str, object]:
+    # A callable, not a number: only pages that show the navigation pay for the COUNT.
+    actor = context.current_actor()
+    return {
+        "unread_notifications": unread_notifications,
+        "can_moderate_anywhere": policy.can_moderate_anywhere(actor),
+    }
+
+
+@bp.get("/notifications")
+def index() -> str:
+    actor = context.current_actor()
+    policy.require_member(actor)
+    return render_template(
+        "notifications/index.html",
+        found=notifications.notifications(actor, page=requested_page()),
+    )
+
+
+@bp.post("/notifications/read")
+def mark_read() -> Response:
+    actor = context.current_actor()
+    policy.require_member(actor)
+    marked = notifications.mark_all_read(actor)
+    context.commit()
+    if marked:
+        flash("All notifications are marked as read.")
+    return redirect(url_for("notifications.index"))

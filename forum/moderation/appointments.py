@@ -1,0 +1,38 @@
+"""Appointing site moderators: admins only, logged like every moderation action."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from forum import policy
+from forum.errors import Denied
+from forum.errors import Invalid
+from forum.extensions import db
+from forum.models.users import User
+from forum.moderation.log import clean_reason
+from forum.moderation.log import record
+from forum.policy import Actor
+
+
+def appoint_site_moderator(actor: Actor, user: User, *, on: bool, reason: Any) -> bool:
+    """Make a member a site moderator (`on`) or end that role; True if it changed."""
+    policy.require_member(actor)
+    if not policy.can_appoint_site_moderators(actor):
+        raise Denied("Only site admins appoint site moderators.")
+    clean = clean_reason(reason)
+    if user.is_admin:
+        # Admins moderate the site already; the flag would mean nothing for them.
+        raise Invalid("username", "Admins moderate the site already.")
+    if user.is_moderator == on:
+        return False
+    user.is_moderator = on
+    record(
+        actor,
+        "site_moderator_appointed" if on else "site_moderator_removed",
+        target_type="user",
+        target_id=user.id,
+        group=None,
+        reason=clean,
+    )
+    db.session.flush()
+    return True

@@ -1,0 +1,237 @@
+"""Posting limits: new members' daily caps, slow mode, links, and the approval queue.
+
+These are rules about *how much* and *how fast* a member may write, checked by the posting
+services after `policy` has said the member may write there at all. They are not request
+throttles: `FORUM_RATELIMITS=off` leaves them on (the contract says so), and moderators of
+the board are exempt from all of them.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from datetime import timedelta
+from typing import Literal
+
+from sqlalchemy import func
+from sqlalchemy import or_
+from sqlalchemy import select
+
+from forum import policy
+from forum.errors import RateLimited
+from forum.extensions import db
+from forum.models.base import utcnow
+from forum.models.boards import Board
+from forum.models.posts import HiddenKind
+from forum.models.posts import Post
+from forum.models.topics import Topic
+from forum.models.users import User
+from forum.policy import Actor
+from forum.services.settings import get_settings
+
+# Site settings (forum.services.settings) with the defaults used until they are stored.
+POSTS_PER_DAY_KEY, POSTS_PER_DAY_DEFAULT = "tl0_posts_per_day", 20
+TOPICS_PER_DAY_KEY, TOPICS_PER_DAY_DEFAULT = "tl0_topics_per_day", 3
+
+# A rolling window, not a calendar day: there is no midnight to wait for and abuse around.
+CAP_WINDOW = timedelta(hours=24)
+
+APPROVAL_REASON = (
+    "Waiting for a moderator's approval (new members' first posts in this group are checked)."
+)
+
+PostKind = Literal["reply", "topic"]
+
+
+def _setting(key: str, default: int) -> int:
+    value = get_settings().get(key, default)
+    # A malformed stored value must not switch the cap off: fall back to the default.
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return default
+    return value
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def _about(seconds: int) -> str:
+    """A rough duration a person reads at a glance: "3 hours", "1 minute"."""
+    if seconds >= 3600:
+        return _count(max(1, round(seconds / 3600)), "hour")
+    return _count(max(1, math.ceil(seconds / 60)), "minute")
+
+
+def _wait_until(moment: datetime, now: datetime) -> int:
+    """Whole seconds from now until `moment`, at least one."""
+    return max(1, math.ceil((moment - now).total_seconds()))
+
+
+def _cap_reached(times: list[datetime], cap: int, now: datetime) -> int | None:
+    """Seconds until one more is allowed, if `times` (newest first, in the window) fill the cap.
+
+    Once the cap-th newest leaves the window, fewer than `cap` remain in it.
+    """
+    if len(times) < cap:
+        return None
+    return _wait_until(times[cap - 1] + CAP_WINDOW, now)
+
+
+def _not_yet(what: str) -> RateLimited:
+    # A cap of 0: new members may not do this at all (until trust level 1).
+    return RateLimited(
+        f"New members cannot {what} yet; you can once you have been around a little longer.",
+        retry_after=int(CAP_WINDOW.total_seconds()),
+    )
+
+
+def _recent_post_times(author_id: int, since: datetime, limit: int) -> list[datetime]:
+    # The member's own writes, counted by author whatever board they are on (so leaving
+    # a group does not reset the count) and deleted ones included (so deleting does not
+    # make room). Uses ix_posts_author_created; reveals nothing, so no policy scope.
+    return list(
+        db.session.scalars(
+            select(Post.created_at)
+            .where(Post.author_id == author_id, Post.created_at > since)
+            .order_by(Post.created_at.desc())
+            .limit(limit)
+        )
+    )
+
+
+def _recent_topic_times(author_id: int, since: datetime, limit: int) -> list[datetime]:
+    return list(
+        db.session.scalars(
+            select(Topic.created_at)
+            .where(Topic.author_id == author_id, Topic.created_at > since)
+            .order_by(Topic.created_at.desc())
+            .limit(limit)
+        )
+    )
+
+
+def _check_daily_caps(author_id: int, kind: PostKind, now: datetime) -> None:
+    since = now - CAP_WINDOW
+    # Every post counts, a new topic's first post included.
+    posts_cap = _setting(POSTS_PER_DAY_KEY, POSTS_PER_DAY_DEFAULT)
+    if posts_cap == 0:
+        raise _not_yet("post")
+    wait = _cap_reached(_recent_post_times(author_id, since, posts_cap), posts_cap, now)
+    if wait is not None:
+        raise RateLimited(
+            f"New members can write {_count(posts_cap, 'post')} a day; "
+            f"you can post again in about {_about(wait)}.",
+            retry_after=wait,
+        )
+    if kind != "topic":
+        return
+    topics_cap = _setting(TOPICS_PER_DAY_KEY, TOPICS_PER_DAY_DEFAULT)
+    if topics_cap == 0:
+        raise _not_yet("start topics")
+    wait = _cap_reached(_recent_topic_times(author_id, since, topics_cap), topics_cap, now)
+    if wait is not None:
+        raise RateLimited(
+            f"New members can start {_count(topics_cap, 'topic')} a day; "
+            f"you can start another in about {_about(wait)}.",
+            retry_after=wait,
+        )
+
+
+def _check_slow_mode(author_id: int, topic: Topic, now: datetime) -> None:
+    minutes = topic.slow_mode_minutes
+    # The member's latest post here, deleted or hidden ones included: deleting a post
+    # must not buy an earlier turn.
+    latest = db.session.scalar(
+        select(func.max(Post.created_at)).where(
+            Post.topic_id == topic.id, Post.author_id == author_id
+        )
+    )
+    if latest is None:
+        return
+    allowed_at = latest + timedelta(minutes=minutes)
+    if allowed_at <= now:
+        return
+    wait = _wait_until(allowed_at, now)
+    every = "one post a minute" if minutes == 1 else f"one post every {minutes} minutes"
+    raise RateLimited(
+        f"This topic is in slow mode: {every}. "
+        f"You can post again in {_count(math.ceil(wait / 60), 'minute')}.",
+        retry_after=wait,
+    )
+
+
+def check_can_post(
+    actor: Actor,
+    *,
+    board: Board,
+    topic: Topic | None = None,
+    kind: PostKind = "reply",
+    now: datetime | None = None,
+) -> None:
+    """Raise `RateLimited` if a new member's daily cap or a topic's slow mode forbids this post.
+
+    Call after the policy check and input validation, before writing anything.
+    """
+    if kind not in ("reply", "topic"):
+        raise ValueError(f"unknown kind of post: {kind!r}")
+    if actor.user_id is None or policy.can_moderate(actor, board):
+        return
+    now = now or utcnow()
+    if actor.trust_level < 1:
+        _check_daily_caps(actor.user_id, kind, now)
+    if kind == "reply" and topic is not None and topic.slow_mode_minutes > 0:
+        _check_slow_mode(actor.user_id, topic, now)
+
+
+def needs_approval(actor: Actor, board: Board) -> bool:
+    """True if the actor's new post on the board must wait for a moderator's approval.
+
+    A group that sets `approve_first_posts = N` holds a trust-level-0 member's posts until
+    N of their posts in the group's boards have been let through (waiting and rejected
+    or deleted ones do not count). Moderators of the board are never held.
+    """
+    group = board.group
+    if group is None or group.approve_first_posts <= 0:
+        return False
+    if actor.user_id is None or actor.trust_level >= 1 or policy.can_moderate(actor, board):
+        return False
+    group_boards = select(Board.id).where(Board.group_id == group.id)
+    passed = db.session.scalar(
+        select(func.count(Post.id))
+        .join(Topic, Topic.id == Post.topic_id)
+        .where(
+            Post.author_id == actor.user_id,
+            Topic.board_id.in_(group_boards),
+            Post.deleted_at.is_(None),
+            or_(
+                Post.hidden_at.is_(None),
+                Post.hidden_kind.is_(None),
+                Post.hidden_kind != HiddenKind.APPROVAL.value,
+            ),
+        )
+    )
+    return int(passed or 0) < group.approve_first_posts
+
+
+def hold_for_approval(post: Post, now: datetime) -> None:
+    """Mark a new post as waiting for a moderator's approval (see `needs_approval`)."""
+    post.hidden_at = now
+    post.hidden_kind = HiddenKind.APPROVAL.value
+    post.hidden_reason = APPROVAL_REASON
+    post.hidden_by_id = None
+
+
+def may_post_links(actor: Actor, author: User) -> bool:
+    """True if a post by `author`, written or edited by `actor`, is rendered with links.
+
+    The rule is the author's (`policy.can_post_links`): a moderator fixing a typo in a
+    new member's post does not turn its addresses into links.
+    """
+    if actor.user_id == author.id:
+        return policy.can_post_links(actor)
+    return author_may_post_links(author)
+
+
+def author_may_post_links(author: User) -> bool:
+    """True if the member's posts are rendered with links, judged by their standing now."""
+    return policy.can_post_links(policy.actor_for(author, guests_read=False))

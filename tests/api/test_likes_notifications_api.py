@@ -1,0 +1,189 @@
+"""Likes, notifications and trust levels through the API.
+
+Likes live inside a post's audience; notifications show only while their post (or group)
+is still visible to the member; trust levels are granted by admins, and by group owners
+for their members.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from forum.extensions import db
+from forum.models.users import User
+from forum.services import notifications
+from tests import factories
+
+API = "/api/v1"
+MISSING = {"error": {"code": "not_found", "message": "Not found."}}
+
+
+@pytest.fixture
+def call(client: FlaskClient, bearer: Callable) -> Callable[..., TestResponse]:
+    tokens: dict[int, dict[str, str]] = {}
+
+    def _call(method: str, path: str, user: User | None = None, json: Any = None) -> TestResponse:
+        headers = {}
+        if user is not None:
+            headers = tokens.setdefault(user.id, bearer(user))
+        return client.open(f"{API}{path}", method=method, json=json, headers=headers)
+
+    return _call
+
+
+# --- likes -----------------------------------------------------------------------
+
+
+def test_like_and_unlike_a_post(call: Callable[..., TestResponse]) -> None:
+    author, reader, other = (factories.make_user(n) for n in ("author", "reader", "other"))
+    topic = factories.make_topic(author=author)
+    post = factories.make_post(topic, author, body="Worth a like.")
+    path = f"/posts/{post.id}/like"
+    liked = call("PUT", path, reader)
+    assert liked.status_code == 200
+    assert liked.get_json() == {"liked": True, "likes_count": 1}
+    # Liking again changes nothing.
+    assert call("PUT", path, reader).get_json() == {"liked": True, "likes_count": 1}
+    assert call("PUT", path, other).get_json() == {"liked": True, "likes_count": 2}
+    shown = call("GET", f"/posts/{post.id}", reader).get_json()
+    assert (shown["likes_count"], shown["liked"]) == (2, True)
+    page = call("GET", f"/topics/{topic.id}", reader).get_json()["posts"]
+    assert [(p["liked"], p["likes_count"]) for p in page] == [(False, 0), (True, 2)]
+    assert call("GET", f"/posts/{post.id}", author).get_json()["liked"] is False
+    assert call("DELETE", path, reader).get_json() == {"liked": False, "likes_count": 1}
+    assert call("DELETE", path, reader).get_json() == {"liked": False, "likes_count": 1}
+
+
+def test_likes_refused(call: Callable[..., TestResponse]) -> None:
+    author, reader, insider = (factories.make_user(n) for n in ("author", "reader", "insider"))
+    post = factories.make_post(factories.make_topic(author=author), author)
+    assert call("PUT", f"/posts/{post.id}/like").status_code == 401
+    own = call("PUT", f"/posts/{post.id}/like", author)
+    assert own.status_code == 403
+    secret = factories.make_group(secret=True, owner=insider)
+    secret_post = factories.make_post(
+        factories.make_topic(factories.make_board(group=secret), insider), insider
+    )
+    for method in ("PUT", "DELETE"):
+        hidden = call(method, f"/posts/{secret_post.id}/like", reader)
+        missing = call(method, "/posts/987654/like", reader)
+        assert hidden.status_code == missing.status_code == 404
+        assert hidden.get_json() == missing.get_json() == MISSING
+    moderator = factories.make_user("keeper", moderator=True)
+    call("POST", f"/posts/{post.id}/hide", moderator, {"reason": "Not for now."})
+    assert call("PUT", f"/posts/{post.id}/like", reader).status_code == 403
+
+
+# --- notifications ------------------------------------------------------------------
+
+
+def test_notifications_list_and_mark_read(call: Callable[..., TestResponse]) -> None:
+    author, reader = factories.make_user("author"), factories.make_user("reader")
+    moderator = factories.make_user("keeper", moderator=True)
+    post = factories.make_post(factories.make_topic(author=author), author, body="Hmm.")
+    assert call("GET", "/notifications").status_code == 401
+    assert call("POST", "/notifications/read").status_code == 401
+    empty = call("GET", "/notifications", reader).get_json()
+    assert empty == {"notifications": [], "page": 1, "pages": 1, "unread": 0}
+    report = call("POST", f"/posts/{post.id}/reports", reader, {"reason": "abuse"}).get_json()
+    call("POST", f"/reports/{report['id']}/resolve", moderator, {"action": "hide_post"})
+    mine = call("GET", "/notifications", reader).get_json()
+    assert mine["unread"] == 1
+    [note] = mine["notifications"]
+    assert note["kind"] == "report_handled" and note["post_url"] == f"/p/{post.id}"
+    assert note["read"] is False and note["created_at"].endswith("Z")
+    # The author is told too, with the reason; the reporter is never named to them.
+    told = call("GET", "/notifications", author).get_json()["notifications"]
+    assert [n["kind"] for n in told] == ["post_hidden"]
+    assert "reader" not in told[0]["text"]
+    assert call("POST", "/notifications/read", reader).get_json() == {"marked": 1}
+    assert call("POST", "/notifications/read", reader).get_json() == {"marked": 0}
+    after = call("GET", "/notifications", reader).get_json()
+    assert after["unread"] == 0 and after["notifications"][0]["read"] is True
+    assert "page" in call("GET", "/notifications?page=-1", reader).get_json()["error"]["fields"]
+
+
+def test_notification_goes_with_the_group_a_member_leaves(
+    call: Callable[..., TestResponse],
+) -> None:
+    owner, member = factories.make_user("owner"), factories.make_user("member")
+    group = factories.make_group(secret=True, owner=owner, members=(member,))
+    post = factories.make_post(
+        factories.make_topic(factories.make_board(group=group), owner), member, body="Mine."
+    )
+    notifications.notify(member.id, "reply", "Someone answered you.", post_id=post.id)
+    notifications.notify(member.id, "welcome", "Welcome to the forum.")
+    db.session.commit()
+    assert len(call("GET", "/notifications", member).get_json()["notifications"]) == 2
+    assert call("DELETE", f"/groups/{group.slug}/members/member", member).status_code == 204
+    after = call("GET", "/notifications", member).get_json()
+    assert [n["kind"] for n in after["notifications"]] == ["welcome"]
+    assert after["unread"] == 1
+    # Marking read touches only what the member can see.
+    assert call("POST", "/notifications/read", member).get_json() == {"marked": 1}
+
+
+# --- trust levels ----------------------------------------------------------------
+
+
+def test_admin_grants_and_locks_a_trust_level(call: Callable[..., TestResponse]) -> None:
+    admin = factories.make_admin("boss")
+    member = factories.make_user("climber")
+    factories.make_topic(author=member)
+    path = "/users/climber/trust-level"
+    assert call("PUT", path, None, {"level": 2}).status_code == 401
+    assert call("PUT", path, member, {"level": 4}).status_code == 403
+    granted = call("PUT", path, admin, {"level": 2, "reason": "Long-time helper."})
+    assert granted.status_code == 200
+    body = granted.get_json()
+    assert (body["trust_level"], body["trust_level_locked"], body["changed"]) == (2, True, True)
+    assert call("PUT", path, admin, {"level": 2}).get_json()["changed"] is False
+    unlocked = call("PUT", path, admin, {"level": 2, "lock": False}).get_json()
+    assert unlocked["trust_level_locked"] is False and unlocked["changed"] is True
+    progress = call("GET", "/me/trust", member).get_json()
+    assert progress["level"] == 2 and progress["next_level"] == 3
+    assert isinstance(progress["requirements"], list)
+    assert call("GET", "/me/trust").status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"level": 5}, "level"),
+        ({"level": -1}, "level"),
+        ({"level": "two"}, "level"),
+        ({}, "level"),
+        ({"level": 1, "lock": "yes"}, "lock"),
+        ({"level": 1, "colour": "red"}, "colour"),
+    ],
+)
+def test_bad_trust_grant_is_refused(
+    call: Callable[..., TestResponse], payload: dict[str, Any], field: str
+) -> None:
+    admin = factories.make_admin("boss")
+    member = factories.make_user("climber")
+    factories.make_topic(author=member)
+    response = call("PUT", "/users/climber/trust-level", admin, payload)
+    assert response.status_code == 400
+    assert field in response.get_json()["error"]["fields"]
+    db.session.rollback()
+    assert db.session.get(User, member.id).trust_level == 0  # type: ignore[union-attr]
+
+
+def test_group_owner_grants_trust_to_their_members(call: Callable[..., TestResponse]) -> None:
+    owner, member, stranger = (factories.make_user(n) for n in ("owner", "member", "stranger"))
+    factories.make_topic(author=stranger)
+    group = factories.make_group(slug="garden", owner=owner, members=(member,))
+    path = "/users/member/trust-level"
+    assert call("PUT", path, owner, {"level": 2}).status_code == 403  # not as the group's
+    granted = call("PUT", path, owner, {"level": 3, "group": group.slug})
+    assert granted.status_code == 200 and granted.get_json()["trust_level"] == 3
+    assert call("PUT", path, owner, {"level": 4, "group": group.slug}).status_code == 403
+    outside = call("PUT", "/users/stranger/trust-level", owner, {"level": 2, "group": "garden"})
+    assert outside.status_code == 403
+    assert call("PUT", path, owner, {"level": 2, "group": "nowhere"}).get_json() == MISSING

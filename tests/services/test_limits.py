@@ -1,0 +1,281 @@
+"""New members' daily caps and slow mode, through the posting services."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import update
+
+from forum.errors import RateLimited
+from forum.models.base import utcnow
+from forum.models.posts import Post
+from forum.models.topics import Topic
+from forum.models.users import User
+from forum.policy import Actor
+from forum.services import limits
+from forum.services import posts
+from forum.services import topics
+from forum.services.settings import get_settings
+from tests import factories as f
+
+
+def _posts_cap() -> int:
+    return int(get_settings().get(limits.POSTS_PER_DAY_KEY, limits.POSTS_PER_DAY_DEFAULT))
+
+
+def _topics_cap() -> int:
+    return int(get_settings().get(limits.TOPICS_PER_DAY_KEY, limits.TOPICS_PER_DAY_DEFAULT))
+
+
+def _as_trusted(user: User) -> Actor:
+    """The member's actor at trust level 1: writes without the new-member caps."""
+    return dataclasses.replace(f.actor(user), trust_level=1)
+
+
+def _fill_posts(db, user: User, topic: Topic, count: int) -> None:
+    """`count` replies by the member, written past the caps (they count all the same)."""
+    for n in range(count):
+        posts.reply_to_topic(_as_trusted(user), topic, body=f"Reply number {n}")
+    db.session.commit()
+
+
+def _count_posts(db, user: User) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(Post).where(Post.author_id == user.id)
+    )
+
+
+def _backdate_posts(db, user: User, age: timedelta) -> None:
+    db.session.execute(
+        update(Post).where(Post.author_id == user.id).values(created_at=utcnow() - age)
+    )
+    db.session.commit()
+
+
+def test_new_member_reply_at_the_daily_cap_is_refused_and_writes_nothing(db):
+    topic = f.make_topic(author=f.make_user(trust_level=1))
+    member = f.make_user()
+    _fill_posts(db, member, topic, _posts_cap())
+    db.session.refresh(topic)
+    before = (topic.posts_count, topic.next_number, topic.revision, topic.last_post_at)
+    with pytest.raises(RateLimited) as refused:
+        posts.reply_to_topic(f.actor(member), topic, body="One too many")
+    assert f"New members can write {_posts_cap()} posts a day" in refused.value.message
+    assert "about 24 hours" in refused.value.message
+    assert 23 * 3600 < refused.value.retry_after <= 24 * 3600
+    db.session.rollback()
+    db.session.refresh(topic)
+    assert (topic.posts_count, topic.next_number, topic.revision, topic.last_post_at) == before
+    assert _count_posts(db, member) == _posts_cap()
+
+
+def test_new_member_can_post_one_below_the_cap(db):
+    topic = f.make_topic(author=f.make_user(trust_level=1))
+    member = f.make_user()
+    _fill_posts(db, member, topic, _posts_cap() - 1)
+    assert posts.reply_to_topic(f.actor(member), topic, body="The last one today").id
+
+
+def test_daily_cap_is_a_rolling_window(db):
+    topic = f.make_topic(author=f.make_user(trust_level=1))
+    member = f.make_user()
+    _fill_posts(db, member, topic, _posts_cap())
+    # All posted 23 hours ago: the oldest leaves the window in about an hour.
+    _backdate_posts(db, member, timedelta(hours=23))
+    with pytest.raises(RateLimited) as refused:
+        posts.reply_to_topic(f.actor(member), topic, body="Still too soon")
+    assert "about 1 hour" in refused.value.message
+    assert 3500 < refused.value.retry_after <= 3600
+    db.session.rollback()
+    _backdate_posts(db, member, timedelta(hours=24, minutes=1))
+    assert posts.reply_to_topic(f.actor(member), topic, body="A new day").id
+
+
+def test_deleting_posts_does_not_make_room_under_the_cap(db):
+    topic = f.make_topic(author=f.make_user(trust_level=1))
+    member = f.make_user()
+    _fill_posts(db, member, topic, _posts_cap())
+    mine = db.session.scalars(select(Post).where(Post.author_id == member.id)).first()
+    posts.delete_post(f.actor(member), mine)
+    db.session.commit()
+    with pytest.raises(RateLimited):
+        posts.reply_to_topic(f.actor(member), topic, body="Deleted one, try again")
+
+
+def test_new_member_topic_at_the_daily_cap_is_refused_and_writes_nothing(db):
+    board = f.make_board()
+    member = f.make_user()
+    for n in range(_topics_cap()):
+        topics.create_topic(f.actor(member), board, title=f"Topic {n}", body="Hello")
+    db.session.commit()
+    db.session.refresh(board)
+    before = (board.topics_count, board.posts_count, board.revision, board.last_topic_id)
+    with pytest.raises(RateLimited) as refused:
+        topics.create_topic(f.actor(member), board, title="One too many", body="Hello")
+    assert f"New members can start {_topics_cap()} topics a day" in refused.value.message
+    assert 23 * 3600 < refused.value.retry_after <= 24 * 3600
+    db.session.rollback()
+    db.session.refresh(board)
+    assert (board.topics_count, board.posts_count, board.revision, board.last_topic_id) == before
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(Topic).where(Topic.author_id == member.id)
+        )
+        == _topics_cap()
+    )
+
+
+def test_first_post_of_a_new_topic_counts_towards_the_post_cap(db):
+    board = f.make_board()
+    topic = f.make_topic(board, f.make_user(trust_level=1))
+    member = f.make_user()
+    _fill_posts(db, member, topic, _posts_cap())
+    with pytest.raises(RateLimited) as refused:
+        topics.create_topic(f.actor(member), board, title="A fresh topic", body="Hello")
+    assert "posts a day" in refused.value.message
+
+
+def test_new_member_can_still_reply_after_the_topic_cap(db):
+    board = f.make_board()
+    member = f.make_user()
+    for n in range(_topics_cap()):
+        topic = topics.create_topic(f.actor(member), board, title=f"Topic {n}", body="Hi")[0]
+    db.session.commit()
+    assert posts.reply_to_topic(f.actor(member), topic, body="Replies are still fine").id
+
+
+def test_trust_level_1_is_not_capped(db):
+    board = f.make_board()
+    topic = f.make_topic(board, f.make_user(trust_level=1))
+    member = f.make_user(trust_level=1)
+    for n in range(_posts_cap() + 1):
+        posts.reply_to_topic(f.actor(member), topic, body=f"Reply {n}")
+    for n in range(_topics_cap() + 1):
+        topics.create_topic(f.actor(member), board, title=f"Topic {n}", body="Hi")
+    db.session.commit()
+    assert _count_posts(db, member) == _posts_cap() + _topics_cap() + 2
+
+
+def test_site_moderator_at_trust_level_0_is_not_capped(db):
+    board = f.make_board()
+    topic = f.make_topic(board, f.make_user(trust_level=1))
+    moderator = f.make_user(moderator=True)
+    _fill_posts(db, moderator, topic, _posts_cap())
+    assert posts.reply_to_topic(f.actor(moderator), topic, body="Moderators write on").id
+    for n in range(_topics_cap() + 1):
+        topics.create_topic(f.actor(moderator), board, title=f"Topic {n}", body="Hi")
+
+
+def test_group_moderator_is_exempt_on_the_groups_boards_only(db):
+    moderator = f.make_user()
+    group = f.make_group(moderators=(moderator,))
+    moderator.trust_level = 0
+    db.session.commit()
+    inside = f.make_topic(f.make_board(group=group), f.owner_of(group))
+    outside = f.make_topic(author=f.make_user(trust_level=1))
+    _fill_posts(db, moderator, inside, _posts_cap())
+    assert posts.reply_to_topic(f.actor(moderator), inside, body="My own group's board").id
+    with pytest.raises(RateLimited):
+        posts.reply_to_topic(f.actor(moderator), outside, body="Somewhere else")
+
+
+def test_caps_hold_with_request_throttles_off(app, db):
+    # The test configuration turns request throttles off; the caps apply regardless.
+    assert app.config["FORUM_RATELIMITS"] == "off"
+    board = f.make_board()
+    member = f.make_user()
+    for n in range(_topics_cap()):
+        topics.create_topic(f.actor(member), board, title=f"Topic {n}", body="Hi")
+    with pytest.raises(RateLimited):
+        topics.create_topic(f.actor(member), board, title="Another", body="Hi")
+
+
+def test_check_can_post_rejects_an_unknown_kind(db):
+    with pytest.raises(ValueError):
+        limits.check_can_post(f.actor(f.make_user()), board=f.make_board(), kind="poll")
+
+
+# --- slow mode -------------------------------------------------------------------
+
+
+def _slow_topic(db, minutes: int) -> Topic:
+    topic = f.make_topic(author=f.make_user(trust_level=1))
+    topic.slow_mode_minutes = minutes
+    db.session.commit()
+    return topic
+
+
+def test_slow_mode_refuses_a_second_reply_too_soon_and_writes_nothing(db):
+    topic = _slow_topic(db, 10)
+    member = f.make_user(trust_level=2)
+    posts.reply_to_topic(f.actor(member), topic, body="My first word")
+    db.session.commit()
+    db.session.refresh(topic)
+    before = (topic.posts_count, topic.next_number, topic.revision)
+    with pytest.raises(RateLimited) as refused:
+        posts.reply_to_topic(f.actor(member), topic, body="And another thing")
+    assert refused.value.message == (
+        "This topic is in slow mode: one post every 10 minutes. You can post again in 10 minutes."
+    )
+    assert 590 < refused.value.retry_after <= 600
+    db.session.rollback()
+    db.session.refresh(topic)
+    assert (topic.posts_count, topic.next_number, topic.revision) == before
+
+
+def test_slow_mode_allows_the_next_reply_after_n_minutes(db):
+    topic = _slow_topic(db, 10)
+    member = f.make_user(trust_level=2)
+    earlier = posts.reply_to_topic(f.actor(member), topic, body="My first word")
+    earlier.created_at = utcnow() - timedelta(minutes=7)
+    db.session.commit()
+    with pytest.raises(RateLimited) as refused:
+        posts.reply_to_topic(f.actor(member), topic, body="Too soon")
+    assert "You can post again in 3 minutes." in refused.value.message
+    db.session.rollback()
+    earlier.created_at = utcnow() - timedelta(minutes=10, seconds=1)
+    db.session.commit()
+    assert posts.reply_to_topic(f.actor(member), topic, body="Now it is fine").id
+
+
+def test_slow_mode_is_per_member(db):
+    topic = _slow_topic(db, 10)
+    posts.reply_to_topic(f.actor(f.make_user(trust_level=1)), topic, body="First member")
+    assert posts.reply_to_topic(f.actor(f.make_user(trust_level=1)), topic, body="Second").id
+
+
+def test_slow_mode_counts_a_deleted_post(db):
+    topic = _slow_topic(db, 5)
+    member = f.make_user(trust_level=1)
+    mine = posts.reply_to_topic(f.actor(member), topic, body="Oops")
+    posts.delete_post(f.actor(member), mine)
+    with pytest.raises(RateLimited):
+        posts.reply_to_topic(f.actor(member), topic, body="Second try")
+
+
+def test_slow_mode_counts_the_topics_first_post(db):
+    author = f.make_user(trust_level=1)
+    topic = f.make_topic(author=author)
+    topic.slow_mode_minutes = 1
+    db.session.commit()
+    with pytest.raises(RateLimited) as refused:
+        posts.reply_to_topic(f.actor(author), topic, body="Replying to myself")
+    assert "one post a minute" in refused.value.message
+
+
+def test_slow_mode_does_not_apply_to_the_boards_moderators(db):
+    topic = _slow_topic(db, 30)
+    moderator = f.make_user(moderator=True, trust_level=1)
+    posts.reply_to_topic(f.actor(moderator), topic, body="Please keep it calm")
+    assert posts.reply_to_topic(f.actor(moderator), topic, body="Thank you all").id
+
+
+def test_slow_mode_off_allows_quick_replies(db):
+    topic = _slow_topic(db, 0)
+    member = f.make_user(trust_level=1)
+    posts.reply_to_topic(f.actor(member), topic, body="One")
+    assert posts.reply_to_topic(f.actor(member), topic, body="Two").id
