@@ -38,6 +38,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.exc import OperationalError
 
+from forum.database import busy_timeout_ms
 from forum.database import write_intent
 from forum.extensions import db
 from forum.fragments import LRU
@@ -56,6 +57,8 @@ log = logging.getLogger(__name__)
 CREDIT_EVERY = 30
 # The most reading time one view can credit.
 MAX_CREDIT = 120
+# How long a view waits for SQLite's write lock before dropping its update (ms).
+TRACKING_WAIT_MS = 250
 # How many (member, topic) positions and members each worker remembers.
 READS_REMEMBERED = 50_000
 VISITS_REMEMBERED = 20_000
@@ -147,6 +150,8 @@ def record_topic_view(
     # transaction of our own that takes the write lock up front (BEGIN IMMEDIATE).
     db.session.rollback()
     token = write_intent.set(True)
+    # Wait for SQLite's write lock briefly: a reader's page must not hang behind writers.
+    waiting = busy_timeout_ms.set(TRACKING_WAIT_MS)
     try:
         read_number = _write(user_id, topic_id, last_number_seen, now, today, per_page, new_day)
         db.session.commit()
@@ -155,6 +160,7 @@ def record_topic_view(
         log.debug("reading activity of member %s not recorded: %s", user_id, exc)
         return
     finally:
+        busy_timeout_ms.reset(waiting)
         write_intent.reset(token)
     if read_number is not None:
         memo.reads.put(read_key, read_number, 1)

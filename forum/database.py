@@ -19,6 +19,15 @@ write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar(
 )
 
 
+# How long (ms) a SQLite transaction waits for the write lock. Best-effort writes made
+# during a page view (reading activity) wait briefly and give up, rather than holding a
+# reader's page for the full timeout behind a busy writer.
+BUSY_TIMEOUT_MS = 10_000
+busy_timeout_ms: contextvars.ContextVar[int] = contextvars.ContextVar(
+    "forum_busy_timeout_ms", default=BUSY_TIMEOUT_MS
+)
+
+
 def configure_sqlite(engine: Engine, *, synchronous: str = "FULL") -> None:
     """WAL, a 10 s busy timeout, fsync on commit, foreign keys, BEGIN IMMEDIATE for writes."""
     if synchronous not in ("FULL", "NORMAL", "OFF"):
@@ -31,11 +40,16 @@ def configure_sqlite(engine: Engine, *, synchronous: str = "FULL") -> None:
         cursor = dbapi_connection.cursor()
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
+        wanted = busy_timeout_ms.get()
+        # Only when it differs: a pragma per transaction would cost every request.
+        if connection.info.get("busy_timeout_ms", BUSY_TIMEOUT_MS) != wanted:
+            connection.exec_driver_sql(f"PRAGMA busy_timeout={int(wanted)}")
+            connection.info["busy_timeout_ms"] = wanted
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")

@@ -9,9 +9,11 @@ from datetime import timedelta
 from sqlalchemy import event
 from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from forum import activity
+from forum.database import write_intent
 from forum.extensions import db
 from forum.models.activity import TopicRead
 from forum.models.activity import UserStats
@@ -173,3 +175,23 @@ def test_inserting_an_existing_key_is_reported_not_raised(db):
     member_id, _topic = _setup()
     assert activity.insert_ignoring_duplicates(UserStats.__table__, user_id=member_id) is True
     assert activity.insert_ignoring_duplicates(UserStats.__table__, user_id=member_id) is False
+
+
+def test_a_view_gives_up_quickly_when_another_writer_holds_sqlite(db, backend, tmp_path):
+    """A page view never waits out the full busy timeout for its best-effort update."""
+    if backend != "sqlite":
+        return  # PostgreSQL takes row locks; there is no database-wide write lock
+    member_id, topic = _setup()
+    db.session.commit()
+    other = db.engine.raw_connection()
+    reading = write_intent.set(False)  # as in a GET request
+    try:
+        other.cursor().execute("BEGIN IMMEDIATE")
+        activity.record_topic_view(member_id, topic, 3)
+        other.cursor().execute("ROLLBACK")
+    finally:
+        write_intent.reset(reading)
+        other.close()
+    assert db.session.get(TopicRead, (member_id, topic.id)) is None
+    # The next transaction waits as long as usual again.
+    assert db.session.execute(text("PRAGMA busy_timeout")).scalar() == 10_000
