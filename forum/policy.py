@@ -215,12 +215,6 @@ def visible_boards(actor: Actor) -> Select[Board]:
     return select(Board).where(_board_readable(actor))
 
 
-def _moderates_anything(actor: Actor) -> bool:
-    if not actor.is_member or actor.silenced:
-        return False
-    return actor.is_site_moderator or bool(actor.moderated_group_ids | actor.glass_group_ids)
-
-
 def moderated_board_ids(actor: Actor) -> Select[int]:
     """Ids of the boards the actor moderates (agrees with `can_moderate`)."""
     return select(Board.id).where(_in_moderated_scope(actor, Board.group_id))
@@ -232,7 +226,7 @@ def _topic_shown(actor: Actor, *, own_waiting: bool) -> ColumnElement[bool]:
     shown: list[ColumnElement[bool]] = [Topic.awaiting_approval.is_(False)]
     if own_waiting and actor.is_member:
         shown.append(Topic.author_id == actor.user_id)
-    if _moderates_anything(actor):
+    if can_moderate_anywhere(actor):
         shown.append(Topic.board_id.in_(moderated_board_ids(actor)))
     return and_(Topic.board_id.in_(readable_board_ids(actor)), or_(*shown))
 

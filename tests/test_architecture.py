@@ -12,13 +12,15 @@ ROOT = Path(__file__).resolve().parent.parent / "forum"
 UNSCOPED = re.compile(r"select\((Topic|Post|Board)\s*[,)]|\.query\b")
 
 
-def test_blueprints_and_services_never_query_content_outside_policy():
+def test_blueprints_services_and_moderation_never_query_content_outside_policy():
+    paths = [ROOT / "activity.py"]
+    for folder in ("blueprints", "services", "moderation"):
+        paths += (ROOT / folder).rglob("*.py")
     offenders = []
-    for folder in ("blueprints", "services"):
-        for path in (ROOT / folder).rglob("*.py"):
-            for number, line in enumerate(path.read_text().splitlines(), start=1):
-                if UNSCOPED.search(line):
-                    offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    for path in paths:
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            if UNSCOPED.search(line):
+                offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
     assert offenders == []
 
 

@@ -237,10 +237,7 @@ def queue() -> Page:
 def _report_item(actor: Actor, found: Report) -> reports.QueueItem:
     """The report as the queue shows it (post, reasons, history), loaded alone."""
     # The queue's own loader, so that the page and the queue can never disagree.
-    items = reports._queue_items(actor, [("report", found.id)])
-    if not items:
-        raise NotFound()
-    return items[0]
+    return reports.queue_item(actor, found)
 
 
 def _report_item_page(

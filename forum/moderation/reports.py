@@ -366,16 +366,9 @@ def resolve_report(
 # --- lists ------------------------------------------------------------------------
 
 
-def moderates_anything(actor: Actor) -> bool:
-    """True if the actor moderates some scope (site or group) right now."""
-    if not actor.is_member or actor.silenced:
-        return False
-    return actor.is_site_moderator or bool(actor.moderated_group_ids | actor.glass_group_ids)
-
-
 def _require_moderator(actor: Actor) -> None:
     policy.require_member(actor)
-    if not moderates_anything(actor):
+    if not policy.can_moderate_anywhere(actor):
         raise Denied("Only moderators see reports.")
 
 
