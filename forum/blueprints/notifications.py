@@ -21,8 +21,10 @@ bp = Blueprint("notifications", __name__)
 def unread_notifications() -> int:
     """The member's unread notifications, counted once per request (guests: 0, no query)."""
     if "unread_notifications" not in g:
-        actor = context.current_actor()
-        g.unread_notifications = notifications.unread_count(actor) if actor.is_member else 0
+        member = context.current_member()
+        # The member's row says whether there may be any: most pages need no query.
+        maybe = member is not None and member.has_unread_notifications
+        g.unread_notifications = notifications.unread_count(context.current_actor()) if maybe else 0
     count: int = g.unread_notifications
     return count
 

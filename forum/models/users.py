@@ -32,6 +32,11 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     trust_level: Mapped[int] = mapped_column(Integer, default=0)
     # Granted by hand and locked: the automatic recomputation leaves it alone.
     trust_level_locked: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # Set by every new notification, cleared when the member reads them: the navigation
+    # looks for unread notifications only when this says there may be some.
+    has_unread_notifications: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default="0"
+    )
     # Bumped on password change or suspension: every session and token made before dies.
     auth_epoch: Mapped[int] = mapped_column(Integer, default=0)
     # Bumped whenever the member's group memberships change (forum.models.groups), so

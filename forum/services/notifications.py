@@ -12,6 +12,7 @@ from forum.listings import Page
 from forum.listings import _paged
 from forum.models.base import utcnow
 from forum.models.notifications import Notification
+from forum.models.users import User
 from forum.policy import Actor
 
 TEXT_MAX = 500
@@ -38,6 +39,7 @@ def notify(
         created_at=utcnow(),
     )
     db.session.add(notification)
+    db.session.execute(update(User).where(User.id == user_id).values(has_unread_notifications=True))
     db.session.flush()
     return notification
 
@@ -55,6 +57,16 @@ def unread_count(actor: Actor) -> int:
     """How many of the actor's visible notifications are unread (guests: 0)."""
     if not actor.is_member:
         return 0
+    # Every member page shows the count and nearly always it is 0: a cheap look at the
+    # member's own unread rows first, the scoped count (which hides notifications about
+    # posts they can no longer see) only when there are some.
+    unread = db.session.scalar(
+        select(Notification.id)
+        .where(Notification.user_id == actor.user_id, Notification.read_at.is_(None))
+        .limit(1)
+    )
+    if unread is None:
+        return 0
     scope = policy.visible_notifications(actor).where(Notification.read_at.is_(None))
     return int(db.session.scalar(select(func.count()).select_from(scope.subquery())) or 0)
 
@@ -71,6 +83,12 @@ def mark_all_read(actor: Actor) -> int:
         update(Notification)
         .where(Notification.id.in_(ids))
         .values(read_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(
+        update(User)
+        .where(User.id == actor.user_id)
+        .values(has_unread_notifications=False)
         .execution_options(synchronize_session=False)
     )
     db.session.flush()
