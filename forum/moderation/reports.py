@@ -405,10 +405,10 @@ class QueueItem:
     sanction: Sanction | None = None
     # Whom it is about: the post's author, the sanctioned or appealing member.
     member: User | None = None
-    # (reason, note, the reporter's trust level) per flag of an open case.
+    # (reason, note, the reporter's trust level) per flag of an open case. Never the
+    # reporters' names: peer moderators know the members, and a reporter may be known
+    # only inside a secret group.
     reasons: list[tuple[FlagReason, str, int]] = field(default_factory=list)
-    # Reporters' names: for moderators' eyes only (the queue is moderators-only).
-    reporter_names: list[str] = field(default_factory=list)
     score: int = 0
     # The member's history in this scope: earlier hidden posts, sanctions.
     hidden_posts: int = 0
@@ -581,7 +581,6 @@ def _queue_items(actor: Actor, rows: Sequence[tuple[str, int]]) -> list[QueueIte
             item.score = item.obj.score
             for flag in flags.get(item.obj.id, []):
                 item.reasons.append((FlagReason(flag.reason), flag.note, flag.reporter.trust_level))
-                item.reporter_names.append(flag.reporter.username)
         items.append(item)
     _add_history(actor, items)
     return items
