@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint format typecheck check install install-dev bench clean
+.PHONY: run test lint format typecheck check install install-dev bench bench-search clean
 
 $(BIN)/forum: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,9 @@ check: lint typecheck test
 
 bench: install-dev
 	$(BIN)/python bench/run.py
+
+bench-search: install-dev
+	$(BIN)/python bench/search.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -34,6 +34,7 @@ def create_app(config: type | dict[str, Any] | None = None) -> Flask:
     _configure_settings(app, base, config if isinstance(config, dict) else None)
     _configure_theme(app)
     _configure_database(app)
+    _configure_search(app)
     _configure_auth(app)
     _configure_throttle(app)
     _configure_requests(app)
@@ -86,6 +87,12 @@ def _configure_database(app: Flask) -> None:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine, synchronous=app.config["FORUM_SQLITE_SYNCHRONOUS"])
+
+
+def _configure_search(app: Flask) -> None:
+    from forum.search.service import init_search
+
+    init_search(app)
 
 
 def _configure_auth(app: Flask) -> None:
@@ -156,6 +163,7 @@ def _configure_blueprints(app: Flask) -> None:
     from forum.blueprints import moderation
     from forum.blueprints import notifications
     from forum.blueprints import pages
+    from forum.blueprints import search
     from forum.blueprints import topics
     from forum.blueprints import users
     from forum.blueprints.api import bp as api_bp
@@ -173,6 +181,7 @@ def _configure_blueprints(app: Flask) -> None:
         moderation.bp,
         notifications.bp,
         pages.bp,
+        search.bp,
         api_bp,
     ):
         app.register_blueprint(blueprint)

@@ -1,4 +1,5 @@
-"""The `forum` command: init, create-user, serve, demo and maintenance chores (prune, trust)."""
+"""The `forum` command: init, create-user, serve, demo and maintenance chores (prune,
+trust, reindex)."""
 
 from __future__ import annotations
 
@@ -173,6 +174,19 @@ def trust() -> None:
             f"checked {counts['checked']}, promoted {counts['promoted']}, "
             f"demoted {counts['demoted']}"
         )
+
+
+@main.command()
+def reindex() -> None:
+    """Rebuild the search index from the database (searches keep working meanwhile)."""
+    import time
+
+    from forum.search.service import reindex as rebuild_index
+
+    with _app_context() as app:
+        started = time.monotonic()
+        count = rebuild_index(app)
+        click.echo(f"indexed {count} posts in {time.monotonic() - started:.1f} s")
 
 
 @main.command("make-migration")

@@ -29,6 +29,9 @@ class BaseConfig:
     FORUM_DATABASE_URL: str | None = None
     FORUM_SECRET_KEY: str | None = None
     FORUM_SEARCH_BACKEND = "whoosh"
+    # The Whoosh index's folder (default: <instance>/search); in memory for tests.
+    FORUM_SEARCH_PATH: str | None = None
+    FORUM_SEARCH_MEMORY = False
     FORUM_REDIS_URL: str | None = None
     FORUM_MAIL_URL: str | None = None
     FORUM_MAIL_FROM = "forum@localhost"
@@ -60,6 +63,7 @@ class TestConfig(BaseConfig):
     FORUM_SECRET_KEY = "test-secret-key"  # noqa: S105 - tests only
     FORUM_RATELIMITS = "off"
     FORUM_SQLITE_SYNCHRONOUS = "OFF"
+    FORUM_SEARCH_MEMORY = True
     WTF_CSRF_ENABLED = False
     # Password hashing dominates test time; scrypt stays, with the cheapest cost.
     FORUM_PASSWORD_METHOD = "scrypt:1024:8:1"  # noqa: S105 - a method name, not a secret

@@ -20,6 +20,7 @@ from forum.extensions import db
 from forum.models.users import User
 from forum.policy import Actor
 from forum.policy import actor_for
+from forum.search import service as search_service
 from forum.services.accounts import Mail
 from forum.services.settings import get_settings
 
@@ -86,8 +87,11 @@ def client_ip() -> str | None:
 
 
 def commit(*mails: Mail | None) -> None:
-    """Commit the request's one transaction, then send any mail it produced."""
+    """Commit the request's one transaction, update the search index, then send any
+    mail it produced."""
     db.session.commit()
+    # After the commit: a busy or broken index never fails the write (errors logged).
+    search_service.after_commit(current_app)
     for message in mails:
         if message is not None:
             mail.send(message)

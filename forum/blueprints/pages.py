@@ -19,7 +19,10 @@ bp = Blueprint("pages", __name__)
 def requested_page() -> int:
     """The `?page=` number, read leniently: anything odd means page 1."""
     raw = request.args.get("page", "")
-    return int(raw) if raw.isdigit() and 0 < int(raw) < 1_000_000 else 1
+    # ASCII digits only: "²".isdigit() is True, but int("²") raises.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 6):
+        return 1
+    return int(raw) if 0 < int(raw) < 1_000_000 else 1
 
 
 @bp.app_template_filter("iso")

@@ -21,6 +21,7 @@ from forum.models.modlog import ModerationLog
 from forum.models.notifications import Notification
 from forum.models.posts import Post
 from forum.models.posts import PostRevision
+from forum.models.search import SearchQueue
 from forum.models.security import ThrottleEvent
 from forum.models.settings import SiteSetting
 from forum.models.topics import Topic
@@ -45,6 +46,7 @@ __all__ = [
     "PostLike",
     "PostRevision",
     "RecoveryCode",
+    "SearchQueue",
     "Report",
     "Sanction",
     "SiteSetting",

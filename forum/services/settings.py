@@ -20,6 +20,25 @@ from forum.policy import require_admin
 
 REGISTRATION_CHOICES = ("open", "invite_only")
 GUEST_ACCESS_CHOICES = ("none", "public_boards")
+# Languages both Whoosh's stemmers and PostgreSQL's text search know. A change takes
+# effect for searching after `forum reindex`.
+SEARCH_LANGUAGE_CHOICES = (
+    "danish",
+    "dutch",
+    "english",
+    "finnish",
+    "french",
+    "german",
+    "hungarian",
+    "italian",
+    "norwegian",
+    "portuguese",
+    "romanian",
+    "russian",
+    "spanish",
+    "swedish",
+    "turkish",
+)
 
 NUMBER_MAX = 100_000
 
@@ -85,6 +104,7 @@ DEFAULTS: dict[str, Any] = {
     "site_description": "A place for mutual support, run by its members.",
     "registration": "invite_only",
     "guest_access": "none",
+    "search_language": "english",
     **{key: spec.default for key, spec in NUMBER_SETTINGS.items()},
 }
 
@@ -134,6 +154,8 @@ def _validate(key: str, value: Any) -> Any:
         return validation.choice(value, key, REGISTRATION_CHOICES)
     if key == "guest_access":
         return validation.choice(value, key, GUEST_ACCESS_CHOICES)
+    if key == "search_language":
+        return validation.choice(value, key, SEARCH_LANGUAGE_CHOICES)
     if key == "site_name":
         return validation.text(value, key, min_len=1, max_len=80, label="Site name")
     if key == "site_description":

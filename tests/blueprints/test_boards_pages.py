@@ -174,3 +174,10 @@ def test_new_members_daily_topic_cap_keeps_the_text(client, login_as):
     assert response.headers["Retry-After"]
     page = response.get_data(as_text=True)
     assert "Words I keep" in page and "A fourth one" in page and "New members" in page
+
+
+@pytest.mark.parametrize("page", ["²", "٣", "-1", "1e3", "99999999", ""])
+def test_odd_page_numbers_show_the_first_page(client, login_as, page):
+    board = factories.make_board()
+    login_as(factories.make_user())
+    assert client.get(f"/b/{board.id}", query_string={"page": page}).status_code == 200

@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import create_engine
 from sqlalchemy import select
 
 from forum import models  # noqa: F401 - every table, for create_all
@@ -53,6 +54,8 @@ from forum.moderation import actions as moderation_actions
 from forum.moderation import appeals as appeal_service
 from forum.moderation import reports as report_service
 from forum.moderation import sanctions as sanction_service
+from forum.search import postgres_backend
+from forum.search import service as search_service
 from forum.services import accounts
 from forum.services import groups as group_service
 from forum.services import invitations as invitation_service
@@ -103,6 +106,28 @@ MISSING_USERNAME = "Cnobody7x"
 MISSING_SLUG = "nosuchslug7"
 FORGED_TOKEN = "forgedTOKENforgedTOKEN0123456789abcdef"
 FORGED_TOKEN_TWIN = "madeupTOKENmadeupTOKEN0123456789abcdef"
+
+# Search (issue 5): words planted only inside the secret group, each searched for by
+# every outsider, with whether an insider finds it (a positive control). Group names
+# are not indexed, and an edited post's old text is not its text any more: nobody
+# finds those. Hidden and deleted posts: the group's moderators (and a broken-in admin).
+SEARCH_MARKERS = (
+    (POST_BODY.split()[0], True),
+    (REPLY_BODY.split()[0], True),
+    (EDIT_NEW_BODY.split()[0], True),
+    (TOPIC_TITLE.split()[0], True),
+    (SECOND_TITLE.split()[0], True),
+    (BOARD_NAME.split()[0], True),
+    (SECRET_USERNAME, True),
+    (MUTED_USERNAME, True),
+    (HIDDEN_BODY.split()[0], True),
+    (DELETED_BODY.split()[0], True),
+    (LEFT_BODY.split()[0], True),
+    (GROUP_NAME.split()[0], False),
+    (EDIT_OLD_BODY.split()[0], False),
+)
+# A word in no post, title, name or board: what a search for a secret word must look like.
+NOWHERE_WORD = "nowhereword7x"
 
 # Public-side markers: outsiders must see these (the tests cannot pass by breaking all).
 PUBLIC_TOPIC_TITLE = "Public hello from the lounge"
@@ -490,6 +515,9 @@ def plant(app: Flask, backend: str) -> Planted:
         },
     )
     factories.set_settings(guest_access="none")
+    # The factories commit directly: feed the search index what the app's own requests
+    # would have fed it after their commits.
+    search_service.drain_all(app)
     return planted
 
 
@@ -502,13 +530,16 @@ def _own_postgres_database() -> contextlib.AbstractContextManager[str]:
     return throwaway_postgres("forum_leaks", schema=True)
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def planted(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+@contextlib.contextmanager
+def planted_world(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    backend: str,
+    *,
+    search: str = "whoosh",
 ) -> Iterator[Planted]:
-    """The planted world on one backend, shared (read-only) by a module's tests."""
-    backend = str(request.param)
-    tmp = tmp_path_factory.mktemp(f"leaks-{backend}")
+    """Plant the world in a database of its own on `backend`, searched by `search`."""
+    tmp = tmp_path_factory.mktemp(f"leaks-{backend}-{search}")
     with contextlib.ExitStack() as stack:
         if backend == "postgres":
             url = stack.enter_context(_own_postgres_database())
@@ -516,13 +547,27 @@ def planted(
             template: Path = request.getfixturevalue("sqlite_template")
             shutil.copy(template, tmp / "forum.db")
             url = f"sqlite:///{tmp / 'forum.db'}"
-        app = make_test_app(url, tmp / "instance")
+        if search == "postgres":
+            # Not a model: the migration makes it; here, the backend's own table.
+            engine = create_engine(url)
+            postgres_backend.metadata.create_all(engine)
+            engine.dispose()
+        app = make_test_app(url, tmp / "instance", FORUM_SEARCH_BACKEND=search)
         with app.app_context():
             try:
                 yield plant(app, backend)
             finally:
                 db.session.remove()
                 db.engine.dispose()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def planted(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Planted]:
+    """The planted world on one backend, shared (read-only) by a module's tests."""
+    with planted_world(request, tmp_path_factory, str(request.param)) as world:
+        yield world
 
 
 @pytest.fixture

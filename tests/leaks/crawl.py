@@ -13,8 +13,10 @@ import functools
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from werkzeug.routing import Rule
@@ -26,9 +28,12 @@ from tests.leaks.conftest import GROUP_NAME
 from tests.leaks.conftest import GROUP_SLUG
 from tests.leaks.conftest import GUESTS
 from tests.leaks.conftest import MISSING_SLUG
+from tests.leaks.conftest import MISSING_USERNAME
+from tests.leaks.conftest import NOWHERE_WORD
 from tests.leaks.conftest import PUBLIC_GROUP_SLUG
 from tests.leaks.conftest import QUIET_USERNAME
 from tests.leaks.conftest import REMOVED_MEMBER
+from tests.leaks.conftest import SEARCH_MARKERS
 from tests.leaks.conftest import SECRET_OWNER
 from tests.leaks.conftest import SECRET_USERNAME
 from tests.leaks.conftest import SITE_ADMIN
@@ -113,6 +118,66 @@ ARGUMENTS: dict[str, Callable[[Planted], Fill]] = {
     "sanction_id": lambda p: Fill((p.sanction_id,), p.missing_id),
     "appeal_id": lambda p: Fill((p.appeal_id,), p.missing_id),
     "entry_id": lambda p: Fill((p.log_entry_id,), p.missing_id),
+}
+
+
+@dataclass(frozen=True)
+class QueryFill:
+    """A query string that asks after the secret group, and its twin that asks after
+    nothing that exists (for routes whose answer depends on the query, not the path).
+
+    Text values that differ between the two are echoes (a search page shows the words
+    asked for); ids only ever show as part of the path.
+    """
+
+    secret: dict[str, str]
+    twin: dict[str, str]
+    reaches_secret: bool = True
+    text: frozenset[str] = field(default_factory=lambda: frozenset({"q", "author"}))
+
+
+def _search_queries(p: Planted) -> list[QueryFill]:
+    # Each marker planted in the secret group (post text, titles, usernames, the board's
+    # name, hidden and deleted posts) against a word that is nowhere; then the filters
+    # pointed into the group against ones pointed at nothing, with a word that matches
+    # posts on both sides ("circle": inside, and the owner's public post).
+    words = [
+        QueryFill({"q": marker}, {"q": NOWHERE_WORD}, reaches_secret=reaches)
+        for marker, reaches in SEARCH_MARKERS
+    ]
+    return [
+        *words,
+        QueryFill(
+            {"q": "circle", "author": SECRET_USERNAME}, {"q": "circle", "author": MISSING_USERNAME}
+        ),
+        QueryFill(
+            {"q": "circle", "board": str(p.secret_board_id)},
+            {"q": "circle", "board": str(p.missing_id)},
+        ),
+        QueryFill(
+            {"q": "circle", "topic": str(p.secret_topic_id)},
+            {"q": "circle", "topic": str(p.missing_id)},
+        ),
+    ]
+
+
+# By endpoint: query strings to crawl besides the bare rule (issue 5: search).
+QUERIES: dict[str, Callable[[Planted], list[QueryFill]]] = {
+    "search.index": _search_queries,
+    "api.search": _search_queries,
+}
+# Searches that find public posts, some by members who also post in the secret group:
+# their results (snippets, titles, names) must show nothing from inside.
+PUBLIC_SEARCHES = (
+    {"q": "circle"},
+    {"q": "public"},
+    {"q": USERNAMES[SECRET_OWNER]},
+    {"q": USERNAMES[REMOVED_MEMBER]},
+    {"q": "circle", "author": USERNAMES[SECRET_OWNER]},
+)
+PUBLIC_QUERIES: dict[str, tuple[dict[str, str], ...]] = {
+    "search.index": PUBLIC_SEARCHES,
+    "api.search": PUBLIC_SEARCHES,
 }
 
 
@@ -245,19 +310,43 @@ def variants(planted: Planted, rule: Rule) -> list[Variant]:
                 and all(f.reaches_secret is not False for f in fills.values()),
             )
         )
+    if not rule.arguments:
+        found += [_query_variant(rule, fill) for fill in QUERIES.get(rule.endpoint, _none)(planted)]
     return found
+
+
+def _none(_planted: Planted) -> list[QueryFill]:
+    return []
+
+
+def _query_variant(rule: Rule, fill: QueryFill) -> Variant:
+    base = _build(rule, {})
+    secret_path = f"{base}?{urlencode(fill.secret)}"
+    twin_path = f"{base}?{urlencode(fill.twin)}"
+    changed = [
+        name for name in fill.secret if name in fill.text and fill.secret[name] != fill.twin[name]
+    ]
+    return Variant(
+        secret_path,
+        twin_path,
+        ((secret_path, "<PATH>"), *((fill.secret[n], f"<{n}>") for n in changed)),
+        ((twin_path, "<PATH>"), *((fill.twin[n], f"<{n}>") for n in changed)),
+        (secret_path, *(fill.secret[n] for n in fill.secret if n in fill.text)),
+        fill.reaches_secret,
+    )
 
 
 def public_paths(planted: Planted, rule: Rule) -> list[str]:
     """The rule filled from the public side (arguments without a public value: their twin)."""
     fills = {name: ARGUMENTS[name](planted) for name in sorted(rule.arguments)}
     count = max((len(f.public) for f in fills.values()), default=0)
+    queries = [f"{_build(rule, {})}?{urlencode(q)}" for q in PUBLIC_QUERIES.get(rule.endpoint, ())]
     return [
         _build(
             rule, {n: f.public[i % len(f.public)] if f.public else f.twin for n, f in fills.items()}
         )
         for i in range(count)
-    ]
+    ] + queries
 
 
 def _build(rule: Rule, values: dict[str, Any]) -> str:

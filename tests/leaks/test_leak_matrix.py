@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 from flask.testing import FlaskClient
@@ -740,7 +741,14 @@ def _request(planted: Planted, surface: Surface, client: FlaskClient, secret: bo
 def _values(planted: Planted, surface: Surface, secret: bool) -> list[str]:
     path = surface.path(planted, secret)
     payload = surface.payload(planted, secret) if surface.payload else {}
-    return [path, *path.split("/"), *(str(v) for v in payload.values())]
+    # A query string's values are what was asked too (a search page shows its words).
+    route, _, query = path.partition("?")
+    return [
+        path,
+        *route.split("/"),
+        *(value for _name, value in parse_qsl(query)),
+        *(str(v) for v in payload.values()),
+    ]
 
 
 def _substitutions(
@@ -770,6 +778,12 @@ def _asked(planted: Planted, surface: Surface) -> list[str]:
 @pytest.mark.parametrize("kind", OUTSIDERS)
 @pytest.mark.parametrize("surface", SURFACES, ids=_ids(SURFACES))
 def test_outsider_sees_nothing(planted: Planted, surface: Surface, kind: str) -> None:
+    check_outsider(planted, surface, kind)
+
+
+def check_outsider(planted: Planted, surface: Surface, kind: str) -> None:
+    """One cell of the matrix: the outsider sees nothing, and the secret answers like
+    the missing (also used by tests/leaks/test_search_leaks.py)."""
     secret_path, missing_path = surface.path(planted, True), surface.path(planted, False)
     if not checks.routed(planted, surface.method, secret_path):
         pytest.skip(f"not routed (yet): {surface.method} {secret_path}")
@@ -809,6 +823,11 @@ INSIDER_CELLS = [
 )
 def test_insider_sees_the_secret(planted: Planted, surface: Surface, kind: str) -> None:
     """The other half of every row: the group's own people (and a broken-in admin) see it."""
+    check_insider(planted, surface, kind)
+
+
+def check_insider(planted: Planted, surface: Surface, kind: str) -> None:
+    """An insider's cell: the secret shows at the secret path (a positive control)."""
     path = surface.path(planted, True)
     if not checks.routed(planted, surface.method, path):
         pytest.skip(f"not routed (yet): {surface.method} {path}")

@@ -27,6 +27,7 @@ from forum.blueprints.api import moderation  # noqa: E402
 from forum.blueprints.api import notifications  # noqa: E402
 from forum.blueprints.api import openapi  # noqa: E402
 from forum.blueprints.api import posts  # noqa: E402
+from forum.blueprints.api import search  # noqa: E402
 from forum.blueprints.api import settings  # noqa: E402
 from forum.blueprints.api import topics  # noqa: E402
 from forum.blueprints.api import users  # noqa: E402
@@ -42,6 +43,7 @@ __all__ = [
     "notifications",
     "openapi",
     "posts",
+    "search",
     "settings",
     "topics",
     "users",

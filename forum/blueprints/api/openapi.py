@@ -27,6 +27,7 @@ from forum.moderation.log import REASON_MAX
 from forum.moderation.reports import ACTIONS as RESOLVE_ACTIONS
 from forum.moderation.reports import NOTE_MAX
 from forum.moderation.sanctions import DAYS_MAX as SANCTION_DAYS_MAX
+from forum.search.service import MAX_QUERY_CHARS as QUERY_MAX
 from forum.services.groups import APPROVE_FIRST_POSTS_MAX
 from forum.services.groups import SLUG_RE
 from forum.services.invitations import DEFAULT_HOURS
@@ -66,6 +67,8 @@ class Operation:
     description: str = ""
     # Other success statuses with the same answer (201 created / 200 changed, say).
     also: tuple[int, ...] = ()
+    # Query parameters besides `page` (OpenAPI parameter objects without "in").
+    query: tuple[JSON, ...] = ()
 
 
 # --- moderation (issue 4) -----------------------------------------------------------
@@ -426,6 +429,43 @@ MODERATION_OPERATIONS: tuple[Operation, ...] = (
 )
 
 
+# --- search (issue 5) -----------------------------------------------------------------
+
+_DATE: JSON = {"type": "string", "format": "date", "description": "YYYY-MM-DD (UTC)"}
+SEARCH_PARAMETERS: tuple[JSON, ...] = (
+    {
+        "name": "q",
+        "required": True,
+        "description": 'Words (stemmed), "a phrase" in double quotes, -word to leave a '
+        "word out. Titles, post text, authors' usernames and board names are searched. "
+        "Other syntax characters are taken literally; an unclosed quote is closed.",
+        "schema": {"type": "string", "minLength": 1, "maxLength": QUERY_MAX},
+    },
+    {
+        "name": "board",
+        "description": "Only this board (an id)",
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+    },
+    {
+        "name": "author",
+        "description": "Only posts by this member (a username)",
+        "schema": {"type": "string"},
+    },
+    {"name": "since", "description": "Posts written on or after this day", "schema": _DATE},
+    {"name": "until", "description": "Posts written on or before this day", "schema": _DATE},
+    {
+        "name": "topic",
+        "description": "Only this topic (an id)",
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+    },
+    {
+        "name": "mine",
+        "description": "1: only the boards of your own groups",
+        "schema": {"type": "string", "enum": ["0", "1", "true", "false"], "default": "0"},
+    },
+)
+
+
 OPERATIONS: tuple[Operation, ...] = (
     Operation("get", "/openapi.json", "This document", tag="meta", response="Document"),
     # --- authentication and recovery
@@ -639,6 +679,23 @@ OPERATIONS: tuple[Operation, ...] = (
         auth="optional",
         response="TopicPage",
         paged=True,
+    ),
+    Operation(
+        "get",
+        "/search",
+        "Search the posts you can see",
+        tag="search",
+        auth="optional",
+        response="SearchPage",
+        paged=True,
+        query=SEARCH_PARAMETERS,
+        extra_errors=(503,),
+        description="Ranked by relevance, newer first among equals. Results, `total` and "
+        "`suggestion` are computed only over what you may read: a secret group's posts "
+        "for its members; hidden, deleted and waiting posts for their moderators. A "
+        "board, author or topic you cannot see finds nothing, exactly like one that does "
+        "not exist (never 404). 400 `invalid` with `fields` for an empty or too long `q`, "
+        "a date that is not YYYY-MM-DD, or a malformed id.",
     ),
     # --- posts
     Operation("get", "/posts/{post_id}", "A post", tag="posts", auth="optional", response="Post"),
@@ -1051,6 +1108,33 @@ def _answer_schemas() -> JSON:
         "BreakGlass": _record(group=_ref("Group"), expires_at=TIME),
         "RevisionList": _record(revisions=_list("Revision")),
         **_moderation_answer_schemas(),
+        **_search_answer_schemas(),
+    }
+
+
+def _search_answer_schemas() -> JSON:
+    return {
+        "SearchResult": _record(
+            post_id=ID,
+            topic_id=ID,
+            title=_string(description="The topic's title"),
+            snippet=_string(
+                description="HTML: the post's own text, escaped, matches in <mark>...</mark>"
+            ),
+            board_id=ID,
+            board=_string(description="The board's name"),
+            author=_string(description="The author's username"),
+            created_at=TIME,
+            url=_string(description="The post's page in the browser (a path)"),
+        ),
+        "SearchPage": _record(
+            results=_list("SearchResult"),
+            total={**COUNT, "description": "Every match you may see, on all pages"},
+            **PAGE_FIELDS,
+            suggestion=_nullable(
+                _string(description="A corrected query that finds something you may see")
+            ),
+        ),
     }
 
 
@@ -1374,6 +1458,7 @@ ERRORS = {
     409: ("Conflict", "Conflicts with the current state"),
     413: ("TooLarge", "The request body is too large"),
     429: ("RateLimited", "Too many attempts; see Retry-After"),
+    503: ("Unavailable", "Briefly unavailable (the search index is being repaired); retry"),
 }
 
 
@@ -1416,6 +1501,9 @@ def _parameters(op: Operation, path_params: list[str]) -> list[JSON]:
     params: list[JSON] = [
         {"name": name, "in": "path", "required": True, "schema": PATH_SCHEMAS.get(name, ID)}
         for name in path_params
+    ]
+    params += [
+        {**param, "in": "query", "required": param.get("required", False)} for param in op.query
     ]
     if op.paged:
         params.append(

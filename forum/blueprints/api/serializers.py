@@ -35,6 +35,8 @@ from forum.models.topics import Topic
 from forum.models.users import User
 from forum.moderation.reports import QueueItem
 from forum.policy import Actor
+from forum.search.service import SearchItem
+from forum.search.service import SearchPage
 
 JSON = dict[str, Any]
 
@@ -379,4 +381,31 @@ def group_moderation(item: Group) -> JSON:
     return {
         "log_visible_to_members": item.log_visible_to_members,
         "approve_first_posts": item.approve_first_posts,
+    }
+
+
+def search_result(item: SearchItem) -> JSON:
+    """One search hit: where it is, and a snippet of the post's own text (escaped HTML,
+    matches in <mark>). Only posts the actor may read get here (forum.search.service)."""
+    return {
+        "post_id": item.post.id,
+        "topic_id": item.post.topic_id,
+        "title": item.topic_title,
+        "snippet": str(item.snippet),
+        "board_id": item.board.id,
+        "board": item.board.name,
+        "author": item.author_name,
+        "created_at": timestamp(item.created_at),
+        "url": item.post.url,
+    }
+
+
+def search_page(found: SearchPage) -> JSON:
+    """A page of search results: {"results", "total", "page", "pages", "suggestion"}."""
+    return {
+        "results": [search_result(item) for item in found.items],
+        "total": found.total,
+        "page": found.page,
+        "pages": found.pages,
+        "suggestion": found.suggestion,
     }

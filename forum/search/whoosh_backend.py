@@ -1,0 +1,996 @@
+"""The embedded backend: a Whoosh index in the instance folder (or in memory, for tests).
+
+Layout on disk: `<path>/current` is a symlink to one generation directory
+`<path>/index-<stamp>`. A rebuild writes a new generation next to it and swaps the link
+atomically (`os.replace`); searchers opened on the old generation keep reading it, and
+every process notices the new target on its next search.
+
+Writers: Whoosh allows one writer per index (a file lock). Several gunicorn workers
+drain the search queue, so `write` retries the lock with a short backoff for up to
+`lock_timeout` seconds and then raises `IndexBusy`; the caller leaves the queue rows for
+a later drain. `write` takes the lock before it iterates its documents: the service
+hands it lazy iterables that read the database when first iterated, so the data written
+is always at least as fresh as any earlier writer's (no stale overwrite).
+
+Queries are built from `forum.search.syntax` terms, never by Whoosh's query parser, so
+no input can raise. The policy restriction is applied as document sets: per segment, a
+bitmask (a Python int) of the documents the reader may find - the union of their readable
+boards' masks, AND (visible OR on a board they moderate), AND the filters - is AND-ed with
+the text's mask. The total is its popcount, the page is ranked by Whoosh's top-N collector
+over those documents only, and spelling suggestions are checked against the same masks:
+scores, pages, totals and suggestions are all computed over what the reader may find.
+(Whoosh's own `filter=` would build a docset of every readable document per search, and
+its `len(results)` ignores the filter when the collector skips blocks.)
+
+Text lives in one indexed field (`text`): the title twice, the author, the board and the
+body; title and body are also stored, for snippets and suggestions.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+import html
+import logging
+import os
+import random
+import re
+import shutil
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from whoosh import fields
+from whoosh import index as whoosh_index
+from whoosh import query as wq
+from whoosh import scoring
+from whoosh.analysis import LanguageAnalyzer
+from whoosh.analysis import StemFilter
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN
+from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.codec.whoosh3 import _lenfield
+from whoosh.collectors import TopCollector
+from whoosh.filedb.filestore import FileStorage
+from whoosh.filedb.filestore import RamStorage
+from whoosh.matching.wrappers import FilterMatcher
+from whoosh.searching import Searcher
+from whoosh.util.numeric import byte_to_length as _byte_to_length
+
+from forum.search import DocState
+from forum.search import Document
+from forum.search import Hit
+from forum.search import IndexBusy
+from forum.search import Query
+from forum.search import Results
+from forum.search.syntax import Term
+from forum.search.syntax import parse
+from forum.search.syntax import render
+from forum.services.settings import SEARCH_LANGUAGE_CHOICES as LANGUAGES
+
+log = logging.getLogger(__name__)
+
+
+# The searchable field (see `schema_for`).
+TEXT = "text"
+SNIPPET_CHARS = 240
+# Highlighting re-analyses the text: only so much of a very long post is looked at.
+HIGHLIGHT_CHARS = 20_000
+# Extra documents fetched past the page so that equal scores can be ordered newest first.
+TIE_SLACK = 10
+# Up to this many matches, every one is scored exactly (cheaper than a top-N run).
+DIRECT_SCORING = 300
+# Word masks kept per process (each at most one bit per document of its segment).
+TERM_MASKS = 2048
+# Context kept before a match in a snippet fragment.
+FRAGMENT_BEFORE = 60
+# Words shorter than this are not spell-corrected (too many near neighbours).
+MIN_CORRECTED = 4
+# Candidate corrections looked at per word (each costs two posting lookups).
+SUGGESTION_CANDIDATES = 30
+# Posts looked at (per segment) to see how a suggested word is written.
+SURFACE_DOCS = 5
+CURRENT = "current"
+INDEX_PREFIX = "index-"
+
+
+def schema_for(language: str) -> fields.Schema:
+    """The index schema, text analysed (stop words, stemming) for `language`."""
+    if language not in LANGUAGES:
+        raise ValueError(f"unsupported search language {language!r}")
+    analyzer = LanguageAnalyzer(language)
+    return fields.Schema(
+        post_id=fields.ID(unique=True, stored=True),
+        # Ids as exact terms: filters are term lookups (NUMERIC would index several
+        # terms per value for ranges nobody asks for).
+        topic_id=fields.ID(),
+        board_id=fields.ID(),
+        author_id=fields.ID(),
+        state=fields.ID(),
+        created_at=fields.DATETIME(sortable=True),
+        # One searchable field: the title (twice: it weighs more), the author's name, the
+        # board's name and the body. One posting list per word instead of four makes
+        # counting and ranking several times faster, and the index smaller.
+        # No `spelling=True`: it would cost a quarter of the indexing time and size;
+        # suggestions map indexed stems back to words as visible posts write them.
+        text=fields.TEXT(analyzer=analyzer),
+        # Stored, not indexed: snippets come from the post's own text, suggestions show
+        # words as posts and titles write them.
+        title=fields.STORED(),
+        body=fields.STORED(),
+    )
+
+
+def _naive_utc(value: datetime) -> datetime:
+    # Whoosh's DATETIME stores naive datetimes; ours are aware UTC.
+    if value.tzinfo is None:
+        return value
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
+def _fields_of(doc: Document) -> dict[str, Any]:
+    return {
+        "post_id": str(doc.post_id),
+        "topic_id": str(doc.topic_id),
+        "board_id": str(doc.board_id),
+        "author_id": str(doc.author_id),
+        "state": str(DocState(doc.state)),
+        "created_at": _naive_utc(doc.created_at),
+        "text": "\n".join((doc.title, doc.title, doc.author, doc.board, doc.body)),
+        "title": doc.title,
+        "body": doc.body,
+    }
+
+
+class _MemoryStorage(RamStorage):  # type: ignore[misc]
+    """Whoosh's RamStorage, with its writers' scratch space in memory too: the stock
+    one uses a fixed folder, /tmp/MAIN.tmp, which concurrent processes (parallel
+    test runs) would share and delete under each other."""
+
+    def temp_storage(self, name: str | None = None) -> RamStorage:
+        """Scratch space for a writer, private to it."""
+        return RamStorage()
+
+
+def _lead(text: str) -> str:
+    """The start of a text, cut at a word boundary, escaped (a snippet without match)."""
+    if len(text) <= SNIPPET_CHARS:
+        return html.escape(text, quote=True)
+    cut = text[:SNIPPET_CHARS]
+    space = cut.rfind(" ")
+    if space > SNIPPET_CHARS // 2:
+        cut = cut[:space]
+    return html.escape(cut, quote=True) + " …"
+
+
+class WhooshBackend:
+    """The Whoosh index: one document per post (see module docstring)."""
+
+    name = "whoosh"
+
+    def __init__(
+        self,
+        path: Path | str | None = None,
+        *,
+        language: str = "english",
+        memory: bool = False,
+        lock_timeout: float = 2.0,
+    ) -> None:
+        if not memory and path is None:
+            raise ValueError("a file-based index needs a path")
+        self.root = Path(path) if path is not None else None
+        self.memory = memory
+        self.language = language
+        self.lock_timeout = lock_timeout
+        self._guard = threading.Lock()
+        self._ram: Any = None  # the in-memory index (memory mode)
+        self._ix: Any = None  # the open index (file mode) ...
+        self._ix_target: str | None = None  # ... and the generation it lives in
+        self._local = threading.local()
+        self._masks: dict[str, _SegmentMasks] = {}
+        self._term_masks: OrderedDict[tuple[str, str], int] = OrderedDict()
+        self._columns_cache: dict[str, _SegmentColumns] = {}
+
+    def _dir(self) -> Path:
+        """The index folder (file mode only)."""
+        if self.root is None:
+            raise RuntimeError("an in-memory index has no folder")
+        return self.root
+
+    # --- opening ------------------------------------------------------------------
+
+    def _current_target(self) -> str | None:
+        link = self._dir() / CURRENT
+        try:
+            return os.path.realpath(link, strict=True)
+        except (FileNotFoundError, OSError):
+            return None
+
+    def _create_generation(self, language: str) -> str:
+        """A new, empty index directory (not yet current)."""
+        root = self._dir()
+        root.mkdir(parents=True, exist_ok=True)
+        target = root / f"{INDEX_PREFIX}{time.time_ns()}-{uuid.uuid4().hex[:8]}"
+        target.mkdir()
+        FileStorage(str(target)).create_index(schema_for(language))
+        return str(target)
+
+    def _swap_in(self, target: str) -> None:
+        """Point `current` at `target` atomically."""
+        root = self._dir()
+        tmp = root / f".current-{uuid.uuid4().hex}"
+        os.symlink(os.path.basename(target), tmp)
+        os.replace(tmp, root / CURRENT)
+
+    def _index(self) -> tuple[Any, str]:
+        """The current index and its generation (a path; "memory" in memory mode),
+        created empty when there is none (a lost index: `forum reindex` refills it)."""
+        if self.memory:
+            with self._guard:
+                if self._ram is None:
+                    self._ram = _MemoryStorage().create_index(schema_for(self.language))
+                return self._ram, "memory"
+        target = self._current_target()
+        if target is None:
+            target = self._create_first()
+        with self._guard:
+            if self._ix is None or self._ix_target != target:
+                self._ix = whoosh_index.open_dir(target)
+                self._ix_target = target
+            return self._ix, target
+
+    def _create_first(self) -> str:
+        """Create the first generation; if another process wins the race, use theirs."""
+        mine = self._create_generation(self.language)
+        try:
+            os.symlink(os.path.basename(mine), self._dir() / CURRENT)
+        except FileExistsError:
+            shutil.rmtree(mine, ignore_errors=True)
+        target = self._current_target()
+        if target is None:  # pragma: no cover - the link vanished again at once
+            raise RuntimeError("search index link disappeared while being created")
+        return target
+
+    def _searcher(self) -> Searcher:
+        """A searcher on the latest commit of the current generation (one per thread)."""
+        ix, target = self._index()
+        cached = getattr(self._local, "searcher", None)
+        if cached is not None and cached[0] == target and cached[1] is ix:
+            searcher: Searcher = cached[2]
+            if searcher.up_to_date():
+                return searcher
+        # Opened afresh, not with `refresh()`: Whoosh's reader reuse keeps a segment's
+        # old reader when only its deletions changed, so deleted posts would linger.
+        searcher = ix.searcher(weighting=scoring.BM25F())
+        if cached is not None:
+            try:
+                cached[2].close()
+            except Exception:  # noqa: BLE001 - an old reader; nothing to save
+                log.debug("closing an old searcher failed", exc_info=True)
+        self._local.searcher = (target, ix, searcher)
+        return searcher
+
+    # --- writing ------------------------------------------------------------------
+
+    def _acquire(self, timeout: float) -> Any:
+        """A writer on the current generation, retrying the lock for `timeout` s."""
+        deadline = time.monotonic() + timeout
+        delay = 0.005
+        while True:
+            ix, target = self._index()
+            try:
+                writer = ix.writer()
+            except whoosh_index.LockError:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise IndexBusy(f"search index writer lock busy for {timeout:.1f} s") from None
+                time.sleep(min(remaining, delay * (0.5 + random.random())))  # noqa: S311
+                delay = min(delay * 2, 0.1)
+                continue
+            # A rebuild may have swapped generations while we waited: write to the new.
+            if not self.memory and self._current_target() != target:
+                writer.cancel()
+                continue
+            return writer
+
+    def write(self, documents: Iterable[Document], removed: Iterable[int]) -> None:
+        """Add or replace `documents` and drop the posts `removed` (ids), under the
+        writer lock (taken before either iterable is read)."""
+        writer = self._acquire(self.lock_timeout)
+        try:
+            # One document per post: Whoosh's update only replaces committed ones.
+            latest = {doc.post_id: doc for doc in documents}
+            gone = {int(post_id) for post_id in removed} - latest.keys()
+            for post_id in sorted(gone):
+                writer.delete_by_term("post_id", str(post_id))
+            for doc in latest.values():
+                writer.update_document(**_fields_of(doc))
+            changed = bool(latest or gone)
+        except BaseException:
+            writer.cancel()
+            raise
+        if changed:
+            writer.commit()
+        else:
+            writer.cancel()
+
+    @contextmanager
+    def _holding_current(self, timeout: float) -> Iterator[None]:
+        """Hold the current generation's writer lock (if there is one): no drain writes
+        to an index about to be replaced; waiting drains find the new one."""
+        if self.memory or self._current_target() is None:
+            yield
+            return
+        writer = self._acquire(timeout)
+        try:
+            yield
+        finally:
+            writer.cancel()
+
+    def rebuild(self, documents: Iterable[Document]) -> int:
+        """Index `documents` into a new generation and swap it in; the number indexed.
+        Searches are served from the old generation until the swap."""
+        count = 0
+        if self.memory:
+            ix = _MemoryStorage().create_index(schema_for(self.language))
+            writer = ix.writer()
+            for doc in documents:
+                writer.add_document(**_fields_of(doc))
+                count += 1
+            writer.commit()
+            with self._guard:
+                self._ram = ix
+            return count
+        # Wait longer than a drain does: drains hold the lock briefly.
+        with self._holding_current(timeout=120.0):
+            previous = self._current_target()
+            target = self._create_generation(self.language)
+            try:
+                ix = whoosh_index.open_dir(target)
+                writer = ix.writer(limitmb=256)
+                try:
+                    for doc in documents:
+                        writer.add_document(**_fields_of(doc))
+                        count += 1
+                except BaseException:
+                    writer.cancel()
+                    raise
+                writer.commit(optimize=True)
+                ix.close()
+            except BaseException:
+                shutil.rmtree(target, ignore_errors=True)
+                raise
+            self._swap_in(target)
+            # Still holding the old generation's lock: no other rebuild has started a
+            # generation that this could delete.
+            self._prune(keep={target, previous})
+        return count
+
+    def _prune(self, keep: set[str | None]) -> None:
+        """Delete generations other than `keep` (the new one and the one just replaced,
+        which other processes' searchers may still be reading)."""
+        for child in self._dir().iterdir():
+            if child.name.startswith(INDEX_PREFIX) and str(child) not in keep:
+                shutil.rmtree(child, ignore_errors=True)
+
+    def count(self) -> int:
+        """How many documents the index holds."""
+        count: int = self._searcher().doc_count()
+        return count
+
+    # --- searching ----------------------------------------------------------------
+
+    def _term_query(self, searcher: Searcher, term: Term) -> tuple[Any, list[str]] | None:
+        """The Whoosh query for one term over the default fields and its tokens (None:
+        nothing left once analysed, e.g. only stop words or punctuation)."""
+        analyzer = searcher.schema[TEXT].analyzer
+        tokens = [token.text for token in analyzer(term.text)]
+        if not tokens:
+            return None
+        if len(tokens) == 1:
+            return wq.Term(TEXT, tokens[0]), tokens
+        # A phrase, or a run like "e-mail" that analyses to several words.
+        return wq.Phrase(TEXT, tokens), tokens
+
+    def _plan(self, searcher: Searcher, terms: list[Term]) -> _Plan | None:
+        """What to match: the wanted and unwanted parts (None: nothing to search for)."""
+        wanted: list[tuple[Any, list[str]]] = []
+        unwanted: list[tuple[Any, list[str]]] = []
+        for term in terms:
+            built = self._term_query(searcher, term)
+            if built is not None:
+                (unwanted if term.exclude else wanted).append(built)
+        if not wanted:
+            return None
+        return _Plan(wanted, unwanted)
+
+    # Document sets are Python ints used as bitmasks (bit n: document n of a segment):
+    # union, intersection and counting run in C, whatever the number of documents.
+
+    def _segment_masks(self, sub: Searcher) -> _SegmentMasks:
+        """Per segment (immutable once written, but for deletions): one mask per board,
+        the visible posts, the live documents. Built once from the postings."""
+        reader = sub.reader()
+        key = _segment_key(reader)
+        found: _SegmentMasks | None = self._masks.get(key)
+        if found is not None:
+            return found
+        segment = key.split("#", 1)[0]
+        earlier = next((m for k, m in self._masks.items() if k.split("#", 1)[0] == segment), None)
+        if earlier is not None:
+            boards, visible = earlier.boards, earlier.visible
+        else:
+            boards = {}
+            for raw in reader.lexicon("board_id"):
+                boards[raw.decode()] = _mask(_posting_ids(reader.postings("board_id", raw)))
+            visible = _term_mask(reader, "state", str(DocState.VISIBLE))
+        size = reader.doc_count_all()
+        live = (1 << size) - 1
+        if reader.has_deletions():
+            live &= ~_mask(reader.deleted_docs_set)
+        masks = _SegmentMasks(boards=boards, visible=visible, live=live, size=size)
+        # Keyed by content *and* deletions (`live` changes with them); the board masks
+        # are carried over when only the deletions changed.
+        for stale in [k for k in self._masks if k.split("#", 1)[0] == segment]:
+            self._masks.pop(stale, None)
+        self._masks[key] = masks
+        return masks
+
+    def _columns(self, sub: Searcher) -> _SegmentColumns:
+        """Per segment: each document's text length and creation stamp (for scoring
+        and ordering without a method call per document)."""
+        reader = sub.reader()
+        key = _segment_key(reader).split("#", 1)[0]
+        found: _SegmentColumns | None = self._columns_cache.get(key)
+        if found is not None:
+            return found
+        try:
+            column = reader._perdoc._cached_reader(_lenfield(TEXT), LENGTHS_COLUMN)
+            lengths = [_byte_to_length(value) for value in column]
+        except AttributeError:  # not a plain segment: ask document by document
+            lengths = [reader.doc_field_length(d, TEXT) for d in range(reader.doc_count_all())]
+        stamps = list(reader.column_reader("created_at", translate=False))
+        columns = _SegmentColumns(lengths=lengths, stamps=stamps)
+        self._columns_cache[key] = columns
+        return columns
+
+    def _allowed(self, sub: Searcher, query: Query, boards: frozenset[int]) -> int:
+        """The documents of one segment the reader may find, filters applied."""
+        masks = self._segment_masks(sub)
+        allowed = 0
+        for board_id in boards:
+            allowed |= masks.boards.get(str(board_id), 0)
+        allowed &= masks.live
+        if not allowed:
+            return 0
+        moderated = 0
+        for board_id in boards & query.moderated_board_ids:
+            moderated |= masks.boards.get(str(board_id), 0)
+        allowed &= masks.visible | moderated
+        reader = sub.reader()
+        for fieldname, value in (("author_id", query.author_id), ("topic_id", query.topic_id)):
+            if value is not None and allowed:
+                allowed &= _term_mask(reader, fieldname, str(value))
+        if (query.since is not None or query.until is not None) and allowed:
+            dates = wq.DateRange(
+                "created_at",
+                _naive_utc(query.since) if query.since else None,
+                _naive_utc(query.until) if query.until else None,
+                endexcl=True,
+            )
+            allowed &= _mask(dates.matcher(sub).all_ids())
+        return allowed
+
+    def _text_mask(self, sub: Searcher, plan: _Plan) -> int:
+        """The documents of one segment matching the text part of the query."""
+        reader = sub.reader()
+        found = -1
+        for q, tokens in plan.wanted:
+            found &= self._part_mask(sub, reader, q, tokens)
+            if not found:
+                return 0
+        for q, tokens in plan.unwanted:
+            found &= ~self._part_mask(sub, reader, q, tokens)
+        return found if found > 0 else 0
+
+    def _part_mask(self, sub: Searcher, reader: Any, q: Any, tokens: list[str]) -> int:
+        """The documents of one segment matching one term (any default field). Masks
+        of single words are kept (LRU): common words recur in many queries."""
+        if len(tokens) != 1:
+            return _mask(q.matcher(sub).all_ids())
+        # Raw postings (deleted documents included: `allowed` holds live ones only), so
+        # a mask stays valid while the segment lives.
+        key = (_segment_key(reader).split("#", 1)[0], tokens[0])
+        with self._guard:
+            part = self._term_masks.get(key)
+            if part is not None:
+                self._term_masks.move_to_end(key)
+                return part
+        part = _term_mask(reader, TEXT, tokens[0])
+        with self._guard:
+            self._term_masks[key] = part
+            while len(self._term_masks) > TERM_MASKS:
+                self._term_masks.popitem(last=False)
+        return part
+
+    def _scope(self, searcher: Searcher, query: Query) -> _Scope:
+        """Per segment: the documents the reader may find (policy and filters)."""
+        boards = frozenset(query.readable_board_ids)
+        if query.board_ids is not None:
+            boards &= query.board_ids
+        leaves = searcher.leaf_searchers()
+        # Forget the masks of segments merged away (deletions keep a segment's masks
+        # valid: deleted documents never come out of the postings they are AND-ed with).
+        live = {_segment_key(sub.reader()) for sub, _offset in leaves}
+        segments_alive = {key.split("#", 1)[0] for key in live}
+        for key in [key for key in self._masks if key.split("#", 1)[0] not in segments_alive]:
+            self._masks.pop(key, None)
+        with self._guard:
+            for stale in [k for k in self._term_masks if k[0] not in segments_alive]:
+                del self._term_masks[stale]
+        for key in [key for key in self._columns_cache if key not in segments_alive]:
+            self._columns_cache.pop(key, None)
+        segments = []
+        if boards:
+            for sub, offset in leaves:
+                allowed = self._allowed(sub, query, boards)
+                if allowed:
+                    segments.append((sub, offset, allowed))
+        return _Scope(segments)
+
+    def _matching(self, scope: _Scope, plan: _Plan) -> dict[int, int]:
+        """Per segment (by docnum offset): the documents matching the text that the
+        reader may find."""
+        found: dict[int, int] = {}
+        for sub, offset, allowed in scope.segments:
+            matching = self._text_mask(sub, plan) & allowed
+            if matching:
+                found[offset] = matching
+        return found
+
+    def search(self, query: Query) -> Results:
+        """A page of hits, the total and perhaps a suggestion, all within the policy
+        restriction the query carries."""
+        terms = parse(query.text)
+        if not query.readable_board_ids:
+            return Results(hits=[], total=0)
+        searcher = self._searcher()
+        plan = self._plan(searcher, terms)
+        if plan is None:
+            return Results(hits=[], total=0)
+        scope = self._scope(searcher, query)
+        matching = self._matching(scope, plan)
+        total = sum(mask.bit_count() for mask in matching.values())
+        if total == 0:
+            return Results(hits=[], total=0, suggestion=self._suggest(searcher, terms, scope))
+        offset = max(query.offset, 0)
+        limit = max(query.limit, 0)
+        if limit == 0 or offset >= total:
+            return Results(hits=[], total=total)
+        hits = self._page(searcher, plan, matching, offset, limit)
+        return Results(hits=hits, total=total)
+
+    def _page(
+        self, searcher: Searcher, plan: _Plan, matching: dict[int, int], offset: int, limit: int
+    ) -> list[Hit]:
+        """The ranked page: by score, equal scores newer first."""
+        wanted = [q for q, _tokens in plan.wanted]
+        q = wanted[0] if len(wanted) == 1 else wq.And(wanted)
+        total = sum(mask.bit_count() for mask in matching.values())
+        if total <= DIRECT_SCORING:
+            top = self._score_each(searcher, q, matching)
+        elif all(len(tokens) == 1 for _q, tokens in plan.wanted):
+            top = self._score_all(searcher, plan, matching)
+        else:
+            top = self._top(searcher, q, matching, offset + limit + TIE_SLACK)
+        stamps = {
+            segment_offset: self._columns(sub).stamps
+            for sub, segment_offset in searcher.leaf_searchers()
+            if segment_offset in matching
+        }
+        bases = sorted(stamps)
+
+        def keyed(item: tuple[float, int]) -> tuple[float, int, int]:
+            score, docnum = item
+            base = bases[bisect.bisect_right(bases, docnum) - 1]
+            return score, int(stamps[base][docnum - base] or 0), docnum
+
+        # Best score first; equal scores: newer first (then the later-indexed).
+        ranked = heapq.nlargest(offset + limit, map(keyed, top))
+        stem = _stemmer(searcher.schema[TEXT].analyzer)
+        marks = {token for _q, tokens in plan.wanted for token in tokens}
+        hits = []
+        for score, _stamp, docnum in ranked[offset : offset + limit]:
+            stored = searcher.stored_fields(docnum)
+            body = stored.get("body", "") or ""
+            hits.append(
+                Hit(
+                    post_id=int(stored["post_id"]),
+                    score=float(score),
+                    snippet=snippet_for(body, marks, stem),
+                )
+            )
+        return hits
+
+    @staticmethod
+    def _score_each(
+        searcher: Searcher, q: Any, matching: dict[int, int]
+    ) -> list[tuple[float, int]]:
+        """Exact scores of every matching document (few of them): the matcher skips
+        straight to each."""
+        context = searcher.context()
+        scored: list[tuple[float, int]] = []
+        for sub, offset in searcher.leaf_searchers():
+            mask = matching.get(offset, 0)
+            if not mask:
+                continue
+            matcher = q.matcher(sub, context)
+            for docnum in _docnums(mask):
+                if not matcher.is_active():
+                    break
+                if matcher.id() < docnum:
+                    matcher.skip_to(docnum)
+                    if not matcher.is_active():
+                        break
+                if matcher.id() == docnum:
+                    scored.append((matcher.score(), offset + docnum))
+        return scored
+
+    def _score_all(
+        self, searcher: Searcher, plan: _Plan, matching: dict[int, int]
+    ) -> list[tuple[float, int]]:
+        """Exact BM25 scores (as Whoosh's BM25F computes them) of every matching
+        document, for queries of single words: a tight loop over decoded posting blocks
+        instead of several method calls per document."""
+        weighting = searcher.weighting
+        b = float(getattr(weighting, "B", 0.75))
+        k1 = float(getattr(weighting, "K1", 1.2))
+        avgfl = searcher.avg_field_length(TEXT) or 1.0
+        c1 = k1 * (1 - b)
+        c2 = k1 * b / avgfl
+        k1p = k1 + 1
+        scored: list[tuple[float, int]] = []
+        for sub, offset in searcher.leaf_searchers():
+            mask = matching.get(offset, 0)
+            if not mask:
+                continue
+            reader = sub.reader()
+            lengths = self._columns(sub).lengths
+            bits = mask.to_bytes((reader.doc_count_all() >> 3) + 1, "little")
+            acc: dict[int, float] = {}
+            get = acc.get
+            for _q, tokens in plan.wanted:
+                matcher = _leaf(reader, TEXT, tokens[0])
+                if matcher is None:
+                    continue
+                idf = searcher.idf(TEXT, tokens[0])
+                for ids, weights in _blocks(matcher):
+                    for docnum, weight in zip(ids, weights, strict=False):
+                        if bits[docnum >> 3] >> (docnum & 7) & 1:
+                            acc[docnum] = get(docnum, 0.0) + idf * weight * k1p / (
+                                weight + c1 + c2 * lengths[docnum]
+                            )
+            scored.extend((score, offset + docnum) for docnum, score in acc.items())
+        return scored
+
+    @staticmethod
+    def _top(
+        searcher: Searcher, q: Any, matching: dict[int, int], limit: int
+    ) -> list[tuple[float, int]]:
+        """The best `limit` by score (Whoosh's top-N with block skipping); equal scores
+        are then ordered newest first, exact unless more than TIE_SLACK documents tie
+        across the page's end."""
+        bits = {
+            segment: mask.to_bytes((mask.bit_length() + 7) // 8 or 1, "little")
+            for segment, mask in matching.items()
+        }
+        collector = _MaskedTopCollector(limit=limit, bits=bits)
+        searcher.search_with_collector(q, collector)
+        top: list[tuple[float, int]] = collector.results().top_n
+        return top
+
+    # --- spelling -----------------------------------------------------------------
+
+    def _finds(self, searcher: Searcher, terms: list[Term], scope: _Scope) -> bool:
+        """True if `terms` match at least one document the reader may find."""
+        plan = self._plan(searcher, terms)
+        return plan is not None and bool(self._matching(scope, plan))
+
+    def _suggest(self, searcher: Searcher, terms: list[Term], scope: _Scope) -> str | None:
+        """A corrected query, only if it finds something the reader may see.
+
+        Candidates are indexed words (stems) near each unknown word; each is tried
+        through the reader's scope, and shown as it is written in a post the reader may
+        find. Every decision (is a word known? is a candidate good?) goes through the
+        scope: the lexicon of content the reader cannot see shows through nowhere.
+        """
+        if not scope.segments:
+            return None
+        stem = _stemmer(searcher.schema[TEXT].analyzer)
+        changed = False
+        corrected: list[Term] = []
+        for term in terms:
+            word = term.text.lower()
+            if term.phrase or term.exclude or len(word) < MIN_CORRECTED or not word.isalpha():
+                corrected.append(term)
+                continue
+            if self._finds(searcher, [term], scope):
+                corrected.append(term)
+                continue
+            replacement = self._correct(searcher, scope, word, stem)
+            if replacement is None or replacement == word:
+                corrected.append(term)
+            else:
+                corrected.append(Term(replacement))
+                changed = True
+        if not changed or not self._finds(searcher, corrected, scope):
+            return None
+        return render(corrected)
+
+    def _correct(
+        self, searcher: Searcher, scope: _Scope, word: str, stem: Callable[[str], str]
+    ) -> str | None:
+        """The nearest word to `word` that the reader may find, as written in a post."""
+        reader = searcher.reader()
+        probes = {word, stem(word)}
+        tried: set[str] = set()
+        for maxdist in (1, 2):
+            if maxdist == 2 and len(word) < 6:
+                break
+            candidates: set[str] = set()
+            for probe in probes:
+                candidates.update(
+                    raw.decode() if isinstance(raw, bytes) else raw
+                    for raw in reader.terms_within(TEXT, probe, maxdist, prefix=1)
+                )
+            # Most frequent among what the reader may find first: the likelier meaning
+            # (frequencies over the whole index would let hidden posts tip the choice).
+            counted = []
+            for candidate in sorted(candidates - tried - probes)[:SUGGESTION_CANDIDATES]:
+                tried.add(candidate)
+                seen = 0
+                for sub, _offset, allowed in scope.segments:
+                    reader_ = sub.reader()
+                    seen += (_term_mask(reader_, TEXT, candidate) & allowed).bit_count()
+                if seen:
+                    counted.append((-seen, candidate))
+            for _seen, candidate in sorted(counted):
+                surface = self._surface(searcher, scope, candidate, stem, word)
+                if surface is not None:
+                    return surface
+        return None
+
+    @staticmethod
+    def _surface(
+        searcher: Searcher, scope: _Scope, token: str, stem: Callable[[str], str], typed: str
+    ) -> str | None:
+        """How the indexed word `token` is written in posts (or their topics' titles)
+        the reader may find: the form nearest to what was `typed` (None: in none)."""
+        forms: dict[str, int] = {}
+        for sub, offset, allowed in scope.segments:
+            found = _term_mask(sub.reader(), TEXT, token) & allowed
+            for _n, docnum in zip(range(SURFACE_DOCS), _docnums(found), strict=False):
+                stored = searcher.stored_fields(offset + docnum)
+                for text in (stored.get("title", ""), stored.get("body", "")):
+                    for match in _WORD_RE.finditer((text or "")[:HIGHLIGHT_CHARS]):
+                        written = match.group().lower()
+                        if stem(written) == token:
+                            forms[written] = forms.get(written, 0) + 1
+        if not forms:
+            return None
+        return min(forms, key=lambda form: (_distance(form, typed), -forms[form], form))
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """Per segment: (sub-searcher, docnum offset, mask of what the reader may find)."""
+
+    segments: list[tuple[Any, int, int]]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A query's parts: each a Whoosh query and its analysed tokens."""
+
+    wanted: list[tuple[Any, list[str]]]
+    unwanted: list[tuple[Any, list[str]]]
+
+
+@dataclass(frozen=True)
+class _SegmentMasks:
+    boards: dict[str, int]
+    visible: int
+    live: int
+    size: int
+
+
+@dataclass(frozen=True)
+class _SegmentColumns:
+    lengths: list[float]
+    stamps: list[int]
+
+
+def _mask(docnums: Iterable[int]) -> int:
+    """A bitmask of document numbers."""
+    bits = bytearray()
+    for docnum in docnums:
+        index = docnum >> 3
+        if index >= len(bits):
+            bits.extend(bytes(index - len(bits) + 1 + 64))
+        bits[index] |= 1 << (docnum & 7)
+    return int.from_bytes(bits, "little")
+
+
+def _segment_key(reader: Any) -> str:
+    """A segment's identity and state: its content never changes, its deletions only
+    grow (so their count tells its state apart)."""
+    segment = reader.segment() if hasattr(reader, "segment") else None
+    if segment is None:
+        return f"reader-{id(reader)}"
+    return f"{segment.segment_id()}#{segment.deleted_count()}"
+
+
+def _leaf(reader: Any, fieldname: str, text: str) -> Any:
+    """The raw posting list of a term in a segment (deleted documents included), or None."""
+    if (fieldname, text) not in reader:
+        return None
+    matcher = reader.postings(fieldname, text)
+    if isinstance(matcher, FilterMatcher):
+        matcher = matcher.child
+        matcher.reset()
+    return matcher if isinstance(matcher, W3LeafMatcher) else None
+
+
+def _blocks(matcher: Any) -> Iterator[tuple[Any, Any]]:
+    """A leaf posting list's (document numbers, weights), a decoded block at a time."""
+    while matcher.is_active():
+        if matcher._ids is None:
+            matcher._read_ids()
+        if matcher._weights is None:
+            matcher._read_weights()
+        start = matcher._i
+        yield matcher._ids[start:], matcher._weights[start:]
+        matcher._i = matcher._blocklength
+        matcher._next_block()
+
+
+def _term_mask(reader: Any, fieldname: str, text: str) -> int:
+    """The documents of a segment holding a term."""
+    if (fieldname, text) not in reader:
+        return 0
+    return _mask(_posting_ids(reader.postings(fieldname, text)))
+
+
+def _posting_ids(matcher: Any) -> Iterator[int]:
+    """A posting list's document numbers, a decoded block at a time (Whoosh's generic
+    `all_ids` steps one posting at a time through several method calls)."""
+    if isinstance(matcher, FilterMatcher) and isinstance(matcher.child, W3LeafMatcher):
+        # Deleted documents come out too: every mask is AND-ed with the live documents.
+        matcher = matcher.child
+        matcher.reset()
+    if not isinstance(matcher, W3LeafMatcher):
+        yield from matcher.all_ids()
+        return
+    while matcher.is_active():
+        if matcher._ids is None:
+            matcher._read_ids()
+        yield from matcher._ids[matcher._i :]
+        matcher._i = matcher._blocklength
+        matcher._next_block()
+
+
+def _docnums(mask: int) -> Iterator[int]:
+    """The document numbers in a mask, ascending."""
+    raw = mask.to_bytes((mask.bit_length() + 7) // 8 or 1, "little")
+    for index, byte in enumerate(raw):
+        if byte:
+            base = index << 3
+            for bit in range(8):
+                if byte >> bit & 1:
+                    yield base + bit
+
+
+def _stemmer(analyzer: Any) -> Callable[[str], str]:
+    """The analyzer's stemming function (cached), for marking matches in snippets."""
+    for item in getattr(analyzer, "items", ()):
+        if isinstance(item, StemFilter):
+            stem: Callable[[str], str] = item._stem
+            return stem
+    return lambda word: word
+
+
+_WORD_RE = re.compile(r"\w+(?:\.?\w+)*")
+
+
+def snippet_for(text: str, marks: set[str], stem: Callable[[str], str]) -> str:
+    """Up to two fragments of `text` around words whose stem is in `marks`, escaped,
+    matches in <mark>; the start of the text if nothing matches."""
+    text = text[:HIGHLIGHT_CHARS]
+    spans = [
+        (m.start(), m.end()) for m in _WORD_RE.finditer(text) if stem(m.group().lower()) in marks
+    ]
+    if not spans:
+        return _lead(text)
+    fragments: list[tuple[int, int]] = []
+    for start, end in spans:
+        if fragments and start < fragments[-1][1]:
+            continue
+        if len(fragments) == 2:
+            break
+        left = max(start - FRAGMENT_BEFORE, 0)
+        if left:
+            space = text.find(" ", left, start)
+            left = space + 1 if space >= 0 else left
+        right = min(left + SNIPPET_CHARS // 2 + FRAGMENT_BEFORE, len(text))
+        right = max(right, end)
+        if right < len(text):
+            space = text.rfind(" ", end, right)
+            right = space if space > end else right
+        fragments.append((left, right))
+    out = []
+    for left, right in fragments:
+        pieces = []
+        cursor = left
+        for start, end in spans:
+            if start < left or end > right:
+                continue
+            pieces.append(html.escape(text[cursor:start], quote=True))
+            pieces.append(f"<mark>{html.escape(text[start:end], quote=True)}</mark>")
+            cursor = end
+        pieces.append(html.escape(text[cursor:right], quote=True))
+        fragment = "".join(pieces)
+        if left > 0:
+            fragment = "… " + fragment
+        if right < len(text):
+            fragment += " …"
+        out.append(fragment)
+    return " ".join(out).replace("… …", "…")
+
+
+def _distance(a: str, b: str) -> int:
+    """Levenshtein distance (short words only)."""
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, 1):
+        current = [i]
+        for j, char_b in enumerate(b, 1):
+            current.append(
+                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b))
+            )
+        previous = current
+    return previous[-1]
+
+
+class _MaskedTopCollector(TopCollector):  # type: ignore[misc]
+    """Whoosh's top-N collector (block-quality skipping included), collecting only
+    documents whose bit is set in the segment's mask."""
+
+    def __init__(self, limit: int, bits: dict[int, bytes]) -> None:
+        super().__init__(limit=limit)
+        self._bits_by_segment = bits
+        self._bits = b""
+
+    def set_subsearcher(self, subsearcher: Any, offset: int) -> None:
+        """Start on a segment: pick its mask."""
+        super().set_subsearcher(subsearcher, offset)
+        self._bits = self._bits_by_segment.get(offset, b"")
+
+    def collect_matches(self) -> None:
+        """Collect the segment's matches whose bit is set."""
+        bits = self._bits
+        if not bits:
+            return
+        size = len(bits)
+        collect = self.collect
+        for docnum in self.matches():
+            index = docnum >> 3
+            if index < size and bits[index] >> (docnum & 7) & 1:
+                collect(docnum)
