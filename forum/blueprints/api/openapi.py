@@ -68,7 +68,7 @@ class Operation:
     # Other success statuses with the same answer (201 created / 200 changed, say).
     also: tuple[int, ...] = ()
     # Query parameters besides `page` (OpenAPI parameter objects without "in").
-    query: tuple[JSON, ...] = ()
+    query_params: tuple[JSON, ...] = ()
 
 
 # --- moderation (issue 4) -----------------------------------------------------------
@@ -688,7 +688,7 @@ OPERATIONS: tuple[Operation, ...] = (
         auth="optional",
         response="SearchPage",
         paged=True,
-        query=SEARCH_PARAMETERS,
+        query_params=SEARCH_PARAMETERS,
         extra_errors=(503,),
         description="Ranked by relevance, newer first among equals. Results, `total` and "
         "`suggestion` are computed only over what you may read: a secret group's posts "
@@ -1503,7 +1503,8 @@ def _parameters(op: Operation, path_params: list[str]) -> list[JSON]:
         for name in path_params
     ]
     params += [
-        {**param, "in": "query", "required": param.get("required", False)} for param in op.query
+        {**param, "in": "query", "required": param.get("required", False)}
+        for param in op.query_params
     ]
     if op.paged:
         params.append(
