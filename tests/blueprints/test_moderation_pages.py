@@ -582,3 +582,24 @@ def test_waiting_post_is_approved_from_the_queue(client: FlaskClient, login_as: 
     assert not waiting.is_hidden
     login_as(factories.make_user())
     assert client.post(f"/mod/posts/{waiting.id}/approval", data={}).status_code == 404
+
+
+def test_member_search_does_not_find_someone_known_only_inside_a_secret_group(
+    client: FlaskClient, login_as: Login
+):
+    hidden = factories.make_user("onlyinside")
+    group = factories.make_group(secret=True, members=(hidden,))
+    factories.make_topic(factories.make_board(group=group), hidden)
+    login_as(factories.make_user(moderator=True))
+    secret = client.get("/mod/members", query_string={"username": "onlyinside"})
+    nobody = client.get("/mod/members", query_string={"username": "nobodyever"})
+    assert secret.status_code == nobody.status_code == 200
+    # Identical to the page for a name nobody has, apart from the echoed input.
+    page = secret.get_data(as_text=True)
+    assert page.replace("onlyinside", "X") == nobody.get_data(as_text=True).replace(
+        "nobodyever", "X"
+    )
+    # The member's own group's owner does find them (a positive control).
+    login_as(factories.owner_of(group))
+    found = client.get("/mod/members", query_string={"username": "onlyinside"})
+    assert "/u/onlyinside" in found.get_data(as_text=True)
