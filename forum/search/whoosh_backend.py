@@ -95,8 +95,6 @@ TERM_MASKS = 2048
 FRAGMENT_BEFORE = 60
 # Words shorter than this are not spell-corrected (too many near neighbours).
 MIN_CORRECTED = 4
-# Candidate corrections looked at per word (each costs two posting lookups).
-SUGGESTION_CANDIDATES = 30
 # Posts looked at (per segment) to see how a suggested word is written.
 SURFACE_DOCS = 5
 CURRENT = "current"
@@ -507,15 +505,19 @@ class WhooshBackend:
         of single words are kept (LRU): common words recur in many queries."""
         if len(tokens) != 1:
             return _mask(q.matcher(sub).all_ids())
+        return self._word_mask(reader, tokens[0])
+
+    def _word_mask(self, reader: Any, token: str) -> int:
+        """The documents of one segment holding an indexed word, from the LRU."""
         # Raw postings (deleted documents included: `allowed` holds live ones only), so
         # a mask stays valid while the segment lives.
-        key = (_segment_key(reader).split("#", 1)[0], tokens[0])
+        key = (_segment_key(reader).split("#", 1)[0], token)
         with self._guard:
             part = self._term_masks.get(key)
             if part is not None:
                 self._term_masks.move_to_end(key)
                 return part
-        part = _term_mask(reader, TEXT, tokens[0])
+        part = _term_mask(reader, TEXT, token)
         with self._guard:
             self._term_masks[key] = part
             while len(self._term_masks) > TERM_MASKS:
@@ -754,13 +756,14 @@ class WhooshBackend:
                 )
             # Most frequent among what the reader may find first: the likelier meaning
             # (frequencies over the whole index would let hidden posts tip the choice).
+            # Every candidate is counted: cutting the list at some length would let words
+            # the reader cannot see push a visible one out, and so change the answer.
             counted = []
-            for candidate in sorted(candidates - tried - probes)[:SUGGESTION_CANDIDATES]:
+            for candidate in sorted(candidates - tried - probes):
                 tried.add(candidate)
                 seen = 0
                 for sub, _offset, allowed in scope.segments:
-                    reader_ = sub.reader()
-                    seen += (_term_mask(reader_, TEXT, candidate) & allowed).bit_count()
+                    seen += (self._word_mask(sub.reader(), candidate) & allowed).bit_count()
                 if seen:
                     counted.append((-seen, candidate))
             for _seen, candidate in sorted(counted):

@@ -242,6 +242,17 @@ def test_no_suggestion_is_built_from_words_the_reader_cannot_see(disk):
     assert disk.search(q("weathr", {1})).suggestion == "weather"
 
 
+def test_words_the_reader_cannot_see_do_not_crowd_out_a_suggestion(disk):
+    """Secret words one and two letters away from a typo, all before its one visible
+    neighbour in the alphabet: the outsider's suggestion is the same as without them."""
+    disk.write([doc(1, "the quokkzz walk", board=1)], [])
+    assert disk.search(q("quokkz", {1})).suggestion == "quokkzz"
+    letters = "abcdefghijklmnopqrstuvwxy"
+    secret = [f"quokk{c}{end}" for c in letters for end in ("", "z", "a", "b", "c")]
+    disk.write([doc(2, " ".join(secret), board=2)], [])
+    assert disk.search(q("quokkz", {1})).suggestion == "quokkzz"
+
+
 def test_suggestions_through_the_service(app):
     factories.set_settings(guest_access="public_boards")
     reader = factories.make_user("reader", trust_level=1)
