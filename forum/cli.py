@@ -26,9 +26,21 @@ def _app_context() -> Iterator[Flask]:
     with app.app_context():
         try:
             yield app
+            _drain_search_queue(app)
         finally:
             db.session.remove()
             db.engine.dispose()
+
+
+def _drain_search_queue(app: Flask) -> None:
+    """Index what the command wrote (demo posts, re-rendered posts): web workers drain
+    only after their own commits, and a forum with readers only would wait for one."""
+    from forum.search.service import drain_all
+
+    try:
+        drain_all(app)
+    except Exception as exc:  # noqa: BLE001 - the command's own work is committed
+        click.echo(f"Warning: the search index was not updated ({exc}); it will be later.")
 
 
 def _fail(message: str) -> None:
@@ -55,6 +67,7 @@ def init() -> None:
         init_migrations(app)
         upgrade(directory=str(MIGRATIONS_PATH))
         click.echo(f"Database is up to date ({db.engine.url.render_as_string()}).")
+        _repair_search_index(app)
         if has_admin():
             return
         token = create_setup_token()
@@ -64,6 +77,22 @@ def init() -> None:
         click.echo("No admin yet. Open this one-time link (valid 24 hours) to create one:")
         click.echo(f"    {base}/setup/{token}")
         click.echo("Running `forum init` again makes a new link and retires this one.")
+
+
+def _repair_search_index(app: Flask) -> None:
+    """Rebuild the search index when it cannot serve this forum (see index_problem)."""
+    import time
+
+    from forum.search.service import index_problem
+    from forum.search.service import reindex as rebuild_index
+
+    problem = index_problem(app)
+    if problem is None:
+        return
+    click.echo(f"Rebuilding the search index: {problem} ...")
+    started = time.monotonic()
+    count = rebuild_index(app)
+    click.echo(f"Search index rebuilt: {count} posts in {time.monotonic() - started:.1f} s.")
 
 
 @main.command("create-user")

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import re
+import shutil
+
 import pytest
 from click.testing import CliRunner
+from whoosh import fields
+from whoosh.filedb.filestore import FileStorage
 
 from forum.cli import main
 
@@ -75,3 +80,35 @@ def test_demo_keeps_the_first_admin_set_up_link_working(run_forum):
     run_forum("demo")
     code, out = run_forum("init")
     assert code == 0 and "/setup/" in out
+
+
+def _init_output(run_forum) -> str:
+    code, out = run_forum("init")
+    assert code == 0, out
+    return out
+
+
+def test_init_rebuilds_a_lost_search_index(run_forum, tmp_path):
+    run_forum("init")
+    run_forum("demo")
+    assert "Rebuilding the search index" not in _init_output(run_forum)
+    shutil.rmtree(tmp_path / "instance" / "search")
+    out = _init_output(run_forum)
+    assert "Rebuilding the search index: it is empty, and the forum has posts" in out
+    assert re.search(r"Search index rebuilt: [1-9][0-9]* posts", out), out
+    assert "Rebuilding" not in _init_output(run_forum)
+
+
+def test_init_rebuilds_an_index_built_by_an_earlier_version(run_forum, tmp_path):
+    run_forum("init")
+    run_forum("demo")
+    folder = tmp_path / "instance" / "search"
+    old = folder / "index-0-old"
+    old.mkdir()
+    schema = fields.Schema(post_id=fields.ID(unique=True, stored=True), body=fields.TEXT())
+    FileStorage(str(old)).create_index(schema)
+    (folder / "current").unlink()
+    (folder / "current").symlink_to(old.name)
+    out = _init_output(run_forum)
+    assert "Rebuilding the search index: it was built by an earlier version" in out
+    assert "Rebuilding" not in _init_output(run_forum)

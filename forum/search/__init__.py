@@ -107,3 +107,7 @@ class Backend(Protocol):
     def count(self) -> int:
         """How many documents the index holds."""
         ...
+
+    def stale(self) -> str | None:
+        """Why the index must be rebuilt before it can serve searches (None: it can)."""
+        ...

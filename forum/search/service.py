@@ -514,6 +514,19 @@ def after_commit(app: Flask) -> None:
         log.exception("search index update failed; queued posts stay queued")
 
 
+def index_problem(app: Flask) -> str | None:
+    """Why the index must be rebuilt before it serves this forum (None: it need not):
+    built by an earlier version or for another language, unreadable, or empty while
+    the forum has posts (a lost index, or a forum upgraded from before search)."""
+    backend = _backend_with_language(app)
+    problem = backend.stale()
+    if problem is None and backend.count() == 0:
+        # Every post is a document (hidden and deleted ones carry their state).
+        if db.session.scalar(select(Post.id).limit(1)) is not None:
+            problem = "it is empty, and the forum has posts"
+    return problem
+
+
 def reindex(app: Flask) -> int:
     """Rebuild the index from the database; the number of posts indexed. Queue rows
     that existed when it started are deleted at the end (later ones stay queued)."""

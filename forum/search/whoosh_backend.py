@@ -385,6 +385,30 @@ class WhooshBackend:
         count: int = self._searcher().doc_count()
         return count
 
+    def stale(self) -> str | None:
+        """Why the current index cannot serve this forum (None: it can, or there is
+        none yet - an empty one is made on first use)."""
+        if self.memory:
+            return None
+        target = self._current_target()
+        if target is None:
+            return None
+        try:
+            schema = whoosh_index.open_dir(target).schema
+        except Exception as exc:  # noqa: BLE001 - any unreadable index is rebuilt
+            return f"it cannot be read ({exc.__class__.__name__})"
+        wanted = schema_for(self.language)
+        if sorted(schema.names()) != sorted(wanted.names()) or any(
+            type(schema[name]) is not type(wanted[name]) for name in wanted.names()
+        ):
+            return "it was built by an earlier version of the forum"
+        built_for = _language_of(schema[TEXT].analyzer)
+        if built_for != self.language:
+            return (
+                f"it was built for {built_for}, and the site's search language is {self.language}"
+            )
+        return None
+
     # --- searching ----------------------------------------------------------------
 
     def _term_query(self, searcher: Searcher, term: Term) -> tuple[Any, list[str]] | None:
@@ -900,6 +924,14 @@ def _docnums(mask: int) -> Iterator[int]:
             for bit in range(8):
                 if byte >> bit & 1:
                     yield base + bit
+
+
+def _language_of(analyzer: Any) -> str | None:
+    """The language an index's analyzer stems for (None: it does not stem)."""
+    for item in getattr(analyzer, "items", ()):
+        if isinstance(item, StemFilter):
+            return str(item.lang) if item.lang else None
+    return None
 
 
 def _stemmer(analyzer: Any) -> Callable[[str], str]:

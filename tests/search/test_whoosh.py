@@ -459,3 +459,10 @@ def test_four_processes_write_at_once_and_lose_nothing(app, tmp_path):
     for n in range(WORKERS):
         for i in range(POSTS_EACH):
             assert index.search(q(f"w{n}n{i}", {board_id})).total == 1
+
+
+def test_an_index_built_for_another_language_is_stale(disk, tmp_path):
+    disk.write([doc(1, "walking together")], [])
+    assert disk.stale() is None
+    german = WhooshBackend(tmp_path / "search", language="german")
+    assert german.stale() == ("it was built for english, and the site's search language is german")
