@@ -559,10 +559,12 @@ def children(pid: int) -> list[int]:
     return sorted(found)
 
 
-def rss_mb(pid: int) -> float | None:
+def rss_mb(pid: int, field: str = "VmRSS") -> float | None:
+    """A process's resident memory in MB from /proc: all of it (VmRSS), or only its
+    private memory (RssAnon; VmRSS also counts shared pages of mapped files)."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return round(int(line.split()[1]) / 1024, 1)
     except OSError:
         return None
@@ -570,10 +572,13 @@ def rss_mb(pid: int) -> float | None:
 
 
 def worker_memory(master: subprocess.Popen[bytes]) -> dict[str, Any]:
-    workers = {pid: rss_mb(pid) for pid in children(master.pid)}
+    pids = children(master.pid)
     return {
         "master_mb": rss_mb(master.pid),
-        "workers_mb": [mb for mb in workers.values() if mb is not None],
+        "workers_mb": [mb for mb in (rss_mb(pid) for pid in pids) if mb is not None],
+        "workers_private_mb": [
+            mb for mb in (rss_mb(pid, "RssAnon") for pid in pids) if mb is not None
+        ],
     }
 
 

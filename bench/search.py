@@ -1225,6 +1225,7 @@ def print_report(report: dict[str, Any]) -> None:
                 "HTTP",
                 "with hits",
                 "worker MB",
+                "private MB",
             )
         ]
         for item in report["pages"]:
@@ -1243,9 +1244,16 @@ def print_report(report: dict[str, Any]) -> None:
                     ",".join(f"{k}x{v}" for k, v in item.get("statuses", {}).items()),
                     str(item.get("pages_with_hits", "-")),
                     "/".join(f"{m:.0f}" for m in item.get("memory", {}).get("workers_mb", [])),
+                    "/".join(
+                        f"{m:.0f}" for m in item.get("memory", {}).get("workers_private_mb", [])
+                    ),
                 )
             )
         _table(page_rows, left=1)
+        print(
+            "(worker MB: resident memory, counting the index's pages mapped from the page"
+            " cache, which all workers share; private MB: each worker's own)"
+        )
         for item in report["pages"]:
             if item.get("warning"):
                 print(f"  ! {item['backend']}: {item['warning']}")

@@ -466,3 +466,26 @@ def test_an_index_built_for_another_language_is_stale(disk, tmp_path):
     assert disk.stale() is None
     german = WhooshBackend(tmp_path / "search", language="german")
     assert german.stale() == ("it was built for english, and the site's search language is german")
+
+
+def test_index_files_are_read_from_the_page_cache_not_copied(disk):
+    """No compound segments (Whoosh copies each into every reader's memory), and the
+    index's files are read through memory maps."""
+    disk.write([doc(1, "first words")], [])
+    disk.write([doc(2, "second words")], [])
+    assert sorted(found(disk, q("words"))) == [1, 2]
+    ix, _target = disk._index()
+    assert ix._segments() and not any(segment.compound for segment in ix._segments())
+    assert disk.stale() is None
+    reader = disk._searcher().reader()
+    files = [r._terms._dbfile for r, _offset in reader.leaf_readers()]
+    assert files and all(type(f).__name__ == "_MappedFile" for f in files)
+
+
+def test_an_index_with_compound_segments_is_stale(disk):
+    disk.write([doc(1, "first words")], [])
+    ix, _target = disk._index()
+    writer = ix.writer()  # Whoosh's default: a compound segment
+    writer.add_document(post_id="2", text="more words")
+    writer.commit()
+    assert "compound segments" in (disk.stale() or "")
