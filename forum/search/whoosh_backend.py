@@ -31,6 +31,7 @@ from __future__ import annotations
 import bisect
 import heapq
 import html
+import itertools
 import logging
 import mmap
 import os
@@ -62,7 +63,6 @@ from whoosh.analysis import StemFilter
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.codec.whoosh3 import _lenfield
-from whoosh.collectors import TopCollector
 from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.filestore import RamStorage
 from whoosh.filedb.structfile import StructFile
@@ -89,12 +89,18 @@ TEXT = "text"
 SNIPPET_CHARS = 240
 # Highlighting re-analyses the text: only so much of a very long post is looked at.
 HIGHLIGHT_CHARS = 20_000
-# Extra documents fetched past the page so that equal scores can be ordered newest first.
-TIE_SLACK = 10
 # Up to this many matches, every one is scored exactly (cheaper than a top-N run).
 DIRECT_SCORING = 300
+# With more matches than this (a very common word), only the newest this many are
+# ranked by relevance; the older ones follow, newest first. Ranking every one of tens
+# of thousands of posts would make common words the slowest searches, for results a
+# member would not page that far into anyway.
+RANK_WINDOW = 1000
 # Word masks kept per process (each at most one bit per document of its segment).
 TERM_MASKS = 2048
+# Decoded posting lists kept per process, in bytes (8 per posting; a word in 40% of
+# 100,000 posts takes 320 KB).
+POSTINGS_BYTES = 16 * 1024 * 1024
 # Context kept before a match in a snippet fragment.
 FRAGMENT_BEFORE = 60
 # Words shorter than this are not spell-corrected (too many near neighbours).
@@ -243,6 +249,8 @@ class WhooshBackend:
         self._masks: dict[str, _SegmentMasks] = {}
         self._term_masks: OrderedDict[tuple[str, str], int] = OrderedDict()
         self._columns_cache: dict[str, _SegmentColumns] = {}
+        self._postings_cache: OrderedDict[tuple[str, str], tuple[array, array]] = OrderedDict()
+        self._postings_bytes = 0
 
     def _dir(self) -> Path:
         """The index folder (file mode only)."""
@@ -578,9 +586,28 @@ class WhooshBackend:
     def _part_mask(self, sub: Searcher, reader: Any, q: Any, tokens: list[str]) -> int:
         """The documents of one segment matching one term (any default field). Masks
         of single words are kept (LRU): common words recur in many queries."""
-        if len(tokens) != 1:
-            return _mask(q.matcher(sub).all_ids())
-        return self._word_mask(reader, tokens[0])
+        if len(tokens) == 1:
+            return self._word_mask(reader, tokens[0])
+        # A phrase: only documents holding every one of its words can hold it, and
+        # their masks are cheap (kept); positions are checked for those documents only
+        # (Whoosh's own phrase matcher reads a common word's positions all along).
+        candidates = -1
+        for token in tokens:
+            candidates &= self._word_mask(reader, token)
+            if not candidates:
+                return 0
+        matcher = q.matcher(sub)
+        found = []
+        for docnum in _docnums(candidates):
+            if not matcher.is_active():
+                break
+            if matcher.id() < docnum:
+                matcher.skip_to(docnum)
+                if not matcher.is_active():
+                    break
+            if matcher.id() == docnum:
+                found.append(docnum)
+        return _mask(found)
 
     def _word_mask(self, reader: Any, token: str) -> int:
         """The documents of one segment holding an indexed word, from the LRU."""
@@ -592,7 +619,8 @@ class WhooshBackend:
             if part is not None:
                 self._term_masks.move_to_end(key)
                 return part
-        part = _term_mask(reader, TEXT, token)
+        postings = self._postings(reader, token)
+        part = _mask(postings[0]) if postings is not None else _term_mask(reader, TEXT, token)
         with self._guard:
             self._term_masks[key] = part
             while len(self._term_masks) > TERM_MASKS:
@@ -614,6 +642,9 @@ class WhooshBackend:
         with self._guard:
             for stale in [k for k in self._term_masks if k[0] not in segments_alive]:
                 del self._term_masks[stale]
+            for stale in [k for k in self._postings_cache if k[0] not in segments_alive]:
+                ids, weights = self._postings_cache.pop(stale)
+                self._postings_bytes -= (len(ids) + len(weights)) * 4
         for key in [key for key in self._columns_cache if key not in segments_alive]:
             self._columns_cache.pop(key, None)
         segments = []
@@ -659,16 +690,33 @@ class WhooshBackend:
     def _page(
         self, searcher: Searcher, plan: _Plan, matching: dict[int, int], offset: int, limit: int
     ) -> list[Hit]:
-        """The ranked page: by score, equal scores newer first."""
+        """The ranked page: by score, equal scores newer first; past RANK_WINDOW
+        matches, the newest RANK_WINDOW ranked first and the rest newest first."""
+        total = sum(mask.bit_count() for mask in matching.values())
+        if total <= RANK_WINDOW:
+            return self._ranked(searcher, plan, matching, offset, limit)
+        window, older = _split_newest(matching, RANK_WINDOW)
+        hits = []
+        if offset < RANK_WINDOW:
+            hits = self._ranked(searcher, plan, window, offset, min(limit, RANK_WINDOW - offset))
+        skip = max(offset - RANK_WINDOW, 0)
+        wanted = limit - len(hits)
+        if wanted > 0:
+            docnums = itertools.islice(_newest_first(older), skip, skip + wanted)
+            hits += self._hits(searcher, plan, [(0.0, docnum) for docnum in docnums])
+        return hits
+
+    def _ranked(
+        self, searcher: Searcher, plan: _Plan, matching: dict[int, int], offset: int, limit: int
+    ) -> list[Hit]:
+        """The page `offset`..`offset + limit` of `matching`, every one ranked."""
         wanted = [q for q, _tokens in plan.wanted]
         q = wanted[0] if len(wanted) == 1 else wq.And(wanted)
         total = sum(mask.bit_count() for mask in matching.values())
-        if total <= DIRECT_SCORING:
-            top = self._score_each(searcher, q, matching)
-        elif all(len(tokens) == 1 for _q, tokens in plan.wanted):
+        if total > DIRECT_SCORING and all(len(tokens) == 1 for _q, tokens in plan.wanted):
             top = self._score_all(searcher, plan, matching)
-        else:
-            top = self._top(searcher, q, matching, offset + limit + TIE_SLACK)
+        else:  # few, or a phrase: the matcher skips to each (at most RANK_WINDOW)
+            top = self._score_each(searcher, q, matching)
         stamps = {
             segment_offset: self._columns(sub).stamps
             for sub, segment_offset in searcher.leaf_searchers()
@@ -683,10 +731,17 @@ class WhooshBackend:
 
         # Best score first; equal scores: newer first (then the later-indexed).
         ranked = heapq.nlargest(offset + limit, map(keyed, top))
+        return self._hits(
+            searcher, plan, [(score, docnum) for score, _stamp, docnum in ranked[offset:]]
+        )
+
+    @staticmethod
+    def _hits(searcher: Searcher, plan: _Plan, page: list[tuple[float, int]]) -> list[Hit]:
+        """Hits with snippets for (score, docnum) pairs, in order."""
         stem = _stemmer(searcher.schema[TEXT].analyzer)
         marks = {token for _q, tokens in plan.wanted for token in tokens}
         hits = []
-        for score, _stamp, docnum in ranked[offset : offset + limit]:
+        for score, docnum in page:
             stored = searcher.stored_fields(docnum)
             body = stored.get("body", "") or ""
             hits.append(
@@ -726,8 +781,9 @@ class WhooshBackend:
         self, searcher: Searcher, plan: _Plan, matching: dict[int, int]
     ) -> list[tuple[float, int]]:
         """Exact BM25 scores (as Whoosh's BM25F computes them) of every matching
-        document, for queries of single words: a tight loop over decoded posting blocks
-        instead of several method calls per document."""
+        document (at most RANK_WINDOW), for queries of single words: each document's
+        weight is looked up in the word's decoded postings (kept, for common words)
+        instead of several matcher calls per document."""
         weighting = searcher.weighting
         b = float(getattr(weighting, "B", 0.75))
         k1 = float(getattr(weighting, "K1", 1.2))
@@ -742,38 +798,48 @@ class WhooshBackend:
                 continue
             reader = sub.reader()
             lengths = self._columns(sub).lengths
-            bits = mask.to_bytes((reader.doc_count_all() >> 3) + 1, "little")
-            acc: dict[int, float] = {}
-            get = acc.get
+            docnums = list(_docnums(mask))
+            scores = [0.0] * len(docnums)
             for _q, tokens in plan.wanted:
-                matcher = _leaf(reader, TEXT, tokens[0])
-                if matcher is None:
+                postings = self._postings(reader, tokens[0])
+                if postings is None:
                     continue
+                ids, weights = postings
                 idf = searcher.idf(TEXT, tokens[0])
-                for ids, weights in _blocks(matcher):
-                    for docnum, weight in zip(ids, weights, strict=False):
-                        if bits[docnum >> 3] >> (docnum & 7) & 1:
-                            acc[docnum] = get(docnum, 0.0) + idf * weight * k1p / (
-                                weight + c1 + c2 * lengths[docnum]
-                            )
-            scored.extend((score, offset + docnum) for docnum, score in acc.items())
+                position = 0
+                for i, docnum in enumerate(docnums):
+                    # Every matching document holds every wanted word: it is there.
+                    position = bisect.bisect_left(ids, docnum, position)
+                    weight = weights[position]
+                    scores[i] += idf * weight * k1p / (weight + c1 + c2 * lengths[docnum])
+            scored.extend(zip(scores, (offset + docnum for docnum in docnums), strict=True))
         return scored
 
-    @staticmethod
-    def _top(
-        searcher: Searcher, q: Any, matching: dict[int, int], limit: int
-    ) -> list[tuple[float, int]]:
-        """The best `limit` by score (Whoosh's top-N with block skipping); equal scores
-        are then ordered newest first, exact unless more than TIE_SLACK documents tie
-        across the page's end."""
-        bits = {
-            segment: mask.to_bytes((mask.bit_length() + 7) // 8 or 1, "little")
-            for segment, mask in matching.items()
-        }
-        collector = _MaskedTopCollector(limit=limit, bits=bits)
-        searcher.search_with_collector(q, collector)
-        top: list[tuple[float, int]] = collector.results().top_n
-        return top
+    def _postings(self, reader: Any, token: str) -> tuple[array, array] | None:
+        """A word's posting list in a segment, decoded: (document numbers, weights).
+        Kept while they fit in POSTINGS_BYTES (LRU): common words recur in queries."""
+        key = (_segment_key(reader).split("#", 1)[0], token)
+        with self._guard:
+            found = self._postings_cache.get(key)
+            if found is not None:
+                self._postings_cache.move_to_end(key)
+                return found
+        matcher = _leaf(reader, TEXT, token)
+        if matcher is None:
+            return None
+        ids, weights = array("i"), array("f")
+        for block_ids, block_weights in _blocks(matcher):
+            ids.extend(block_ids)
+            weights.extend(block_weights)
+        size = (len(ids) + len(weights)) * 4
+        if size <= POSTINGS_BYTES // 8:
+            with self._guard:
+                self._postings_cache[key] = (ids, weights)
+                self._postings_bytes += size
+                while self._postings_bytes > POSTINGS_BYTES:
+                    _key, (old_ids, old_weights) = self._postings_cache.popitem(last=False)
+                    self._postings_bytes -= (len(old_ids) + len(old_weights)) * 4
+        return ids, weights
 
     # --- spelling -----------------------------------------------------------------
 
@@ -966,6 +1032,53 @@ def _posting_ids(matcher: Any) -> Iterator[int]:
         matcher._next_block()
 
 
+def _split_newest(matching: dict[int, int], count: int) -> tuple[dict[int, int], dict[int, int]]:
+    """Per segment: the `count` highest document numbers of the masks (the most recently
+    indexed), and the rest."""
+    newest: dict[int, int] = {}
+    rest: dict[int, int] = {}
+    left = count
+    for offset in sorted(matching, reverse=True):
+        mask = matching[offset]
+        if left <= 0:
+            rest[offset] = mask
+            continue
+        bits = mask.bit_count()
+        if bits <= left:
+            newest[offset] = mask
+            left -= bits
+            continue
+        # Walk down from the top, 64 bits at a time, to where `left` bits remain.
+        cut = mask.bit_length()
+        while left > 0:
+            low = max(cut - 64, 0)
+            chunk = (mask >> low) & ((1 << (cut - low)) - 1)
+            found = chunk.bit_count()
+            if found <= left:
+                left -= found
+                cut = low
+                continue
+            while left > 0:  # within the chunk, bit by bit from its top
+                cut -= 1
+                left -= (mask >> cut) & 1
+        newest[offset] = mask >> cut << cut
+        rest[offset] = mask & ((1 << cut) - 1)
+    return newest, {offset: mask for offset, mask in rest.items() if mask}
+
+
+def _newest_first(matching: dict[int, int]) -> Iterator[int]:
+    """The (global) document numbers in the masks, highest first."""
+    for offset in sorted(matching, reverse=True):
+        raw = matching[offset].to_bytes((matching[offset].bit_length() + 7) // 8 or 1, "little")
+        for index in range(len(raw) - 1, -1, -1):
+            byte = raw[index]
+            if byte:
+                base = offset + (index << 3)
+                for bit in range(7, -1, -1):
+                    if byte >> bit & 1:
+                        yield base + bit
+
+
 def _docnums(mask: int) -> Iterator[int]:
     """The document numbers in a mask, ascending."""
     raw = mask.to_bytes((mask.bit_length() + 7) // 8 or 1, "little")
@@ -997,21 +1110,32 @@ def _stemmer(analyzer: Any) -> Callable[[str], str]:
 _WORD_RE = re.compile(r"\w+(?:\.?\w+)*")
 
 
+def _marked(text: str, marks: set[str], stem: Callable[[str], str]) -> Iterator[tuple[int, int]]:
+    """The spans of the words of `text` whose stem is in `marks`, in order."""
+    known: dict[str, bool] = {}
+    for match in _WORD_RE.finditer(text):
+        word = match.group().lower()
+        marked = known.get(word)
+        if marked is None:
+            marked = known[word] = stem(word) in marks
+        if marked:
+            yield match.start(), match.end()
+
+
 def snippet_for(text: str, marks: set[str], stem: Callable[[str], str]) -> str:
     """Up to two fragments of `text` around words whose stem is in `marks`, escaped,
     matches in <mark>; the start of the text if nothing matches."""
     text = text[:HIGHLIGHT_CHARS]
-    spans = [
-        (m.start(), m.end()) for m in _WORD_RE.finditer(text) if stem(m.group().lower()) in marks
-    ]
-    if not spans:
-        return _lead(text)
+    spans: list[tuple[int, int]] = []
     fragments: list[tuple[int, int]] = []
-    for start, end in spans:
+    # Words are stemmed lazily, each once, and only until the second fragment ends.
+    for start, end in _marked(text, marks, stem):
         if fragments and start < fragments[-1][1]:
+            spans.append((start, end))
             continue
         if len(fragments) == 2:
             break
+        spans.append((start, end))
         left = max(start - FRAGMENT_BEFORE, 0)
         if left:
             space = text.find(" ", left, start)
@@ -1022,6 +1146,8 @@ def snippet_for(text: str, marks: set[str], stem: Callable[[str], str]) -> str:
             space = text.rfind(" ", end, right)
             right = space if space > end else right
         fragments.append((left, right))
+    if not spans:
+        return _lead(text)
     out = []
     for left, right in fragments:
         pieces = []
@@ -1053,30 +1179,3 @@ def _distance(a: str, b: str) -> int:
             )
         previous = current
     return previous[-1]
-
-
-class _MaskedTopCollector(TopCollector):  # type: ignore[misc]
-    """Whoosh's top-N collector (block-quality skipping included), collecting only
-    documents whose bit is set in the segment's mask."""
-
-    def __init__(self, limit: int, bits: dict[int, bytes]) -> None:
-        super().__init__(limit=limit)
-        self._bits_by_segment = bits
-        self._bits = b""
-
-    def set_subsearcher(self, subsearcher: Any, offset: int) -> None:
-        """Start on a segment: pick its mask."""
-        super().set_subsearcher(subsearcher, offset)
-        self._bits = self._bits_by_segment.get(offset, b"")
-
-    def collect_matches(self) -> None:
-        """Collect the segment's matches whose bit is set."""
-        bits = self._bits
-        if not bits:
-            return
-        size = len(bits)
-        collect = self.collect
-        for docnum in self.matches():
-            index = docnum >> 3
-            if index < size and bits[index] >> (docnum & 7) & 1:
-                collect(docnum)
