@@ -76,11 +76,24 @@ class Hit:
 @dataclass(frozen=True)
 class Results:
     """A page of hits, the total over everything the reader may find, and a spelling
-    suggestion (None unless it finds something the reader may see)."""
+    suggestion (None unless it finds something the reader may see).
+
+    A search matching more than MATCH_LIMIT posts the reader may find is answered from
+    the newest MATCH_LIMIT of them: `total` is then MATCH_LIMIT and `total_exact` False.
+    """
 
     hits: list[Hit]
     total: int
     suggestion: str | None = None
+    total_exact: bool = True
+
+
+# The most matches one search ranks and pages through: a very common word is answered
+# from its newest MATCH_LIMIT posts (50 pages). Counting and ranking tens of thousands of
+# matches made common words the slowest searches (on PostgreSQL every match is a row
+# read), for pages nobody reads; a member who wants older posts adds a word, a board or
+# a date.
+MATCH_LIMIT = 1000
 
 
 class IndexBusy(RuntimeError):

@@ -38,6 +38,7 @@ from sqlalchemy.dialects.postgresql import TSVECTOR
 
 from forum.extensions import NAMING_CONVENTION
 from forum.extensions import db
+from forum.search import MATCH_LIMIT
 from forum.search import DocState
 from forum.search import Document
 from forum.search import Hit
@@ -76,6 +77,8 @@ VECTOR_STORAGE_SQL = "ALTER TABLE search_documents ALTER COLUMN vector SET STORA
 
 # Rows per INSERT statement when writing or rebuilding (arrays unnested server-side).
 BATCH = 1000
+# The newest posts (by id) first looked in for a very common word's newest matches.
+FLOOR_SPAN = 20_000
 
 # Transaction-level advisory locks (released by the commit or rollback):
 # - the rebuild lock: a rebuild holds it exclusively; writers try it shared and give
@@ -206,7 +209,28 @@ class PostgresBackend:
             wanted=wanted,
             limit=max(query.limit, 0),
             offset=max(query.offset, 0),
+            cap=MATCH_LIMIT,
         )
+        # Bitmap scans only, for this search: the planner prices a text match per row
+        # as nearly free and would walk a range of ids through the primary key, reading
+        # and decompressing every vector in it (20 ms for 20,000 posts), where AND-ing
+        # the text's bitmap with the range reads only the matching rows. Undone below
+        # (a failed search ends its transaction, and the setting with it).
+        newest = db.session.execute(text("SELECT max(post_id) FROM search_documents")).scalar()
+        db.session.execute(text("SET LOCAL enable_indexscan = off"))
+        floor = None if newest is None else self._floor(where, params, int(newest))
+        exact = floor is None
+        if floor is not None:
+            params["floor"] = floor
+            where += " AND s.post_id > :floor"
+        # Constant fragments; values are bound parameters.
+        matches = f"SELECT s.post_id, s.created_at, s.vector FROM search_documents s WHERE {where}"  # noqa: E501, S608
+        if not exact:  # the newest, picked by narrow rows, then their vectors read
+            matches = (
+                "SELECT s.post_id, s.created_at, s.vector FROM search_documents s"  # noqa: S608
+                " WHERE s.post_id IN (SELECT s.post_id FROM search_documents s"
+                f" WHERE {where} ORDER BY s.created_at DESC, s.post_id DESC LIMIT :cap)"
+            )
         rows = db.session.execute(
             text(
                 # Innermost, every match is ranked where it is read (OFFSET 0 keeps it
@@ -217,9 +241,9 @@ class PostgresBackend:
                 " websearch_to_tsquery(CAST(:language AS regconfig), :text),"
                 f" '{HEADLINE_OPTIONS}') AS snippet"
                 " FROM (SELECT m.post_id, m.created_at, m.score, count(*) OVER () AS total"
-                " FROM (SELECT s.post_id, s.created_at, ts_rank_cd(s.vector,"
+                " FROM (SELECT w.post_id, w.created_at, ts_rank_cd(w.vector,"
                 " websearch_to_tsquery(CAST(:language AS regconfig), :text)) AS score"
-                f" FROM search_documents s WHERE {where} OFFSET 0) m"
+                f" FROM ({matches}) w OFFSET 0) m"
                 " ORDER BY m.score DESC, m.created_at DESC, m.post_id DESC"
                 " LIMIT :limit OFFSET :offset) d"
                 " JOIN search_documents b ON b.post_id = d.post_id"
@@ -227,19 +251,63 @@ class PostgresBackend:
             ),
             params,
         ).all()
-        if rows:
+        if not exact:
+            total = MATCH_LIMIT
+        elif rows:
             total = int(rows[0].total)
         elif params["offset"] or not params["limit"]:
             # Past the last page (or a count only): no row carries the window count.
-            counting = text(f"SELECT count(*) FROM search_documents s WHERE {where}")  # noqa: S608
-            total = int(db.session.execute(counting, params).scalar_one())
+            total = self._count(where, params, MATCH_LIMIT + 1)
         else:
             total = 0
+        db.session.execute(text("SET LOCAL enable_indexscan = on"))
         hits = [
             Hit(post_id=int(row.post_id), score=float(row.score), snippet=str(row.snippet))
             for row in rows
         ]
-        return Results(hits=hits, total=total, suggestion=None)
+        return Results(hits=hits, total=total, suggestion=None, total_exact=exact)
+
+    @staticmethod
+    def _count(where: str, params: dict[str, Any], most: int) -> int:
+        """How many rows match `where`, counting no further than `most` (each is a row
+        read: a very common word would read tens of thousands)."""
+        counting = text(
+            f"SELECT count(*) FROM (SELECT 1 FROM search_documents s WHERE {where}"  # noqa: S608
+            " LIMIT :most) c"
+        )
+        return int(db.session.execute(counting, {**params, "most": most}).scalar_one())
+
+    def _floor(self, where: str, params: dict[str, Any], newest: int) -> int | None:
+        """None if at most MATCH_LIMIT rows match `where`; else a post id above which at
+        least MATCH_LIMIT of them are (0: only the whole index holds so many);
+        `newest` is the highest post id indexed.
+
+        Counting every match of a common word reads a row per match; the newest posts
+        by id are an index range that PostgreSQL ANDs with the text's bitmap, so a
+        common word is settled by reading about MATCH_LIMIT rows of its newest posts.
+        """
+        recent = 0
+        if newest > FLOOR_SPAN:
+            recent = self._count_above(where, params, newest - FLOOR_SPAN)
+            if recent >= MATCH_LIMIT:
+                return newest - FLOOR_SPAN
+        if self._count(where, params, MATCH_LIMIT + 1) <= MATCH_LIMIT:
+            return None
+        # Widen the range, as far as the newest posts' share of matches suggests.
+        span = FLOOR_SPAN
+        while span < newest:
+            span = min(int(span * MATCH_LIMIT * 1.25 / max(recent, 1)), span * 16)
+            if span >= newest:
+                break
+            recent = self._count_above(where, params, newest - span)
+            if recent >= MATCH_LIMIT:
+                return newest - span
+        return 0
+
+    def _count_above(self, where: str, params: dict[str, Any], floor: int) -> int:
+        """How many rows above post id `floor` match `where` (up to MATCH_LIMIT)."""
+        ranged = f"{where} AND s.post_id > :floor"
+        return self._count(ranged, {**params, "floor": floor}, MATCH_LIMIT)
 
     def _where(self, query: Query, readable: list[int]) -> tuple[str, dict[str, Any]]:
         """The WHERE clause every search and count shares: the match, then the policy."""

@@ -107,6 +107,8 @@ class SearchPage:
     per_page: int
     suggestion: str | None
     query: str  # the query as understood: words, "phrases", -exclusions
+    # False: more than MATCH_LIMIT matches; `total` is MATCH_LIMIT, the newest of them.
+    total_exact: bool = True
 
     @property
     def has_next(self) -> bool:
@@ -363,7 +365,14 @@ def search_posts(
     pages = max(math.ceil(results.total / per_page), 1)
     suggestion = results.suggestion if results.suggestion != canonical else None
     return SearchPage(
-        items, results.total, page_number, pages, per_page, suggestion or None, canonical
+        items,
+        results.total,
+        page_number,
+        pages,
+        per_page,
+        suggestion or None,
+        canonical,
+        results.total_exact,
     )
 
 

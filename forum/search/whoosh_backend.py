@@ -31,7 +31,6 @@ from __future__ import annotations
 import bisect
 import heapq
 import html
-import itertools
 import logging
 import mmap
 import os
@@ -70,6 +69,7 @@ from whoosh.matching.wrappers import FilterMatcher
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length as _byte_to_length
 
+from forum.search import MATCH_LIMIT
 from forum.search import DocState
 from forum.search import Document
 from forum.search import Hit
@@ -91,11 +91,6 @@ SNIPPET_CHARS = 240
 HIGHLIGHT_CHARS = 20_000
 # Up to this many matches, every one is scored exactly (cheaper than a top-N run).
 DIRECT_SCORING = 300
-# With more matches than this (a very common word), only the newest this many are
-# ranked by relevance; the older ones follow, newest first. Ranking every one of tens
-# of thousands of posts would make common words the slowest searches, for results a
-# member would not page that far into anyway.
-RANK_WINDOW = 1000
 # Word masks kept per process (each at most one bit per document of its segment).
 TERM_MASKS = 2048
 # Decoded posting lists kept per process, in bytes (8 per posting; a word in 40% of
@@ -680,42 +675,26 @@ class WhooshBackend:
         total = sum(mask.bit_count() for mask in matching.values())
         if total == 0:
             return Results(hits=[], total=0, suggestion=self._suggest(searcher, terms, scope))
+        exact = total <= MATCH_LIMIT
+        if not exact:  # the newest MATCH_LIMIT (the most recently indexed)
+            matching, total = _newest(matching, MATCH_LIMIT), MATCH_LIMIT
         offset = max(query.offset, 0)
         limit = max(query.limit, 0)
         if limit == 0 or offset >= total:
-            return Results(hits=[], total=total)
+            return Results(hits=[], total=total, total_exact=exact)
         hits = self._page(searcher, plan, matching, offset, limit)
-        return Results(hits=hits, total=total)
+        return Results(hits=hits, total=total, total_exact=exact)
 
     def _page(
         self, searcher: Searcher, plan: _Plan, matching: dict[int, int], offset: int, limit: int
     ) -> list[Hit]:
-        """The ranked page: by score, equal scores newer first; past RANK_WINDOW
-        matches, the newest RANK_WINDOW ranked first and the rest newest first."""
-        total = sum(mask.bit_count() for mask in matching.values())
-        if total <= RANK_WINDOW:
-            return self._ranked(searcher, plan, matching, offset, limit)
-        window, older = _split_newest(matching, RANK_WINDOW)
-        hits = []
-        if offset < RANK_WINDOW:
-            hits = self._ranked(searcher, plan, window, offset, min(limit, RANK_WINDOW - offset))
-        skip = max(offset - RANK_WINDOW, 0)
-        wanted = limit - len(hits)
-        if wanted > 0:
-            docnums = itertools.islice(_newest_first(older), skip, skip + wanted)
-            hits += self._hits(searcher, plan, [(0.0, docnum) for docnum in docnums])
-        return hits
-
-    def _ranked(
-        self, searcher: Searcher, plan: _Plan, matching: dict[int, int], offset: int, limit: int
-    ) -> list[Hit]:
-        """The page `offset`..`offset + limit` of `matching`, every one ranked."""
+        """The ranked page: by score, equal scores newer first."""
         wanted = [q for q, _tokens in plan.wanted]
         q = wanted[0] if len(wanted) == 1 else wq.And(wanted)
         total = sum(mask.bit_count() for mask in matching.values())
         if total > DIRECT_SCORING and all(len(tokens) == 1 for _q, tokens in plan.wanted):
             top = self._score_all(searcher, plan, matching)
-        else:  # few, or a phrase: the matcher skips to each (at most RANK_WINDOW)
+        else:  # few, or a phrase: the matcher skips to each (at most MATCH_LIMIT)
             top = self._score_each(searcher, q, matching)
         stamps = {
             segment_offset: self._columns(sub).stamps
@@ -781,7 +760,7 @@ class WhooshBackend:
         self, searcher: Searcher, plan: _Plan, matching: dict[int, int]
     ) -> list[tuple[float, int]]:
         """Exact BM25 scores (as Whoosh's BM25F computes them) of every matching
-        document (at most RANK_WINDOW), for queries of single words: each document's
+        document (at most MATCH_LIMIT), for queries of single words: each document's
         weight is looked up in the word's decoded postings (kept, for common words)
         instead of several matcher calls per document."""
         weighting = searcher.weighting
@@ -1032,17 +1011,15 @@ def _posting_ids(matcher: Any) -> Iterator[int]:
         matcher._next_block()
 
 
-def _split_newest(matching: dict[int, int], count: int) -> tuple[dict[int, int], dict[int, int]]:
-    """Per segment: the `count` highest document numbers of the masks (the most recently
-    indexed), and the rest."""
+def _newest(matching: dict[int, int], count: int) -> dict[int, int]:
+    """Per segment: the masks cut to their `count` highest document numbers overall
+    (the most recently indexed)."""
     newest: dict[int, int] = {}
-    rest: dict[int, int] = {}
     left = count
     for offset in sorted(matching, reverse=True):
-        mask = matching[offset]
         if left <= 0:
-            rest[offset] = mask
-            continue
+            break
+        mask = matching[offset]
         bits = mask.bit_count()
         if bits <= left:
             newest[offset] = mask
@@ -1052,8 +1029,7 @@ def _split_newest(matching: dict[int, int], count: int) -> tuple[dict[int, int],
         cut = mask.bit_length()
         while left > 0:
             low = max(cut - 64, 0)
-            chunk = (mask >> low) & ((1 << (cut - low)) - 1)
-            found = chunk.bit_count()
+            found = ((mask >> low) & ((1 << (cut - low)) - 1)).bit_count()
             if found <= left:
                 left -= found
                 cut = low
@@ -1062,21 +1038,7 @@ def _split_newest(matching: dict[int, int], count: int) -> tuple[dict[int, int],
                 cut -= 1
                 left -= (mask >> cut) & 1
         newest[offset] = mask >> cut << cut
-        rest[offset] = mask & ((1 << cut) - 1)
-    return newest, {offset: mask for offset, mask in rest.items() if mask}
-
-
-def _newest_first(matching: dict[int, int]) -> Iterator[int]:
-    """The (global) document numbers in the masks, highest first."""
-    for offset in sorted(matching, reverse=True):
-        raw = matching[offset].to_bytes((matching[offset].bit_length() + 7) // 8 or 1, "little")
-        for index in range(len(raw) - 1, -1, -1):
-            byte = raw[index]
-            if byte:
-                base = offset + (index << 3)
-                for bit in range(7, -1, -1):
-                    if byte >> bit & 1:
-                        yield base + bit
+    return newest
 
 
 def _docnums(mask: int) -> Iterator[int]:

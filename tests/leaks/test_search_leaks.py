@@ -106,7 +106,14 @@ def check_finds_nothing(_p: Planted, _kind: str, response: TestResponse) -> list
     """An outsider's search: nothing, counted as nothing, and no suggestion."""
     if response.is_json:
         body = response.get_json(silent=True) or {}
-        expected = {"results": [], "total": 0, "page": 1, "pages": 1, "suggestion": None}
+        expected = {
+            "results": [],
+            "total": 0,
+            "total_exact": True,
+            "page": 1,
+            "pages": 1,
+            "suggestion": None,
+        }
         return [] if body == expected else [f"answers {body}, expected {expected}"]
     text = checks.text_of(response)
     problems = []
@@ -220,6 +227,7 @@ def test_misspelt_secret_words_suggest_nothing(planted: Planted, kind: str) -> N
             == {
                 "results": [],
                 "total": 0,
+                "total_exact": True,
                 "page": 1,
                 "pages": 1,
                 "suggestion": None,

@@ -78,7 +78,8 @@ def test_search_answers_the_contract_shape(
     response = client.get(f"{URL}?q=absconded", headers=bearer(world["reader"]))
     assert response.status_code == 200
     body = response.get_json()
-    assert set(body) == {"results", "total", "page", "pages", "suggestion"}
+    assert set(body) == {"results", "total", "total_exact", "page", "pages", "suggestion"}
+    assert body["total_exact"] is True
     assert (body["total"], body["page"], body["pages"]) == (1, 1, 1)
     (result,) = body["results"]
     topic = world["topic"]
@@ -208,6 +209,7 @@ def test_invisible_filters_find_nothing_exactly_like_missing_ones(
             == {
                 "results": [],
                 "total": 0,
+                "total_exact": True,
                 "page": 1,
                 "pages": 1,
                 "suggestion": None,
@@ -233,7 +235,14 @@ def test_paging_and_a_page_beyond_the_last(
     assert (first["total"], first["page"], first["pages"], len(first["results"])) == (22, 1, 2, 20)
     assert (second["page"], len(second["results"])) == (2, 2)
     assert not _ids(first) & _ids(second)
-    assert beyond == {"results": [], "total": 22, "page": 3, "pages": 2, "suggestion": None}
+    assert beyond == {
+        "results": [],
+        "total": 22,
+        "total_exact": True,
+        "page": 3,
+        "pages": 2,
+        "suggestion": None,
+    }
 
 
 def test_guests_may_search_what_they_may_read(client: FlaskClient, world: dict[str, Any]) -> None:

@@ -22,7 +22,9 @@ from forum.models.search import SearchQueue
 from forum.models.users import User
 from forum.moderation import actions
 from forum.policy import Actor
+from forum.search import postgres_backend
 from forum.search import service
+from forum.search import whoosh_backend
 from forum.search.service import SearchPage
 from forum.services import boards as board_service
 from forum.services import groups as group_service
@@ -405,6 +407,34 @@ def test_paging_splits_results(app, site):
     assert len(first.items) == 2 and len(second.items) == 2 and len(third.items) == 1
     assert len(set(ids(first) + ids(second) + ids(third))) == 5
     assert first.has_next and not third.has_next and second.has_prev
+
+
+def test_a_search_matching_more_than_the_limit_answers_from_the_newest(
+    app, site, client, login_as, monkeypatch
+):
+    """Past MATCH_LIMIT matches the reader may find: the newest MATCH_LIMIT, ranked;
+    `total` is the limit and says it is not exact (page, API). Secret posts neither
+    count nor take a place."""
+    monkeypatch.setattr(whoosh_backend, "MATCH_LIMIT", 4)
+    monkeypatch.setattr(postgres_backend, "MATCH_LIMIT", 4)
+    monkeypatch.setattr(postgres_backend, "FLOOR_SPAN", 2)  # widen the id range twice
+    # Older posts say it more often: ranking every match would put them first.
+    posts = [
+        factories.make_post(site["topic"], site["grower"], body="parsnip " * (8 - n) + "soup")
+        for n in range(7)
+    ]
+    for _ in range(3):
+        factories.make_post(site["secret"], site["insider"], body="parsnip parsnip")
+    index(app)
+    first = find(site["reader"], "parsnip", per_page=3)
+    second = find(site["reader"], "parsnip", per_page=3, page=2)
+    assert (first.total, first.total_exact, first.pages) == (4, False, 2)
+    assert ids(first) + ids(second) == [post.id for post in posts[3:]]
+    assert find(site["reader"], "copper").total_exact
+    body = login_as(site["reader"]).get("/api/v1/search?q=parsnip").get_json()
+    assert (body["total"], body["total_exact"], len(body["results"])) == (4, False, 4)
+    html = client.get("/search?q=parsnip").text
+    assert "More than 4 results" in html and "Showing the newest 4." in html
 
 
 # --- the index follows every change -------------------------------------------------

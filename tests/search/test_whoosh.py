@@ -173,33 +173,12 @@ def test_relevance_beats_recency(disk):
     assert found(disk, q("carrot")) == [1, 2]
 
 
-def test_past_the_rank_window_the_newest_are_ranked_and_the_rest_follow_newest_first(
-    disk, monkeypatch
-):
-    """A very common word: the newest RANK_WINDOW matches ranked by relevance, then the
-    older ones by date; the pages together hold every match once, the total is exact."""
-    monkeypatch.setattr(whoosh_backend, "RANK_WINDOW", 6)
-    # Written in two segments, oldest first (post 1 is the oldest); the oldest posts
-    # say the word most often, so ranking everything would put them first.
-    disk.write([doc(n, "leek " * (20 - n) + "soup", age_days=40 - n) for n in range(1, 8)], [])
-    disk.write([doc(n, "leek " * (20 - n) + "soup", age_days=40 - n) for n in range(8, 15)], [])
-    pages = [disk.search(q("leek", offset=offset, limit=4)) for offset in (0, 4, 8, 12)]
-    assert {page.total for page in pages} == {14}
-    order = [hit.post_id for page in pages for hit in page.hits]
-    assert sorted(order) == list(range(1, 15))
-    assert order[:6] == [9, 10, 11, 12, 13, 14]  # the newest six, by relevance
-    assert order[6:] == [8, 7, 6, 5, 4, 3, 2, 1]  # then the rest, newest first
-
-
-def test_split_newest_takes_the_highest_document_numbers():
+def test_newest_cuts_masks_to_the_highest_document_numbers():
     masks = {0: 0b1011_0110, 8: (1 << 130) | (1 << 70) | 0b11}
-    newest, rest = whoosh_backend._split_newest(masks, 4)
-    assert newest == {8: (1 << 130) | (1 << 70) | 0b11} and rest == {0: 0b1011_0110}
-    newest, rest = whoosh_backend._split_newest(masks, 6)
-    assert newest == {8: masks[8], 0: 0b1010_0000}
-    assert rest == {0: 0b0001_0110}
-    assert list(whoosh_backend._newest_first(rest)) == [4, 2, 1]
-    assert list(whoosh_backend._newest_first(newest)) == [138, 78, 9, 8, 7, 5]
+    assert whoosh_backend._newest(masks, 4) == {8: masks[8]}
+    assert whoosh_backend._newest(masks, 6) == {8: masks[8], 0: 0b1010_0000}
+    assert whoosh_backend._newest(masks, 99) == masks
+    assert whoosh_backend._newest({0: (1 << 200) - 1}, 70) == {0: ((1 << 70) - 1) << 130}
 
 
 def test_paging_and_offsets_past_the_end(disk):

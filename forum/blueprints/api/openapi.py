@@ -690,7 +690,9 @@ OPERATIONS: tuple[Operation, ...] = (
         paged=True,
         query_params=SEARCH_PARAMETERS,
         extra_errors=(503,),
-        description="Ranked by relevance, newer first among equals. Results, `total` and "
+        description="Ranked by relevance, newer first among equals; a search matching more "
+        "than 1000 posts is answered from the newest 1000 (`total_exact` false). "
+        "Results, `total` and "
         "`suggestion` are computed only over what you may read: a secret group's posts "
         "for its members; hidden, deleted and waiting posts for their moderators. A "
         "board, author or topic you cannot see finds nothing, exactly like one that does "
@@ -1129,7 +1131,16 @@ def _search_answer_schemas() -> JSON:
         ),
         "SearchPage": _record(
             results=_list("SearchResult"),
-            total={**COUNT, "description": "Every match you may see, on all pages"},
+            total={
+                **COUNT,
+                "description": "Every match you may see, on all pages; at most 1000 (see"
+                " total_exact)",
+            },
+            total_exact={
+                "type": "boolean",
+                "description": "false: more than 1000 posts match; the results are the"
+                " newest 1000 of them, ranked, and `total` is 1000",
+            },
             **PAGE_FIELDS,
             suggestion=_nullable(
                 _string(description="A corrected query that finds something you may see")

@@ -401,10 +401,12 @@ def search_result(item: SearchItem) -> JSON:
 
 
 def search_page(found: SearchPage) -> JSON:
-    """A page of search results: {"results", "total", "page", "pages", "suggestion"}."""
+    """A page of search results: {"results", "total", "total_exact", "page", "pages",
+    "suggestion"}."""
     return {
         "results": [search_result(item) for item in found.items],
         "total": found.total,
+        "total_exact": found.total_exact,
         "page": found.page,
         "pages": found.pages,
         "suggestion": found.suggestion,
