@@ -22,6 +22,11 @@ class SearchQueue(db.Model):  # type: ignore[name-defined,misc]
     """
 
     __tablename__ = "search_queue"
+    # Ids are never reused (SQLite's AUTOINCREMENT; PostgreSQL's sequences never are):
+    # a drain deletes the rows it read by id once their posts are written, and SQLite
+    # would otherwise give a row queued meanwhile the id of one just deleted - that row
+    # would be deleted unwritten, its post missing from the index until `forum reindex`.
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     post_id: Mapped[int] = mapped_column(Integer, index=True)

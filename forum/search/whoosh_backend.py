@@ -166,9 +166,11 @@ class _MemoryStorage(RamStorage):  # type: ignore[misc]
 
 class _MappedFile(StructFile):  # type: ignore[misc]
     """A read-only index file read straight from a memory map: no read() call per
-    posting block, and no private copy (Whoosh's own mmap path, for compound segments,
-    copies each whole file into memory - 200 MB per worker at 100,000 posts). Pages
-    come from the page cache, shared by every worker and reclaimable."""
+    posting block, and no private copy. Whoosh's own mmap path copies each part of a
+    compound segment (one file per segment) into memory, per reader: 200 MB per worker
+    at 100,000 posts. Through this file, a compound segment's parts are windows on the
+    map (Whoosh's SubFile). Pages come from the page cache, shared by every worker and
+    reclaimable."""
 
     def __init__(self, mapped: mmap.mmap, name: str) -> None:
         super().__init__(mapped, name=name)
@@ -335,7 +337,7 @@ class WhooshBackend:
         while True:
             ix, target = self._index()
             try:
-                writer = ix.writer(compound=False)
+                writer = ix.writer()
             except whoosh_index.LockError:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -389,7 +391,7 @@ class WhooshBackend:
         count = 0
         if self.memory:
             ix = _MemoryStorage().create_index(schema_for(self.language))
-            writer = ix.writer(compound=False)
+            writer = ix.writer()
             for doc in documents:
                 writer.add_document(**_fields_of(doc))
                 count += 1
@@ -403,7 +405,7 @@ class WhooshBackend:
             target = self._create_generation(self.language)
             try:
                 ix = _open(target)
-                writer = ix.writer(limitmb=256, compound=False)
+                writer = ix.writer(limitmb=256)
                 try:
                     for doc in documents:
                         writer.add_document(**_fields_of(doc))
@@ -443,9 +445,7 @@ class WhooshBackend:
         if target is None:
             return None
         try:
-            ix = _open(target)
-            schema = ix.schema
-            segments = ix._segments()
+            schema = _open(target).schema
         except Exception as exc:  # noqa: BLE001 - any unreadable index is rebuilt
             return f"it cannot be read ({exc.__class__.__name__})"
         wanted = schema_for(self.language)
@@ -453,9 +453,6 @@ class WhooshBackend:
             type(schema[name]) is not type(wanted[name]) for name in wanted.names()
         ):
             return "it was built by an earlier version of the forum"
-        # Compound segments (one file each) are copied whole into every reader's memory.
-        if any(getattr(segment, "compound", False) for segment in segments):
-            return "it was built by an earlier version of the forum (compound segments)"
         built_for = _language_of(schema[TEXT].analyzer)
         if built_for != self.language:
             return (

@@ -515,6 +515,18 @@ def test_renaming_a_topic_or_board_reindexes_its_posts(app, site):
     assert first_post(site["roses"].id).id in ids(find(site["reader"], "perennials"))
 
 
+def test_queue_ids_are_never_reused(app, site):
+    """A drain deletes the rows it read by id: a row queued meanwhile must never get the
+    id of one just deleted (SQLite reused the highest id, and a post went unindexed)."""
+    index(app)
+    factories.make_post(site["topic"], site["grower"], body="first of two")
+    first = db.session.scalar(db.select(db.func.max(SearchQueue.id)))
+    index(app)
+    assert db.session.scalar(db.select(db.func.count(SearchQueue.id))) == 0
+    factories.make_post(site["topic"], site["grower"], body="second of two")
+    assert db.session.scalar(db.select(db.func.max(SearchQueue.id))) > first
+
+
 def test_a_request_drains_after_its_commit(app, site, login_as):
     client = login_as(site["grower"])
     response = client.post(
