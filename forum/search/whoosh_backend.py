@@ -172,14 +172,51 @@ class _MappedFile(StructFile):  # type: ignore[misc]
     map (Whoosh's SubFile). Pages come from the page cache, shared by every worker and
     reclaimable."""
 
-    def __init__(self, mapped: mmap.mmap, name: str) -> None:
+    def __init__(
+        self, mapped: mmap.mmap, name: str, *, offset: int = 0, length: int | None = None
+    ) -> None:
         super().__init__(mapped, name=name)
         self._map = mapped
+        self._base = offset
+        self._end = len(mapped) if length is None else offset + length
+        self._whole = mapped
+        self._pos = 0
         self.is_real = False
+        if offset or length is not None:
+            # A window: positions count from its start; reads slice the map.
+            self._map = memoryview(mapped)[offset : self._end]  # type: ignore[assignment]
+        self.file = self  # StructFile's readers call self.file.read/seek/tell
+
+    # File methods: a position of its own, reads are slices of the map.
+    def readline(self, size: int = -1) -> bytes:
+        """Read up to and including the next newline (pickle needs it)."""
+        end = len(self._map)
+        found = bytes(self._map[self._pos : end]).find(b"\n")
+        stop = end if found < 0 else self._pos + found + 1
+        if size is not None and size >= 0:
+            stop = min(stop, self._pos + size)
+        return self.read(stop - self._pos)
+
+    def read(self, size: int = -1) -> bytes:
+        """Read from the current position."""
+        end = len(self._map) if size is None or size < 0 else self._pos + size
+        data = bytes(self._map[self._pos : end])
+        self._pos += len(data)
+        return data
+
+    def seek(self, position: int, whence: int = 0) -> int:
+        """Move the current position."""
+        base = {0: 0, 1: self._pos, 2: len(self._map)}[whence]
+        self._pos = base + position
+        return self._pos
+
+    def tell(self) -> int:
+        """The current position."""
+        return self._pos
 
     def get(self, position: int, length: int) -> bytes:
         """`length` bytes at `position`."""
-        return self._map[position : position + length]
+        return bytes(self._map[position : position + length])
 
     def get_array(self, position: int, typecode: str, length: int) -> array:
         """An array of `length` items of `typecode` at `position`."""
@@ -188,6 +225,19 @@ class _MappedFile(StructFile):  # type: ignore[misc]
         if sys.byteorder == "little":
             values.byteswap()  # Whoosh writes arrays big-endian
         return values
+
+    def subset(self, offset: int, length: int, name: str | None = None) -> _MappedFile:
+        """A part of a compound segment's file: a window on the same map."""
+        return _MappedFile(self._map, name or self._name, offset=offset, length=length)
+
+    def close(self) -> None:
+        """Close the map (left to the collector while windows on it are in use)."""
+        if isinstance(self._map, mmap.mmap):
+            try:
+                self._whole.close()
+            except BufferError:  # pragma: no cover - a window still reads it
+                pass
+        self.is_closed = True
 
 
 class _MappedStorage(FileStorage):  # type: ignore[misc]
