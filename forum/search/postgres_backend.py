@@ -216,7 +216,15 @@ class PostgresBackend:
         # and decompressing every vector in it (20 ms for 20,000 posts), where AND-ing
         # the text's bitmap with the range reads only the matching rows. Undone below
         # (a failed search ends its transaction, and the setting with it).
-        newest = db.session.execute(text("SELECT max(post_id) FROM search_documents")).scalar()
+        # The newest post the reader may read, not the newest post: nothing they cannot
+        # see may move the range their results come from.
+        newest = db.session.execute(
+            text(
+                "SELECT max(post_id) FROM search_documents"
+                " WHERE board_id = ANY(CAST(:readable AS integer[]))"
+            ),
+            {"readable": readable},
+        ).scalar()
         db.session.execute(text("SET LOCAL enable_indexscan = off"))
         floor = None if newest is None else self._floor(where, params, int(newest))
         exact = floor is None
