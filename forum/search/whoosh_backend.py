@@ -16,11 +16,14 @@ Queries are built from `forum.search.syntax` terms, never by Whoosh's query pars
 no input can raise. The policy restriction is applied as document sets: per segment, a
 bitmask (a Python int) of the documents the reader may find - the union of their readable
 boards' masks, AND (visible OR on a board they moderate), AND the filters - is AND-ed with
-the text's mask. The total is its popcount, the page is ranked by Whoosh's top-N collector
-over those documents only, and spelling suggestions are checked against the same masks:
-scores, pages, totals and suggestions are all computed over what the reader may find.
-(Whoosh's own `filter=` would build a docset of every readable document per search, and
-its `len(results)` ignores the filter when the collector skips blocks.)
+the text's mask. The total is its popcount (past MATCH_LIMIT, the masks are cut to the
+newest MATCH_LIMIT documents), every document left is scored (BM25, as Whoosh computes
+it) and the page is the best of them, and spelling suggestions are checked against the
+same masks: scores, pages, totals and suggestions are all computed over what the reader
+may find. (Whoosh's own `filter=` would build a docset of every readable document per
+search, and its `len(results)` ignores the filter when the collector skips blocks.)
+
+Files are read through memory maps (`_MappedStorage`), never copied into the process.
 
 Text lives in one indexed field (`text`): the title twice, the author, the board and the
 body; title and body are also stored, for snippets and suggestions.
