@@ -642,17 +642,7 @@ class WhooshBackend:
             if not candidates:
                 return 0
         matcher = q.matcher(sub)
-        found = []
-        for docnum in _docnums(candidates):
-            if not matcher.is_active():
-                break
-            if matcher.id() < docnum:
-                matcher.skip_to(docnum)
-                if not matcher.is_active():
-                    break
-            if matcher.id() == docnum:
-                found.append(docnum)
-        return _mask(found)
+        return _mask(docnum for docnum in _landing(matcher, candidates))
 
     def _word_mask(self, reader: Any, token: str) -> int:
         """The documents of one segment holding an indexed word, from the LRU."""
@@ -795,15 +785,8 @@ class WhooshBackend:
             if not mask:
                 continue
             matcher = q.matcher(sub, context)
-            for docnum in _docnums(mask):
-                if not matcher.is_active():
-                    break
-                if matcher.id() < docnum:
-                    matcher.skip_to(docnum)
-                    if not matcher.is_active():
-                        break
-                if matcher.id() == docnum:
-                    scored.append((matcher.score(), offset + docnum))
+            for docnum in _landing(matcher, mask):
+                scored.append((matcher.score(), offset + docnum))
         return scored
 
     def _score_all(
@@ -1089,6 +1072,20 @@ def _newest(matching: dict[int, int], count: int) -> dict[int, int]:
                 left -= (mask >> cut) & 1
         newest[offset] = mask >> cut << cut
     return newest
+
+
+def _landing(matcher: Any, mask: int) -> Iterator[int]:
+    """The documents of `mask` that `matcher` matches, ascending; the matcher skips
+    straight to each and stands on it when it is yielded (for its score)."""
+    for docnum in _docnums(mask):
+        if not matcher.is_active():
+            return
+        if matcher.id() < docnum:
+            matcher.skip_to(docnum)
+            if not matcher.is_active():
+                return
+        if matcher.id() == docnum:
+            yield docnum
 
 
 def _docnums(mask: int) -> Iterator[int]:
