@@ -443,6 +443,12 @@ def can_invite(actor: Actor, group: Group) -> bool:
     return actor.is_admin and not group.is_secret and not _sanctioned_in(actor, group)
 
 
+def can_see_invitations(actor: Actor, group: Group) -> bool:
+    """True if the actor may list (and revoke) the group's links: whoever may invite, and
+    whoever manages the group (an admin through break-glass looks, and may close doors)."""
+    return can_invite(actor, group) or can_manage_group(actor, group)
+
+
 def can_invite_by_name(actor: Actor, group: Group) -> bool:
     """True for the group's owners, and admins in a public group (never through
     break-glass): they invite someone they know by name (who must accept)."""

@@ -76,6 +76,7 @@ def _tools(actor: Actor, group: Group) -> dict[str, bool]:
     return {
         "manage": policy.can_manage_group(actor, group),
         "invite": policy.can_invite(actor, group),
+        "invitations": policy.can_see_invitations(actor, group),
         "invite_by_name": policy.can_invite_by_name(actor, group),
         "new_board": policy.can_create_board(actor, group),
         "ask": policy.can_request_to_join(actor, group),
@@ -272,7 +273,7 @@ def invitation_link(token: str) -> str:
 def _invitations_page(
     actor: Actor, group: Group, status: int = 200, **extra: Any
 ) -> tuple[str, int]:
-    values: dict[str, Any] = {"form": {}, "errors": {}, "link": None, **extra}
+    values: dict[str, Any] = {"form": {}, "errors": {}, "link": None, "problem": None, **extra}
     found = invitations.open_invitations(actor, group)
     page = render_template(
         "groups/invitations.html",
@@ -290,7 +291,7 @@ def _invitations_page(
 @bp.route("/g/<slug>/invitations", methods=["GET", "POST"])
 def invitation_list(slug: str) -> Page:
     actor = context.current_actor()
-    group = _group_for(actor, slug, policy.can_invite, RUNNERS_ONLY)
+    group = _group_for(actor, slug, policy.can_see_invitations, RUNNERS_ONLY)
     if request.method == "GET":
         return _invitations_page(actor, group)
     form = {name: request.form.get(name, "") for name in ("max_uses", "expires_in_hours")}
@@ -301,6 +302,9 @@ def invitation_list(slug: str) -> Page:
     except Invalid as exc:
         db.session.rollback()
         return _invitations_page(actor, group, 400, form=form, errors=exc.fields)
+    except Denied as exc:
+        db.session.rollback()
+        return _invitations_page(actor, group, 403, problem=exc.message)
     context.commit()
     # The token exists in the clear only now: the page shows it once, and it is not stored.
     return _invitations_page(actor, group, link=invitation_link(made.token))
@@ -309,7 +313,7 @@ def invitation_list(slug: str) -> Page:
 @bp.post("/g/<slug>/invitations/<id:invitation_id>/revoke")
 def revoke_invitation(slug: str, invitation_id: int) -> Response:
     actor = context.current_actor()
-    group = _group_for(actor, slug, policy.can_invite, RUNNERS_ONLY)
+    group = _group_for(actor, slug, policy.can_see_invitations, RUNNERS_ONLY)
     invitations.revoke_invitation(actor, group, invitation_id)
     context.commit()
     flash("The invitation is revoked: its link no longer works.")

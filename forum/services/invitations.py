@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from forum import policy
 from forum import validation
@@ -96,9 +97,13 @@ def _may_invite(actor: Actor, group: Group | None) -> bool:
     return policy.can_invite(actor, group) if group else policy.can_administer(actor)
 
 
+def _may_see(actor: Actor, group: Group | None) -> bool:
+    return policy.can_see_invitations(actor, group) if group else policy.can_administer(actor)
+
+
 def open_invitations(actor: Actor, group: Group | None) -> list[Invitation]:
     """The invitations (a group's, or the site's) that can still be used, newest first."""
-    if not _may_invite(actor, group):
+    if not _may_see(actor, group):
         raise Denied("Only the group's owners and moderators see its invitations.")
     now = utcnow()
     rows = db.session.scalars(
@@ -109,6 +114,7 @@ def open_invitations(actor: Actor, group: Group | None) -> list[Invitation]:
             Invitation.expires_at > now,
             Invitation.uses < Invitation.max_uses,
         )
+        .options(joinedload(Invitation.created_by))
         .order_by(Invitation.created_at.desc())
     )
     return list(rows)
@@ -123,7 +129,7 @@ def working_invitation_ids(group: Group, found: list[Invitation]) -> set[int]:
 
 def revoke_invitation(actor: Actor, group: Group | None, invitation_id: Any) -> bool:
     """Revoke an invitation (a group's, or the site's); its link answers 404 from then on."""
-    if not _may_invite(actor, group):
+    if not _may_see(actor, group):
         raise Denied("Only the group's owners and moderators can revoke invitations.")
     iid = validation.integer(invitation_id, "invitation_id", minimum=1)
     same_scope = Invitation.group_id == group.id if group else Invitation.group_id.is_(None)
