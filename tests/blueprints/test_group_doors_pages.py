@@ -222,3 +222,4 @@ def test_standing_page_shows_a_group_silence_after_leaving(new_client: Clients) 
     assert ben.post("/g/walkers/leave").status_code == 302
     page = flat(ben.get("/account/standing").text)
     assert "Silenced in Walkers" in page and "Too heated." in page
+    assert "If you join it again before this ends, it applies there again." in page
