@@ -134,8 +134,8 @@ class JoinRequest(db.Model):  # type: ignore[name-defined,misc]
 class GroupExclusion(db.Model):  # type: ignore[name-defined,misc]
     """Someone the group keeps out: removed, or declined for good, until an owner lets them
     back. Rows are history: letting someone back sets `lifted_at`, and a later removal
-    adds a new row. Every door into the group checks for a live one (see
-    forum.services.membership)."""
+    adds a new row. Every door into the group checks for a live one (the membership
+    service's `admit_member`)."""
 
     __tablename__ = "group_exclusions"
     __table_args__ = (Index("ix_group_exclusions_group_user", "group_id", "user_id"),)
