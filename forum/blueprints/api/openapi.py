@@ -805,7 +805,10 @@ OPERATIONS: tuple[Operation, ...] = (
         status=204,
         extra_errors=(403, 409),
         description="Group owners and admins remove anyone; a member removes themselves. "
-        "404 if the member is not in the group; 409 for the last owner.",
+        "Someone removed is kept out, at every door, until an owner allows them back "
+        "(`/groups/{slug}/exclusions`); someone who leaves is not. Either way the links and "
+        "invitations by name they made are revoked. 404 if the member is not in the group; "
+        "409 for the last owner.",
     ),
     Operation(
         "get",
@@ -890,9 +893,11 @@ OPERATIONS: tuple[Operation, ...] = (
         tag="groups",
         auth="member",
         response="JoinRequest",
-        extra_errors=(403,),
+        extra_errors=(403, 409),
         description="For the group's owners and moderators. A request decided before is "
-        "answered as it stands.",
+        "answered as it stands. 409 `excluded` if the group keeps the asker out (an owner "
+        "allows them back first). A live silence or suspension of theirs in the group "
+        "applies again.",
     ),
     Operation(
         "post",
