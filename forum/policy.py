@@ -422,19 +422,51 @@ def can_manage_group(actor: Actor, group: Group) -> bool:
     return not group.is_secret or group.id in actor.glass_group_ids
 
 
+def _sanctioned_in(actor: Actor, group: Group) -> bool:
+    return group.id in actor.silenced_group_ids or group.id in actor.suspended_group_ids
+
+
 def can_invite(actor: Actor, group: Group) -> bool:
-    """True for the group's owners and moderators (and whoever manages it)."""
+    """True for the group's owners and moderators (not while sanctioned there), and for
+    admins in a public group: they make links and decide join requests.
+
+    Never through break-glass: an admin inside a secret group for a logged hour may look
+    and moderate, but not turn that hour into membership for anyone, themselves included.
+    A link works only while its maker still passes this check (see
+    forum.services.membership.may_still_invite).
+    """
     if not actor.is_member or actor.silenced:
         return False
-    return group.id in actor.moderated_group_ids or can_manage_group(actor, group)
+    # A silence or suspension in the group already takes it out of moderated_group_ids.
+    if group.id in actor.moderated_group_ids:
+        return True
+    return actor.is_admin and not group.is_secret and not _sanctioned_in(actor, group)
+
+
+def can_see_invitations(actor: Actor, group: Group) -> bool:
+    """True if the actor may list (and revoke) the group's links: whoever may invite, and
+    whoever manages the group (an admin through break-glass looks, and may close doors)."""
+    return can_invite(actor, group) or can_manage_group(actor, group)
+
+
+def can_invite_by_name(actor: Actor, group: Group) -> bool:
+    """True for the group's owners, and admins in a public group (never through
+    break-glass): they invite someone they know by name (who must accept)."""
+    if not actor.is_member or actor.silenced:
+        return False
+    if group.id in actor.owned_group_ids:
+        return True
+    return actor.is_admin and not group.is_secret and not _sanctioned_in(actor, group)
 
 
 def can_request_to_join(actor: Actor, group: Group) -> bool:
-    """True if the actor may ask to join: a public group they are not in."""
+    """True if the actor may ask to join: a public group they are not in (nor suspended
+    from: they are still a member). Exclusions are history, checked by the service."""
     return (
         actor.is_member
         and not group.is_secret
         and group.id not in actor.group_ids
+        and group.id not in actor.suspended_group_ids
         and can_see_group(actor, group)
     )
 

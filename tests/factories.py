@@ -123,6 +123,9 @@ def make_group(
         link = invitations.create_invitation(actor(owner), group, max_uses=len(joining))
         for user in joining:
             invitations.accept_invitation(actor(user), link.token)
+            # Group fixtures are vouched-for members: level 1 at least, as accepting a
+            # link once gave them (only accounts registered with one get that now).
+            user.trust_level = max(user.trust_level, 1)
     db.session.flush()
     for user in moderators:
         groups.set_member_role(actor(owner), group, user.username, role="moderator")

@@ -89,3 +89,68 @@ def test_upgrade_from_first_revision_keeps_data(empty_url, tmp_path):
         assert user is not None and user.username == "Early" and user.trust_level == 1
         db.session.remove()
         db.engine.dispose()
+
+
+def test_upgrade_to_0010_keeps_earlier_removals(empty_url, tmp_path):
+    """Removals logged before 0010 stick: the removed are kept out, those back stay in."""
+    from datetime import UTC
+    from datetime import datetime
+
+    app = make_test_app(empty_url, tmp_path / "instance")
+    init_migrations(app)
+    when = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    with app.app_context():
+        upgrade(directory=MIGRATIONS, revision="0009")
+        with db.engine.begin() as conn:
+            for user_id, name in ((1, "owner"), (2, "gone"), (3, "back"), (4, "left")):
+                conn.execute(
+                    text(
+                        "INSERT INTO users (id, username, username_key, password_hash, is_admin,"
+                        " is_moderator, trust_level, auth_epoch, created_at, show_join_date, bio,"
+                        " memberships_version, trust_level_locked, has_unread_notifications)"
+                        " VALUES (:id, :name, :name, 'x', false, false, 1, 0, :at, false, '',"
+                        " 0, false, false)"
+                    ),
+                    {"id": user_id, "name": name, "at": when},
+                )
+            conn.execute(
+                text(
+                    "INSERT INTO groups (id, name, slug, description, visibility, created_at,"
+                    " log_visible_to_members, approve_first_posts)"
+                    " VALUES (1, 'G', 'g', '', 'secret', :at, false, 0)"
+                ),
+                {"at": when},
+            )
+            for user_id, role in ((1, "owner"), (3, "member")):
+                conn.execute(
+                    text(
+                        "INSERT INTO memberships (group_id, user_id, role, created_at)"
+                        " VALUES (1, :user, :role, :at)"
+                    ),
+                    {"user": user_id, "role": role, "at": when},
+                )
+            # gone and back were removed (back twice, and is a member again); left left.
+            for entry_id, action, target in (
+                (1, "remove_member", 2),
+                (2, "remove_member", 3),
+                (3, "remove_member", 3),
+                (4, "leave_group", 4),
+            ):
+                conn.execute(
+                    text(
+                        "INSERT INTO moderation_log (id, actor_id, action, target_type,"
+                        " target_id, group_id, reason, created_at, data, actor_rank)"
+                        " VALUES (:id, 1, :action, 'user', :target, 1, '', :at, '{}', 2)"
+                    ),
+                    {"id": entry_id, "action": action, "target": target, "at": when},
+                )
+        upgrade(directory=MIGRATIONS)
+        from forum.models.groups import GroupExclusion
+
+        rows = db.session.scalars(db.select(GroupExclusion)).all()
+        assert [(r.group_id, r.user_id, r.kind.value, r.created_by_id) for r in rows] == [
+            (1, 2, "removed", 1)
+        ]
+        assert rows[0].lifted_at is None and rows[0].created_at == when
+        db.session.remove()
+        db.engine.dispose()

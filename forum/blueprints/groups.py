@@ -1,4 +1,5 @@
-"""Groups in the browser: the groups list, a group's page, running it, invitation links.
+"""Groups in the browser: the groups list, a group's page, running it, invitation links,
+and a member's own invitations by name (/account/invitations).
 
 Every route under /g/<slug> starts with `policy.require_group`, before anything else (even
 before asking a guest to log in): a secret group answers an outsider with the same 404 as
@@ -30,11 +31,14 @@ from forum.errors import Invalid
 from forum.errors import NotFound
 from forum.extensions import db
 from forum.models.groups import Group
+from forum.models.groups import Membership
 from forum.models.groups import Role
+from forum.models.invitations import MemberInvitation
 from forum.policy import Actor
 from forum.services import boards
 from forum.services import groups
 from forum.services import invitations
+from forum.services import membership
 
 bp = Blueprint("groups", __name__)
 
@@ -72,6 +76,8 @@ def _tools(actor: Actor, group: Group) -> dict[str, bool]:
     return {
         "manage": policy.can_manage_group(actor, group),
         "invite": policy.can_invite(actor, group),
+        "invitations": policy.can_see_invitations(actor, group),
+        "invite_by_name": policy.can_invite_by_name(actor, group),
         "new_board": policy.can_create_board(actor, group),
         "ask": policy.can_request_to_join(actor, group),
         "members": policy.can_see_members(actor, group),
@@ -102,6 +108,7 @@ def index() -> str:
         "groups/index.html",
         mine=listings.my_groups(actor),
         joinable=listings.joinable_groups(actor),
+        invited=len(invitations.my_member_invitations(actor)) if actor.is_member else 0,
     )
 
 
@@ -152,10 +159,21 @@ def _members_page(actor: Actor, group: Group, status: int = 200, **extra: Any) -
         group=group,
         tools=_tools(actor, group),
         members=listings.group_members(actor, group),
+        invited=invitations.group_member_invitations(actor, group),
+        kept_out=membership.exclusions(actor, group),
         roles=ROLES,
         **values,
     )
     return page, status
+
+
+def _role_news(found: Membership | MemberInvitation) -> str:
+    if isinstance(found, MemberInvitation):
+        return (
+            f"{found.user.username} is invited to join as a {found.role.value}. "
+            "They become a member only if they accept."
+        )
+    return f"{found.user.username} is now a {found.role.value} of the group."
 
 
 @bp.route("/g/<slug>/members", methods=["GET", "POST"])
@@ -166,7 +184,7 @@ def members(slug: str) -> Page | Response:
         return _members_page(actor, group)
     form = {"username": request.form.get("username", ""), "role": request.form.get("role", "")}
     try:
-        membership = groups.set_member_role(actor, group, form["username"], role=form["role"])
+        found = groups.set_member_role(actor, group, form["username"], role=form["role"])
     except Invalid as exc:
         db.session.rollback()
         return _members_page(actor, group, 400, form=form, errors=exc.fields)
@@ -174,11 +192,35 @@ def members(slug: str) -> Page | Response:
         db.session.rollback()
         errors = {"username": "There is no member with that username."}
         return _members_page(actor, group, 400, form=form, errors=errors)
-    except Conflict as exc:
+    except (Conflict, Denied) as exc:
         db.session.rollback()
-        return _members_page(actor, group, 409, form=form, problem=exc.message)
-    flash(f"{membership.user.username} is now a {membership.role.value} of the group.")
+        return _members_page(actor, group, exc.status, form=form, problem=exc.message)
+    flash(_role_news(found))
     context.commit()
+    return redirect(url_for("groups.members", slug=slug))
+
+
+@bp.post("/g/<slug>/member-invitations/<id:member_invitation_id>/withdraw")
+def withdraw_member_invitation(slug: str, member_invitation_id: int) -> Response:
+    actor = context.current_actor()
+    group = _group_for(actor, slug, policy.can_manage_group, OWNERS_ONLY)
+    if invitations.withdraw_member_invitation(actor, group, member_invitation_id):
+        flash("The invitation is withdrawn.")
+    context.commit()
+    return redirect(url_for("groups.members", slug=slug))
+
+
+@bp.post("/g/<slug>/exclusions/<username>/allow")
+def allow_back(slug: str, username: str) -> Response:
+    actor = context.current_actor()
+    group = _group_for(actor, slug, policy.can_manage_group, OWNERS_ONLY)
+    exclusion = membership.allow_back(actor, group, username)
+    name = exclusion.user.username
+    context.commit()
+    flash(
+        f"{name} may come back: an invitation, a link or (in a public group) a request "
+        "to join can let them in again."
+    )
     return redirect(url_for("groups.members", slug=slug))
 
 
@@ -231,12 +273,14 @@ def invitation_link(token: str) -> str:
 def _invitations_page(
     actor: Actor, group: Group, status: int = 200, **extra: Any
 ) -> tuple[str, int]:
-    values: dict[str, Any] = {"form": {}, "errors": {}, "link": None, **extra}
+    values: dict[str, Any] = {"form": {}, "errors": {}, "link": None, "problem": None, **extra}
+    found = invitations.open_invitations(actor, group)
     page = render_template(
         "groups/invitations.html",
         group=group,
         tools=_tools(actor, group),
-        invitations=invitations.open_invitations(actor, group),
+        invitations=found,
+        working=invitations.working_invitation_ids(group, found),
         defaults={"max_uses": 1, "hours": invitations.DEFAULT_HOURS},
         max_hours=invitations.MAX_HOURS,
         **values,
@@ -247,7 +291,7 @@ def _invitations_page(
 @bp.route("/g/<slug>/invitations", methods=["GET", "POST"])
 def invitation_list(slug: str) -> Page:
     actor = context.current_actor()
-    group = _group_for(actor, slug, policy.can_invite, RUNNERS_ONLY)
+    group = _group_for(actor, slug, policy.can_see_invitations, RUNNERS_ONLY)
     if request.method == "GET":
         return _invitations_page(actor, group)
     form = {name: request.form.get(name, "") for name in ("max_uses", "expires_in_hours")}
@@ -258,6 +302,9 @@ def invitation_list(slug: str) -> Page:
     except Invalid as exc:
         db.session.rollback()
         return _invitations_page(actor, group, 400, form=form, errors=exc.fields)
+    except Denied as exc:
+        db.session.rollback()
+        return _invitations_page(actor, group, 403, problem=exc.message)
     context.commit()
     # The token exists in the clear only now: the page shows it once, and it is not stored.
     return _invitations_page(actor, group, link=invitation_link(made.token))
@@ -266,7 +313,7 @@ def invitation_list(slug: str) -> Page:
 @bp.post("/g/<slug>/invitations/<id:invitation_id>/revoke")
 def revoke_invitation(slug: str, invitation_id: int) -> Response:
     actor = context.current_actor()
-    group = _group_for(actor, slug, policy.can_invite, RUNNERS_ONLY)
+    group = _group_for(actor, slug, policy.can_see_invitations, RUNNERS_ONLY)
     invitations.revoke_invitation(actor, group, invitation_id)
     context.commit()
     flash("The invitation is revoked: its link no longer works.")
@@ -294,8 +341,22 @@ def decide_request(slug: str, request_id: int) -> Response:
     group = _group_for(actor, slug, policy.can_invite, RUNNERS_ONLY)
     decision = validation.choice(request.form.get("decision"), "decision", ("accept", "decline"))
     accept = decision == "accept"
-    if groups.decide_join_request(actor, group, request_id, accept=accept):
-        flash("Request accepted: they are now a member." if accept else "Request declined.")
+    keep_out = not accept and request.form.get("keep_out") == "yes"
+    try:
+        decided = groups.decide_join_request(
+            actor, group, request_id, accept=accept, keep_out=keep_out
+        )
+    except Conflict as exc:
+        db.session.rollback()
+        flash(exc.message)
+        return redirect(url_for("groups.join_requests", slug=slug))
+    if decided:
+        if accept:
+            flash("Request accepted: they are now a member.")
+        elif keep_out:
+            flash("Request declined. They cannot ask again unless an owner allows them back.")
+        else:
+            flash("Request declined.")
     context.commit()
     return redirect(url_for("groups.join_requests", slug=slug))
 
@@ -385,7 +446,9 @@ def invitation(token: str) -> str:
     # Unknown, forged, revoked, expired and used-up tokens: the ordinary 404. Whoever holds
     # an open one was invited, and may learn the group's name (nothing more).
     actor = context.current_actor()
-    group = invitations.invitation_group(invitations.find_open_invitation(token))
+    # Someone the group keeps out gets the dead link's 404: they learn nothing new.
+    found = invitations.find_open_invitation(token, user_id=actor.user_id)
+    group = invitations.invitation_group(found)
     return render_template(
         "groups/invite.html",
         token=token,
@@ -408,7 +471,48 @@ def accept(token: str) -> Response:
         # A site invitation is for newcomers: a member spends none of its uses.
         db.session.rollback()
         return redirect(url_for("boards.index"))
-    target, name = url_for("groups.show", slug=group.slug), group.name
+    return _welcome(group)
+
+
+def _welcome(group: Group) -> Response:
+    """Commit a join and show the group; or, while a group suspension the member left with
+    still runs, their standing (the group stays closed to them until it ends)."""
+    member_now = policy.actor_for(context.current_member(), guests_read=False)
+    inside = policy.can_see_group(member_now, group)
+    target = url_for("groups.show", slug=group.slug) if inside else url_for("moderation.standing")
+    name = group.name
     context.commit()
-    flash(f"Welcome to {name}.")
+    if inside:
+        flash(f"Welcome to {name}.")
+    else:
+        flash(f"You are in {name}, but suspended there for now: see your standing.")
     return redirect(target)
+
+
+# --- a member's own invitations by name ---------------------------------------------
+
+
+@bp.get("/account/invitations")
+def my_invitations() -> str:
+    actor = context.current_actor()
+    return render_template(
+        "groups/my_invitations.html", invitations=invitations.my_member_invitations(actor)
+    )
+
+
+@bp.post("/account/invitations/<id:member_invitation_id>/accept")
+def accept_member_invitation(member_invitation_id: int) -> Response:
+    actor = context.current_actor()
+    policy.require_member(actor)
+    group, _membership = invitations.accept_member_invitation(actor, member_invitation_id)
+    return _welcome(group)
+
+
+@bp.post("/account/invitations/<id:member_invitation_id>/decline")
+def decline_member_invitation(member_invitation_id: int) -> Response:
+    actor = context.current_actor()
+    policy.require_member(actor)
+    invitations.decline_member_invitation(actor, member_invitation_id)
+    context.commit()
+    flash("Invitation declined. The group's owners see only that you declined.")
+    return redirect(url_for("groups.my_invitations"))

@@ -173,10 +173,13 @@ def _standing_page(actor: Actor, status: int = 200, **extra: Any) -> tuple[str, 
     assert member is not None  # noqa: S101 - require_member ran first
     values: dict[str, Any] = {"errors": {}, "form": {}, "failed": None, **extra}
     found = sanctions.member_standing(actor, member)
+    inside = actor.group_ids | actor.suspended_group_ids
     page = render_template(
         "moderation/standing.html",
         sanctions=found,
         names=listings.group_names(actor, [s.group_id for s in found]),
+        # Group sanctions of groups they have left: they apply again if they come back.
+        outside={s.group_id for s in found if s.group_id and s.group_id not in inside},
         hidden=listings.own_hidden_posts(actor),
         appeals=listings.own_appeals(actor),
         **values,

@@ -9,10 +9,12 @@ from forum.models.activity import UserVisit
 from forum.models.boards import Board
 from forum.models.groups import BreakGlass
 from forum.models.groups import Group
+from forum.models.groups import GroupExclusion
 from forum.models.groups import JoinRequest
 from forum.models.groups import Membership
 from forum.models.invitations import Invitation
 from forum.models.invitations import InvitationUse
+from forum.models.invitations import MemberInvitation
 from forum.models.moderation import Appeal
 from forum.models.moderation import Flag
 from forum.models.moderation import Report
@@ -36,9 +38,11 @@ __all__ = [
     "BreakGlass",
     "Flag",
     "Group",
+    "GroupExclusion",
     "Invitation",
     "InvitationUse",
     "JoinRequest",
+    "MemberInvitation",
     "Membership",
     "ModerationLog",
     "Notification",

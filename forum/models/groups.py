@@ -1,4 +1,4 @@
-"""Groups (public or secret), their members, join requests and break-glass entries."""
+"""Groups (public or secret), their members, join requests, exclusions and break-glass entries."""
 
 from __future__ import annotations
 
@@ -40,6 +40,13 @@ class Role(enum.StrEnum):
 class RequestState(enum.StrEnum):
     PENDING = "pending"
     ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
+class ExclusionKind(enum.StrEnum):
+    # Removed by the group's owners (or an admin).
+    REMOVED = "removed"
+    # A join request declined with "do not let them ask again".
     DECLINED = "declined"
 
 
@@ -122,6 +129,32 @@ class JoinRequest(db.Model):  # type: ignore[name-defined,misc]
     )
 
     user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined", innerjoin=True)
+
+
+class GroupExclusion(db.Model):  # type: ignore[name-defined,misc]
+    """Someone the group keeps out: removed, or declined for good, until an owner lets them
+    back. Rows are history: letting someone back sets `lifted_at`, and a later removal
+    adds a new row. Every door into the group checks for a live one (the membership
+    service's `admit_member`)."""
+
+    __tablename__ = "group_exclusions"
+    __table_args__ = (Index("ix_group_exclusions_group_user", "group_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[ExclusionKind] = mapped_column(_enum(ExclusionKind, "group_exclusion_kind"))
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    lifted_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined", innerjoin=True)
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
 
 
 class BreakGlass(db.Model):  # type: ignore[name-defined,misc]

@@ -144,7 +144,8 @@ def register_member(
         # A bad token fails before anything is made; the same token is used below.
         invitations.find_open_invitation(invite)
         user = create_user(username=username, password=password, email=email)
-        invitations.accept_invitation(actor_for(user, guests_read=False), invite)
+        # Only an account made with the invitation starts at the invited trust level.
+        invitations.accept_invitation(actor_for(user, guests_read=False), invite, new_account=True)
         return user
     if get_settings()["registration"] != "open":
         raise Denied("This forum takes new members by invitation only.", code="invite_required")

@@ -1,4 +1,9 @@
-"""Groups: creation, roles, leaving, join requests, break-glass."""
+"""Groups: creation, roles and invitations by name, leaving and removal, join requests,
+break-glass.
+
+Nobody becomes a member here directly: every door ends in
+`forum.services.membership.admit_member`, which checks the group's history.
+"""
 
 from __future__ import annotations
 
@@ -19,15 +24,23 @@ from forum.errors import NotFound
 from forum.extensions import db
 from forum.models.base import utcnow
 from forum.models.groups import BreakGlass
+from forum.models.groups import ExclusionKind
 from forum.models.groups import Group
 from forum.models.groups import JoinRequest
 from forum.models.groups import Membership
 from forum.models.groups import RequestState
 from forum.models.groups import Role
 from forum.models.groups import Visibility
+from forum.models.invitations import MemberInvitation
+from forum.models.invitations import MemberInvitationState
 from forum.models.modlog import ModerationLog
 from forum.models.users import User
+from forum.moderation.log import record
 from forum.policy import Actor
+from forum.services import membership
+from forum.services.membership import Door
+from forum.services.membership import membership_of
+from forum.services.notifications import notify
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 BREAK_GLASS_LIFETIME = timedelta(hours=1)
@@ -123,8 +136,8 @@ def create_group(
     db.session.add(group)
     db.session.flush()
     first_owner = owner_user.id if owner_user else policy.require_member(actor)
-    db.session.add(Membership(group_id=group.id, user_id=first_owner, role=Role.OWNER))
     log_action(actor, "create_group", target_type="group", target_id=group.id, group=group)
+    membership.admit_member(actor, group, first_owner, door=Door.CREATION, role=Role.OWNER)
     db.session.flush()
     return group
 
@@ -195,13 +208,6 @@ def update_group_moderation(
     return group
 
 
-def membership_of(group: Group, user_id: int) -> Membership | None:
-    """The user's membership in the group, if any (no policy check: for services)."""
-    return db.session.scalar(
-        select(Membership).where(Membership.group_id == group.id, Membership.user_id == user_id)
-    )
-
-
 def _owners(group: Group) -> int:
     return int(
         db.session.scalar(
@@ -231,29 +237,97 @@ def _find_member(actor: Actor, group: Group, username: Any) -> User:
     return user
 
 
-def set_member_role(actor: Actor, group: Group, username: Any, *, role: Any) -> Membership:
-    """Add a member with a role, or change a member's role (owners and admins only)."""
+EXCLUDED_MESSAGES = {
+    ExclusionKind.REMOVED: "They were removed from this group: allow them back first.",
+    ExclusionKind.DECLINED: ("Their request to join was declined for good: allow them back first."),
+}
+
+
+def _refuse_excluded(group: Group, user: User) -> None:
+    """Tell an owner why someone cannot come in (they knew them: no news to them)."""
+    exclusion = membership.live_exclusion(group, user.id)
+    if exclusion is not None:
+        raise Conflict(EXCLUDED_MESSAGES[exclusion.kind], code="excluded")
+
+
+def set_member_role(
+    actor: Actor, group: Group, username: Any, *, role: Any
+) -> Membership | MemberInvitation:
+    """Change a member's role, or invite someone not in the group yet to join with that
+    role: they become a member only by accepting (owners and admins only)."""
     if not policy.can_manage_group(actor, group):
         raise Denied("Only the group's owners can set roles.")
     clean_role = Role(validation.choice(role, "role", tuple(r.value for r in Role)))
     user = _find_member(actor, group, username)
-    membership = membership_of(group, user.id)
-    if membership is None:
-        membership = Membership(group_id=group.id, user_id=user.id, role=clean_role)
-        db.session.add(membership)
-        action = "add_member"
-    elif membership.role == clean_role:
-        return membership
-    else:
-        if membership.role == Role.OWNER and _owners(group) <= 1:
-            raise Conflict("A group needs at least one owner: make someone else owner first.")
-        membership.role = clean_role
-        action = "set_role"
+    found = membership_of(group, user.id)
+    if found is None:
+        return invite_member(actor, group, user, role=clean_role)
+    if found.role == clean_role:
+        return found
+    if found.role == Role.OWNER and _owners(group) <= 1:
+        raise Conflict("A group needs at least one owner: make someone else owner first.")
+    before = found.role
+    found.role = clean_role
     log_action(
-        actor, action, target_type="user", target_id=user.id, group=group, reason=clean_role.value
+        actor,
+        "set_role",
+        target_type="user",
+        target_id=user.id,
+        group=group,
+        reason=clean_role.value,
     )
     db.session.flush()
-    return membership
+    if clean_role == Role.MEMBER:
+        # Members make no links: whatever they made as a moderator or owner stops working.
+        membership.revoke_made_by(actor, group, user.id, why="demoted")
+    elif before == Role.OWNER:
+        # Moderators still make links, but only owners invite by name.
+        membership.revoke_made_by(actor, group, user.id, why="demoted", links=False)
+    db.session.flush()
+    return found
+
+
+def invite_member(actor: Actor, group: Group, user: User, *, role: Role) -> MemberInvitation:
+    """Invite a member the actor knows, by name, to join the group with a role; they are
+    told, and join only if they accept. Inviting again while it waits changes the role."""
+    if not policy.can_invite_by_name(actor, group):
+        raise Denied("Only the group's owners can invite people by name.")
+    _refuse_excluded(group, user)
+    pending: MemberInvitation | None = db.session.scalar(
+        select(MemberInvitation).where(
+            MemberInvitation.group_id == group.id,
+            MemberInvitation.user_id == user.id,
+            MemberInvitation.state == MemberInvitationState.PENDING,
+        )
+    )
+    if pending is not None and membership.may_still_invite(
+        pending.invited_by_id, group, by_name=True
+    ):
+        pending.role = role
+        db.session.flush()
+        return pending
+    if pending is not None:
+        # Its inviter may no longer invite: it is void, and this one replaces it.
+        pending.state = MemberInvitationState.WITHDRAWN
+        pending.decided_at = utcnow()
+    invitation = MemberInvitation(
+        group_id=group.id,
+        user_id=user.id,
+        role=role,
+        invited_by_id=actor.user_id or None,
+        state=MemberInvitationState.PENDING,
+        created_at=utcnow(),
+    )
+    db.session.add(invitation)
+    db.session.flush()
+    # Neither the group nor the inviter is named: the notification outlives a withdrawn
+    # invitation, and the invitations page shows both only while it stands.
+    notify(
+        user.id,
+        "group_invitation",
+        "You have been invited to join a group. Open your invitations to accept or decline.",
+    )
+    return invitation
 
 
 def remove_member(actor: Actor, group: Group, username: Any) -> bool:
@@ -262,12 +336,12 @@ def remove_member(actor: Actor, group: Group, username: Any) -> bool:
     leaving = user.id == actor.user_id
     if not leaving and not policy.can_manage_group(actor, group):
         raise Denied("Only the group's owners can remove members.")
-    membership = membership_of(group, user.id)
-    if membership is None:
+    found = membership_of(group, user.id)
+    if found is None:
         return False
-    if membership.role == Role.OWNER and _owners(group) <= 1:
+    if found.role == Role.OWNER and _owners(group) <= 1:
         raise Conflict("A group needs at least one owner: make someone else owner first.")
-    db.session.delete(membership)
+    db.session.delete(found)
     log_action(
         actor,
         "leave_group" if leaving else "remove_member",
@@ -276,13 +350,23 @@ def remove_member(actor: Actor, group: Group, username: Any) -> bool:
         group=group,
     )
     db.session.flush()
+    # A removal sticks: no link, request or invitation brings them back until an owner
+    # lets them. Leaving by oneself keeps every door open.
+    if not leaving:
+        membership.exclude(actor, group, user.id, ExclusionKind.REMOVED)
+    membership.revoke_made_by(actor, group, user.id, why="left" if leaving else "removed")
+    db.session.flush()
     return True
 
 
 def request_to_join(actor: Actor, group: Group) -> JoinRequest:
     """Ask to join a public group; asking again returns the pending request."""
     member_id = policy.require_member(actor)
+    # The same plain refusal whether or not the group keeps them out: it tells them
+    # nothing they did not know.
     if not policy.can_request_to_join(actor, group):
+        raise Denied("You cannot ask to join this group.")
+    if membership.live_exclusion(group, member_id) is not None:
         raise Denied("You cannot ask to join this group.")
     pending: JoinRequest | None = db.session.scalar(
         select(JoinRequest).where(
@@ -312,8 +396,12 @@ def pending_requests(actor: Actor, group: Group) -> list[JoinRequest]:
     )
 
 
-def decide_join_request(actor: Actor, group: Group, request_id: Any, *, accept: bool) -> bool:
-    """Accept (the asker becomes a member) or decline a pending request."""
+def decide_join_request(
+    actor: Actor, group: Group, request_id: Any, *, accept: bool, keep_out: bool = False
+) -> bool:
+    """Accept (the asker becomes a member) or decline a pending request; `keep_out` with a
+    decline also keeps them from asking again (and from every other door) until an owner
+    lets them back."""
     if not policy.can_invite(actor, group):
         raise Denied("Only the group's owners and moderators decide join requests.")
     rid = validation.integer(request_id, "request_id", minimum=1)
@@ -324,11 +412,31 @@ def decide_join_request(actor: Actor, group: Group, request_id: Any, *, accept: 
         raise NotFound()
     if request.state != RequestState.PENDING:
         return False
+    if accept:
+        _refuse_excluded(group, request.user)
     request.state = RequestState.ACCEPTED if accept else RequestState.DECLINED
     request.decided_at = utcnow()
     request.decided_by_id = actor.user_id
-    if accept and membership_of(group, request.user_id) is None:
-        db.session.add(Membership(group_id=group.id, user_id=request.user_id, role=Role.MEMBER))
+    db.session.flush()
+    if accept:
+        membership.admit_member(
+            actor,
+            group,
+            request.user_id,
+            door=Door.REQUEST,
+            data={"request": request.id, "accepted_by": actor.user_id},
+        )
+    elif keep_out:
+        membership.exclude(actor, group, request.user_id, ExclusionKind.DECLINED)
+        record(
+            actor,
+            "join_request_declined",
+            target_type="user",
+            target_id=request.user_id,
+            group=group,
+            reason="",
+            data={"request": request.id, "keep_out": True},
+        )
     db.session.flush()
     return True
 

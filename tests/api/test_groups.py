@@ -21,6 +21,7 @@ from forum.models.boards import Board
 from forum.models.groups import BreakGlass
 from forum.models.groups import Group
 from forum.models.groups import Membership
+from forum.models.invitations import MemberInvitation
 from forum.models.posts import Post
 from forum.models.topics import Topic
 from forum.models.users import User
@@ -33,10 +34,18 @@ MISSING_BODY = {"error": {"code": "not_found", "message": "Not found."}}
 
 
 def _add(group: Group, username: str, role: str, *, by: User) -> None:
-    """Put a member into a group with a role, as `by` (one of its owners), committed."""
+    """Put a member into a group with a role: `by` (one of its owners) invites them by
+    name and they accept, committed."""
     _known(username)
-    groups.set_member_role(factories.actor(by), group, username, role=role)
+    invited = groups.set_member_role(factories.actor(by), group, username, role=role)
+    if isinstance(invited, MemberInvitation):
+        invitations.accept_member_invitation(factories.actor(invited.user), invited.id)
     db.session.commit()
+
+
+def _user(username: str) -> User:
+    user: User = db.session.scalar(db.select(User).where(User.username_key == username.lower()))
+    return user
 
 
 def _known(username: str) -> None:
@@ -413,7 +422,7 @@ def test_owner_cannot_add_a_name_they_have_never_seen(
     assert refused.get_json() == missing.get_json()
 
 
-def test_owner_adds_a_member_and_sets_roles(
+def test_adding_by_name_needs_the_members_consent(
     client: FlaskClient, bearer: Callable, world: World
 ) -> None:
     newcomer = factories.make_user("newcomer")
@@ -421,10 +430,32 @@ def test_owner_adds_a_member_and_sets_roles(
     factories.make_topic(author=newcomer)
     headers = bearer(world.owner)
     path = f"{API}/groups/hidden-harbour/members/Newcomer"
-    added = client.put(path, json={"role": "member"}, headers=headers)
-    assert added.status_code == 200
-    assert added.get_json()["username"] == "newcomer"
-    assert added.get_json()["role"] == "member"
+    invited = client.put(path, json={"role": "member"}, headers=headers)
+    assert invited.status_code == 202
+    body = invited.get_json()
+    assert (body["username"], body["role"], body["state"]) == ("newcomer", "member", "pending")
+    assert body["invited_by"] == "secret-owner"
+    # Not a member yet: the secret group still does not exist for them.
+    assert "newcomer" not in _members_of(world.secret)
+    mine = bearer(newcomer)
+    assert client.get(f"{API}/groups/hidden-harbour", headers=mine).status_code == 404
+    # Asking again while it waits changes the role offered, not the number of invitations.
+    again = client.put(path, json={"role": "moderator"}, headers=headers)
+    assert again.status_code == 202
+    assert (again.get_json()["id"], again.get_json()["role"]) == (body["id"], "moderator")
+    listed = client.get(f"{API}/me/invitations", headers=mine).get_json()["invitations"]
+    assert [(i["id"], i["group"]["name"], i["invited_by"]) for i in listed] == [
+        (body["id"], "Hidden Harbour", "secret-owner")
+    ]
+    accepted = client.post(f"{API}/me/invitations/{body['id']}/accept", headers=mine)
+    assert accepted.status_code == 200
+    assert accepted.get_json()["group"]["slug"] == "hidden-harbour"
+    assert accepted.get_json()["member"]["role"] == "moderator"
+    assert _members_of(world.secret)["newcomer"] == "moderator"
+    # Now a member: the same PUT changes the role at once.
+    demoted = client.put(path, json={"role": "member"}, headers=headers)
+    assert demoted.status_code == 200
+    assert demoted.get_json()["role"] == "member"
     promoted = client.put(path, json={"role": "moderator"}, headers=headers)
     assert promoted.get_json()["role"] == "moderator"
     assert _members_of(world.secret)["newcomer"] == "moderator"
@@ -463,6 +494,11 @@ def test_only_owners_and_admins_set_roles(
     _known(factories.make_user("joiner").username)
     public_path = f"{API}/groups/open-circle/members/joiner"
     admin = bearer(factories.make_admin())
+    assert client.put(public_path, json={"role": "moderator"}, headers=admin).status_code == 202
+    [invited] = client.get(f"{API}/me/invitations", headers=bearer(_user("joiner"))).get_json()[
+        "invitations"
+    ]
+    client.post(f"{API}/me/invitations/{invited['id']}/accept", headers=bearer(_user("joiner")))
     assert client.put(public_path, json={"role": "moderator"}, headers=admin).status_code == 200
     assert _members_of(world.public)["joiner"] == "moderator"
 

@@ -189,8 +189,17 @@ def test_open_invitations_are_listed_without_tokens(
     assert response.status_code == 200
     listed = response.get_json()["invitations"]
     assert [i["id"] for i in listed] == [_invitation(open_token).id]
-    assert set(listed[0]) == {"id", "created_at", "expires_at", "max_uses", "uses"}
+    assert set(listed[0]) == {
+        "id",
+        "created_at",
+        "created_by",
+        "expires_at",
+        "max_uses",
+        "uses",
+        "working",
+    }
     assert (listed[0]["max_uses"], listed[0]["uses"]) == (5, 1)
+    assert (listed[0]["created_by"], listed[0]["working"]) == ("harbour-owner", True)
     text = response.get_data(as_text=True)
     for token in (open_token, used_up, revoked, expired):
         assert token not in text
@@ -255,8 +264,8 @@ def test_accepting_makes_a_member_and_again_changes_nothing(
     assert _memberships(secret, newcomer) == 1
     assert _invitation(token).uses == 1
     assert client.get(f"{API}/topics/{topic.id}", headers=headers).status_code == 200
-    # Invited members were vouched for.
-    assert db.session.get(User, newcomer.id).trust_level >= 1
+    # An existing account gains no trust level by a link: only one registered with it.
+    assert db.session.get(User, newcomer.id).trust_level == 0
 
 
 def test_guest_accepting_must_log_in_whatever_the_token(client: FlaskClient, secret: Group) -> None:

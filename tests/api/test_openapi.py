@@ -319,3 +319,100 @@ def test_completeness_check_catches_an_undocumented_route(app: Flask) -> None:
     app.add_url_rule(f"{PREFIX}/forgotten/<int:thing_id>", "forgotten", lambda thing_id: "")
     missing = _routes(app) - _documented(openapi.document())
     assert missing == {("/forgotten/{thing_id}", "get")}
+
+
+def test_door_answers_match_their_documented_schemas(
+    client: FlaskClient, doc: dict[str, Any], bearer: Callable
+) -> None:
+    """Invitations by name, who a group keeps out, and declines for good (issue 10)."""
+    from forum.extensions import db
+    from forum.services import groups
+
+    owner = factories.make_user("owner")
+    public = factories.make_group(slug="open", owner=owner)
+    kim, ben, asker = (factories.make_user(name) for name in ("kim", "ben", "asker"))
+    for user in (kim, ben):
+        factories.make_topic(author=user)
+    factories.make_invitation(public, by=owner)
+    invitations_of = {}
+    for user in (kim, ben):
+        invited = groups.set_member_role(
+            factories.actor(owner), public, user.username, role="member"
+        )
+        invitations_of[user.username] = invited.id
+    asked = groups.request_to_join(factories.actor(asker), public)
+    db.session.commit()
+    own, theirs = bearer(owner), {"kim": bearer(kim), "ben": bearer(ben)}
+    calls = [
+        ("get", "/groups/{slug}/invitations", "/groups/open/invitations", None, own),
+        ("get", "/groups/{slug}/member-invitations", "/groups/open/member-invitations", None, own),
+        ("get", "/me/invitations", "/me/invitations", None, theirs["kim"]),
+        (
+            "post",
+            "/me/invitations/{member_invitation_id}/accept",
+            f"/me/invitations/{invitations_of['kim']}/accept",
+            None,
+            theirs["kim"],
+        ),
+        (
+            "post",
+            "/me/invitations/{member_invitation_id}/decline",
+            f"/me/invitations/{invitations_of['ben']}/decline",
+            None,
+            theirs["ben"],
+        ),
+        (
+            "put",
+            "/groups/{slug}/members/{username}",
+            "/groups/open/members/ben",
+            {"role": "moderator"},
+            own,
+        ),
+        (
+            "delete",
+            "/groups/{slug}/member-invitations/{member_invitation_id}",
+            f"/groups/open/member-invitations/{invitations_of['ben']}",
+            None,
+            own,
+        ),
+        (
+            "post",
+            "/groups/{slug}/join-requests/{request_id}/decline",
+            f"/groups/open/join-requests/{asked.id}/decline",
+            {"keep_out": True},
+            own,
+        ),
+        ("delete", "/groups/{slug}/members/{username}", "/groups/open/members/kim", None, own),
+        ("get", "/groups/{slug}/exclusions", "/groups/open/exclusions", None, own),
+        (
+            "put",
+            "/groups/{slug}/members/{username}",
+            "/groups/open/members/kim",
+            {"role": "member"},
+            own,
+        ),
+        (
+            "delete",
+            "/groups/{slug}/exclusions/{username}",
+            "/groups/open/exclusions/kim",
+            None,
+            own,
+        ),
+    ]
+    seen = set()
+    for method, template, path, payload, headers in calls:
+        response = getattr(client, method)(f"{PREFIX}{path}", json=payload, headers=headers)
+        documented = doc["paths"][template][method]["responses"]
+        status = str(response.status_code)
+        seen.add(status)
+        assert status in documented, f"{method} {path}: {status} not documented"
+        answer = documented[status]
+        if "$ref" in answer:
+            answer = _resolve(doc, answer["$ref"])
+        if "content" not in answer:  # 204: no body
+            assert response.get_data() == b"", f"{method} {path}"
+            continue
+        schema = answer["content"]["application/json"]["schema"]
+        _conforms(doc, schema, response.get_json(), f"{method} {path}")
+    # Every kind of answer was checked: lists, an acceptance, 202, 204 and the 409.
+    assert {"200", "202", "204", "409"} <= seen

@@ -342,12 +342,13 @@ def test_last_owner_can_neither_leave_nor_step_down(new_client: Clients) -> None
     # With a second owner, stepping down works and leads back to the group's page.
     _known_member("sam")
     client.post("/g/circle/members", data={"username": "sam", "role": "owner"})
+    sam = _member_client(new_client, _user("sam"))
+    _accept_from_my_page(sam, "Circle")
     stepped = client.post("/g/circle/members/rosa/role", data={"role": "member"})
     assert stepped.headers["Location"] == "/g/circle"
     assert _role(group, owner) == Role.MEMBER
     assert client.get("/g/circle/members").status_code == 403
     # Sam hands the group back, then removes himself through the members page: he has left.
-    sam = _member_client(new_client, _user("sam"))
     sam.post("/g/circle/members/rosa/role", data={"role": "owner"})
     assert sam.post("/g/circle/members/sam/remove").headers["Location"] == "/groups"
     assert sam.get("/g/circle").status_code == 404
@@ -365,7 +366,22 @@ def test_member_leaves_and_a_secret_group_is_gone_for_them(new_client: Clients) 
     assert _role(group, leaver) is None
 
 
-def test_members_page_adds_by_username_and_checks_input(new_client: Clients) -> None:
+def _accept_from_my_page(client: FlaskClient, group_name: str) -> TestResponse:
+    """Accept the one invitation by name to the group on the member's invitations page."""
+    page = client.get("/account/invitations")
+    assert page.status_code == 200
+    found = re.search(
+        r'action="(/account/invitations/[0-9]+/accept)"[^<]*<input[^>]*>'
+        rf"<button[^>]*>Accept<span[^>]*> the invitation to {re.escape(group_name)}<",
+        page.text,
+    )
+    assert found, flat(page.text)
+    answer = client.post(found.group(1))
+    assert answer.status_code == 302
+    return answer
+
+
+def test_members_page_invites_by_username_and_checks_input(new_client: Clients) -> None:
     owner = factories.make_user("rosa")
     group = factories.make_group("Circle", slug="circle", owner=owner)
     _known_member("kim")
@@ -382,10 +398,21 @@ def test_members_page_adds_by_username_and_checks_input(new_client: Clients) -> 
     bad_role = client.post("/g/circle/members", data={"username": "kim", "role": "king"})
     assert bad_role.status_code == 400
     assert "role must be one of" in flat(bad_role.text)
-    added = client.post("/g/circle/members", data={"username": "KIM", "role": "moderator"})
-    assert added.headers["Location"] == "/g/circle/members"
+    invited = client.post("/g/circle/members", data={"username": "KIM", "role": "moderator"})
+    assert invited.headers["Location"] == "/g/circle/members"
+    # Consent first: kim is invited, not added.
+    assert _role(group, _user("kim")) is None
+    page = flat(client.get("/g/circle/members").text)
+    assert "kim is invited to join as a moderator." in page
+    assert "kim Waiting as moderator" in page
+    kim = _member_client(new_client, _user("kim"))
+    assert _accept_from_my_page(kim, "Circle").headers["Location"] == "/g/circle"
     assert _role(group, _user("kim")) == Role.MODERATOR
-    assert "kim is now a moderator of the group." in flat(client.get("/g/circle/members").text)
+    assert "Welcome to Circle." in flat(kim.get("/g/circle").text)
+    # A member already: the same form changes the role at once.
+    client.post("/g/circle/members", data={"username": "kim", "role": "member"})
+    assert _role(group, _user("kim")) == Role.MEMBER
+    assert "kim is now a member of the group." in flat(client.get("/g/circle/members").text)
     assert client.get("/g/circle/members/nobody/remove").status_code == 404
 
 

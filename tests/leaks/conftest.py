@@ -36,10 +36,13 @@ from forum.models.base import utcnow
 from forum.models.boards import Board
 from forum.models.groups import BreakGlass
 from forum.models.groups import Group
+from forum.models.groups import GroupExclusion
 from forum.models.groups import JoinRequest
 from forum.models.groups import Membership
+from forum.models.groups import Role
 from forum.models.invitations import Invitation
 from forum.models.invitations import InvitationUse
+from forum.models.invitations import MemberInvitation
 from forum.models.moderation import Appeal
 from forum.models.moderation import Flag
 from forum.models.moderation import Report
@@ -160,6 +163,9 @@ SECRET_MEMBER = "secret_member"
 SECRET_OWNER = "secret_owner"
 GLASS_ADMIN = "glass_admin"
 INSIDERS = (SECRET_MEMBER, SECRET_OWNER, GLASS_ADMIN)
+# Invited by name into the secret group, not yet answered: sees its name and description
+# on their invitations page, and nothing else of it (issue 10).
+INVITEE = "invitee"
 
 USERNAMES = {
     NON_MEMBER: "plainmember",
@@ -170,6 +176,7 @@ USERNAMES = {
     SECRET_MEMBER: SECRET_USERNAME,
     SECRET_OWNER: "circleowner",
     GLASS_ADMIN: "glassadmin",
+    INVITEE: "invitedmember",
 }
 
 
@@ -217,6 +224,10 @@ class Planted:
     tokens: dict[str, str] = field(default_factory=dict)
     user_ids: dict[str, int] = field(default_factory=dict)
     guest_access: str = "none"
+    # Invitations by name into the secret group (issue 10): the invitee's pending one, and
+    # an earlier one the owner withdrew.
+    member_invitation_id: int = 0
+    withdrawn_member_invitation_id: int = 0
 
     @property
     def secret_post_ids(self) -> tuple[int, ...]:
@@ -273,6 +284,9 @@ class Planted:
             (Appeal.id, Appeal.state),
             (Notification.id, Notification.read_at),
             (PostLike.post_id, PostLike.user_id),
+            # Issue 10: who a group keeps out, and invitations by name.
+            (GroupExclusion.id, GroupExclusion.lifted_at),
+            (MemberInvitation.id, MemberInvitation.state, MemberInvitation.role),
         )
         found = tuple(
             tuple(sorted(tuple(map(str, row)) for row in db.session.execute(select(*cols))))
@@ -380,6 +394,7 @@ def plant(app: Flask, backend: str) -> Planted:
     left = _user(REMOVED_MEMBER, trust_level=1)
     owner = _user(SECRET_OWNER, trust_level=1)
     secret_user = _user(SECRET_MEMBER, trust_level=1)
+    invitee = _user(INVITEE, trust_level=1)
     quiet = factories.make_user(QUIET_USERNAME, trust_level=1)
     users = {
         SITE_ADMIN: site_admin,
@@ -390,6 +405,7 @@ def plant(app: Flask, backend: str) -> Planted:
         REMOVED_MEMBER: left,
         SECRET_OWNER: owner,
         SECRET_MEMBER: secret_user,
+        INVITEE: invitee,
     }
     # Tokens and sessions from the start: the removed member's were made while they
     # were still inside, and must stop working there at once.
@@ -465,6 +481,16 @@ def plant(app: Flask, backend: str) -> Planted:
     second_post_id = db.session.scalar(select(Post.id).where(Post.topic_id == second.id))
     secret_invite_token = factories.make_invitation(group, max_uses=5)
     secret_invitation_id = _invitation(secret_invite_token).id
+    # The owner invites someone by name, takes it back, and invites them again. (Through
+    # the service that follows the name lookup: the invitee has no shared context here.)
+    withdrawn = group_service.invite_member(owner_actor, group, invitee, role=Role.MEMBER)
+    invitation_service.withdraw_member_invitation(owner_actor, group, withdrawn.id)
+    pending = group_service.invite_member(owner_actor, group, invitee, role=Role.MODERATOR)
+    member_invitation_ids = {
+        "member_invitation_id": pending.id,
+        "withdrawn_member_invitation_id": withdrawn.id,
+    }
+    db.session.commit()
     # A notification about the removed member's own post, from while they were inside:
     # once they are out, it must be gone from their list with the rest of the group.
     notification_service.notify(
@@ -509,6 +535,7 @@ def plant(app: Flask, backend: str) -> Planted:
         missing_id=987_654,
         session_ids=session_ids,
         tokens=tokens,
+        **member_invitation_ids,
         user_ids={
             **{u.username: u.id for u in (*users.values(), quiet, allot_owner, other_owner)},
             MUTED_USERNAME: muted_id,

@@ -118,6 +118,8 @@ ARGUMENTS: dict[str, Callable[[Planted], Fill]] = {
     "sanction_id": lambda p: Fill((p.sanction_id,), p.missing_id),
     "appeal_id": lambda p: Fill((p.appeal_id,), p.missing_id),
     "entry_id": lambda p: Fill((p.log_entry_id,), p.missing_id),
+    # An invitation by name into the secret group (issue 10): someone else's.
+    "member_invitation_id": lambda p: Fill((p.member_invitation_id,), p.missing_id),
 }
 
 

@@ -41,10 +41,12 @@ from tests.leaks.conftest import EDIT_OLD_BODY
 from tests.leaks.conftest import FORGED_TOKEN
 from tests.leaks.conftest import GLASS_ADMIN
 from tests.leaks.conftest import GLASS_REASON
+from tests.leaks.conftest import GROUP_DESCRIPTION
 from tests.leaks.conftest import GROUP_NAME
 from tests.leaks.conftest import GROUP_SLUG
 from tests.leaks.conftest import GUEST_NONE
 from tests.leaks.conftest import GUESTS
+from tests.leaks.conftest import INVITEE
 from tests.leaks.conftest import LEFT_BODY
 from tests.leaks.conftest import MISSING_SLUG
 from tests.leaks.conftest import MISSING_USERNAME
@@ -421,12 +423,16 @@ SURFACES = (
     Surface("leave group form", _slug("/g/{}/leave"), shows=(GROUP_NAME,)),
     Surface("ask to join", _slug("/g/{}/join"), method="POST", writes=True),
     # Whoever holds an open link was invited and may learn the group's name: nothing more
-    # (not its description, members, boards or posts). The link exists, so no comparison.
+    # (not its description, members, boards or posts). The link exists, so no comparison,
+    # except for the removed member: the group keeps them out, so for them it is a dead
+    # link exactly like a forged one (issue 10).
     Surface(
         "invitation link, open",
         _token("secret_invite_token", "/invite/{}"),
-        compare=lambda _kind: False,
-        allowed=lambda _kind: frozenset({GROUP_NAME.split()[0]}),
+        compare=lambda kind: kind == REMOVED_MEMBER,
+        allowed=lambda kind: (
+            frozenset() if kind == REMOVED_MEMBER else frozenset({GROUP_NAME.split()[0]})
+        ),
     ),
     Surface("invitation link, used up", _token("used_up_token", "/invite/{}")),
     Surface("invitation link, revoked", _token("revoked_token", "/invite/{}")),
@@ -453,6 +459,41 @@ SURFACES = (
         _id("left_post_id", "/p/{}"),
     ),
     Surface("admin groups", _same("/admin/groups"), allowed=_admin_sees_name),
+    # Invitations by name (issue 10): the invitee alone sees the group's name and
+    # description there; anyone else's id answers like one never used, and changes nothing.
+    Surface(
+        "my invitations page",
+        _same("/account/invitations"),
+        shows=(GROUP_NAME, GROUP_DESCRIPTION),
+        insiders=(INVITEE,),
+    ),
+    Surface(
+        "accept someone else's invitation by name (form)",
+        _id("member_invitation_id", "/account/invitations/{}/accept"),
+        method="POST",
+        writes=True,
+    ),
+    Surface(
+        "decline someone else's invitation by name (form)",
+        _id("member_invitation_id", "/account/invitations/{}/decline"),
+        method="POST",
+        writes=True,
+    ),
+    Surface(
+        "withdraw an invitation by name (form)",
+        lambda p, secret: (
+            f"/g/{GROUP_SLUG if secret else MISSING_SLUG}/member-invitations/"
+            f"{p.member_invitation_id}/withdraw"
+        ),
+        method="POST",
+        writes=True,
+    ),
+    Surface(
+        "allow the removed member back (form)",
+        _slug("/g/{}/exclusions/leftmember/allow"),
+        method="POST",
+        writes=True,
+    ),
     # The JSON API.
     Surface("API boards", _same("/api/v1/boards"), api=True, check=check_api_boards),
     Surface(
@@ -513,6 +554,58 @@ SURFACES = (
         shows=('"invitations"',),
     ),
     Surface("API group join requests", _slug("/api/v1/groups/{}/join-requests"), api=True),
+    Surface(
+        "API group invitations by name",
+        _slug("/api/v1/groups/{}/member-invitations"),
+        api=True,
+        insiders=OWNERS,
+        shows=(USERNAMES[INVITEE],),
+    ),
+    Surface(
+        "API who the group keeps out",
+        _slug("/api/v1/groups/{}/exclusions"),
+        api=True,
+        insiders=OWNERS,
+        shows=(USERNAMES[REMOVED_MEMBER],),
+    ),
+    Surface(
+        "API my invitations",
+        _same("/api/v1/me/invitations"),
+        api=True,
+        shows=(GROUP_NAME, GROUP_DESCRIPTION),
+        insiders=(INVITEE,),
+    ),
+    Surface(
+        "API accept someone else's invitation by name",
+        _id("member_invitation_id", "/api/v1/me/invitations/{}/accept"),
+        api=True,
+        method="POST",
+        writes=True,
+    ),
+    Surface(
+        "API decline someone else's invitation by name",
+        _id("member_invitation_id", "/api/v1/me/invitations/{}/decline"),
+        api=True,
+        method="POST",
+        writes=True,
+    ),
+    Surface(
+        "API withdraw an invitation by name",
+        lambda p, secret: (
+            f"/api/v1/groups/{GROUP_SLUG if secret else MISSING_SLUG}/member-invitations/"
+            f"{p.member_invitation_id}"
+        ),
+        api=True,
+        method="DELETE",
+        writes=True,
+    ),
+    Surface(
+        "API allow the removed member back",
+        _slug("/api/v1/groups/{}/exclusions/leftmember"),
+        api=True,
+        method="DELETE",
+        writes=True,
+    ),
     Surface(
         "API reply_to a secret post from a public topic",
         lambda p, _s: f"/api/v1/topics/{p.public_topic_id}/posts",

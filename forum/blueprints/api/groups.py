@@ -1,4 +1,5 @@
-"""Groups: listing and creating them, members and roles, join requests, break-glass.
+"""Groups: listing and creating them, members, roles and invitations by name, who they
+keep out, join requests, break-glass.
 
 A secret group the actor may not see answers every route here exactly like a slug that
 does not exist (`policy.require_group`); a 403 only ever concerns a group the actor can
@@ -11,14 +12,18 @@ from typing import Any
 
 from forum import listings
 from forum import policy
+from forum import validation
 from forum.blueprints import context
 from forum.blueprints.api import bp
 from forum.blueprints.api import inputs
 from forum.blueprints.api import serializers
 from forum.errors import NotFound
 from forum.models.groups import Group
+from forum.models.invitations import MemberInvitation
 from forum.policy import Actor
 from forum.services import groups
+from forum.services import invitations
+from forum.services import membership
 
 GROUP_FIELDS = ("name", "slug", "visibility", "description", "owner")
 
@@ -79,10 +84,15 @@ def set_member_role(slug: str, username: str) -> Any:
     data = inputs.json_object(("role",))
     actor = context.current_actor()
     policy.require_member(actor)
-    membership = groups.set_member_role(
+    found = groups.set_member_role(
         actor, _group(slug), inputs.username(username), role=data.get("role")
     )
-    answer = serializers.member(membership)
+    if isinstance(found, MemberInvitation):
+        # Not in the group yet: invited, and a member only once they accept.
+        invited = serializers.member_invitation(found)
+        context.commit()
+        return invited, 202
+    answer = serializers.member(found)
     context.commit()
     return answer
 
@@ -94,6 +104,41 @@ def remove_member(slug: str, username: str) -> Any:
     if not groups.remove_member(actor, _group(slug), inputs.username(username)):
         # Someone who is not in the group: there is no membership to remove.
         raise NotFound()
+    context.commit()
+    return "", 204
+
+
+@bp.get("/groups/<slug>/member-invitations")
+def list_member_invitations(slug: str) -> Any:
+    actor = context.current_actor()
+    policy.require_member(actor)
+    found = invitations.group_member_invitations(actor, _group(slug))
+    return {"invitations": [serializers.member_invitation(i) for i in found]}
+
+
+@bp.delete("/groups/<slug>/member-invitations/<id:member_invitation_id>")
+def withdraw_member_invitation(slug: str, member_invitation_id: int) -> Any:
+    actor = context.current_actor()
+    policy.require_member(actor)
+    # Withdrawing twice, or one already answered, is not an error: it stands no more.
+    invitations.withdraw_member_invitation(actor, _group(slug), member_invitation_id)
+    context.commit()
+    return "", 204
+
+
+@bp.get("/groups/<slug>/exclusions")
+def list_exclusions(slug: str) -> Any:
+    actor = context.current_actor()
+    policy.require_member(actor)
+    found = membership.exclusions(actor, _group(slug))
+    return {"exclusions": [serializers.exclusion(e) for e in found]}
+
+
+@bp.delete("/groups/<slug>/exclusions/<username>")
+def allow_back(slug: str, username: str) -> Any:
+    actor = context.current_actor()
+    policy.require_member(actor)
+    membership.allow_back(actor, _group(slug), inputs.username(username))
     context.commit()
     return "", 204
 
@@ -126,11 +171,11 @@ def list_join_requests(slug: str) -> Any:
     return {"join_requests": [serializers.join_request(r) for r in found]}
 
 
-def _decide(slug: str, request_id: int, *, accept: bool) -> Any:
+def _decide(slug: str, request_id: int, *, accept: bool, keep_out: bool = False) -> Any:
     actor = context.current_actor()
     policy.require_member(actor)
     group = _group(slug)
-    groups.decide_join_request(actor, group, request_id, accept=accept)
+    groups.decide_join_request(actor, group, request_id, accept=accept, keep_out=keep_out)
     answer = serializers.join_request(listings.join_request(actor, group, request_id))
     context.commit()
     return answer
@@ -143,7 +188,10 @@ def accept_join_request(slug: str, request_id: int) -> Any:
 
 @bp.post("/groups/<slug>/join-requests/<id:request_id>/decline")
 def decline_join_request(slug: str, request_id: int) -> Any:
-    return _decide(slug, request_id, accept=False)
+    data = inputs.json_object(("keep_out",), optional=True)
+    keep_out = data.get("keep_out")
+    clean = False if keep_out is None else validation.boolean(keep_out, "keep_out")
+    return _decide(slug, request_id, accept=False, keep_out=clean)
 
 
 # --- the admin area ---------------------------------------------------------------

@@ -14,6 +14,8 @@ from typing import Any
 from forum.blueprints.api import bp
 from forum.blueprints.api.inputs import MAX_ID
 from forum.blueprints.api.inputs import MAX_PAGE
+from forum.models.groups import ExclusionKind
+from forum.models.invitations import MemberInvitationState
 from forum.models.moderation import AppealState
 from forum.models.moderation import FlagReason
 from forum.models.moderation import ReportStatus
@@ -69,6 +71,8 @@ class Operation:
     also: tuple[int, ...] = ()
     # Query parameters besides `page` (OpenAPI parameter objects without "in").
     query_params: tuple[JSON, ...] = ()
+    # Other success statuses with an answer of their own: (status, schema name).
+    alternatives: tuple[tuple[int, str], ...] = ()
 
 
 # --- moderation (issue 4) -----------------------------------------------------------
@@ -776,14 +780,21 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "put",
         "/groups/{slug}/members/{username}",
-        "Add a member with a role, or change a member's role",
+        "Change a member's role, or invite someone to join with a role",
         tag="groups",
         auth="member",
         body="RoleChange",
         response="Member",
+        alternatives=((202, "MemberInvitation"),),
         extra_errors=(403, 409),
-        description="Group owners and admins. 409 when it would leave the group without an "
-        "owner: make someone else owner first.",
+        description="Group owners and admins. For a member of the group: 200, the role "
+        "changed. For someone not in it yet: 202, a pending invitation by name with the "
+        "role offered; they are told (a `group_invitation` notification) and become a "
+        "member only if they accept. Asking again while it waits changes the role offered. "
+        "Only owners (and admins, in a public group; never through break-glass) invite by "
+        "name: others 403. 404 for a name you do not know. 409 when it would leave the "
+        "group without an owner, and 409 `excluded` for someone the group keeps out (they "
+        "were removed, or declined for good): allow them back first.",
     ),
     Operation(
         "delete",
@@ -794,7 +805,56 @@ OPERATIONS: tuple[Operation, ...] = (
         status=204,
         extra_errors=(403, 409),
         description="Group owners and admins remove anyone; a member removes themselves. "
-        "404 if the member is not in the group; 409 for the last owner.",
+        "Someone removed is kept out, at every door, until an owner allows them back "
+        "(`/groups/{slug}/exclusions`); someone who leaves is not. Either way the links and "
+        "invitations by name they made are revoked. 404 if the member is not in the group; "
+        "409 for the last owner.",
+    ),
+    Operation(
+        "get",
+        "/groups/{slug}/member-invitations",
+        "The group's invitations by name: pending, and the latest declined",
+        tag="groups",
+        auth="member",
+        response="MemberInvitationList",
+        extra_errors=(403,),
+        description="For the group's owners (and admins). A declined invitation says only "
+        "that: the invitee gives no reason.",
+    ),
+    Operation(
+        "delete",
+        "/groups/{slug}/member-invitations/{member_invitation_id}",
+        "Withdraw a pending invitation by name",
+        tag="groups",
+        auth="member",
+        status=204,
+        extra_errors=(403,),
+        description="For the group's owners (and admins). The invitee no longer sees it, "
+        "and accepting it answers 404. Withdrawing one that no longer waits changes nothing.",
+    ),
+    Operation(
+        "get",
+        "/groups/{slug}/exclusions",
+        "Who the group keeps out",
+        tag="groups",
+        auth="member",
+        response="ExclusionList",
+        extra_errors=(403,),
+        description="For the group's owners (and admins). Someone removed from the group, "
+        "or whose join request was declined with `keep_out`, comes back by no door (no "
+        "link, request or invitation by name) until an owner allows them back.",
+    ),
+    Operation(
+        "delete",
+        "/groups/{slug}/exclusions/{username}",
+        "Allow someone the group keeps out back",
+        tag="groups",
+        auth="member",
+        status=204,
+        extra_errors=(403,),
+        description="For the group's owners (and admins); logged. It does not make them a "
+        "member: it lets them come in again by the group's doors. 404 if the group keeps "
+        "nobody of that name out.",
     ),
     Operation(
         "get",
@@ -833,9 +893,11 @@ OPERATIONS: tuple[Operation, ...] = (
         tag="groups",
         auth="member",
         response="JoinRequest",
-        extra_errors=(403,),
+        extra_errors=(403, 409),
         description="For the group's owners and moderators. A request decided before is "
-        "answered as it stands.",
+        "answered as it stands. 409 `excluded` if the group keeps the asker out (an owner "
+        "allows them back first). A live silence or suspension of theirs in the group "
+        "applies again.",
     ),
     Operation(
         "post",
@@ -843,10 +905,13 @@ OPERATIONS: tuple[Operation, ...] = (
         "Decline a request",
         tag="groups",
         auth="member",
+        body="JoinRequestDecline",
+        body_required=False,
         response="JoinRequest",
         extra_errors=(403,),
         description="For the group's owners and moderators. A request decided before is "
-        "answered as it stands.",
+        "answered as it stands. `keep_out: true` also keeps the asker from asking again, "
+        "and from every other door, until an owner allows them back (logged).",
     ),
     # --- invitations
     Operation(
@@ -860,8 +925,10 @@ OPERATIONS: tuple[Operation, ...] = (
         body_required=False,
         response="NewInvitation",
         extra_errors=(403,),
-        description="Group owners and moderators. The token is in this answer only. "
-        "A group you cannot see: 404; one you see but do not moderate: 403.",
+        description="Group owners and moderators (not while silenced or suspended there), "
+        "and admins in a public group; never an admin inside a secret group through "
+        "break-glass (403). The token is in this answer only. A group you cannot see: 404; "
+        "one you see but may not invite into: 403.",
     ),
     Operation(
         "get",
@@ -871,7 +938,10 @@ OPERATIONS: tuple[Operation, ...] = (
         auth="member",
         response="InvitationList",
         extra_errors=(403,),
-        description="Neither revoked, expired nor used up. No tokens: they are shown once.",
+        description="Neither revoked, expired nor used up. No tokens: they are shown once. "
+        "`created_by` names who made each link. A link works only while its maker may "
+        "still invite in the group (`working`: false while they may not, e.g. silenced "
+        "there); removing or demoting them (or their leaving) revokes it.",
     ),
     Operation(
         "delete",
@@ -891,8 +961,40 @@ OPERATIONS: tuple[Operation, ...] = (
         auth="member",
         response="Acceptance",
         description="Accepting again answers the same and spends no second use. 404 for an "
-        "unknown, used-up, revoked or expired token. Guests get 401 whatever the token. "
-        "A site invitation (no group) answers null for both fields.",
+        "unknown, used-up, revoked or expired token, for a link whose maker may no longer "
+        "invite, and for someone the group keeps out. Guests get 401 whatever the token. "
+        "A site invitation (no group) answers null for both fields and changes nothing: it "
+        "is for registering. `group` is null while a group suspension you left with runs.",
+    ),
+    Operation(
+        "get",
+        "/me/invitations",
+        "Your pending invitations by name",
+        tag="invitations",
+        auth="member",
+        response="MyInvitationList",
+        description="Each shows the group's name and description and who invited you. The "
+        "group itself stays closed to you (a secret one answers 404) until you accept. An "
+        "invitation whose inviter may no longer invite is not listed.",
+    ),
+    Operation(
+        "post",
+        "/me/invitations/{member_invitation_id}/accept",
+        "Accept an invitation by name: join the group with the role offered",
+        tag="invitations",
+        auth="member",
+        response="Acceptance",
+        description="404 for anyone else's invitation, and for one withdrawn, answered or "
+        "no longer standing, exactly like an id never used.",
+    ),
+    Operation(
+        "post",
+        "/me/invitations/{member_invitation_id}/decline",
+        "Decline an invitation by name",
+        tag="invitations",
+        auth="member",
+        status=204,
+        description="The group's owners see only that you declined. 404 as for accepting.",
     ),
     # --- the admin area
     Operation(
@@ -1088,8 +1190,47 @@ def _answer_schemas() -> JSON:
             decided_at=_nullable(TIME),
         ),
         "JoinRequestList": _record(join_requests=_list("JoinRequest")),
-        "Invitation": _record(id=ID, created_at=TIME, expires_at=TIME, max_uses=NUMBER, uses=COUNT),
+        "Invitation": _record(
+            id=ID,
+            created_at=TIME,
+            created_by=_nullable(_string(description="Who made the link; null: account gone")),
+            expires_at=TIME,
+            max_uses=NUMBER,
+            uses=COUNT,
+            working={**BOOL, "description": "false while its maker may not invite"},
+        ),
         "InvitationList": _record(invitations=_list("Invitation")),
+        "MemberInvitation": _record(
+            id=ID,
+            username=_string(),
+            user_url=URL,
+            role=_string(enum=ROLES),
+            state=_string(enum=[s.value for s in MemberInvitationState]),
+            invited_by=_nullable(_string()),
+            created_at=TIME,
+            decided_at=_nullable(TIME),
+        ),
+        "MemberInvitationList": _record(invitations=_list("MemberInvitation")),
+        "MyInvitation": _record(
+            id=ID,
+            group=_record(
+                name=_string(),
+                description=_string(),
+                visibility=_string(enum=["public", "secret"]),
+            ),
+            role=_string(enum=ROLES),
+            invited_by=_nullable(_string()),
+            created_at=TIME,
+            url=_string(description="Your invitations page in the browser"),
+        ),
+        "MyInvitationList": _record(invitations=_list("MyInvitation")),
+        "Exclusion": _record(
+            username=_string(),
+            kind=_string(enum=[k.value for k in ExclusionKind]),
+            created_at=TIME,
+            by=_nullable(_string(description="Who removed or declined them")),
+        ),
+        "ExclusionList": _record(exclusions=_list("Exclusion")),
         "NewInvitation": _record(
             id=ID,
             token=_string(description="Shown only in this answer"),
@@ -1390,6 +1531,9 @@ def _request_schemas() -> JSON:
             owner=_nullable(_string(description="A username; defaults to you")),
         ),
         "RoleChange": _closed(("role",), role=_string(enum=ROLES)),
+        "JoinRequestDecline": _closed(
+            keep_out={**BOOL, "default": False, "description": "Do not let them ask again"}
+        ),
         "InvitationDraft": _closed(
             max_uses={**NUMBER, "maximum": MAX_USES, "default": 1},
             expires_in_hours={**NUMBER, "maximum": MAX_HOURS, "default": DEFAULT_HOURS},
@@ -1551,6 +1695,11 @@ def _operation(op: Operation) -> JSON:
     if op.response:
         success["content"] = {"application/json": {"schema": _ref(op.response)}}
     responses: JSON = {str(status): success for status in (op.status, *op.also)}
+    for status, schema in op.alternatives:
+        responses[str(status)] = {
+            "description": f"{op.summary} ({schema})",
+            "content": {"application/json": {"schema": _ref(schema)}},
+        }
     for status in sorted(_errors_for(op, path_params)):
         responses[str(status)] = {"$ref": f"#/components/responses/{ERRORS[status][0]}"}
     operation_id = re.sub(r"[^A-Za-z0-9]+", "_", f"{op.method} {op.path}").strip("_")

@@ -20,9 +20,11 @@ from forum.listings import Page
 from forum.listings import Profile
 from forum.models.boards import Board
 from forum.models.groups import Group
+from forum.models.groups import GroupExclusion
 from forum.models.groups import JoinRequest
 from forum.models.groups import Membership
 from forum.models.invitations import Invitation
+from forum.models.invitations import MemberInvitation
 from forum.models.moderation import Appeal
 from forum.models.moderation import Flag
 from forum.models.moderation import Report
@@ -220,14 +222,63 @@ def member(item: Membership) -> JSON:
     }
 
 
-def invitation(item: Invitation) -> JSON:
-    """An invitation in a list: its use counts, never its token (shown once, when made)."""
+def _name_of(user: User | None) -> str | None:
+    return user.username if user is not None else None
+
+
+def invitation(item: Invitation, *, working: bool = True) -> JSON:
+    """An invitation in a list: its use counts and maker, never its token (shown once).
+
+    `working` is false while its maker may not invite (sanctioned in the group, say)."""
     return {
         "id": item.id,
         "created_at": timestamp(item.created_at),
+        "created_by": _name_of(item.created_by),
         "expires_at": timestamp(item.expires_at),
         "max_uses": item.max_uses,
         "uses": item.uses,
+        "working": working,
+    }
+
+
+def member_invitation(item: MemberInvitation) -> JSON:
+    """An invitation by name, as the group's owners see it (declined: nothing more)."""
+    return {
+        "id": item.id,
+        "username": item.user.username,
+        "user_url": item.user.url,
+        "role": item.role.value,
+        "state": item.state.value,
+        "invited_by": _name_of(item.invited_by),
+        "created_at": timestamp(item.created_at),
+        "decided_at": timestamp(item.decided_at),
+    }
+
+
+def my_invitation(item: MemberInvitation) -> JSON:
+    """An invitation by name, as its invitee sees it: the group's name and description
+    (the group itself stays closed to them until they accept) and who invited them."""
+    return {
+        "id": item.id,
+        "group": {
+            "name": item.group.name,
+            "description": item.group.description,
+            "visibility": item.group.visibility.value,
+        },
+        "role": item.role.value,
+        "invited_by": _name_of(item.invited_by),
+        "created_at": timestamp(item.created_at),
+        "url": "/account/invitations",
+    }
+
+
+def exclusion(item: GroupExclusion) -> JSON:
+    """Someone a group keeps out, for its owners."""
+    return {
+        "username": item.user.username,
+        "kind": item.kind.value,
+        "created_at": timestamp(item.created_at),
+        "by": _name_of(item.created_by),
     }
 
 
