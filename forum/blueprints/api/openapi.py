@@ -390,9 +390,12 @@ MODERATION_OPERATIONS: tuple[Operation, ...] = (
         body="TrustGrant",
         response="TrustChange",
         extra_errors=(403,),
-        description="Admins, for anyone; a group's owners for its members (with `group`, "
-        "up to level 3). `lock` (default true) keeps the daily recomputation from changing "
-        "the level.",
+        description="Without `group`: the member's site level, for admins only; `lock` "
+        "(default true) keeps the daily recomputation from changing it. With `group` (a "
+        "slug): a level that counts on that group's boards only, granted by the group's "
+        "owners (and admins who manage the group) to its members: 1-3, or 0 to take the "
+        "grant back. It never lowers or locks the site level, and `lock` is ignored; the "
+        "member is told. Inside the group the member's level is the higher of the two.",
     ),
     Operation(
         "get",
@@ -1286,7 +1289,20 @@ def _moderation_answer_schemas() -> JSON:
             notifications=_list("Notification"), **PAGE_FIELDS, unread=COUNT
         ),
         "Marked": _record(marked=COUNT),
-        "TrustChange": _record(**USER_FIELDS, trust_level_locked=BOOL, changed=BOOL),
+        "TrustChange": _record(
+            **USER_FIELDS,
+            trust_level_locked=BOOL,
+            group=_nullable(_string(description="The group's slug, for a grant inside it")),
+            group_trust_level=_nullable(
+                {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": 3,
+                    "description": "The level granted inside `group` (null: none)",
+                }
+            ),
+            changed=BOOL,
+        ),
         "TrustProgress": _record(
             level=trust_level,
             name=_string(examples=["new member", "member", "regular"]),
@@ -1303,6 +1319,16 @@ def _moderation_answer_schemas() -> JSON:
                 },
             },
             met=BOOL,
+            group_levels={
+                "type": "array",
+                "description": "Levels your groups granted you; each counts on its boards only",
+                "items": _record(
+                    group=_string(description="The group's slug"),
+                    group_name=_string(),
+                    level={"type": "integer", "minimum": 1, "maximum": 3},
+                    name=_string(examples=["regular"]),
+                ),
+            },
         ),
         "UserChange": _record(**USER_FIELDS, changed=BOOL),
         "GroupModeration": _record(
@@ -1448,7 +1474,9 @@ def _request_schemas() -> JSON:
             ("level",),
             level={"type": "integer", "minimum": 0, "maximum": 4},
             lock={**BOOL, "default": True},
-            group=_nullable(_string(description="As the owner of this group (a slug)")),
+            group=_nullable(
+                _string(description="A level inside this group (a slug): 0-3, 0 takes it back")
+            ),
             reason=_string(maxLength=REASON_MAX, description="Logged"),
         ),
         "Appointment": _closed(("moderator", "reason"), moderator=BOOL, reason=REASON),
