@@ -14,6 +14,7 @@ from forum.errors import Invalid
 from forum.extensions import db
 from forum.models.activity import TopicRead
 from forum.models.base import utcnow
+from forum.models.groups import Membership
 from forum.models.moderation import Appeal
 from forum.models.moderation import AppealState
 from forum.models.moderation import Report
@@ -21,7 +22,6 @@ from forum.models.moderation import ReportStatus
 from forum.models.moderation import Sanction
 from forum.models.moderation import SanctionKind
 from forum.models.moderation import SanctionState
-from forum.models.groups import Membership
 from forum.models.modlog import ModerationLog
 from forum.models.notifications import Notification
 from forum.models.posts import Post
