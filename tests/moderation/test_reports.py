@@ -163,7 +163,7 @@ def _sockpuppet(db, level: int = 3):
     group = f.make_group(members=(puppet,))
     puppet.trust_level = 0
     db.session.commit()
-    trust.grant_level(f.actor(f.owner_of(group)), puppet, level=level, group=group)
+    trust.grant_level(f.actor(f.owner_of(group)), puppet, level=level, lock=True, group=group)
     db.session.commit()
     return puppet, group
 

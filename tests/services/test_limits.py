@@ -189,7 +189,7 @@ def test_a_groups_trust_grant_lifts_the_caps_on_its_boards_only(db):
     group = f.make_group(members=(member,))
     member.trust_level = 0
     db.session.commit()
-    trust.grant_level(f.actor(f.owner_of(group)), member, level=1, group=group)
+    trust.grant_level(f.actor(f.owner_of(group)), member, level=1, lock=True, group=group)
     db.session.commit()
     inside = f.make_topic(f.make_board(group=group), f.owner_of(group))
     outside = f.make_topic(author=f.make_user(trust_level=1))

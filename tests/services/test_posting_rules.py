@@ -108,7 +108,7 @@ def _granted_newcomer(db, level: int = 1) -> tuple[User, Group]:
     group = f.make_group(members=(member,))
     member.trust_level = 0
     db.session.commit()
-    trust.grant_level(f.actor(f.owner_of(group)), member, level=level, group=group)
+    trust.grant_level(f.actor(f.owner_of(group)), member, level=level, lock=True, group=group)
     db.session.commit()
     return member, group
 

@@ -399,7 +399,7 @@ def test_member_is_told_of_a_group_grant_in_plain_words_inside_the_group_only(db
     member = f.make_user()
     group = f.make_group("Night owls", secret=True, members=(member,))
     owner = f.actor(f.owner_of(group))
-    trust.grant_level(owner, member, level=2, group=group)
+    trust.grant_level(owner, member, level=2, lock=True, group=group)
     db.session.commit()
     notice = db.session.scalar(
         select(Notification).where(
