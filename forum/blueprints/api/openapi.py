@@ -130,8 +130,9 @@ MODERATION_OPERATIONS: tuple[Operation, ...] = (
         response="Report",
         extra_errors=(403, 409, 429),
         description="201 when you report the post, 200 when you change your open report "
-        "(one report per member per post). 409 once moderators have handled your report. "
-        "403 for your own post, a hidden or deleted one, or `silenced`. 429 with "
+        "(one report per member per post). 409 once moderators have handled your report, "
+        "or the post is hidden or deleted (dealt with already). 403 for your own post, or "
+        "`silenced` (site-wide, or in the post's group). 429 with "
         "Retry-After when you report too often. The answer shows your own reason only.",
     ),
     Operation(
@@ -349,7 +350,8 @@ MODERATION_OPERATIONS: tuple[Operation, ...] = (
         response="LikeState",
         extra_errors=(403,),
         description="Once per member per post; liking again changes nothing. 403 for your "
-        "own post, a hidden or deleted one, or while silenced.",
+        "own post, a hidden or deleted one, or `silenced` while you are silenced (site-wide, "
+        "or in the post's group).",
     ),
     Operation(
         "delete",
@@ -532,9 +534,10 @@ OPERATIONS: tuple[Operation, ...] = (
         auth="member",
         body="ProfileChange",
         response="Me",
-        extra_errors=(429,),
+        extra_errors=(403, 429),
         description="Changing `email` needs `password`; a new address counts once confirmed "
-        "through the link mailed to it.",
+        "through the link mailed to it. 403 `silenced` for a new `bio` while you are "
+        "silenced (it is public text, like a post); other fields still change.",
     ),
     Operation(
         "post",
@@ -649,7 +652,8 @@ OPERATIONS: tuple[Operation, ...] = (
         status=201,
         body="TopicDraft",
         response="NewTopic",
-        description="403 `silenced` while you are silenced.",
+        description="403 `silenced` while you are silenced, site-wide or in the board's group "
+        "(the message says which; `/account/standing` says why and how to appeal).",
         extra_errors=(403,),
     ),
     Operation(
@@ -671,7 +675,8 @@ OPERATIONS: tuple[Operation, ...] = (
         body="ReplyDraft",
         response="Post",
         description="`reply_to` must be a post in the same topic (else 400) that you can see "
-        "(else 404). 403 `locked` for a locked topic, `silenced` while you are silenced.",
+        "(else 404). 403 `locked` for a locked topic, `closed` for a closed one, `silenced` "
+        "while you are silenced (site-wide, or in the topic's group).",
         extra_errors=(403,),
     ),
     Operation(
@@ -713,6 +718,8 @@ OPERATIONS: tuple[Operation, ...] = (
         body="PostEdit",
         response="Post",
         extra_errors=(403,),
+        description="403 `locked` for the author in a locked topic, `silenced` while you are "
+        "silenced (site-wide, or in the post's group).",
     ),
     Operation(
         "delete",
