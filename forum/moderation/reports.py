@@ -603,7 +603,11 @@ def _add_author_levels(items: list[QueueItem]) -> None:
                 Membership.trust_level.is_not(None),
             )
         )
-        granted = {(user_id, group_id): int(level) for user_id, group_id, level in rows}
+        granted = {
+            (user_id, group_id): level
+            for user_id, group_id, level in rows
+            if level is not None and group_id is not None
+        }
     for item in items:
         if item.post is None:
             continue

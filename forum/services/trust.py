@@ -471,6 +471,7 @@ def _group_levels(user: User) -> list[dict[str, Any]]:
     return [
         {"group": slug, "group_name": name, "level": level, "name": level_name(level)}
         for slug, name, level in rows
+        if level is not None
     ]
 
 
