@@ -625,17 +625,31 @@ def group_names(actor: Actor, group_ids: Sequence[int | None]) -> dict[int, str]
     return {g.id: g.name for g in db.session.scalars(stmt)}
 
 
-def trust_grant_scopes(actor: Actor, user: User) -> list[Group | None]:
-    """Where the actor may grant the member a trust level by hand: as an admin (None), or
-    as an owner of groups the member is in."""
+@dataclass
+class TrustScope:
+    """Where the actor may set the member's trust level by hand, and what it is there."""
+
+    # None: the site level (admins).
+    group: Group | None
+    # The site level, or the level granted inside the group (None: no grant).
+    level: int | None
+
+
+def trust_grant_scopes(actor: Actor, user: User) -> list[TrustScope]:
+    """Where the actor may set the member's trust level by hand: the site level as an
+    admin, and a level inside each group they own that the member is in."""
+    scopes: list[TrustScope] = []
     if policy.can_grant_trust(actor, user, None):
-        return [None]
+        scopes.append(TrustScope(None, user.trust_level))
     if not actor.owned_group_ids or user.id == actor.user_id:
-        return []
+        return scopes
     stmt = (
-        select(Group)
+        select(Group, Membership.trust_level)
         .join(Membership, Membership.group_id == Group.id)
         .where(Group.id.in_(sorted(actor.owned_group_ids)), Membership.user_id == user.id)
         .order_by(Group.name, Group.id)
     )
-    return [g for g in db.session.scalars(stmt) if policy.can_grant_trust(actor, user, g)]
+    for group, level in db.session.execute(stmt):
+        if policy.can_grant_trust(actor, user, group):
+            scopes.append(TrustScope(group, level))
+    return scopes

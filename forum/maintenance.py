@@ -19,7 +19,8 @@ from forum.throttle import RETENTION
 def rerender_stale_posts(batch: int = 500) -> int:
     """Re-render posts (and their revisions) made by an older renderer; returns the count."""
     done = 0
-    links: dict[int, bool] = {}
+    # Per author and scope: a level granted by a group counts on its boards only.
+    links: dict[tuple[int, int | None], bool] = {}
     while True:
         rows = list(
             db.session.scalars(
@@ -31,14 +32,16 @@ def rerender_stale_posts(batch: int = 500) -> int:
         for post in rows:
             # Links follow the author's trust level *now*: a new member's post rendered
             # without links gains them once its author has reached trust level 1.
-            if post.author_id not in links:
-                links[post.author_id] = author_may_post_links(post.author)
-            post.html = render_markdown(post.body, links=links[post.author_id])
+            board = post.topic.board
+            key = (post.author_id, board.group_id)
+            if key not in links:
+                links[key] = author_may_post_links(post.author, board)
+            post.html = render_markdown(post.body, links=links[key])
             post.renderer_version = RENDERER_VERSION
             for revision in db.session.scalars(
                 select(PostRevision).where(PostRevision.post_id == post.id)
             ):
-                revision.html = render_markdown(revision.body, links=links[post.author_id])
+                revision.html = render_markdown(revision.body, links=links[key])
         db.session.commit()
         done += len(rows)
 

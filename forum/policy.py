@@ -15,6 +15,7 @@ Functions take an `Actor`, built once per request by `actor_for`, never `current
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
@@ -27,10 +28,13 @@ from sqlalchemy import and_
 from sqlalchemy import false
 from sqlalchemy import or_
 from sqlalchemy import select
+from sqlalchemy import true
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.orm import joinedload
 
+from forum.errors import Conflict
 from forum.errors import Denied
+from forum.errors import ForumError
 from forum.errors import NotFound
 from forum.errors import NotLoggedIn
 from forum.extensions import db
@@ -74,6 +78,19 @@ class Actor:
     # Groups the member is suspended from (out of `group_ids` for the time). Kept apart so
     # that a site moderator sanctioned inside a public group stops moderating it too.
     suspended_group_ids: frozenset[int] = field(default_factory=frozenset)
+    # (group id, level) for each group (in `group_ids`) whose owners granted the member a
+    # trust level: it counts on that group's boards only (see `trust_level_in`).
+    group_trust_levels: frozenset[tuple[int, int]] = field(default_factory=frozenset)
+
+    def trust_level_in(self, group_id: int | None) -> int:
+        """The actor's trust level on a board of a scope: the site level outside groups;
+        inside a group, the higher of the site level and the group's grant."""
+        level = self.trust_level
+        if group_id is not None:
+            for granted_in, granted in self.group_trust_levels:
+                if granted_in == group_id:
+                    level = max(level, granted)
+        return level
 
     @property
     def readable_group_ids(self) -> frozenset[int]:
@@ -96,8 +113,8 @@ OPERATOR = Actor(user_id=0, is_admin=True, is_site_moderator=True, reads_public=
 SYSTEM = Actor()
 
 
-# (group id, role, silenced until, suspended until) per membership.
-GroupFacts = list[tuple[int, Role, datetime | None, datetime | None]]
+# (group id, role, silenced until, suspended until, granted trust level) per membership.
+GroupFacts = list[tuple[int, Role, datetime | None, datetime | None, int | None]]
 
 
 class FactsCache(Protocol):
@@ -115,13 +132,14 @@ def _group_facts(user: User, cache: FactsCache | None) -> GroupFacts:
     found = cache.get(key) if cache is not None else None
     if found is None:
         found = [
-            (group_id, Role(role), silenced_until, suspended_until)
-            for group_id, role, silenced_until, suspended_until in db.session.execute(
+            (group_id, Role(role), silenced_until, suspended_until, trust_level)
+            for group_id, role, silenced_until, suspended_until, trust_level in db.session.execute(
                 select(
                     Membership.group_id,
                     Membership.role,
                     Membership.silenced_until,
                     Membership.suspended_until,
+                    Membership.trust_level,
                 ).where(Membership.user_id == user.id)
             )
         ]
@@ -147,7 +165,8 @@ def actor_for(
     roles = []
     quiet: set[int] = set()
     away: set[int] = set()
-    for group_id, role, silenced_until, suspended_until in _group_facts(user, cache):
+    granted: set[tuple[int, int]] = set()
+    for group_id, role, silenced_until, suspended_until, level in _group_facts(user, cache):
         if suspended_until is not None and suspended_until > now:
             away.add(group_id)
             continue
@@ -155,6 +174,8 @@ def actor_for(
             quiet.add(group_id)
             role = Role.MEMBER
         roles.append((group_id, role))
+        if level:
+            granted.add((group_id, level))
     glass: frozenset[int] = frozenset()
     if user.is_admin:
         glass = frozenset(
@@ -180,6 +201,7 @@ def actor_for(
         glass_group_ids=glass,
         silenced_group_ids=frozenset(quiet),
         suspended_group_ids=frozenset(away),
+        group_trust_levels=frozenset(granted),
     )
 
 
@@ -350,16 +372,38 @@ def visible_notifications(actor: Actor) -> Select[Notification]:
 
 
 def _user_visible(actor: Actor) -> ColumnElement[bool]:
-    """Whom a member may know exists: themselves, staff, authors of posts they can read,
-    and fellow members of their groups. Someone who only ever posts in a secret group
-    stays unknown outside it: even a pseudonym can identify a person.
+    """Whom a member may know exists: themselves, staff, authors of posts they can read
+    under the author's name, and fellow members of their groups. Admins know every member
+    (the member directory), though not which secret groups they are in.
+
+    Someone who only ever posts in a secret group stays unknown outside it: even a
+    pseudonym can identify a person. A post shows its author's name to readers only while
+    it is published (not deleted, hidden or waiting for approval), so only such posts
+    count: posting publicly once and deleting it must not make the author known for
+    good. Moderators see the names on every post of the boards they moderate (they review
+    hidden and waiting posts), so there any post counts.
     """
     if not actor.is_member:
         return false()
+    if actor.is_admin:
+        return true()
+    named: list[ColumnElement[bool]] = [
+        and_(
+            Post.deleted_at.is_(None),
+            Post.hidden_at.is_(None),
+            Topic.awaiting_approval.is_(False),
+        )
+    ]
+    if can_moderate_anywhere(actor):
+        named.append(Topic.board_id.in_(moderated_board_ids(actor)))
     wrote_visible = (
         select(Post.id)
         .join(Topic, Topic.id == Post.topic_id)
-        .where(Post.author_id == User.id, Topic.board_id.in_(readable_board_ids(actor)))
+        .where(
+            Post.author_id == User.id,
+            Topic.board_id.in_(readable_board_ids(actor)),
+            or_(*named),
+        )
         .exists()
     )
     conditions: list[ColumnElement[bool]] = [
@@ -604,39 +648,222 @@ def can_undo_log_entry(actor: Actor, entry: ModerationLog, group: Group | None) 
     return rank > RANK_NONE and rank >= entry.actor_rank
 
 
-def can_report_post(actor: Actor, post: Post) -> bool:
-    """True if the actor may report the post: a member (not silenced) who can read it,
-    and not its author."""
-    if not actor.is_member or actor.silenced or post.author_id == actor.user_id:
+# --- writing: each rule once, as a check that raises with its reason ------------------
+#
+# The `check_*` functions raise `NotLoggedIn`, `NotFound` (the actor cannot see the
+# thing: nothing more may be said), or `Denied`/`Conflict` with the reason a person can
+# act on (`silenced`, `locked`...). The `can_*` predicates are derived from them, so that
+# the buttons shown, the HTML pages and the JSON API always give the same answer.
+
+
+WriteCheck = Callable[..., None]
+
+
+def _passes(check: WriteCheck, *args: object) -> bool:
+    try:
+        check(*args)
+    except (NotLoggedIn, NotFound, Denied, Conflict):
         return False
+    return True
+
+
+def silenced_in(actor: Actor, group_id: int | None) -> bool:
+    """True if a silence stops the actor writing in a scope: a site-wide silence (or
+    suspension), or a silence inside that group."""
+    return actor.silenced or (group_id is not None and group_id in actor.silenced_group_ids)
+
+
+def _deny_silenced(actor: Actor, group_id: int | None, doing: str) -> None:
+    """Raise `Denied` (code `silenced`) if a silence stops the actor writing in the scope.
+
+    The one place the reason is worded: pages show it with a link to the member's
+    standing (`/account/standing`: why, for how long, and how to appeal).
+    """
+    if actor.silenced:
+        raise Denied(f"You are silenced and cannot {doing} for now.", code="silenced")
+    if group_id is not None and group_id in actor.silenced_group_ids:
+        raise Denied(
+            f"You are silenced in this group and cannot {doing} here for now.", code="silenced"
+        )
+
+
+def _require_writer(actor: Actor) -> None:
+    if not actor.is_member:
+        raise NotLoggedIn()
+
+
+def check_change_bio(actor: Actor) -> None:
+    """Raise unless the actor may change their public profile text (not while silenced
+    site-wide: it is public writing, like a post)."""
+    _require_writer(actor)
+    _deny_silenced(actor, None, "change the text about you")
+
+
+def check_post_topic(actor: Actor, board: Board) -> None:
+    """Raise unless the actor may start a topic on the board (see the checks above)."""
+    _require_writer(actor)
+    if not can_see_board(actor, board):
+        raise NotFound()
+    if can_moderate(actor, board):
+        return
+    _deny_silenced(actor, board.group_id, "post")
+    if not _posts_in(actor, board):
+        raise Denied("Only the group's members post here.")
+
+
+def check_reply(actor: Actor, topic: Topic) -> None:
+    """Raise unless the actor may reply to the topic (see the checks above)."""
+    _require_writer(actor)
+    if not can_see_topic(actor, topic):
+        raise NotFound()
+    board = topic.board
+    if can_moderate(actor, board):
+        return
+    _deny_silenced(actor, board.group_id, "post")
+    if topic.locked:
+        raise Denied("This topic is locked.", code="locked")
+    if topic.closed:
+        raise Denied("This topic is closed: it takes no new replies.", code="closed")
+    if not _posts_in(actor, board):
+        raise Denied("Only the group's members post here.")
+
+
+def check_edit_post(actor: Actor, post: Post) -> None:
+    """Raise unless the actor may edit the post: its author (topic not locked), or a
+    moderator of its board."""
+    _require_writer(actor)
+    if not can_see_post(actor, post):
+        raise NotFound()
+    topic = post.topic
+    if can_moderate(actor, topic.board):
+        return
+    _deny_silenced(actor, topic.board.group_id, "edit posts")
+    if post.author_id != actor.user_id or post.is_deleted:
+        raise Denied("You can only edit your own posts.")
+    if topic.locked:
+        raise Denied("This topic is locked.", code="locked")
+
+
+def check_delete_post(actor: Actor, post: Post) -> None:
+    """Raise unless the actor may delete the post (or could, were it not deleted already):
+    its author, or a moderator of its board."""
+    _require_writer(actor)
+    if not can_see_post(actor, post):
+        raise NotFound()
+    board = post.topic.board
+    if can_moderate(actor, board):
+        return
+    if post.author_id != actor.user_id:
+        raise Denied("You can only delete your own posts.")
+    # Taking one's own words down stays possible during a group's silence (it adds
+    # nothing); a site-wide silence stops every write, as it always has.
+    if actor.silenced:
+        _deny_silenced(actor, None, "delete posts")
+
+
+def _check_respond(actor: Actor, post: Post, doing: str, own: str, gone: ForumError) -> None:
+    _require_writer(actor)
+    if not can_see_post(actor, post):
+        raise NotFound()
+    _deny_silenced(actor, post.topic.board.group_id, doing)
+    if post.author_id == actor.user_id:
+        raise Denied(own)
     if post.is_deleted or post.is_hidden:
-        return False
-    return can_see_post(actor, post)
+        raise gone
+
+
+def check_like_post(actor: Actor, post: Post) -> None:
+    """Raise unless the actor may like (or unlike) the post: a member who can read it,
+    not its author, not silenced there."""
+    _check_respond(
+        actor,
+        post,
+        "like posts",
+        "You cannot like your own post.",
+        Denied("You cannot like a deleted or hidden post."),
+    )
+
+
+def check_report_post(actor: Actor, post: Post) -> None:
+    """Raise unless the actor may report the post: a member who can read it, not its
+    author, not silenced there; a hidden or deleted post has been dealt with (409)."""
+    _check_respond(
+        actor,
+        post,
+        "report posts",
+        "You cannot report your own post.",
+        Conflict("This post has been dealt with already."),
+    )
+
+
+def can_report_post(actor: Actor, post: Post) -> bool:
+    """True if `check_report_post` lets the actor report the post."""
+    return _passes(check_report_post, actor, post)
 
 
 def can_like_post(actor: Actor, post: Post) -> bool:
-    """True if the actor may like (or unlike) the post: a member who can read it, not its
-    author; not while silenced."""
-    if not actor.is_member or actor.silenced or post.author_id == actor.user_id:
-        return False
-    if post.is_deleted or post.is_hidden:
-        return False
-    return can_see_post(actor, post)
+    """True if `check_like_post` lets the actor like the post."""
+    return _passes(check_like_post, actor, post)
 
 
-def can_post_links(actor: Actor) -> bool:
-    """True if the actor's posts may carry links and images: trust level 1 and up."""
-    return actor.trust_level >= 1 or actor.is_site_moderator or bool(actor.moderated_group_ids)
+def can_post_topic(actor: Actor, board: Board) -> bool:
+    """True if `check_post_topic` lets the actor start a topic on the board."""
+    return _passes(check_post_topic, actor, board)
+
+
+def can_reply(actor: Actor, topic: Topic) -> bool:
+    """True if `check_reply` lets the actor reply to the topic."""
+    return _passes(check_reply, actor, topic)
+
+
+def can_edit_post(actor: Actor, post: Post) -> bool:
+    """True if `check_edit_post` lets the actor edit the post."""
+    return _passes(check_edit_post, actor, post)
+
+
+def can_delete_post(actor: Actor, post: Post) -> bool:
+    """True if `check_delete_post` lets the actor delete the post."""
+    return _passes(check_delete_post, actor, post)
+
+
+# --- trust levels ---------------------------------------------------------------------
+
+
+def can_post_links(actor: Actor, board: Board) -> bool:
+    """True if the actor's posts on the board may carry links and images: trust level 1
+    and up there (a group's grant counts on its own boards only), or moderating the board.
+    """
+    if actor.trust_level_in(board.group_id) >= 1 or actor.is_site_moderator:
+        return True
+    # A group's moderators moderate its boards only: their role says nothing elsewhere.
+    return board.group_id is not None and board.group_id in actor.moderated_group_ids
+
+
+def member_trust_level(user: User, group: Group | None) -> int:
+    """A member's trust level in a scope (see `Actor.trust_level_in`), for rules about
+    members other than the actor: report weights, the community's defences."""
+    if group is None:
+        return user.trust_level
+    granted = db.session.scalar(
+        select(Membership.trust_level).where(
+            Membership.group_id == group.id,
+            Membership.user_id == user.id,
+            # A member suspended from the group is an outsider there for the time.
+            or_(Membership.suspended_until.is_(None), Membership.suspended_until <= utcnow()),
+        )
+    )
+    return max(user.trust_level, granted or 0)
 
 
 def can_grant_trust(actor: Actor, user: User, group: Group | None) -> bool:
-    """Admins grant (and lock) trust levels to anyone they can see; a group's owners to
-    its members (up to level 3; level 4 and unlocking others' grants are for admins)."""
+    """Site levels (`group` None): admins only, who may also lock them. A level inside a
+    group: whoever manages the group (its owners; admins where they may manage it), for
+    its members, up to level 3; it never changes the member's site level."""
     if not actor.is_member or actor.silenced or user.id == actor.user_id:
         return False
-    if actor.is_admin:
-        return True
-    if group is None or group.id not in actor.owned_group_ids:
+    if group is None:
+        return actor.is_admin
+    if not can_manage_group(actor, group):
         return False
     is_member = db.session.scalar(
         select(Membership.id).where(Membership.group_id == group.id, Membership.user_id == user.id)
@@ -654,22 +881,6 @@ def can_administer(actor: Actor) -> bool:
     return actor.is_member and actor.is_admin
 
 
-def can_post_topic(actor: Actor, board: Board) -> bool:
-    """True if the actor may start a topic on the board."""
-    if not actor.is_member or actor.silenced or not can_see_board(actor, board):
-        return False
-    return _posts_in(actor, board) or can_moderate(actor, board)
-
-
-def can_reply(actor: Actor, topic: Topic) -> bool:
-    """True if the actor may reply to the topic."""
-    if not actor.is_member or actor.silenced or not can_see_topic(actor, topic):
-        return False
-    if can_moderate(actor, topic.board):
-        return True
-    return not topic.locked and not topic.closed and _posts_in(actor, topic.board)
-
-
 def can_see_post_body(actor: Actor, post: Post) -> bool:
     """True if the actor may read the post's text. A deleted post's: moderators only; a
     hidden (or waiting) post's: moderators, and its author."""
@@ -685,24 +896,6 @@ def can_see_post_body(actor: Actor, post: Post) -> bool:
 def can_see_revisions(actor: Actor, post: Post) -> bool:
     """True if the actor may read the post's edit history."""
     return can_see_post_body(actor, post)
-
-
-def can_edit_post(actor: Actor, post: Post) -> bool:
-    """True if the actor may edit the post: its author (topic open) or a moderator."""
-    if not actor.is_member or actor.silenced or not can_see_post(actor, post):
-        return False
-    if can_moderate(actor, post.topic.board):
-        return True
-    return post.author_id == actor.user_id and not post.is_deleted and not post.topic.locked
-
-
-def can_delete_post(actor: Actor, post: Post) -> bool:
-    """True if the actor may delete the post (or would, were it not deleted already)."""
-    if not actor.is_member or not can_see_post(actor, post):
-        return False
-    if can_moderate(actor, post.topic.board):
-        return True
-    return post.author_id == actor.user_id and not actor.silenced
 
 
 def can_see_user(actor: Actor, user: User) -> bool:
@@ -765,7 +958,10 @@ def topic_post_actions(
     checks that it does.
     """
     sees = can_see_topic(actor, topic)
-    writer = actor.is_member and not actor.silenced and sees
+    # A silence in the topic's group stops writing there, but not taking one's own words
+    # down (as in `check_edit_post` and `check_delete_post`).
+    writer = actor.is_member and not silenced_in(actor, topic.board.group_id) and sees
+    deleter = actor.is_member and not actor.silenced and sees
     moderates = sees and can_moderate(actor, topic.board)
     replies = can_reply(actor, topic)
     actions = {}
@@ -778,7 +974,7 @@ def topic_post_actions(
         open_to_others = writer and not own and not post.is_deleted and not post.is_hidden
         actions[post.id] = {
             "edit": moderates or (writer and own and not post.is_deleted and not topic.locked),
-            "delete": not post.is_deleted and (moderates or (own and writer)),
+            "delete": not post.is_deleted and (moderates or (own and deleter)),
             "reply": replies,
             "revisions": post.revisions_count > 0 and readable,
             "body": readable,

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask_migrate import upgrade
+from sqlalchemy import column
+from sqlalchemy import select
+from sqlalchemy import table
 from sqlalchemy import text
 
 from forum.extensions import db
@@ -154,3 +161,192 @@ def test_upgrade_to_0010_keeps_earlier_removals(empty_url, tmp_path):
         assert rows[0].lifted_at is None and rows[0].created_at == when
         db.session.remove()
         db.engine.dispose()
+
+
+def _insert(conn: Any, table_name: str, /, **values: Any) -> None:
+    """Insert one row by column name (no model: the models are ahead of the revision)."""
+    conn.execute(table(table_name, *(column(key) for key in values)).insert().values(**values))
+
+
+def _grant(before: int, before_locked: bool, after: int, after_locked: bool) -> str:
+    return json.dumps(
+        {
+            "before": {"level": before, "locked": before_locked},
+            "after": {"level": after, "locked": after_locked},
+        }
+    )
+
+
+def test_upgrade_to_0011_moves_owner_grants_into_their_group(empty_url, tmp_path):
+    """Trust levels group owners set site-wide become grants inside their group; the site
+    level goes back to what it was; admins' grants stay; stale report scopes follow."""
+    app = make_test_app(empty_url, tmp_path / "instance")
+    init_migrations(app)
+    at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    with app.app_context():
+        upgrade(directory=MIGRATIONS, revision="0009")
+        with db.engine.begin() as conn:
+            # 1 admin, 2 owner, 3 victim (was 2, set to 0 locked), 4 puppet (was 0, set
+            # to 3 locked), 5 settled (an owner set 3, then an admin set 1 locked).
+            for uid, name, admin, level, locked in (
+                (1, "admin", True, 4, True),
+                (2, "owner", False, 1, False),
+                (3, "victim", False, 0, True),
+                (4, "puppet", False, 3, True),
+                (5, "settled", False, 1, True),
+            ):
+                _insert(
+                    conn,
+                    "users",
+                    id=uid,
+                    username=name,
+                    username_key=name,
+                    password_hash="x",
+                    is_admin=admin,
+                    is_moderator=False,
+                    trust_level=level,
+                    trust_level_locked=locked,
+                    auth_epoch=0,
+                    created_at=at,
+                    show_join_date=False,
+                    bio="",
+                )
+            _insert(
+                conn,
+                "groups",
+                id=1,
+                name="Secret",
+                slug="secret",
+                description="",
+                visibility="secret",
+                created_at=at,
+            )
+            for uid, role in ((2, "owner"), (3, "member"), (4, "member"), (5, "member")):
+                _insert(
+                    conn, "memberships", id=uid, group_id=1, user_id=uid, role=role, created_at=at
+                )
+            for eid, actor, target, group, data, rank in (
+                (1, 2, 3, 1, _grant(2, False, 0, True), 2),
+                (2, 2, 4, 1, _grant(0, False, 3, True), 2),
+                (3, 2, 5, 1, _grant(0, False, 3, True), 2),
+                (4, 1, 5, None, _grant(3, True, 1, True), 4),
+            ):
+                _insert(
+                    conn,
+                    "moderation_log",
+                    id=eid,
+                    actor_id=actor,
+                    action="trust_level_granted",
+                    target_type="user",
+                    target_id=target,
+                    group_id=group,
+                    reason="",
+                    created_at=at,
+                    data=data,
+                    actor_rank=rank,
+                )
+            # A handled report left on the site after its topic moved into the group.
+            _insert(
+                conn,
+                "boards",
+                id=1,
+                name="Hidden",
+                description="",
+                position=1,
+                created_at=at,
+                topics_count=1,
+                posts_count=1,
+                group_id=1,
+            )
+            _insert(
+                conn,
+                "topics",
+                id=1,
+                board_id=1,
+                author_id=3,
+                title="Moved",
+                created_at=at,
+                last_post_at=at,
+                posts_count=1,
+                next_number=2,
+                pinned=False,
+                locked=False,
+            )
+            _insert(
+                conn,
+                "posts",
+                id=1,
+                topic_id=1,
+                number=1,
+                author_id=3,
+                body="b",
+                html="<p>b</p>",
+                renderer_version=1,
+                created_at=at,
+                revisions_count=0,
+            )
+            _insert(
+                conn,
+                "reports",
+                id=1,
+                post_id=1,
+                group_id=None,
+                status="dismissed",
+                score=4,
+                created_at=at,
+                resolution="",
+                resolution_reason="",
+            )
+            _insert(
+                conn,
+                "flags",
+                id=1,
+                report_id=1,
+                post_id=1,
+                reporter_id=4,
+                reason="spam",
+                note="",
+                weight=4,
+                created_at=at,
+                updated_at=at,
+            )
+        upgrade(directory=MIGRATIONS)
+        with db.engine.connect() as conn:
+            users = {
+                uid: (level, bool(locked))
+                for uid, level, locked in conn.execute(
+                    select(
+                        column("id"), column("trust_level"), column("trust_level_locked")
+                    ).select_from(table("users"))
+                )
+            }
+            memberships = table(
+                "memberships",
+                column("user_id"),
+                column("trust_level"),
+                column("trust_granted_by_id"),
+            )
+            grants = {
+                uid: (level, by)
+                for uid, level, by in conn.execute(
+                    select(
+                        memberships.c.user_id,
+                        memberships.c.trust_level,
+                        memberships.c.trust_granted_by_id,
+                    )
+                )
+            }
+            report_scope = conn.execute(
+                select(column("group_id")).select_from(table("reports"))
+            ).scalar()
+            flag_level = conn.execute(
+                select(column("trust_level")).select_from(table("flags"))
+            ).scalar()
+        db.engine.dispose()
+    # Site levels back to their "before"; the admin's later decision stands.
+    assert users == {1: (4, True), 2: (1, False), 3: (2, False), 4: (0, False), 5: (1, True)}
+    # The owners' grants now count inside the group only (0 is no grant).
+    assert grants == {2: (None, None), 3: (None, None), 4: (3, 2), 5: (3, 2)}
+    assert report_scope == 1
+    # A flag records the level its weight was based on when it was made (here 3).
+    assert flag_level == 3

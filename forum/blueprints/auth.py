@@ -20,6 +20,7 @@ from werkzeug.wrappers import Response
 from forum import policy
 from forum.blueprints import context
 from forum.errors import Conflict
+from forum.errors import Denied
 from forum.errors import Invalid
 from forum.errors import NotLoggedIn
 from forum.extensions import db
@@ -265,6 +266,11 @@ def update_profile() -> Page | Response:
         )
     except Invalid as exc:
         return _account_page(400, errors=_problem(exc), form=form, email_value=email)
+    except Denied as exc:
+        # A silenced member changing their bio: the reason goes next to the field.
+        db.session.rollback()
+        errors = {"bio": exc.message}
+        return _account_page(403, errors=errors, form=form, email_value=email, denied=exc.code)
     context.commit(mail)
     flash("Your profile is saved.")
     if mail:

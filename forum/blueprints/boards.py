@@ -21,7 +21,6 @@ from forum.errors import RateLimited
 from forum.extensions import db
 from forum.models.boards import Board
 from forum.policy import Actor
-from forum.services import posts
 from forum.services import topics
 
 bp = Blueprint("boards", __name__)
@@ -76,8 +75,7 @@ def _topics_fragment(actor: Actor, board: Board, number: int, per_page: int) -> 
 def new_topic(board_id: int) -> Page | Response:
     actor = context.current_actor()
     board = policy.require_board(actor, board_id)
-    if not policy.can_post_topic(actor, board):
-        posts.deny_write(actor)
+    policy.check_post_topic(actor, board)
     form = {"title": request.form.get("title", ""), "body": request.form.get("body", "")}
     if request.method == "GET":
         return render_template("boards/new_topic.html", board=board, form=form, errors={})

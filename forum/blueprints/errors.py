@@ -54,8 +54,9 @@ def api_error(
     return jsonify({"error": body}), status
 
 
-def _page(status: int, message: str) -> tuple[str, int]:
-    return render_template("error.html", status=status, message=message), status
+def _page(status: int, message: str, code: str = "") -> tuple[str, int]:
+    # `code` lets the page add what a person can do next (silenced: their standing).
+    return render_template("error.html", status=status, message=message, code=code), status
 
 
 def handle_forum_error(exc: ForumError) -> Any:
@@ -74,7 +75,7 @@ def handle_forum_error(exc: ForumError) -> Any:
         if request.method != "GET":
             return redirect(url_for("auth.login"))
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-    status, page = exc.status, _page(exc.status, message)
+    status, page = exc.status, _page(exc.status, message, exc.code)
     if isinstance(exc, RateLimited):
         return page[0], status, {"Retry-After": str(exc.retry_after)}
     return page

@@ -135,14 +135,8 @@ def _report_page(actor: Actor, post: Post, status: int = 200, **extra: Any) -> t
 def report(post_id: int) -> Page | Response:
     actor = context.current_actor()
     post = policy.require_post(actor, post_id)
-    if not policy.can_report_post(actor, post):
-        policy.require_member(actor)
-        if actor.silenced:
-            raise Denied("You are silenced and cannot report posts for now.", code="silenced")
-        if post.author_id == actor.user_id:
-            raise Denied("You cannot report your own post.")
-        # Hidden or deleted: the moderators have dealt with it (its text is not shown).
-        raise Conflict("This post has been dealt with already.")
+    # Hidden or deleted: the moderators have dealt with it (409; its text is not shown).
+    policy.check_report_post(actor, post)
     if request.method == "GET":
         return _report_page(actor, post)
     form = {"reason": request.form.get("reason", ""), "note": request.form.get("note", "")}

@@ -231,8 +231,7 @@ def unlike(post_id: int) -> Response:
 def reply_form(post_id: int) -> str:
     actor = context.current_actor()
     post = policy.require_post(actor, post_id)
-    if not policy.can_reply(actor, post.topic):
-        posts.deny_write(actor)
+    policy.check_reply(actor, post.topic)
     return _reply_page(actor, post.topic, post, "", {})
 
 
@@ -241,8 +240,7 @@ def edit(post_id: int) -> Page | Response:
     actor = context.current_actor()
     post = policy.require_post(actor, post_id)
     if request.method == "GET":
-        if not policy.can_edit_post(actor, post):
-            posts.deny_write(actor, "You can only edit your own posts.")
+        policy.check_edit_post(actor, post)
         return render_template("topics/edit.html", post=post, body=post.body, errors={})
     body = request.form.get("body", "")
     try:
@@ -262,8 +260,7 @@ def delete(post_id: int) -> str | Response:
     actor = context.current_actor()
     post = policy.require_post(actor, post_id)
     if request.method == "GET":
-        if not policy.can_delete_post(actor, post):
-            posts.deny_write(actor, "You can only delete your own posts.")
+        policy.check_delete_post(actor, post)
         return render_template("topics/delete.html", post=post)
     posts.delete_post(actor, post)
     target_url = _post_url(post)

@@ -37,6 +37,7 @@ def _profile_page(actor: Actor, user: User, status: int = 200, **extra: Any) -> 
         progress=trust.progress(user) if user.id == actor.user_id else None,
         grant_scopes=listings.trust_grant_scopes(actor, user),
         level_names=trust.LEVEL_NAMES,
+        max_group_grant=trust.MAX_OWNER_GRANT,
         **values,
     )
     return page, status
@@ -51,10 +52,13 @@ def profile(username: str) -> Page:
 def _grant_scope(actor: Actor, user: User, value: str) -> Group | None:
     """The scope chosen in the form ("site" or a group's slug), among those allowed."""
     for scope in listings.trust_grant_scopes(actor, user):
-        if (scope.slug if scope is not None else "site") == value:
-            return scope
+        if (scope.group.slug if scope.group is not None else "site") == value:
+            return scope.group
     policy.require_member(actor)
-    raise Denied("Only site admins, and group owners for their members, grant trust levels.")
+    raise Denied(
+        "Only site admins set members' trust levels; "
+        "a group's owners grant levels that count inside their group."
+    )
 
 
 @bp.post("/u/<username>/trust")

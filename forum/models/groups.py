@@ -105,8 +105,16 @@ class Membership(db.Model):  # type: ignore[name-defined,misc]
     # Silenced: reads the group, cannot post in it. Suspended: an outsider for the time.
     silenced_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     suspended_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # A trust level the group's owners granted (1-3): it applies on this group's boards
+    # only, raising the member's site level there and never lowering or locking it
+    # (`Actor.trust_level_in`). None: no grant. It goes with the membership.
+    trust_level: Mapped[int | None] = mapped_column(Integer, default=None)
+    trust_granted_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    trust_granted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
-    user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined", innerjoin=True)
     group: Mapped[Group] = relationship()
 
 

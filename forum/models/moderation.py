@@ -99,6 +99,10 @@ class Flag(db.Model):  # type: ignore[name-defined,misc]
     note: Mapped[str] = mapped_column(Text, default="")
     # The weight this flag added to its report's score (recomputed on update).
     weight: Mapped[int] = mapped_column(Integer, default=1)
+    # The reporter's trust level in the post's scope when they reported (what the weight
+    # was based on; shown to moderators instead of a name). A level granted inside a
+    # group counts for that group's posts only.
+    trust_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

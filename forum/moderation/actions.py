@@ -22,7 +22,6 @@ from forum.extensions import db
 from forum.models.base import utcnow
 from forum.models.boards import Board
 from forum.models.moderation import Appeal
-from forum.models.moderation import AppealState
 from forum.models.moderation import Flag
 from forum.models.moderation import Report
 from forum.models.moderation import ReportStatus
@@ -182,21 +181,22 @@ def apply_move(topic: Topic, board: Board) -> bool:
     topic.board_id = board.id
     topic.board = board
     topic.revision = Topic.revision + 1
-    # Open cases and appeals about the topic's posts follow it into the new scope.
+    # Every case and appeal about the topic's posts, open or decided, follows it into the
+    # new scope: they show the post, its reporters' notes and what was decided, so they
+    # belong to whoever may now read it. Left behind, a handled report would keep showing
+    # a post moved into a secret group to the old scope's moderators. (Sanctions stay:
+    # they are about the member in the scope where they were imposed; log entries stay
+    # too, as the record of what was done there, and name no post's content.)
     post_ids = select(Post.id).where(Post.topic_id == topic.id).scalar_subquery()
     db.session.execute(
         update(Report)
-        .where(Report.post_id.in_(post_ids), Report.status == ReportStatus.OPEN)
+        .where(Report.post_id.in_(post_ids))
         .values(group_id=board.group_id)
         .execution_options(synchronize_session="fetch")
     )
     db.session.execute(
         update(Appeal)
-        .where(
-            Appeal.target_type == "post",
-            Appeal.target_id.in_(post_ids),
-            Appeal.state == AppealState.OPEN,
-        )
+        .where(Appeal.target_type == "post", Appeal.target_id.in_(post_ids))
         .values(group_id=board.group_id)
         .execution_options(synchronize_session="fetch")
     )

@@ -39,6 +39,7 @@ from forum.listings import _paged
 from forum.models.base import utcnow
 from forum.models.boards import Board
 from forum.models.groups import Group
+from forum.models.groups import Membership
 from forum.models.moderation import Appeal
 from forum.models.moderation import AppealState
 from forum.models.moderation import Flag
@@ -110,15 +111,16 @@ def reporter_record(user_id: int) -> tuple[int, int]:
 def flag_weight(user: User, group: Group | None = None) -> int:
     """How much a member's flag adds to a case's score.
 
-    base = 1 + trust level; moderators of the scope (site moderators, admins, the group's
-    moderators and owners) 5. Once the member has more than 5 handled flags their record
-    scales it: weight = round(base * upheld / (upheld + dismissed)), never below 0, so a
-    member whose reports are mostly dismissed loses their say.
+    base = 1 + trust level in the post's scope (a level granted inside a group counts
+    there only); moderators of the scope (site moderators, admins, the group's moderators
+    and owners) 5. Once the member has more than 5 handled flags their record scales it:
+    weight = round(base * upheld / (upheld + dismissed)), never below 0, so a member whose
+    reports are mostly dismissed loses their say.
     """
     if policy.member_rank(user, group) > policy.RANK_NONE:
         base = MODERATOR_WEIGHT
     else:
-        base = 1 + max(0, user.trust_level)
+        base = 1 + max(0, policy.member_trust_level(user, group))
     upheld, dismissed = reporter_record(user.id)
     handled = upheld + dismissed
     if handled <= RECORD_AFTER:
@@ -127,18 +129,6 @@ def flag_weight(user: User, group: Group | None = None) -> int:
 
 
 # --- reporting --------------------------------------------------------------------
-
-
-def _deny_report(actor: Actor, post: Post) -> None:
-    if not actor.is_member:
-        raise NotLoggedIn()
-    if not policy.can_see_post(actor, post):
-        raise NotFound()
-    if actor.silenced:
-        raise Denied("You are silenced and cannot report posts for now.", code="silenced")
-    if post.author_id == actor.user_id:
-        raise Denied("You cannot report your own post.")
-    raise Denied("This post has been dealt with already.")
 
 
 def _check_rate(reporter_id: int) -> None:
@@ -168,8 +158,7 @@ def report_post_with_outcome(
     actor: Actor, post: Post, *, reason: Any, note: Any = ""
 ) -> tuple[Report, bool]:
     """`report_post`, also saying whether a new flag was made (False: one was updated)."""
-    if not policy.can_report_post(actor, post):
-        _deny_report(actor, post)
+    policy.check_report_post(actor, post)
     clean_reason_value = FlagReason(validation.choice(reason, "reason", REASONS))
     clean_note = validation.text(note, "note", max_len=NOTE_MAX)
     reporter_id = policy.require_member(actor)
@@ -192,6 +181,7 @@ def report_post_with_outcome(
         flag.reason = clean_reason_value
         flag.note = clean_note
         flag.weight = flag_weight(reporter, group)
+        flag.trust_level = policy.member_trust_level(reporter, group)
         flag.updated_at = now
     else:
         _check_rate(reporter_id)
@@ -208,6 +198,7 @@ def report_post_with_outcome(
             reason=clean_reason_value,
             note=clean_note,
             weight=flag_weight(reporter, group),
+            trust_level=policy.member_trust_level(reporter, group),
             created_at=now,
             updated_at=now,
         )
@@ -225,25 +216,32 @@ def report_post_with_outcome(
 
 
 def _defend(reporter: User, flag: Flag, report: Report, post: Post, group: Group | None) -> None:
-    """The community's defences with no moderator online: auto-hide, auto-silence."""
+    """The community's defences with no moderator online: auto-hide, auto-silence.
+
+    Both the reporter's and the author's levels are those in the post's scope: a level
+    a group's owners granted counts on that group's posts only, so owners can neither
+    arm sockpuppets against the rest of the site nor expose a member to these defences
+    outside their group.
+    """
     author = post.author
     # Members' reports never hide a moderator's (or an admin's) post, nor silence them.
     if policy.member_rank(author, group) > policy.RANK_NONE:
         return
     spam = flag.reason == FlagReason.SPAM
+    newcomer = policy.member_trust_level(author, group) == 0
     trusted_spotter = (
-        reporter.trust_level >= 3 or policy.member_rank(reporter, group) > policy.RANK_NONE
+        flag.trust_level >= 3 or policy.member_rank(reporter, group) > policy.RANK_NONE
     )
     if (
         not post.is_hidden
         and not post.is_deleted
         and (
             report.score >= _setting("hide_threshold", HIDE_THRESHOLD)
-            or (spam and trusted_spotter and author.trust_level == 0)
+            or (spam and trusted_spotter and newcomer)
         )
     ):
         _community_hide(report, post, group)
-    if spam and author.trust_level == 0:
+    if spam and newcomer:
         _maybe_auto_silence(author, report, group)
 
 
@@ -413,6 +411,8 @@ class QueueItem:
     # The member's history in this scope: earlier hidden posts, sanctions.
     hidden_posts: int = 0
     sanctions: int = 0
+    # The post author's trust level in the item's scope (a group's grant counts there).
+    author_trust_level: int = 0
 
     @property
     def group_id(self) -> int | None:
@@ -580,10 +580,40 @@ def _queue_items(actor: Actor, rows: Sequence[tuple[str, int]]) -> list[QueueIte
         if isinstance(item.obj, Report):
             item.score = item.obj.score
             for flag in flags.get(item.obj.id, []):
-                item.reasons.append((FlagReason(flag.reason), flag.note, flag.reporter.trust_level))
+                item.reasons.append((FlagReason(flag.reason), flag.note, flag.trust_level))
         items.append(item)
     _add_history(actor, items)
+    _add_author_levels(items)
     return items
+
+
+def _add_author_levels(items: list[QueueItem]) -> None:
+    """Fill in each post author's trust level in the item's scope, in one query."""
+    wanted = {
+        (item.post.author_id, item.group_id)
+        for item in items
+        if item.post is not None and item.group_id is not None
+    }
+    granted: dict[tuple[int, int], int] = {}
+    if wanted:
+        rows = db.session.execute(
+            select(Membership.user_id, Membership.group_id, Membership.trust_level).where(
+                Membership.user_id.in_(sorted({user_id for user_id, _g in wanted})),
+                Membership.group_id.in_(sorted({group_id for _u, group_id in wanted})),
+                Membership.trust_level.is_not(None),
+            )
+        )
+        granted = {
+            (user_id, group_id): level
+            for user_id, group_id, level in rows
+            if level is not None and group_id is not None
+        }
+    for item in items:
+        if item.post is None:
+            continue
+        site = item.post.author.trust_level
+        key = (item.post.author_id, item.group_id) if item.group_id is not None else None
+        item.author_trust_level = max(site, granted.get(key, 0)) if key else site
 
 
 def _queue_item(

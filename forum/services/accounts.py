@@ -31,6 +31,7 @@ from forum.models.users import User
 from forum.passwords import is_common_password
 from forum.policy import Actor
 from forum.policy import actor_for
+from forum.policy import check_change_bio
 from forum.policy import require_member
 from forum.services import trust
 from forum.services.settings import get_settings
@@ -430,9 +431,15 @@ def update_profile(
     mail = None
     if bio is not None:
         try:
-            user.bio = validation.text(bio, "bio", max_len=500, label="About you")
+            clean_bio = validation.text(bio, "bio", max_len=500, label="About you")
         except Invalid as exc:
             errors.update(exc.fields)
+        else:
+            if clean_bio != user.bio:
+                # The bio is public text like a post: a silence stops it changing too.
+                # (Sending it unchanged, as the account form always does, is no change.)
+                check_change_bio(actor)
+            user.bio = clean_bio
     if show_join_date is not None:
         try:
             user.show_join_date = validation.boolean(show_join_date, "show_join_date")

@@ -16,9 +16,6 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
 
 from forum import policy
-from forum.errors import Denied
-from forum.errors import NotFound
-from forum.errors import NotLoggedIn
 from forum.extensions import db
 from forum.models.activity import PostLike
 from forum.models.base import utcnow
@@ -29,17 +26,8 @@ from forum.policy import Actor
 
 def _check(actor: Actor, post: Post) -> int:
     """The actor's user id if they may like (or unlike) the post; else the telling error."""
-    if policy.can_like_post(actor, post):
-        return policy.require_member(actor)
-    if not actor.is_member:
-        raise NotLoggedIn()
-    if not policy.can_see_post(actor, post):
-        raise NotFound()
-    if actor.silenced:
-        raise Denied("You are silenced and cannot like posts for now.", code="silenced")
-    if post.author_id == actor.user_id:
-        raise Denied("You cannot like your own post.")
-    raise Denied("You cannot like a deleted or hidden post.")
+    policy.check_like_post(actor, post)
+    return policy.require_member(actor)
 
 
 def _insert_new(values: dict[str, Any]) -> bool:

@@ -177,7 +177,8 @@ def check_can_post(
     if actor.user_id is None or policy.can_moderate(actor, board):
         return
     now = now or utcnow()
-    if actor.trust_level < 1:
+    # The level in the board's scope: a group's grant lifts the caps on its boards only.
+    if actor.trust_level_in(board.group_id) < 1:
         _check_daily_caps(actor.user_id, kind, now)
     if kind == "reply" and topic is not None and topic.slow_mode_minutes > 0:
         _check_slow_mode(actor.user_id, topic, now)
@@ -193,7 +194,9 @@ def needs_approval(actor: Actor, board: Board) -> bool:
     group = board.group
     if group is None or group.approve_first_posts <= 0:
         return False
-    if actor.user_id is None or actor.trust_level >= 1 or policy.can_moderate(actor, board):
+    if actor.user_id is None or actor.trust_level_in(group.id) >= 1:
+        return False
+    if policy.can_moderate(actor, board):
         return False
     group_boards = select(Board.id).where(Board.group_id == group.id)
     passed = db.session.scalar(
@@ -221,17 +224,19 @@ def hold_for_approval(post: Post, now: datetime) -> None:
     post.hidden_by_id = None
 
 
-def may_post_links(actor: Actor, author: User) -> bool:
-    """True if a post by `author`, written or edited by `actor`, is rendered with links.
+def may_post_links(actor: Actor, author: User, board: Board) -> bool:
+    """True if a post by `author` on the board, written or edited by `actor`, is rendered
+    with links.
 
     The rule is the author's (`policy.can_post_links`): a moderator fixing a typo in a
     new member's post does not turn its addresses into links.
     """
     if actor.user_id == author.id:
-        return policy.can_post_links(actor)
-    return author_may_post_links(author)
+        return policy.can_post_links(actor, board)
+    return author_may_post_links(author, board)
 
 
-def author_may_post_links(author: User) -> bool:
-    """True if the member's posts are rendered with links, judged by their standing now."""
-    return policy.can_post_links(policy.actor_for(author, guests_read=False))
+def author_may_post_links(author: User, board: Board) -> bool:
+    """True if the member's posts on the board are rendered with links, judged by their
+    standing (there) now."""
+    return policy.can_post_links(policy.actor_for(author, guests_read=False), board)

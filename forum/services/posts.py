@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
-from typing import NoReturn
 
 from sqlalchemy import select
 
@@ -13,7 +12,6 @@ from forum import validation
 from forum.errors import Denied
 from forum.errors import Invalid
 from forum.errors import NotFound
-from forum.errors import NotLoggedIn
 from forum.extensions import db
 from forum.models.base import utcnow
 from forum.models.boards import Board
@@ -30,15 +28,6 @@ from forum.services import limits
 COMMUNITY_REVIEW_DELAY = timedelta(minutes=10)
 
 
-def deny_write(actor: Actor, message: str = "") -> NoReturn:
-    """Raise the most telling refusal for a write the actor may not make."""
-    if not actor.is_member:
-        raise NotLoggedIn()
-    if actor.silenced:
-        raise Denied("You are silenced and cannot post for now.", code="silenced")
-    raise Denied(message or "You may not do that.")
-
-
 def _reply_target(actor: Actor, topic: Topic, reply_to: Any) -> int | None:
     if reply_to in (None, ""):
         return None
@@ -53,10 +42,7 @@ def _reply_target(actor: Actor, topic: Topic, reply_to: Any) -> int | None:
 
 def reply_to_topic(actor: Actor, topic: Topic, *, body: Any, reply_to: Any = None) -> Post:
     """Add a post to a topic, optionally answering one of its posts."""
-    if not policy.can_reply(actor, topic):
-        if actor.is_member and not actor.silenced and topic.locked:
-            raise Denied("This topic is locked.", code="locked")
-        deny_write(actor)
+    policy.check_reply(actor, topic)
     clean_body = validation.body(body)
     target = _reply_target(actor, topic, reply_to)
     author_id = policy.require_member(actor)
@@ -75,7 +61,7 @@ def reply_to_topic(actor: Actor, topic: Topic, *, body: Any, reply_to: Any = Non
         author_id=author_id,
         reply_to_id=target,
         body=clean_body,
-        html=render_markdown(clean_body, links=policy.can_post_links(actor)),
+        html=render_markdown(clean_body, links=policy.can_post_links(actor, board)),
         renderer_version=RENDERER_VERSION,
         created_at=now,
     )
@@ -100,10 +86,7 @@ def reply_to_topic(actor: Actor, topic: Topic, *, body: Any, reply_to: Any = Non
 
 def edit_post(actor: Actor, post: Post, *, body: Any) -> bool:
     """Change a post's text, keeping the old text as a revision; True if it changed."""
-    if not policy.can_edit_post(actor, post):
-        if actor.is_member and not actor.silenced and post.topic.locked:
-            raise Denied("This topic is locked.", code="locked")
-        deny_write(actor, "You can only edit your own posts.")
+    policy.check_edit_post(actor, post)
     clean_body = validation.body(body)
     now = utcnow()
     # The author editing a hidden post asks for it to be reviewed again (a moderator's
@@ -137,7 +120,9 @@ def edit_post(actor: Actor, post: Post, *, body: Any) -> bool:
         )
     )
     post.body = clean_body
-    post.html = render_markdown(clean_body, links=limits.may_post_links(actor, post.author))
+    post.html = render_markdown(
+        clean_body, links=limits.may_post_links(actor, post.author, post.topic.board)
+    )
     post.renderer_version = RENDERER_VERSION
     post.edited_at = now
     post.revisions_count += 1
@@ -151,8 +136,7 @@ def edit_post(actor: Actor, post: Post, *, body: Any) -> bool:
 def delete_post(actor: Actor, post: Post) -> bool:
     """Soft-delete a post: it shows as deleted, its text kept for moderators."""
     # Permission first: "already deleted" must not answer anyone who could not delete it.
-    if not policy.can_delete_post(actor, post):
-        deny_write(actor, "You can only delete your own posts.")
+    policy.check_delete_post(actor, post)
     if post.is_deleted:
         return False
     post.deleted_at = utcnow()

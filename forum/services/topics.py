@@ -16,13 +16,11 @@ from forum.policy import Actor
 from forum.rendering import RENDERER_VERSION
 from forum.rendering import render_markdown
 from forum.services import limits
-from forum.services.posts import deny_write
 
 
 def create_topic(actor: Actor, board: Board, *, title: Any, body: Any) -> tuple[Topic, Post]:
     """Start a topic on a board with its first post."""
-    if not policy.can_post_topic(actor, board):
-        deny_write(actor)
+    policy.check_post_topic(actor, board)
     errors: dict[str, str] = {}
     clean_title = clean_body = ""
     try:
@@ -58,7 +56,7 @@ def create_topic(actor: Actor, board: Board, *, title: Any, body: Any) -> tuple[
         number=1,
         author_id=author_id,
         body=clean_body,
-        html=render_markdown(clean_body, links=policy.can_post_links(actor)),
+        html=render_markdown(clean_body, links=policy.can_post_links(actor, board)),
         renderer_version=RENDERER_VERSION,
         created_at=now,
     )

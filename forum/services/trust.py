@@ -38,6 +38,7 @@ from sqlalchemy import select
 from forum import policy
 from forum import validation
 from forum.errors import Denied
+from forum.errors import Invalid
 from forum.errors import NotLoggedIn
 from forum.extensions import db
 from forum.models.activity import PostLike
@@ -46,13 +47,13 @@ from forum.models.activity import UserStats
 from forum.models.activity import UserVisit
 from forum.models.base import utcnow
 from forum.models.groups import Group
+from forum.models.groups import Membership
 from forum.models.moderation import Appeal
 from forum.models.moderation import AppealState
 from forum.models.moderation import Report
 from forum.models.moderation import ReportStatus
 from forum.models.moderation import Sanction
 from forum.models.moderation import SanctionKind
-from forum.models.modlog import ModerationLog
 from forum.models.posts import Post
 from forum.models.topics import Topic
 from forum.models.users import User
@@ -460,6 +461,20 @@ def recompute_all(
 # --- what a member sees about their own level ---------------------------------------
 
 
+def _group_levels(user: User) -> list[dict[str, Any]]:
+    rows = db.session.execute(
+        select(Group.slug, Group.name, Membership.trust_level)
+        .join(Membership, Membership.group_id == Group.id)
+        .where(Membership.user_id == user.id, Membership.trust_level.is_not(None))
+        .order_by(Group.name, Group.id)
+    )
+    return [
+        {"group": slug, "group_name": name, "level": level, "name": level_name(level)}
+        for slug, name, level in rows
+        if level is not None
+    ]
+
+
 def progress(user: User, now: datetime | None = None) -> dict[str, Any]:
     """The member's level and, for the next level (or for keeping level 3), each
     requirement with their current count and the target."""
@@ -476,6 +491,8 @@ def progress(user: User, now: datetime | None = None) -> dict[str, Any]:
         "window_days": settings["tl3_window_days"],
         "requirements": [],
         "met": True,
+        # Levels the member's groups granted them (the member knows their own groups).
+        "group_levels": _group_levels(user),
     }
     if user.trust_level_locked or level >= MAX_AUTOMATIC_LEVEL + 1:
         return answer
@@ -495,48 +512,40 @@ def progress(user: User, now: datetime | None = None) -> dict[str, Any]:
 # --- granting by hand ----------------------------------------------------------------
 
 
-def _locked_by_someone_else(actor: Actor, user: User) -> bool:
-    """True if the member's locked level was last set by someone other than the actor."""
-    if not user.trust_level_locked:
-        return False
-    last_by = db.session.scalar(
-        select(ModerationLog.actor_id)
-        .where(
-            ModerationLog.action == "trust_level_granted",
-            ModerationLog.target_type == "user",
-            ModerationLog.target_id == user.id,
-        )
-        .order_by(ModerationLog.id.desc())
-        .limit(1)
-    )
-    return last_by != actor.user_id
-
-
 def grant_level(
     actor: Actor,
     user: User,
     *,
     level: Any,
-    lock: Any,
+    lock: Any = False,
     group: Group | None = None,
     reason: Any = "",
 ) -> bool:
-    """Set a member's level by hand, locked or not (admins; group owners for their
-    members, up to level 3); logged. True if anything changed."""
+    """Set a member's trust level by hand, logged and told to them; True if it changed.
+
+    Without `group`: the site level, locked or not (admins only). With `group`: a level
+    that counts on that group's boards only (its owners; admins where they manage the
+    group), 1-3, or 0 to take the grant back; it never touches the site level, and
+    `lock` does not apply (a grant is never recomputed).
+    """
     if not actor.is_member:
         raise NotLoggedIn()
     if not policy.can_grant_trust(actor, user, group):
-        raise Denied("Only site admins, and group owners for their members, grant trust levels.")
+        if group is None:
+            raise Denied(
+                "Only site admins set members' trust levels; "
+                "a group's owners grant levels that count inside their group."
+            )
+        raise Denied("Only the group's owners grant trust levels inside it, to its members.")
+    if group is None:
+        return _grant_site_level(actor, user, level=level, lock=lock, reason=reason)
+    return _grant_group_level(actor, user, group, level=level, reason=reason)
+
+
+def _grant_site_level(actor: Actor, user: User, *, level: Any, lock: Any, reason: Any) -> bool:
     new_level = validation.integer(level, "level", minimum=0, maximum=MAX_LEVEL)
     locked = validation.boolean(lock, "lock")
     why = validation.text(reason, "reason", max_len=500, label="Reason")
-    if not actor.is_admin:
-        # A group owner works inside what admins decided: level 4, and levels others
-        # locked, are the admins' to change.
-        if new_level > MAX_OWNER_GRANT or user.trust_level > MAX_OWNER_GRANT:
-            raise Denied("Only site admins grant or take away trust level 4.")
-        if _locked_by_someone_else(actor, user):
-            raise Denied("Someone else locked this member's trust level; ask a site admin.")
     if user.trust_level == new_level and user.trust_level_locked == locked:
         return False
     before = {"level": user.trust_level, "locked": user.trust_level_locked}
@@ -548,7 +557,7 @@ def grant_level(
         "trust_level_granted",
         target_type="user",
         target_id=user.id,
-        group=group,
+        group=None,
         reason=why,
         data={"before": before, "after": {"level": new_level, "locked": locked}},
     )
@@ -557,6 +566,66 @@ def grant_level(
             user.id,
             "trust_level",
             f"Your trust level was set by hand to {new_level} ({level_name(new_level)}).",
-            group_id=group.id if group is not None else None,
         )
+    return True
+
+
+def group_level(user: User, group: Group) -> int | None:
+    """The level the group's owners granted the member there (None: no grant)."""
+    return db.session.scalar(
+        select(Membership.trust_level).where(
+            Membership.group_id == group.id, Membership.user_id == user.id
+        )
+    )
+
+
+def _grant_group_level(actor: Actor, user: User, group: Group, *, level: Any, reason: Any) -> bool:
+    if level is None or level == "":
+        level = 0
+    new_level = validation.integer(level, "level", minimum=0, maximum=MAX_LEVEL)
+    if new_level > MAX_OWNER_GRANT:
+        raise Invalid(
+            "level", f"Inside a group, levels go up to {MAX_OWNER_GRANT}; site admins grant 4."
+        )
+    why = validation.text(reason, "reason", max_len=500, label="Reason")
+    membership = db.session.scalar(
+        select(Membership).where(Membership.group_id == group.id, Membership.user_id == user.id)
+    )
+    if membership is None:  # pragma: no cover - can_grant_trust has just checked
+        raise Denied("Only the group's owners grant trust levels inside it, to its members.")
+    # 0 is no grant: inside the group the member's own (site) level applies, as anywhere.
+    granted = new_level or None
+    if membership.trust_level == granted:
+        return False
+    before = membership.trust_level
+    membership.trust_level = granted
+    membership.trust_granted_by_id = (actor.user_id or None) if granted else None
+    membership.trust_granted_at = utcnow() if granted else None
+    # The flush retires the member's cached group facts (models.groups), so the grant
+    # applies from their very next request in every worker.
+    db.session.flush()
+    moderation_log.record(
+        actor,
+        "group_trust_level_granted",
+        target_type="user",
+        target_id=user.id,
+        group=group,
+        reason=why,
+        data={"before": {"level": before}, "after": {"level": granted}},
+    )
+    # Only the member is told, and the notification shows only while they are in the
+    # group (policy.visible_notifications): the group's name reaches nobody else.
+    if granted is not None:
+        text = (
+            f"In the group {group.name}, your trust level is now {granted} "
+            f"({level_name(granted)}). It counts on that group's boards only; "
+            "your trust level everywhere else is unchanged."
+        )
+    else:
+        text = (
+            f"In the group {group.name}, the trust level granted to you there was taken "
+            f"back: on its boards your own trust level ({user.trust_level}, "
+            f"{level_name(user.trust_level)}) applies, as everywhere."
+        )
+    notifications.notify(user.id, "trust_level", text, group_id=group.id)
     return True

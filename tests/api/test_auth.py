@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import timedelta
 
 from flask import Flask
 from flask import session
@@ -11,6 +12,7 @@ from flask.testing import FlaskClient
 from flask_wtf.csrf import generate_csrf
 
 from forum.extensions import db
+from forum.models.base import utcnow
 from forum.models.users import User
 from forum.services import accounts
 from tests import factories
@@ -159,6 +161,24 @@ def test_profile_change(client: FlaskClient, bearer: Callable) -> None:
     assert response.status_code == 200
     assert response.get_json()["bio"] == "Sober since spring."
     assert response.get_json()["show_join_date"] is True
+
+
+def test_silenced_member_cannot_change_their_bio(client: FlaskClient, bearer: Callable) -> None:
+    user = factories.make_user()
+    user.bio = "Before the silence."
+    user.silenced_until = utcnow() + timedelta(days=2)
+    db.session.commit()
+    headers = bearer(user)
+    refused = client.patch("/api/v1/me", json={"bio": "Abuse in my bio"}, headers=headers)
+    assert refused.status_code == 403
+    assert refused.get_json()["error"]["code"] == "silenced"
+    db.session.expire_all()
+    assert db.session.get(User, user.id).bio == "Before the silence."
+    # What is not public writing still changes; the bio sent unchanged is no change.
+    kept = client.patch(
+        "/api/v1/me", json={"bio": "Before the silence.", "show_join_date": True}, headers=headers
+    )
+    assert kept.status_code == 200 and kept.get_json()["show_join_date"] is True
 
 
 def test_email_change_needs_password(client: FlaskClient, bearer: Callable) -> None:

@@ -182,8 +182,16 @@ def test_group_owner_grants_trust_to_their_members(call: Callable[..., TestRespo
     path = "/users/member/trust-level"
     assert call("PUT", path, owner, {"level": 2}).status_code == 403  # not as the group's
     granted = call("PUT", path, owner, {"level": 3, "group": group.slug})
-    assert granted.status_code == 200 and granted.get_json()["trust_level"] == 3
-    assert call("PUT", path, owner, {"level": 4, "group": group.slug}).status_code == 403
+    assert granted.status_code == 200
+    body = granted.get_json()
+    # The grant counts inside the group only: the site level (1, from the invitation) and
+    # its lock are untouched.
+    assert (body["trust_level"], body["trust_level_locked"]) == (1, False)
+    assert (body["group"], body["group_trust_level"], body["changed"]) == ("garden", 3, True)
+    too_high = call("PUT", path, owner, {"level": 4, "group": group.slug})
+    assert too_high.status_code == 400 and "level" in too_high.get_json()["error"]["fields"]
+    taken_back = call("PUT", path, owner, {"level": 0, "group": group.slug}).get_json()
+    assert (taken_back["group_trust_level"], taken_back["trust_level"]) == (None, 1)
     outside = call("PUT", "/users/stranger/trust-level", owner, {"level": 2, "group": "garden"})
     assert outside.status_code == 403
     assert call("PUT", path, owner, {"level": 2, "group": "nowhere"}).get_json() == MISSING

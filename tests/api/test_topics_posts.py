@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 
 from forum.extensions import db
 from forum.models.base import utcnow
+from forum.moderation import sanctions
 from tests import factories
 
 
@@ -151,6 +152,43 @@ def test_silenced_member_reads_but_cannot_write(client: FlaskClient, bearer: Cal
     response = client.post(f"/api/v1/topics/{topic.id}/posts", json={"body": "Hi"}, headers=headers)
     assert response.status_code == 403
     assert response.get_json()["error"]["code"] == "silenced"
+
+
+def test_member_silenced_in_a_group_gets_silenced_there_only(
+    client: FlaskClient, bearer: Callable
+) -> None:
+    member = factories.make_user()
+    group = factories.make_group(members=(member,))
+    board = factories.make_board(group=group)
+    topic = factories.make_topic(board, factories.owner_of(group))
+    own = factories.make_post(topic, member, body="Written before the silence.")
+    sanctions.silence_member(
+        factories.actor(factories.owner_of(group)),
+        member,
+        group=group,
+        days=3,
+        reason="Heated thread.",
+    )
+    db.session.commit()
+    headers = bearer(member)
+    writes = (
+        client.post(f"/api/v1/topics/{topic.id}/posts", json={"body": "Hi"}, headers=headers),
+        client.post(
+            f"/api/v1/boards/{board.id}/topics",
+            json={"title": "New one", "body": "Hi"},
+            headers=headers,
+        ),
+        client.patch(f"/api/v1/posts/{own.id}", json={"body": "Changed"}, headers=headers),
+    )
+    for response in writes:
+        assert response.status_code == 403
+        error = response.get_json()["error"]
+        assert error["code"] == "silenced"
+        assert "silenced in this group" in error["message"]
+    # Elsewhere they write as before.
+    outside = factories.make_topic()
+    answer = client.post(f"/api/v1/topics/{outside.id}/posts", json={"body": "Hi"}, headers=headers)
+    assert answer.status_code == 201
 
 
 def test_author_edits_and_revisions_are_kept(client: FlaskClient, bearer: Callable) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import timedelta
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -11,6 +12,7 @@ from sqlalchemy import func
 from sqlalchemy import select
 
 from forum.extensions import db
+from forum.models.base import utcnow
 from forum.models.users import RecoveryCode
 from forum.models.users import User
 from forum.services import accounts
@@ -283,6 +285,23 @@ def test_profile_form_saves_bio_and_join_date_choice(client: FlaskClient) -> Non
     assert too_long.status_code == 400
     assert "at most 500" in too_long.text
     assert "x" * 501 in too_long.text
+
+
+def test_silenced_member_is_told_why_their_bio_is_not_saved(client: FlaskClient) -> None:
+    user = factories.make_user("alice")
+    user.bio = "Before the silence."
+    user.silenced_until = utcnow() + timedelta(days=2)
+    db.session.commit()
+    log_in(client, "alice")
+    refused = client.post("/account/profile", data={"bio": "Abuse in my bio", "email": ""})
+    assert refused.status_code == 403
+    text = flat(refused.text)
+    assert "You are silenced and cannot change the text about you for now." in text
+    assert 'href="/account/standing"' in refused.text
+    # The text they typed is kept in the form, and nothing was saved.
+    assert "Abuse in my bio" in refused.text
+    db.session.expire_all()
+    assert db.session.get(User, user.id).bio == "Before the silence."
 
 
 def test_new_recovery_codes_replace_the_old_ones(client: FlaskClient) -> None:

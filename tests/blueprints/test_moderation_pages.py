@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 from flask.testing import FlaskClient
 from sqlalchemy import func
 from sqlalchemy import select
 
 from forum.extensions import db
+from forum.models.base import utcnow
 from forum.models.boards import Board
 from forum.models.groups import Group
 from forum.models.moderation import Appeal
@@ -497,7 +499,7 @@ def test_profile_shows_trust_level_and_own_progress(client: FlaskClient, login_a
     login_as(member)
     own = flat(client.get("/u/newbie").text)
     assert "trust level 0 (new member)" in own and "Your trust level" in own
-    assert "requirements" in own and "Set trust level by hand" not in own
+    assert "requirements" in own and "Site trust level" not in own
     theirs = flat(client.get("/u/other").text)
     assert "trust level 2" in theirs and "Your trust level" not in theirs
     assert client.post("/u/other/trust", data={"level": "3", "scope": "site"}).status_code == 403
@@ -508,16 +510,27 @@ def test_admin_and_group_owner_grant_trust_levels(client: FlaskClient, login_as:
     group = factories.make_group(members=(member,))
     factories.make_topic(author=member)  # known outside the group: admins see the profile
     login_as(factories.make_admin())
-    assert "Set trust level by hand" in client.get("/u/grower").text
+    assert "Site trust level" in client.get("/u/grower").text
     answer = client.post("/u/grower/trust", data={"level": "2", "lock": "yes", "scope": "site"})
     assert answer.status_code == 302
     db.session.refresh(member)
     assert (member.trust_level, member.trust_level_locked) == (2, True)
     login_as(factories.owner_of(group))
-    page = client.get("/u/grower").text
-    assert f'value="{group.slug}"' in page
+    page = flat(client.get("/u/grower").text)
+    assert f"Trust level inside {group.name}" in page and "Site trust level" not in page
+    assert f'value="{group.slug}"' in client.get("/u/grower").text
+    # An owner's grant counts inside the group only: the site level stays the admin's.
+    granted = client.post("/u/grower/trust", data={"level": "3", "scope": group.slug})
+    assert granted.status_code == 302
+    db.session.refresh(member)
+    assert (member.trust_level, member.trust_level_locked) == (2, True)
+    assert factories.actor(member).trust_level_in(group.id) == 3
     refused = client.post("/u/grower/trust", data={"level": "4", "scope": group.slug})
-    assert refused.status_code == 403 and "level 4" in refused.text
+    assert refused.status_code == 400 and "levels go up to 3" in refused.text
+    site = client.post("/u/grower/trust", data={"level": "0", "lock": "yes", "scope": "site"})
+    assert site.status_code == 403 and "Only site admins" in site.text
+    db.session.refresh(member)
+    assert (member.trust_level, member.trust_level_locked) == (2, True)
 
 
 def test_admin_appoints_and_removes_site_moderators(client: FlaskClient, login_as: Login):
@@ -549,6 +562,61 @@ def test_admin_appoints_and_removes_site_moderators(client: FlaskClient, login_a
     assert not helper.is_moderator
     login_as(helper)
     assert client.get("/admin/moderators").status_code == 403
+
+
+def test_silenced_members_not_allowed_page_links_to_their_standing(
+    client: FlaskClient, login_as: Login
+):
+    member = factories.make_user("quietened")
+    group = factories.make_group(members=(member,))
+    group_board = factories.make_board(group=group)
+    group_topic = factories.make_topic(group_board, factories.owner_of(group))
+    site_topic = factories.make_topic()
+    sanctions.silence_member(
+        factories.actor(factories.owner_of(group)),
+        member,
+        group=group,
+        days=3,
+        reason="Heated thread.",
+    )
+    db.session.commit()
+    first = db.session.scalar(select(Post.id).where(Post.topic_id == group_topic.id))
+    login_as(member)
+    for path in (f"/b/{group_board.id}/new", f"/p/{first}/reply"):
+        page = client.get(path)
+        assert page.status_code == 403
+        text = flat(page.text)
+        assert "Not allowed" in text and "silenced in this group" in text
+        assert 'href="/account/standing"' in page.text
+    # Outside the group they still write; the standing page says why and offers appeal.
+    assert client.get(f"/b/{site_topic.board_id}/new").status_code == 200
+    standing = flat(client.get("/account/standing").text)
+    assert "Heated thread." in standing
+    # A site-wide silence says so too.
+    member.silenced_until = utcnow() + timedelta(days=1)
+    db.session.commit()
+    page = client.get(f"/b/{site_topic.board_id}/new")
+    assert page.status_code == 403
+    assert "You are silenced and cannot post for now." in flat(page.text)
+    assert 'href="/account/standing"' in page.text
+    # Other refusals do not point there.
+    member.silenced_until = None
+    db.session.commit()
+    other = client.get(f"/b/{factories.make_board(group=factories.make_group()).id}/new")
+    assert other.status_code == 403 and 'href="/account/standing"' not in other.text
+
+
+def test_admin_finds_and_appoints_a_member_who_never_posted(client: FlaskClient, login_as: Login):
+    quiet = factories.make_user("quiet_helper")
+    login_as(factories.make_admin())
+    assert client.get("/u/quiet_helper").status_code == 200
+    done = client.post(
+        "/admin/moderators",
+        data={"username": "quiet_helper", "action": "appoint", "reason": "Runs the rota"},
+    )
+    assert done.status_code == 302
+    db.session.refresh(quiet)
+    assert quiet.is_moderator
 
 
 def test_boards_keep_their_counts_after_a_move(client: FlaskClient, login_as: Login):

@@ -74,11 +74,14 @@ def test_profile_leaves_out_deleted_posts(
     alice = factories.make_user("alice")
     topic = factories.make_topic(title="Kept topic")
     post = factories.make_post(topic, alice, body="Regretted.")
+    # Another post of hers stays: she is still known (a deleted post alone is no shared
+    # context, see tests/policy/test_user_visibility.py).
+    factories.make_post(factories.make_topic(title="Other topic"), alice, body="Still here.")
     login_as(alice)
     client.post(f"/p/{post.id}/delete")
     login_as(factories.make_user())
     text = flat(client.get("/u/alice").text)
-    assert "0 posts" in text and "Kept topic" not in text
+    assert "1 post" in text and "Kept topic" not in text and "Other topic" in text
 
 
 # --- admin ---------------------------------------------------------------------

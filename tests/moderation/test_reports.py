@@ -25,6 +25,8 @@ from forum.models.posts import HiddenKind
 from forum.moderation import actions
 from forum.moderation import reports
 from forum.policy import Actor
+from forum.services import invitations
+from forum.services import trust
 from tests import factories as f
 
 
@@ -153,6 +155,58 @@ def test_weight_is_one_plus_trust_level_and_five_for_moderators(db):
     assert reports.flag_weight(group_mod, group) == 5
     # Outside their group they weigh what their trust level says (invited: level 1).
     assert reports.flag_weight(group_mod, None) == 1 + group_mod.trust_level
+
+
+def _sockpuppet(db, level: int = 3):
+    """A site-level-0 member whose group's owner granted them `level` inside the group."""
+    puppet = f.make_user()
+    group = f.make_group(members=(puppet,))
+    puppet.trust_level = 0
+    db.session.commit()
+    trust.grant_level(f.actor(f.owner_of(group)), puppet, level=level, lock=True, group=group)
+    db.session.commit()
+    return puppet, group
+
+
+def test_a_level_granted_in_a_group_weighs_nothing_outside_it(db):
+    puppet, group = _sockpuppet(db)
+    assert reports.flag_weight(puppet, None) == 1
+    assert reports.flag_weight(puppet, f.make_group()) == 1
+    assert reports.flag_weight(puppet, group) == 4
+
+
+def test_spam_report_from_a_group_granted_level_3_does_not_hide_a_post_outside_it(db):
+    puppet, _group = _sockpuppet(db)
+    post = _post(author_level=0)
+    report = f.make_report(post, puppet, reason="spam")
+    assert not post.is_hidden
+    assert [(fl.weight, fl.trust_level) for fl in report.flags] == [(1, 0)]
+
+
+def test_spam_report_from_a_group_granted_level_3_hides_a_new_members_post_inside_it(db):
+    puppet, group = _sockpuppet(db)
+    author = f.make_user()
+    invitations.accept_invitation(f.actor(author), f.make_invitation(group))
+    author.trust_level = 0
+    db.session.commit()
+    post = f.make_post(f.make_topic(f.make_board(group=group), f.owner_of(group)), author)
+    report = f.make_report(post, puppet, reason="spam")
+    assert post.hidden_kind == HiddenKind.COMMUNITY
+    assert [(fl.weight, fl.trust_level) for fl in report.flags] == [(4, 3)]
+
+
+def test_a_group_grant_spares_its_member_the_new_member_defences_there_only(db):
+    author, group = _sockpuppet(db, level=1)
+    spotter = f.make_user(trust_level=3)
+    invitations.accept_invitation(f.actor(spotter), f.make_invitation(group))
+    db.session.commit()
+    inside = f.make_post(f.make_topic(f.make_board(group=group), f.owner_of(group)), author)
+    outside = _post(author_level=1)
+    outside = f.make_post(outside.topic, author)
+    f.make_report(inside, spotter, reason="spam")
+    f.make_report(outside, spotter, reason="spam")
+    assert not inside.is_hidden
+    assert outside.hidden_kind == HiddenKind.COMMUNITY
 
 
 def _record(reporter, *, upheld: int, dismissed: int) -> None:

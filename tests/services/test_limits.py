@@ -19,6 +19,7 @@ from forum.policy import Actor
 from forum.services import limits
 from forum.services import posts
 from forum.services import topics
+from forum.services import trust
 from forum.services.settings import get_settings
 from tests import factories as f
 
@@ -181,6 +182,22 @@ def test_group_moderator_is_exempt_on_the_groups_boards_only(db):
     assert posts.reply_to_topic(f.actor(moderator), inside, body="My own group's board").id
     with pytest.raises(RateLimited):
         posts.reply_to_topic(f.actor(moderator), outside, body="Somewhere else")
+
+
+def test_a_groups_trust_grant_lifts_the_caps_on_its_boards_only(db):
+    member = f.make_user()
+    group = f.make_group(members=(member,))
+    member.trust_level = 0
+    db.session.commit()
+    trust.grant_level(f.actor(f.owner_of(group)), member, level=1, lock=True, group=group)
+    db.session.commit()
+    inside = f.make_topic(f.make_board(group=group), f.owner_of(group))
+    outside = f.make_topic(author=f.make_user(trust_level=1))
+    _fill_posts(db, member, inside, _posts_cap())
+    assert posts.reply_to_topic(f.actor(member), inside, body="Granted level 1 here").id
+    # Elsewhere they are a new member still: every post they wrote counts.
+    with pytest.raises(RateLimited):
+        posts.reply_to_topic(f.actor(member), outside, body="Somewhere else")
 
 
 def test_caps_hold_with_request_throttles_off(app, db):

@@ -23,6 +23,7 @@ from forum.services import groups
 from forum.services import limits
 from forum.services import posts
 from forum.services import topics
+from forum.services import trust
 from tests import factories as f
 
 LINKED = (
@@ -99,6 +100,48 @@ def test_rerender_keeps_revisions_of_a_new_member_link_free(db):
     rerender_stale_posts()
     revision = db.session.scalar(select(PostRevision).where(PostRevision.post_id == post.id))
     assert "the guide" in revision.html and "<a" not in revision.html
+
+
+def _granted_newcomer(db, level: int = 1) -> tuple[User, Group]:
+    """A site-level-0 member whose group's owner granted them `level` inside the group."""
+    member = f.make_user()
+    group = f.make_group(members=(member,))
+    member.trust_level = 0
+    db.session.commit()
+    trust.grant_level(f.actor(f.owner_of(group)), member, level=level, lock=True, group=group)
+    db.session.commit()
+    return member, group
+
+
+def test_links_granted_by_a_group_show_on_its_boards_only(db):
+    member, group = _granted_newcomer(db)
+    inside = f.make_post(
+        f.make_topic(f.make_board(group=group), f.owner_of(group)), member, body=LINKED
+    )
+    outside = f.make_post(author=member, body=LINKED)
+    assert 'href="https://example.org/guide"' in inside.html
+    assert "<a" not in outside.html
+    # Edits and re-rendering follow the same scope.
+    posts.edit_post(f.actor(member), outside, body=LINKED + " (edited)")
+    assert "<a" not in outside.html
+    for post in (inside, outside):
+        post.renderer_version = RENDERER_VERSION - 1
+    db.session.commit()
+    rerender_stale_posts()
+    assert 'href="https://example.org/guide"' in inside.html and "<a" not in outside.html
+
+
+def test_group_moderators_links_stay_on_the_groups_boards(db):
+    moderator = f.make_user()
+    group = f.make_group(moderators=(moderator,))
+    moderator.trust_level = 0
+    db.session.commit()
+    inside = f.make_post(
+        f.make_topic(f.make_board(group=group), f.owner_of(group)), moderator, body=LINKED
+    )
+    outside = f.make_post(author=moderator, body=LINKED)
+    assert 'href="https://example.org/guide"' in inside.html
+    assert "<a" not in outside.html
 
 
 # --- the group approval queue ------------------------------------------------------
@@ -197,6 +240,14 @@ def test_group_moderator_and_trusted_members_are_not_held(db):
     db.session.commit()
     assert not posts.reply_to_topic(f.actor(moderator), topic, body="Welcome").is_hidden
     assert not posts.reply_to_topic(f.actor(invited), topic, body="Hi all").is_hidden
+
+
+def test_a_groups_trust_grant_lets_posts_through_its_approval_queue(db):
+    member, group = _granted_newcomer(db)
+    groups.update_group_moderation(f.actor(f.owner_of(group)), group, approve_first_posts=2)
+    db.session.commit()
+    topic = f.make_topic(f.make_board(group=group), f.owner_of(group))
+    assert not posts.reply_to_topic(f.actor(member), topic, body="Granted, not held").is_hidden
 
 
 # --- the author edits a hidden post ---------------------------------------------------

@@ -14,6 +14,7 @@ from forum.errors import Invalid
 from forum.extensions import db
 from forum.models.activity import TopicRead
 from forum.models.base import utcnow
+from forum.models.groups import Membership
 from forum.models.moderation import Appeal
 from forum.models.moderation import AppealState
 from forum.models.moderation import Report
@@ -26,6 +27,7 @@ from forum.models.notifications import Notification
 from forum.models.posts import Post
 from forum.models.users import User
 from forum.services import accounts
+from forum.services import groups
 from forum.services import trust
 from forum.services.settings import get_settings
 from tests import factories as f
@@ -308,29 +310,125 @@ def test_members_cannot_grant_levels(db):
         trust.grant_level(f.actor(f.make_user(trust_level=3)), f.make_user(), level=1, lock=False)
 
 
+def _membership(group, user) -> Membership:
+    return db.session.scalar(
+        select(Membership).where(Membership.group_id == group.id, Membership.user_id == user.id)
+    )
+
+
+def test_group_owner_grant_counts_inside_the_group_only(db):
+    member = f.make_user()
+    group = f.make_group(members=(member,))
+    member.trust_level = 0
+    db.session.commit()
+    owner = f.actor(f.owner_of(group))
+    assert trust.grant_level(owner, member, level=3, lock=True, group=group, reason="Helper")
+    db.session.commit()
+    db.session.expire_all()
+    # The site level and its lock are the member's own, as before the grant.
+    assert (member.trust_level, member.trust_level_locked) == (0, False)
+    granted = _membership(group, member)
+    assert (granted.trust_level, granted.trust_granted_by_id) == (3, owner.user_id)
+    assert granted.trust_granted_at is not None
+    actor = f.actor(member)
+    assert actor.trust_level_in(group.id) == 3
+    assert actor.trust_level_in(None) == 0
+    assert actor.trust_level_in(f.make_group().id) == 0
+
+
+def test_group_owner_cannot_lower_or_lock_the_site_level(db):
+    member = f.make_user()
+    group = f.make_group(members=(member,))
+    member.trust_level = 2
+    db.session.commit()
+    owner = f.actor(f.owner_of(group))
+    # "Level 0, locked" from an owner is no grant at all: nothing changes anywhere.
+    assert not trust.grant_level(owner, member, level=0, lock=True, group=group)
+    trust.grant_level(owner, member, level=1, lock=True, group=group)
+    db.session.commit()
+    db.session.expire_all()
+    assert (member.trust_level, member.trust_level_locked) == (2, False)
+    # Inside the group the higher level counts: the grant never lowers it.
+    assert f.actor(member).trust_level_in(group.id) == 2
+    # Removed from the group, the member keeps nothing of it (nor of any lock).
+    groups.remove_member(f.actor(f.owner_of(group)), group, member.username)
+    db.session.commit()
+    assert f.actor(member).group_trust_levels == frozenset()
+    assert (member.trust_level, member.trust_level_locked) == (2, False)
+
+
+def test_only_admins_change_site_levels(db):
+    member = f.make_user()
+    group = f.make_group(members=(member,))
+    with pytest.raises(Denied):
+        trust.grant_level(f.actor(f.owner_of(group)), member, level=3, lock=True)
+    with pytest.raises(Denied):
+        trust.grant_level(f.actor(f.make_user(moderator=True)), member, level=3, lock=True)
+    assert trust.grant_level(f.actor(f.make_admin()), member, level=3, lock=True)
+
+
 def test_group_owner_grants_up_to_3_to_their_members_only(db):
     member = f.make_user()
     outsider = f.make_user()
-    group = f.make_group(members=(member,))
+    moderator = f.make_user()
+    group = f.make_group(members=(member,), moderators=(moderator,))
     owner = f.actor(f.owner_of(group))
-    assert trust.grant_level(owner, member, level=3, lock=True, group=group)
+    assert trust.grant_level(owner, member, level=3, group=group)
+    assert not trust.grant_level(owner, member, level=3, group=group)
+    with pytest.raises(Invalid):
+        trust.grant_level(owner, member, level=4, group=group)
     with pytest.raises(Denied):
-        trust.grant_level(owner, member, level=4, lock=True, group=group)
+        trust.grant_level(owner, outsider, level=2, group=group)
     with pytest.raises(Denied):
-        trust.grant_level(owner, outsider, level=2, lock=False, group=group)
+        # A moderator of the group is not an owner.
+        trust.grant_level(f.actor(moderator), member, level=2, group=group)
     entry = db.session.scalar(
-        select(ModerationLog).where(ModerationLog.action == "trust_level_granted")
+        select(ModerationLog).where(ModerationLog.action == "group_trust_level_granted")
     )
-    assert (entry.group_id, entry.actor_id) == (group.id, owner.user_id)
+    assert (entry.group_id, entry.actor_id, entry.target_id) == (
+        group.id,
+        owner.user_id,
+        member.id,
+    )
+    # Taking it back: 0 is "no grant".
+    assert trust.grant_level(owner, member, level=0, group=group)
+    assert _membership(group, member).trust_level is None
 
 
-def test_group_owner_cannot_undo_an_admins_lock(db):
+def test_member_is_told_of_a_group_grant_in_plain_words_inside_the_group_only(db):
     member = f.make_user()
-    group = f.make_group(members=(member,))
-    trust.grant_level(f.actor(f.make_admin()), member, level=1, lock=True)
+    group = f.make_group("Night owls", secret=True, members=(member,))
+    owner = f.actor(f.owner_of(group))
+    trust.grant_level(owner, member, level=2, lock=True, group=group)
     db.session.commit()
-    with pytest.raises(Denied):
-        trust.grant_level(f.actor(f.owner_of(group)), member, level=3, lock=False, group=group)
+    notice = db.session.scalar(
+        select(Notification).where(
+            Notification.user_id == member.id, Notification.kind == "trust_level"
+        )
+    )
+    assert notice.text == (
+        "In the group Night owls, your trust level is now 2 (member). It counts on that "
+        "group's boards only; your trust level everywhere else is unchanged."
+    )
+    # Shown only while the member is in the (secret) group: nobody else ever gets it.
+    assert notice.group_id == group.id
+    assert {n.user_id for n in db.session.scalars(select(Notification))} == {member.id}
+    trust.grant_level(owner, member, level=0, group=group)
+    db.session.commit()
+    assert _notices(member)[-1] == (
+        "In the group Night owls, the trust level granted to you there was taken back: "
+        "on its boards your own trust level (1, basic member) applies, as everywhere."
+    )
+
+
+def test_progress_lists_the_levels_groups_granted(db):
+    member = f.make_user()
+    group = f.make_group("Gardeners", slug="gardeners", members=(member,))
+    trust.grant_level(f.actor(f.owner_of(group)), member, level=3, group=group)
+    db.session.commit()
+    assert trust.progress(member)["group_levels"] == [
+        {"group": "gardeners", "group_name": "Gardeners", "level": 3, "name": "regular"}
+    ]
 
 
 def test_grant_rejects_bad_levels(db):

@@ -134,8 +134,9 @@ MODERATION_OPERATIONS: tuple[Operation, ...] = (
         response="Report",
         extra_errors=(403, 409, 429),
         description="201 when you report the post, 200 when you change your open report "
-        "(one report per member per post). 409 once moderators have handled your report. "
-        "403 for your own post, a hidden or deleted one, or `silenced`. 429 with "
+        "(one report per member per post). 409 once moderators have handled your report, "
+        "or the post is hidden or deleted (dealt with already). 403 for your own post, or "
+        "`silenced` (site-wide, or in the post's group). 429 with "
         "Retry-After when you report too often. The answer shows your own reason only.",
     ),
     Operation(
@@ -353,7 +354,8 @@ MODERATION_OPERATIONS: tuple[Operation, ...] = (
         response="LikeState",
         extra_errors=(403,),
         description="Once per member per post; liking again changes nothing. 403 for your "
-        "own post, a hidden or deleted one, or while silenced.",
+        "own post, a hidden or deleted one, or `silenced` while you are silenced (site-wide, "
+        "or in the post's group).",
     ),
     Operation(
         "delete",
@@ -394,9 +396,12 @@ MODERATION_OPERATIONS: tuple[Operation, ...] = (
         body="TrustGrant",
         response="TrustChange",
         extra_errors=(403,),
-        description="Admins, for anyone; a group's owners for its members (with `group`, "
-        "up to level 3). `lock` (default true) keeps the daily recomputation from changing "
-        "the level.",
+        description="Without `group`: the member's site level, for admins only; `lock` "
+        "(default true) keeps the daily recomputation from changing it. With `group` (a "
+        "slug): a level that counts on that group's boards only, granted by the group's "
+        "owners (and admins who manage the group) to its members: 1-3, or 0 to take the "
+        "grant back. It never lowers or locks the site level, and `lock` is ignored; the "
+        "member is told. Inside the group the member's level is the higher of the two.",
     ),
     Operation(
         "get",
@@ -533,9 +538,10 @@ OPERATIONS: tuple[Operation, ...] = (
         auth="member",
         body="ProfileChange",
         response="Me",
-        extra_errors=(429,),
+        extra_errors=(403, 429),
         description="Changing `email` needs `password`; a new address counts once confirmed "
-        "through the link mailed to it.",
+        "through the link mailed to it. 403 `silenced` for a new `bio` while you are "
+        "silenced (it is public text, like a post); other fields still change.",
     ),
     Operation(
         "post",
@@ -650,7 +656,8 @@ OPERATIONS: tuple[Operation, ...] = (
         status=201,
         body="TopicDraft",
         response="NewTopic",
-        description="403 `silenced` while you are silenced.",
+        description="403 `silenced` while you are silenced, site-wide or in the board's group "
+        "(the message says which; `/account/standing` says why and how to appeal).",
         extra_errors=(403,),
     ),
     Operation(
@@ -672,7 +679,8 @@ OPERATIONS: tuple[Operation, ...] = (
         body="ReplyDraft",
         response="Post",
         description="`reply_to` must be a post in the same topic (else 400) that you can see "
-        "(else 404). 403 `locked` for a locked topic, `silenced` while you are silenced.",
+        "(else 404). 403 `locked` for a locked topic, `closed` for a closed one, `silenced` "
+        "while you are silenced (site-wide, or in the topic's group).",
         extra_errors=(403,),
     ),
     Operation(
@@ -714,6 +722,8 @@ OPERATIONS: tuple[Operation, ...] = (
         body="PostEdit",
         response="Post",
         extra_errors=(403,),
+        description="403 `locked` for the author in a locked topic, `silenced` while you are "
+        "silenced (site-wide, or in the post's group).",
     ),
     Operation(
         "delete",
@@ -1427,7 +1437,20 @@ def _moderation_answer_schemas() -> JSON:
             notifications=_list("Notification"), **PAGE_FIELDS, unread=COUNT
         ),
         "Marked": _record(marked=COUNT),
-        "TrustChange": _record(**USER_FIELDS, trust_level_locked=BOOL, changed=BOOL),
+        "TrustChange": _record(
+            **USER_FIELDS,
+            trust_level_locked=BOOL,
+            group=_nullable(_string(description="The group's slug, for a grant inside it")),
+            group_trust_level=_nullable(
+                {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": 3,
+                    "description": "The level granted inside `group` (null: none)",
+                }
+            ),
+            changed=BOOL,
+        ),
         "TrustProgress": _record(
             level=trust_level,
             name=_string(examples=["new member", "member", "regular"]),
@@ -1444,6 +1467,16 @@ def _moderation_answer_schemas() -> JSON:
                 },
             },
             met=BOOL,
+            group_levels={
+                "type": "array",
+                "description": "Levels your groups granted you; each counts on its boards only",
+                "items": _record(
+                    group=_string(description="The group's slug"),
+                    group_name=_string(),
+                    level={"type": "integer", "minimum": 1, "maximum": 3},
+                    name=_string(examples=["regular"]),
+                ),
+            },
         ),
         "UserChange": _record(**USER_FIELDS, changed=BOOL),
         "GroupModeration": _record(
@@ -1592,7 +1625,9 @@ def _request_schemas() -> JSON:
             ("level",),
             level={"type": "integer", "minimum": 0, "maximum": 4},
             lock={**BOOL, "default": True},
-            group=_nullable(_string(description="As the owner of this group (a slug)")),
+            group=_nullable(
+                _string(description="A level inside this group (a slug): 0-3, 0 takes it back")
+            ),
             reason=_string(maxLength=REASON_MAX, description="Logged"),
         ),
         "Appointment": _closed(("moderator", "reason"), moderator=BOOL, reason=REASON),

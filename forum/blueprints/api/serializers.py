@@ -311,7 +311,7 @@ def flag(item: Flag) -> JSON:
     return {
         "reason": item.reason.value,
         "note": item.note,
-        "trust_level": item.reporter.trust_level,
+        "trust_level": item.trust_level,
     }
 
 

@@ -67,6 +67,8 @@ def set_trust_level(username: str) -> Any:
     answer = {
         **serializers.user(user),
         "trust_level_locked": user.trust_level_locked,
+        "group": group.slug if group is not None else None,
+        "group_trust_level": trust.group_level(user, group) if group is not None else None,
         "changed": changed,
     }
     context.commit()
