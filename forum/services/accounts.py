@@ -6,13 +6,17 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
+from datetime import timedelta
 from typing import Any
 
 from flask import current_app
 from itsdangerous import BadSignature
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import delete
+from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy import update
 from werkzeug.security import check_password_hash
 from werkzeug.security import generate_password_hash
 
@@ -32,6 +36,7 @@ from forum.passwords import is_common_password
 from forum.policy import Actor
 from forum.policy import actor_for
 from forum.policy import require_member
+from forum.services import sessions
 from forum.services import trust
 from forum.services.settings import get_settings
 
@@ -39,6 +44,8 @@ RECOVERY_CODES = 8
 RESET_MAX_AGE = 60 * 60
 CONFIRM_MAX_AGE = 2 * 24 * 60 * 60
 WRONG_LOGIN = "Wrong username or password."
+# A token's "last used" is written at most this often: not a write per API request.
+TOKEN_TOUCH_EVERY = timedelta(hours=1)
 
 
 @dataclass
@@ -183,7 +190,10 @@ def authenticate(username: Any, password: Any, *, ip: str | None) -> User:
 
 def end_all_sessions(user: User) -> None:
     """Invalidate every session, remember-me cookie and API token of the member."""
+    # The bumped epoch alone ends them all (sessions and tokens carry the old one); the
+    # rows are marked or deleted too, so that no list shows them.
     user.auth_epoch += 1
+    sessions.end_every_session(user)
     db.session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
     db.session.flush()
 
@@ -399,21 +409,71 @@ def issue_api_token(user: User) -> str:
     return raw
 
 
+def find_api_token(raw: str, now: datetime | None = None) -> tuple[User, ApiToken] | None:
+    """The member and token a bearer token opens, in one query; None if it is not valid.
+
+    A token unused for longer than the `api_token_idle_days` setting raises `NotLoggedIn`
+    (code `token_expired`), so that the client can say why it must log in again.
+    """
+    now = now or utcnow()
+    found = db.session.execute(
+        select(User, ApiToken)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == _token_digest(raw))
+    ).first()
+    if found is None:
+        return None
+    user, token = found
+    if user.auth_epoch != token.auth_epoch or user.is_suspended(now):
+        return None
+    idle_days = int(get_settings()["api_token_idle_days"])
+    if now - (token.last_used_at or token.created_at) > timedelta(days=idle_days):
+        raise NotLoggedIn(
+            f"This token was not used for more than {idle_days} days, so it stopped "
+            "working. Log in again (POST /api/v1/auth/token) for a new one.",
+            code="token_expired",
+        )
+    return user, token
+
+
 def user_for_api_token(raw: str) -> User | None:
     """The member a bearer token belongs to, if it is still valid."""
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_digest(raw)))
-    if token is None:
-        return None
-    user = db.session.get(User, token.user_id)
-    if user is None or user.auth_epoch != token.auth_epoch or user.is_suspended():
-        return None
-    return user
+    found = find_api_token(raw)
+    return found[0] if found is not None else None
+
+
+def token_touch_due(token: ApiToken, now: datetime | None = None) -> bool:
+    """Whether the token's `last_used_at` is old enough to be written again (hourly)."""
+    return token.last_used_at is None or (now or utcnow()) - token.last_used_at >= TOKEN_TOUCH_EVERY
+
+
+def touch_api_token(token_id: int, now: datetime | None = None) -> None:
+    """Record that a token was used; the caller commits."""
+    db.session.execute(
+        update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now or utcnow())
+    )
 
 
 def revoke_api_token(raw: str) -> bool:
     """Delete a bearer token; True if it existed."""
     result = db.session.execute(delete(ApiToken).where(ApiToken.token_hash == _token_digest(raw)))
     return bool(getattr(result, "rowcount", 0))
+
+
+def prune_idle_api_tokens(now: datetime | None = None) -> int:
+    """Delete tokens that expired by the idle rule (they could never work again)."""
+    now = now or utcnow()
+    cutoff = now - timedelta(days=int(get_settings()["api_token_idle_days"]))
+    result = db.session.execute(
+        delete(ApiToken).where(func.coalesce(ApiToken.last_used_at, ApiToken.created_at) < cutoff)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def revoke_all_api_tokens(user: User) -> int:
+    """Delete every bearer token of the member; returns how many there were."""
+    result = db.session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 # --- profile ------------------------------------------------------------------

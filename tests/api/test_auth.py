@@ -225,8 +225,9 @@ def test_reset_with_mailed_token(client: FlaskClient) -> None:
 
 
 def _session_login(app: Flask, client: FlaskClient, user: User) -> None:
+    key = factories.make_session(user)
     with client.session_transaction() as sess:
-        sess["_user_id"] = user.get_id()
+        sess["_user_id"] = key
         sess["_fresh"] = True
 
 

@@ -394,8 +394,8 @@ def plant(app: Flask, backend: str) -> Planted:
     # Tokens and sessions from the start: the removed member's were made while they
     # were still inside, and must stop working there at once.
     tokens = {kind: accounts.issue_api_token(user) for kind, user in users.items()}
-    session_ids = {kind: user.get_id() for kind, user in users.items()}
     db.session.commit()
+    session_ids = {kind: factories.make_session(user) for kind, user in users.items()}
 
     # The public side: a site board with a topic, and a public group with a board.
     public_board = factories.make_board("Open lounge", description="Everyone welcome.")
