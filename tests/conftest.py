@@ -179,6 +179,29 @@ def login_as(client: FlaskClient) -> Callable[[User], FlaskClient]:
     return _login
 
 
+class ThrottleClock:
+    """A clock for the app's throttle that tests move instead of sleeping."""
+
+    def __init__(self, start: float) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Let this many seconds pass."""
+        self.now += seconds
+
+
+def throttle_clock(app: Flask) -> ThrottleClock:
+    """Give the app's throttle a clock the test controls (it starts at the real time)."""
+    import time
+
+    clock = ThrottleClock(time.time())
+    app.extensions["forum_throttle"].clock = clock
+    return clock
+
+
 @pytest.fixture
 def empty_url(backend: str, tmp_path: Path) -> Iterator[str]:
     """The URL of an empty database on the backend under test."""

@@ -158,19 +158,13 @@ def register_member(
     return create_user(username=username, password=password, email=email)
 
 
-def _count_failure(username: str, ip: str | None) -> None:
-    # The caller is about to refuse, so nothing in this transaction is worth keeping. On
-    # SQLite it holds the one write lock (BEGIN IMMEDIATE), and the throttle writes on a
-    # connection of its own that would wait for that lock until busy_timeout and fail.
-    db.session.rollback()
-    throttle.record_login_failure(username, ip)
-
-
 def authenticate(username: Any, password: Any, *, ip: str | None) -> User:
     """The member with these credentials, or `NotLoggedIn`; throttled per account and IP."""
     if not isinstance(username, str) or not isinstance(password, str):
         raise Invalid("username", "Username and password are required.")
-    throttle.check_login(username, ip)
+    # Counted before the password is checked, so that parallel guesses see one another;
+    # a wrong password leaves it counted, a right one takes it back.
+    attempt = throttle.login_attempt(username, ip)
     user = find_user(username)
     if user is None:
         _dummy_check(password)
@@ -178,8 +172,8 @@ def authenticate(username: Any, password: Any, *, ip: str | None) -> User:
     else:
         ok = check_password_hash(user.password_hash, password)
     if not ok or user is None:
-        _count_failure(username, ip)
         raise NotLoggedIn(WRONG_LOGIN, code="invalid_credentials")
+    attempt.succeeded()
     if user.is_suspended():
         raise Denied("Your account is suspended.", code="suspended")
     # Levels are checked lazily at login, so they are right even if the daily job never
@@ -205,11 +199,17 @@ def confirm_password(user: User, password: Any, *, ip: str | None, field: str = 
     account, so a stolen session or token alone must not be enough for them, and wrong
     guesses count towards the same limit as failed logins.
     """
-    throttle.check_login(user.username, ip)
+    username = user.username
+    # The attempt is counted on a connection of its own before the password is checked.
+    # On SQLite this request's transaction (it loaded the member) holds the write lock
+    # that connection needs; nothing has been changed yet, so end the transaction first.
+    db.session.rollback()
+    attempt = throttle.login_attempt(username, ip)
     if not isinstance(password, str) or not check_password_hash(user.password_hash, password):
-        _count_failure(user.username, ip)
+        db.session.rollback()
         which = "current password" if field == "current_password" else "password"
         raise Invalid(field, f"Your {which} is not right.")
+    attempt.succeeded()
 
 
 def change_password(
@@ -262,7 +262,10 @@ def reset_password_with_code(
     """Set a new password with a one-time recovery code (spends the code)."""
     if not isinstance(username, str) or not isinstance(code, str):
         raise Invalid("code", "Username and recovery code are required.")
-    throttle.check_login(username, ip)
+    # A weak new password is refused before anything is counted or looked up: it is no
+    # guess at the code, and says nothing about the account.
+    password = _check_new_password(new_password, username.strip(), "new_password")
+    attempt = throttle.login_attempt(username, ip)
     user = find_user(username)
     row = None
     if user is not None:
@@ -273,13 +276,23 @@ def reset_password_with_code(
                 RecoveryCode.used_at.is_(None),
             )
         )
+    mismatch = Invalid("code", "That username and recovery code do not match.")
     if user is None or row is None:
-        _count_failure(username, ip)
-        raise Invalid("code", "That username and recovery code do not match.")
-    user.password_hash = _hash_password(
-        _check_new_password(new_password, user.username, "new_password")
+        raise mismatch
+    password_hash = _hash_password(password)
+    # Spent with a conditional update: two requests with the same code at once (both
+    # read it as unused) must not both succeed. On PostgreSQL the second waits for the
+    # first's row lock and then matches no row; on SQLite the write lock orders them.
+    spent = db.session.execute(
+        update(RecoveryCode)
+        .where(RecoveryCode.id == row.id, RecoveryCode.used_at.is_(None))
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session=False)
     )
-    row.used_at = utcnow()
+    if getattr(spent, "rowcount", 0) != 1:
+        raise mismatch
+    attempt.succeeded()
+    user.password_hash = password_hash
     end_all_sessions(user)
     return user
 

@@ -14,13 +14,35 @@ from forum.extensions import db
 from forum.models.users import User
 from forum.services import accounts
 from tests import factories
+from tests.conftest import ThrottleClock
+from tests.conftest import throttle_clock
 
 PASSWORD = factories.PASSWORD
 NEW_PASSWORD = "another long passphrase here"
 
 
-def _login(client: FlaskClient, username: str, password: str = PASSWORD):  # noqa: ANN202
-    return client.post("/api/v1/auth/token", json={"username": username, "password": password})
+def _login(  # noqa: ANN202
+    client: FlaskClient, username: str, password: str = PASSWORD, *, ip: str = "127.0.0.1"
+):
+    return client.post(
+        "/api/v1/auth/token",
+        json={"username": username, "password": password},
+        environ_overrides={"REMOTE_ADDR": ip},
+    )
+
+
+def _fail_waiting(
+    client: FlaskClient, clock: ThrottleClock, username: str, *, ip: str, failures: int
+) -> None:
+    """Fail this many logins from one address, waiting out each backoff (by the clock)."""
+    done = 0
+    while done < failures:
+        response = _login(client, username, "wrong password!", ip=ip)
+        if response.status_code == 429:
+            clock.advance(int(response.headers["Retry-After"]))
+            continue
+        assert response.status_code == 401
+        done += 1
 
 
 def test_token_issued_for_right_password(client: FlaskClient) -> None:
@@ -91,21 +113,33 @@ def test_other_authorization_schemes_are_ignored(client: FlaskClient) -> None:
     assert response.status_code == 200
 
 
-def test_failed_logins_are_rate_limited_per_account(sqlite_app: Callable[..., Flask]) -> None:
+def test_failed_logins_back_off_then_stop_for_that_account_at_that_address(
+    sqlite_app: Callable[..., Flask],
+) -> None:
     app = sqlite_app(FORUM_RATELIMITS="on")
+    clock = throttle_clock(app)
     client = app.test_client()
     with app.app_context():
         factories.make_user("alice")
-    for _ in range(10):
-        assert _login(client, "alice", "wrong password!").status_code == 401
-    response = _login(client, "alice")  # even the right password now waits
-    assert response.status_code == 429
-    assert response.get_json()["error"]["code"] == "rate_limited"
-    assert int(response.headers["Retry-After"]) > 0
-    # The limit is per account: another member logs in fine.
-    with app.app_context():
         factories.make_user("bob")
-    assert _login(client, "bob").status_code == 201
+    here, elsewhere = "198.51.100.7", "203.0.113.20"
+    for _ in range(3):
+        assert _login(client, "alice", "wrong password!", ip=here).status_code == 401
+    # From the fourth, a growing wait that Retry-After states.
+    waiting = _login(client, "alice", "wrong password!", ip=here)
+    assert waiting.status_code == 429
+    assert waiting.get_json()["error"]["code"] == "rate_limited"
+    assert waiting.headers["Retry-After"] == "5"
+    assert "wait 5 seconds" in waiting.get_json()["error"]["message"]
+    clock.advance(5)
+    assert _login(client, "alice", "wrong password!", ip=here).status_code == 401
+    _fail_waiting(client, clock, "alice", ip=here, failures=6)  # ten in all
+    limited = _login(client, "alice", ip=here)  # even the right password waits now
+    assert limited.status_code == 429
+    assert 60 < int(limited.headers["Retry-After"]) <= 15 * 60
+    # Only that pair stops: the owner elsewhere, and another member here, log in.
+    assert _login(client, "alice", ip=elsewhere).status_code == 201
+    assert _login(client, "bob", ip=here).status_code == 201
 
 
 def test_password_change_ends_old_tokens_and_hands_out_a_new_one(

@@ -478,8 +478,10 @@ OPERATIONS: tuple[Operation, ...] = (
         body="Credentials",
         response="TokenAnswer",
         extra_errors=(401, 403, 429),
-        description="401 `invalid_credentials`, the same for unknown names; 403 `suspended`; "
-        "429 after 10 failures per account or 30 per address within 15 minutes.",
+        description="401 `invalid_credentials`, the same for unknown names; 403 `suspended`. "
+        "429 (see Retry-After) for an account at one address: a growing wait after 3 "
+        "failures and a stop after 10 within 15 minutes; also after 30 failures from one "
+        "address, or 50 on one account from all addresses, within 15 minutes.",
     ),
     Operation(
         "delete",
