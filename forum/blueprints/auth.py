@@ -22,6 +22,7 @@ from forum.blueprints import context
 from forum.errors import Conflict
 from forum.errors import Invalid
 from forum.errors import NotLoggedIn
+from forum.errors import RateLimited
 from forum.extensions import db
 from forum.models.groups import Group
 from forum.models.users import User
@@ -76,7 +77,7 @@ def _problem(exc: Invalid | Conflict) -> dict[str, str]:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> Page | Response:
+def login() -> Page | tuple[str, int, dict[str, str]] | Response:
     target = _safe_next(request.values.get("next"))
     if request.method == "GET":
         return render_template("auth/login.html", next=target, form={}, error=None)
@@ -92,6 +93,11 @@ def login() -> Page | Response:
             "auth/login.html", next=target, form=form, error=accounts.WRONG_LOGIN
         )
         return page, 401
+    except RateLimited as exc:
+        db.session.rollback()
+        # The form again, saying how long to wait: after a few typos the wait is seconds.
+        page = render_template("auth/login.html", next=target, form=form, error=exc.message)
+        return page, 429, {"Retry-After": str(exc.retry_after)}
     _start_session(user, remember=bool(request.form.get("remember")))
     context.commit()
     return redirect(target)

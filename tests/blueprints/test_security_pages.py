@@ -17,6 +17,7 @@ from forum.extensions import db
 from forum.models.posts import Post
 from forum.models.topics import Topic
 from forum.models.users import User
+from forum.services import accounts
 from tests import factories
 from tests.blueprints.conftest import log_in
 from tests.conftest import PageClient
@@ -47,6 +48,51 @@ def test_every_page_sends_the_security_headers(
     member = client.get("/")
     assert member.headers["Cache-Control"] == "private, no-store"
     assert member.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_hsts_is_sent_when_the_base_url_is_https(sqlite_template: Path, tmp_path: Path) -> None:
+    for base, expected in (
+        ("https://forum.example.org", "max-age=31536000"),
+        ("http://127.0.0.1:8000", None),
+    ):
+        shutil.copy(sqlite_template, tmp_path / "hsts.db")
+        app = make_test_app(
+            f"sqlite:///{tmp_path / 'hsts.db'}", tmp_path / "instance", FORUM_BASE_URL=base
+        )
+        app.test_client_class = PageClient
+        with app.app_context():
+            try:
+                client = app.test_client()
+                for path in ("/help", "/api/v1/boards", "/static/forum.css"):
+                    with client.get(path) as response:
+                        assert response.headers.get("Strict-Transport-Security") == expected
+            finally:
+                db.session.remove()
+                db.engine.dispose()
+
+
+def test_pages_whose_address_is_a_token_are_never_stored(client: FlaskClient) -> None:
+    from forum.services import setup
+
+    factories.make_user("alice", email="alice@example.org")
+    mail = accounts.request_password_reset("alice@example.org")
+    assert mail is not None
+    reset = re.search(r"/reset/\S+", mail.body)
+    invitation = factories.make_invitation(factories.make_group())
+    setup_token = setup.create_setup_token()
+    db.session.commit()
+    assert reset is not None
+    for path in (
+        reset.group(0),
+        "/reset/not-a-token",
+        f"/invite/{invitation}",
+        "/invite/not-a-token",
+        "/account/confirm/not-a-token",
+        f"/setup/{setup_token}",
+    ):
+        response = client.get(path)
+        assert response.headers["Cache-Control"] == "no-store", path
+    assert client.get("/help").headers["Cache-Control"] == "no-cache"
 
 
 def test_the_stylesheet_is_served_from_the_site(client: FlaskClient) -> None:

@@ -48,6 +48,7 @@ from forum.models.modlog import ModerationLog
 from forum.models.notifications import Notification
 from forum.models.posts import Post
 from forum.models.posts import PostRevision
+from forum.models.sessions import UserSession
 from forum.models.topics import Topic
 from forum.models.users import User
 from forum.moderation import actions as moderation_actions
@@ -212,7 +213,9 @@ class Planted:
     appeal_id: int
     log_entry_id: int
     missing_id: int
-    # Session ids (as Flask-Login stores them) and API tokens, by kind.
+    # The secret member's browser session (a row id): outsiders must not end it.
+    secret_member_session_id: int = 0
+    # Session keys (as Flask-Login stores them) and API tokens, by kind.
     session_ids: dict[str, str] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
     user_ids: dict[str, int] = field(default_factory=dict)
@@ -273,6 +276,8 @@ class Planted:
             (Appeal.id, Appeal.state),
             (Notification.id, Notification.read_at),
             (PostLike.post_id, PostLike.user_id),
+            # Issue 10: browser sessions.
+            (UserSession.id, UserSession.user_id, UserSession.ended_at),
         )
         found = tuple(
             tuple(sorted(tuple(map(str, row)) for row in db.session.execute(select(*cols))))
@@ -507,6 +512,9 @@ def plant(app: Flask, backend: str) -> Planted:
         **moderation,
         # Far beyond anything planted, and the same number of digits for every kind.
         missing_id=987_654,
+        secret_member_session_id=db.session.scalar(
+            select(UserSession.id).where(UserSession.user_id == secret_user.id)
+        ),
         session_ids=session_ids,
         tokens=tokens,
         user_ids={

@@ -118,6 +118,8 @@ ARGUMENTS: dict[str, Callable[[Planted], Fill]] = {
     "sanction_id": lambda p: Fill((p.sanction_id,), p.missing_id),
     "appeal_id": lambda p: Fill((p.appeal_id,), p.missing_id),
     "entry_id": lambda p: Fill((p.log_entry_id,), p.missing_id),
+    # Issue 10: another member's browser session (ending one of your own is the point).
+    "session_id": lambda p: Fill((p.secret_member_session_id,), p.missing_id),
 }
 
 
