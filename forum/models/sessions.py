@@ -38,7 +38,7 @@ class UserSession(db.Model):  # type: ignore[name-defined,misc]
     remembered: Mapped[bool] = mapped_column(Boolean, default=False)
     device: Mapped[str] = mapped_column(String(DEVICE_MAX), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # Written at most every few minutes (forum.services.sessions.TOUCH_EVERY), not per request.
+    # Written at most every few minutes (the sessions service's TOUCH_EVERY), not per request.
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Remembered: 30 days after the login. Otherwise: the idle limit after last_seen_at.
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

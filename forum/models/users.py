@@ -54,9 +54,9 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     # registration never says whether an address is already in use.
     pending_email: Mapped[str | None] = mapped_column(String(254), default=None)
 
-    # Not stored: the key of the browser session this object was loaded for or has just
-    # started (forum.services.sessions). Flask-Login puts it in the session cookie and
-    # the remember-me cookie, so both die with the session's row.
+    # Not stored: the key of the browser session this object was loaded for, or has just
+    # started (the sessions service's start_session). Flask-Login puts it in the session
+    # cookie and the remember-me cookie, so both die with the session's row.
     session_key: str | None = None
 
     # Flask-Login protocol -------------------------------------------------
@@ -67,7 +67,7 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     def get_id(self) -> str:
         if not self.session_key:
             # Fail loudly: a login without a recorded session could never be ended.
-            raise RuntimeError("no session: call forum.services.sessions.start_session first")
+            raise RuntimeError("no recorded session: start one with sessions.start_session")
         return self.session_key
 
     def is_suspended(self, now: datetime | None = None) -> bool:
