@@ -13,6 +13,7 @@ from flask import abort
 from flask import current_app
 from flask import g
 from flask import request
+from flask import session
 from flask_login import current_user
 from sqlalchemy.exc import OperationalError
 
@@ -34,7 +35,8 @@ log = logging.getLogger(__name__)
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Per-request values cached on `g` (`_login_user` is Flask-Login's): `actor`,
 # `site_settings`, `api_user`/`api_token` (bearer requests), `member_session_id` (the
-# cookie's server-side session), and `touch_session`/`touch_token` (a "last seen" due).
+# cookie's server-side session), `touch_session`/`touch_token` (a "last seen" due) and
+# `dead_login` (a cookie whose session has ended).
 
 # How long writing "last seen" waits for SQLite's write lock before giving up (ms): it is
 # bookkeeping, and a reader's page must not wait behind writers for it.
@@ -62,6 +64,7 @@ def member_for_session_key(key: str) -> User | None:
     """Flask-Login's user loader: the member whose live session this cookie's key opens."""
     found = sessions.load_session(key)
     if found is None:
+        g.dead_login = True
         return None
     user, row = found
     g.member_session_id = row.id
@@ -147,6 +150,18 @@ def _write_last_seen() -> None:
         write_intent.reset(intent)
 
 
+def _forget_dead_login() -> None:
+    """After a cookie that opens no session (ended, expired), have the browser drop it."""
+    if not g.pop("dead_login", False) or current_user.is_authenticated:
+        return
+    # Flask-Login copies a remember-me cookie's key into the session before asking us,
+    # so a dead one would be looked up twice on every request from then on.
+    for name in ("_user_id", "_fresh", "_id"):
+        session.pop(name, None)
+    if current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies:
+        session["_remember"] = "clear"  # Flask-Login deletes the cookie after this hook
+
+
 def _warn_about_forwarded_for(app: Flask) -> None:
     # Behind a reverse proxy that is not in FORUM_TRUSTED_PROXIES, every member seems to
     # come from the proxy's address, so the per-address login limit would soon refuse
@@ -206,6 +221,7 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def _last_seen(response: Response) -> Response:
         _write_last_seen()
+        _forget_dead_login()
         return response
 
     @app.after_request

@@ -623,3 +623,21 @@ def test_registration_codes_page_does_not_speak_of_earlier_codes(client: FlaskCl
     assert "earlier codes" not in response.text
     again = client.post("/account/recovery-codes", data={"codes_password": NEW_PASSWORD})
     assert "Any earlier codes no longer work." in flat(again.text)
+
+
+def test_a_browser_whose_session_ended_elsewhere_drops_its_cookies(
+    client: FlaskClient, new_client: Callable[[], FlaskClient]
+) -> None:
+    factories.make_user("alice")
+    phone = new_client()
+    log_in(phone, "alice", remember="1")
+    log_in(client, "alice")
+    client.post("/account/sessions/logout-others")
+    response = phone.get("/")
+    assert any(
+        c.startswith("remember_token=;") and "Max-Age=0" in c
+        for c in response.headers.getlist("Set-Cookie")
+    )
+    with phone.session_transaction() as session:
+        assert "_user_id" not in session
+    assert phone.get_cookie("remember_token") is None
