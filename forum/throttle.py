@@ -220,16 +220,17 @@ class Attempt:
         self.held = held
         self.clear_key = clear
 
-    def succeeded(self) -> None:
+    def succeeded(self, *, with_transaction: bool = True) -> None:
         """Uncount the attempt (it was no guess) and the earlier failures under `clear`.
 
-        Saved with the caller's transaction: by now it may hold SQLite's write lock.
+        By default saved with the caller's transaction, which by now may hold SQLite's
+        write lock; `with_transaction=False` saves it at once (the caller holds no lock).
         """
         store = self.throttle.store
         for key, handle in self.held:
-            store.release(key, handle, with_transaction=True)
+            store.release(key, handle, with_transaction=with_transaction)
         if self.clear_key is not None and self.held:
-            store.clear(self.clear_key, with_transaction=True)
+            store.clear(self.clear_key, with_transaction=with_transaction)
 
 
 class Throttle:

@@ -13,6 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from forum.errors import Invalid
 from forum.errors import NotLoggedIn
 from forum.errors import RateLimited
 from forum.extensions import db
@@ -248,3 +249,27 @@ def test_no_warning_when_the_proxy_is_trusted(
     with caplog.at_level(logging.WARNING, logger="forum.blueprints.context"):
         client.get("/help", headers={"X-Forwarded-For": "203.0.113.5"})
     assert not [r for r in caplog.records if "FORUM_TRUSTED_PROXIES" in r.getMessage()]
+
+
+@pytest.mark.app_config(FORUM_RATELIMITS="on")
+def test_a_right_password_with_a_refused_change_counts_as_no_failure(app: Flask) -> None:
+    # Confirming the password, then choosing a new one that is too common, four times:
+    # the member typed their password right every time and must not be made to wait.
+    user = factories.make_user("river")
+    for _ in range(4):
+        with pytest.raises(Invalid):
+            accounts.change_password(
+                factories.actor(user),
+                user,
+                current=factories.PASSWORD,
+                new="password123",
+                ip="198.51.100.7",
+            )
+        db.session.rollback()
+    accounts.change_password(
+        factories.actor(user),
+        user,
+        current=factories.PASSWORD,
+        new="a brand new passphrase",
+        ip="198.51.100.7",
+    )

@@ -205,11 +205,15 @@ def confirm_password(user: User, password: Any, *, ip: str | None, field: str = 
     # that connection needs; nothing has been changed yet, so end the transaction first.
     db.session.rollback()
     attempt = throttle.login_attempt(username, ip)
-    if not isinstance(password, str) or not check_password_hash(user.password_hash, password):
-        db.session.rollback()
+    ok = isinstance(password, str) and check_password_hash(user.password_hash, password)
+    # Nothing has changed yet: end the transaction again, so that a right password is
+    # taken back at once rather than with the change that follows, which may still fail
+    # (a new password that is too common) and must not leave a "failed login" behind.
+    db.session.rollback()
+    if not ok:
         which = "current password" if field == "current_password" else "password"
         raise Invalid(field, f"Your {which} is not right.")
-    attempt.succeeded()
+    attempt.succeeded(with_transaction=False)
 
 
 def change_password(
