@@ -194,13 +194,17 @@ class Limit:
             ordered = sorted(others)
             # The window must lose enough events for this one to be within the limit.
             frees_at = ordered[len(ordered) - self.limit] + self.window
-            return max(1, math.ceil(frees_at - now))
+            return max(1, _whole_seconds(frees_at - now))
         if self.backoff_after is not None and len(others) >= self.backoff_after:
             delay = min(BACKOFF_FIRST * 2 ** (len(others) - self.backoff_after), self.window)
-            remaining = max(others) + delay - now
-            if remaining > 0:
-                return math.ceil(remaining)
+            return max(0, _whole_seconds(max(others) + delay - now))
         return 0
+
+
+def _whole_seconds(span: float) -> int:
+    # Up to the next second, ignoring the microsecond a stored time may gain on its way
+    # through the database (a wait of exactly 5 s must not say 6).
+    return math.ceil(span - 0.001)
 
 
 def _wait_message(seconds: int) -> str:

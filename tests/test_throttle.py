@@ -171,6 +171,7 @@ def test_backoff_grows_after_three_failures_and_stops_at_ten() -> None:
     # After the 3rd failure 5 s, then 10, 20, 40...: measured from the latest failure.
     assert [pair.wait([now] * n, now) for n in range(3, 10)] == [5, 10, 20, 40, 80, 160, 320]
     assert pair.wait([now - 300] * 5, now) == 0  # waited long enough
+    assert pair.wait([now - 4.9999996] * 3, now) == 0  # a stored time's rounding is no wait
     # Ten in the window: stop until the oldest leaves it.
     assert pair.wait([now - 600] + [now - 10] * 9, now) == 300
 
@@ -226,7 +227,8 @@ def test_parallel_reset_requests_send_at_most_three_mails(app: Flask) -> None:
             return "refused"
         return "sent" if mail is not None else "none"
 
-    assert _in_parallel(app, ask).count("sent") == 3
+    # Never a fourth; fewer when refused requests were seen meanwhile.
+    assert _in_parallel(app, ask).count("sent") <= 3
 
 
 def test_first_request_through_an_untrusted_proxy_is_warned_about_once(
