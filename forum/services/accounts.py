@@ -13,6 +13,7 @@ from typing import Any
 from flask import current_app
 from itsdangerous import BadSignature
 from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy import bindparam
 from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import select
@@ -426,6 +427,14 @@ def issue_api_token(user: User) -> str:
     return raw
 
 
+# Built once: it runs on every bearer request.
+_TOKEN_LOOKUP = (
+    select(User, ApiToken)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+)
+
+
 def find_api_token(raw: str, now: datetime | None = None) -> tuple[User, ApiToken] | None:
     """The member and token a bearer token opens, in one query; None if it is not valid.
 
@@ -433,11 +442,7 @@ def find_api_token(raw: str, now: datetime | None = None) -> tuple[User, ApiToke
     (code `token_expired`), so that the client can say why it must log in again.
     """
     now = now or utcnow()
-    found = db.session.execute(
-        select(User, ApiToken)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == _token_digest(raw))
-    ).first()
+    found = db.session.execute(_TOKEN_LOOKUP, {"token_hash": _token_digest(raw)}).first()
     if found is None:
         return None
     user, token = found

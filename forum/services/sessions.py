@@ -20,6 +20,7 @@ from datetime import datetime
 from datetime import timedelta
 
 from flask import current_app
+from sqlalchemy import bindparam
 from sqlalchemy import case
 from sqlalchemy import delete
 from sqlalchemy import or_
@@ -123,16 +124,21 @@ def start_session(
     return row
 
 
+# Built once: this runs on every logged-in request, and building the statement cost
+# about as much as running it.
+_LOOKUP = (
+    select(User, UserSession)
+    .join(UserSession, UserSession.user_id == User.id)
+    .where(UserSession.key_hash == bindparam("key_hash"))
+)
+
+
 def load_session(key: str, now: datetime | None = None) -> tuple[User, UserSession] | None:
     """The member and live session a cookie's key belongs to, in one indexed query."""
     if not KEY_PATTERN.fullmatch(key):
         return None
     now = now or utcnow()
-    found = db.session.execute(
-        select(User, UserSession)
-        .join(UserSession, UserSession.user_id == User.id)
-        .where(UserSession.key_hash == _digest(key))
-    ).first()
+    found = db.session.execute(_LOOKUP, {"key_hash": _digest(key)}).first()
     if found is None:
         return None
     user, row = found
