@@ -96,8 +96,8 @@ def _configure_search(app: Flask) -> None:
 
 
 def _configure_auth(app: Flask) -> None:
+    from forum.blueprints import context
     from forum.extensions import csrf
-    from forum.extensions import db
     from forum.extensions import login_manager
     from forum.models.users import User
 
@@ -109,14 +109,11 @@ def _configure_auth(app: Flask) -> None:
     login_manager.session_protection = "basic"
 
     @login_manager.user_loader  # type: ignore[untyped-decorator]
-    def load_user(session_id: str) -> User | None:
-        user_id, _, epoch = session_id.partition(":")
-        if not user_id.isdigit() or not epoch.isdigit():
-            return None
-        user = db.session.get(User, int(user_id))
-        if user is None or user.auth_epoch != int(epoch) or user.is_suspended():
-            return None
-        return user
+    def load_user(session_key: str) -> User | None:
+        # The cookie (session or remember-me) carries a server-side session's key: once
+        # that session has ended (logout, here or on another device; a password change;
+        # a suspension; 30 days for "remember me"), both cookies open nothing.
+        return context.member_for_session_key(session_key)
 
 
 def _configure_throttle(app: Flask) -> None:

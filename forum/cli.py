@@ -182,11 +182,16 @@ def rerender() -> None:
 
 @main.command()
 def prune() -> None:
-    """Delete hashed IP addresses older than 14 days (run daily from cron)."""
+    """Delete hashed IP addresses older than 14 days, ended sessions and idle API tokens
+    (run daily from cron)."""
+    from forum.maintenance import prune_idle_api_tokens
+    from forum.maintenance import prune_sessions
     from forum.maintenance import prune_throttle_events
 
     with _app_context():
         click.echo(f"Deleted {prune_throttle_events()} old throttle entries.")
+        click.echo(f"Deleted {prune_sessions()} ended or expired sessions.")
+        click.echo(f"Deleted {prune_idle_api_tokens()} API tokens unused for too long.")
 
 
 @main.command()

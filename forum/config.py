@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,11 @@ class BaseConfig:
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    # "Remember me" lasts this long from the login, however active (the server-side
+    # session ends then too: forum.services.sessions).
+    REMEMBER_COOKIE_DURATION = timedelta(days=30)
+    # A session that is not remembered ends after this long without a request.
+    FORUM_SESSION_IDLE = timedelta(days=14)
     WTF_CSRF_TIME_LIMIT = None  # a tab left open overnight must still post
     MAX_CONTENT_LENGTH = 1024 * 1024
 

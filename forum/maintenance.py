@@ -12,6 +12,8 @@ from forum.models.posts import PostRevision
 from forum.models.security import ThrottleEvent
 from forum.rendering import RENDERER_VERSION
 from forum.rendering import render_markdown
+from forum.services import accounts
+from forum.services import sessions
 from forum.services.limits import author_may_post_links
 from forum.throttle import RETENTION
 
@@ -53,3 +55,17 @@ def prune_throttle_events() -> int:
     )
     db.session.commit()
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def prune_sessions() -> int:
+    """Delete browser sessions that can never work again (ended, expired, old epoch)."""
+    deleted = sessions.prune_sessions()
+    db.session.commit()
+    return deleted
+
+
+def prune_idle_api_tokens() -> int:
+    """Delete API tokens unused for longer than the `api_token_idle_days` setting."""
+    deleted = accounts.prune_idle_api_tokens()
+    db.session.commit()
+    return deleted

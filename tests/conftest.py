@@ -28,6 +28,7 @@ from forum import create_app
 from forum.config import TestConfig
 from forum.extensions import db as _db
 from forum.models.users import User
+from tests import factories
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
@@ -165,15 +166,40 @@ def new_client(app: Flask) -> Callable[[], FlaskClient]:
 
 @pytest.fixture
 def login_as(client: FlaskClient) -> Callable[[User], FlaskClient]:
-    """Log the client in as a member by writing the session, as Flask-Login would."""
+    """Log the client in as a member by writing the session, as Flask-Login would (with a
+    server-side session recorded for it, as logging in through the form records)."""
 
     def _login(user: User) -> FlaskClient:
+        key = factories.make_session(user)
         with client.session_transaction() as session:
-            session["_user_id"] = user.get_id()
+            session["_user_id"] = key
             session["_fresh"] = True
         return client
 
     return _login
+
+
+class ThrottleClock:
+    """A clock for the app's throttle that tests move instead of sleeping."""
+
+    def __init__(self, start: float) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Let this many seconds pass."""
+        self.now += seconds
+
+
+def throttle_clock(app: Flask) -> ThrottleClock:
+    """Give the app's throttle a clock the test controls (it starts at the real time)."""
+    import time
+
+    clock = ThrottleClock(time.time())
+    app.extensions["forum_throttle"].clock = clock
+    return clock
 
 
 @pytest.fixture

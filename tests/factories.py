@@ -21,6 +21,7 @@ from forum.services import boards
 from forum.services import groups
 from forum.services import invitations
 from forum.services import posts
+from forum.services import sessions
 from forum.services import settings
 from forum.services import topics
 
@@ -54,6 +55,15 @@ def make_user(
         user.email = email.lower()
     db.session.commit()
     return user
+
+
+def make_session(user: User, *, remember: bool = False, user_agent: str = "") -> str:
+    """A recorded browser session for the member, committed; its key (the cookie's value)."""
+    sessions.start_session(user, remember=remember, user_agent=user_agent)
+    key = user.session_key
+    assert key is not None  # noqa: S101 - set by start_session
+    db.session.commit()
+    return key
 
 
 def make_admin(username: str | None = None) -> User:

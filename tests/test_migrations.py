@@ -350,3 +350,36 @@ def test_upgrade_to_0011_moves_owner_grants_into_their_group(empty_url, tmp_path
     assert report_scope == 1
     # A flag records the level its weight was based on when it was made (here 3).
     assert flag_level == 3
+
+
+def test_upgrade_starts_the_idle_clock_of_existing_api_tokens(empty_url, tmp_path):
+    # Before 0012 nothing wrote `last_used_at`: a token made long ago and used daily
+    # must not die at the upgrade because its idle time seems to start at creation.
+    app = make_test_app(empty_url, tmp_path / "instance")
+    init_migrations(app)
+    with app.app_context():
+        upgrade(directory=MIGRATIONS, revision="0009")
+        with db.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO users (id, username, username_key, password_hash, is_admin,"
+                    " is_moderator, trust_level, auth_epoch, created_at, show_join_date, bio)"
+                    " VALUES (1, 'Early', 'early', 'x', false, false, 1, 0,"
+                    " '2025-01-02 03:04:05', false, '')"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO api_tokens (id, user_id, token_hash, auth_epoch, created_at)"
+                    " VALUES (1, 1, 'abc', 0, '2025-01-02 03:04:05')"
+                )
+            )
+        upgrade(directory=MIGRATIONS)
+        from forum.models.base import utcnow
+        from forum.models.users import ApiToken
+
+        token = db.session.get(ApiToken, 1)
+        assert token is not None and token.last_used_at is not None
+        assert (utcnow() - token.last_used_at).total_seconds() < 3600
+        db.session.remove()
+        db.engine.dispose()

@@ -23,11 +23,13 @@ from forum.errors import Conflict
 from forum.errors import Denied
 from forum.errors import Invalid
 from forum.errors import NotLoggedIn
+from forum.errors import RateLimited
 from forum.extensions import db
 from forum.models.groups import Group
 from forum.models.users import User
 from forum.services import accounts
 from forum.services import invitations
+from forum.services import sessions
 from forum.services import setup
 
 bp = Blueprint("auth", __name__)
@@ -50,9 +52,19 @@ def _safe_next(target: str | None) -> str:
 
 
 def _start_session(user: User, *, remember: bool = False) -> None:
-    # A new session at every login: nothing a visitor was handed before carries over.
+    """Log the member in on this browser with a new server-side session; the caller commits."""
+    # A new session at every login: nothing a visitor was handed before carries over,
+    # and a session this browser still had (another account, say) ends here.
+    previous = context.current_session_id()
+    if previous is not None:
+        sessions.end_own_session(previous)
     session.clear()
+    sessions.start_session(user, remember=remember, user_agent=request.user_agent.string)
     login_user(user, remember=remember)
+    remember_cookie = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+    if not remember and remember_cookie in request.cookies:
+        # An older remember-me cookie would otherwise outlive this login's logout.
+        session["_remember"] = "clear"
 
 
 def _form(*names: str) -> dict[str, str]:
@@ -66,7 +78,7 @@ def _problem(exc: Invalid | Conflict) -> dict[str, str]:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> Page | Response:
+def login() -> Page | tuple[str, int, dict[str, str]] | Response:
     target = _safe_next(request.values.get("next"))
     if request.method == "GET":
         return render_template("auth/login.html", next=target, form={}, error=None)
@@ -82,6 +94,11 @@ def login() -> Page | Response:
             "auth/login.html", next=target, form=form, error=accounts.WRONG_LOGIN
         )
         return page, 401
+    except RateLimited as exc:
+        db.session.rollback()
+        # The form again, saying how long to wait: after a few typos the wait is seconds.
+        page = render_template("auth/login.html", next=target, form=form, error=exc.message)
+        return page, 429, {"Retry-After": str(exc.retry_after)}
     _start_session(user, remember=bool(request.form.get("remember")))
     context.commit()
     return redirect(target)
@@ -89,9 +106,20 @@ def login() -> Page | Response:
 
 @bp.post("/logout")
 def logout() -> Response:
-    logout_user()
-    session.clear()
+    current = context.current_session_id()
+    if current is not None:
+        # Server-side first: a copy of either cookie, replayed later, opens nothing.
+        sessions.end_own_session(current)
+        context.commit()
+    _forget_login()
     return redirect(url_for("boards.index"))
+
+
+def _forget_login() -> None:
+    session.clear()
+    # After the clear: logout_user() marks the remember-me cookie for deletion in the
+    # session, which a later clear would forget (and the cookie would stay behind).
+    logout_user()
 
 
 def _invited_group(invite: str) -> Group | None:
@@ -164,8 +192,8 @@ def reset() -> Page | Response:
     except Invalid as exc:
         errors = _problem(exc)
         return render_template("auth/reset.html", form=form, errors=errors, sent=None), 400
-    context.commit()
     _start_session(user)
+    context.commit()
     flash("Your password is changed. That recovery code is now used up.")
     return redirect(url_for("auth.account"))
 
@@ -182,8 +210,8 @@ def reset_with_link(token: str) -> Page | Response:
     except Invalid as exc:
         errors = _problem(exc)
         return render_template("auth/reset_link.html", token=token, errors=errors), 400
-    context.commit()
     _start_session(user)
+    context.commit()
     flash("Your password is changed.")
     return redirect(url_for("boards.index"))
 
@@ -206,6 +234,8 @@ def _account_page(status: int = 200, **extra: Any) -> Page:
         "errors": {},
         "email_value": user.pending_email or user.email or "",
         "codes_left": accounts.unused_recovery_codes(user),
+        "sessions": sessions.live_sessions(user),
+        "current_session_id": context.current_session_id(),
         **extra,
     }
     return render_template("auth/account.html", user=user, **values), status
@@ -237,11 +267,40 @@ def change_password() -> Page | Response:
         )
     except Invalid as exc:
         return _account_page(400, errors=_problem(exc))
-    context.commit()
-    # Every session ended with the change; this one starts again, fresh.
+    # Every session ended with the change; this one starts again, fresh, remembered if
+    # it was before.
     remember_cookie = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
     _start_session(user, remember=remember_cookie in request.cookies)
+    context.commit()
     flash("Your password is changed. You are logged out everywhere else.")
+    return redirect(url_for("auth.account"))
+
+
+@bp.post("/account/sessions/<id:session_id>/logout")
+def end_session(session_id: int) -> Response:
+    user = _me()
+    if session_id == context.current_session_id():
+        return logout()
+    sessions.end_session(context.current_actor(), user, session_id)
+    context.commit()
+    flash("That session is logged out.")
+    return redirect(url_for("auth.account"))
+
+
+@bp.post("/account/sessions/logout-others")
+def end_other_sessions() -> Response:
+    user = _me()
+    ended = sessions.end_other_sessions(
+        context.current_actor(), user, keep=context.current_session_id()
+    )
+    # Apps with API tokens are "elsewhere" too: a member shutting out a lost phone
+    # means its app as well.
+    tokens = accounts.revoke_all_api_tokens(user)
+    context.commit()
+    if ended or tokens:
+        flash("You are logged out everywhere else.")
+    else:
+        flash("You were not logged in anywhere else.")
     return redirect(url_for("auth.account"))
 
 
@@ -287,7 +346,7 @@ def new_recovery_codes() -> Page:
         return _account_page(400, errors=_problem(exc))
     codes = accounts.issue_recovery_codes(user)
     context.commit()
-    return render_template("auth/codes.html", codes=codes, welcome=False)
+    return render_template("auth/codes.html", codes=codes, welcome=False, replaced=True)
 
 
 @bp.route("/setup/<token>", methods=["GET", "POST"])
@@ -308,7 +367,7 @@ def first_setup(token: str) -> Page | Response:
     except (Invalid, Conflict) as exc:
         errors = _problem(exc)
         return render_template("auth/setup.html", token=token, form=form, errors=errors), 400
-    context.commit()
     _start_session(user)
+    context.commit()
     flash("Welcome! Your forum is ready. Start by creating its boards.")
     return redirect(url_for("admin.boards"))

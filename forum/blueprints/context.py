@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import logging
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
@@ -12,20 +13,36 @@ from flask import abort
 from flask import current_app
 from flask import g
 from flask import request
+from flask import session
 from flask_login import current_user
+from sqlalchemy.exc import OperationalError
 
 from forum import mail
+from forum.database import busy_timeout_ms
 from forum.database import write_intent
 from forum.extensions import db
 from forum.models.users import User
 from forum.policy import Actor
 from forum.policy import actor_for
 from forum.search import service as search_service
+from forum.services import accounts
+from forum.services import sessions
 from forum.services.accounts import Mail
 from forum.services.settings import get_settings
 
+log = logging.getLogger(__name__)
+
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# Per-request values cached on `g` (`_login_user` is Flask-Login's).
+# Per-request values cached on `g` (`_login_user` is Flask-Login's): `actor`,
+# `site_settings`, `api_user`/`api_token` (bearer requests), `member_session_id` (the
+# cookie's server-side session), `touch_session`/`touch_token` (a "last seen" due) and
+# `dead_login` (a cookie whose session has ended).
+
+# How long writing "last seen" waits for SQLite's write lock before giving up (ms): it is
+# bookkeeping, and a reader's page must not wait behind writers for it.
+TOUCH_WAIT_MS = 250
+# A year, and no `preload`: being on browsers' preload lists is hard to undo.
+HSTS = "max-age=31536000"
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
@@ -41,6 +58,27 @@ def current_member() -> User | None:
     if current_user.is_authenticated:
         return current_user._get_current_object()  # type: ignore[no-any-return]
     return None
+
+
+def member_for_session_key(key: str) -> User | None:
+    """Flask-Login's user loader: the member whose live session this cookie's key opens."""
+    found = sessions.load_session(key)
+    if found is None:
+        g.dead_login = True
+        return None
+    user, row = found
+    g.member_session_id = row.id
+    if sessions.touch_due(row):
+        g.touch_session = row.id
+    return user
+
+
+def current_session_id() -> int | None:
+    """The id of the server-side session this request's cookie belongs to (not a token's)."""
+    if "api_user" in g or not current_user.is_authenticated:
+        return None
+    session_id: int | None = g.get("member_session_id")
+    return session_id
 
 
 def site_settings() -> dict[str, Any]:
@@ -86,6 +124,61 @@ def client_ip() -> str | None:
     return remote
 
 
+def _write_last_seen() -> None:
+    """Write a due "last seen" for this request's session or token, best-effort."""
+    session_id = g.pop("touch_session", None)
+    token_id = g.pop("touch_token", None)
+    if session_id is None and token_id is None:
+        return
+    # As with reading activity (forum.activity): what the request left uncommitted is
+    # discarded at teardown anyway, and a GET's read transaction cannot safely turn into
+    # a write on SQLite. So end it, and write in a short transaction of our own.
+    db.session.rollback()
+    intent = write_intent.set(True)
+    waiting = busy_timeout_ms.set(TOUCH_WAIT_MS)
+    try:
+        if session_id is not None:
+            sessions.touch_session(session_id)
+        if token_id is not None:
+            accounts.touch_api_token(token_id)
+        db.session.commit()
+    except OperationalError as exc:
+        db.session.rollback()
+        log.debug("last seen not recorded (busy database): %s", exc)
+    finally:
+        busy_timeout_ms.reset(waiting)
+        write_intent.reset(intent)
+
+
+def _forget_dead_login() -> None:
+    """After a cookie that opens no session (ended, expired), have the browser drop it."""
+    if not g.pop("dead_login", False) or current_user.is_authenticated:
+        return
+    # Flask-Login copies a remember-me cookie's key into the session before asking us,
+    # so a dead one would be looked up twice on every request from then on.
+    for name in ("_user_id", "_fresh", "_id"):
+        session.pop(name, None)
+    if current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies:
+        session["_remember"] = "clear"  # Flask-Login deletes the cookie after this hook
+
+
+def _warn_about_forwarded_for(app: Flask) -> None:
+    # Behind a reverse proxy that is not in FORUM_TRUSTED_PROXIES, every member seems to
+    # come from the proxy's address, so the per-address login limit would soon refuse
+    # everyone. Said once per worker, at the first request that shows the problem.
+    if app.extensions.get("forum_forwarded_warned") or "X-Forwarded-For" not in request.headers:
+        return
+    app.extensions["forum_forwarded_warned"] = True
+    if str(app.config.get("FORUM_TRUSTED_PROXIES", "")).strip():
+        return
+    log.warning(
+        "Requests carry X-Forwarded-For but FORUM_TRUSTED_PROXIES is empty: every member "
+        "seems to come from %s (the proxy), so they share one address for the login "
+        "throttle. Set FORUM_TRUSTED_PROXIES to the proxy's address.",
+        request.remote_addr,
+    )
+
+
 def commit(*mails: Mail | None) -> None:
     """Commit the request's one transaction, update the search index, then send any
     mail it produced."""
@@ -114,11 +207,22 @@ def _reject_invalid_utf8() -> None:
 def init_app(app: Flask) -> None:
     """Install the request hooks and template globals."""
 
+    hsts = str(app.config["FORUM_BASE_URL"]).startswith("https://")
+
     @app.before_request
     def _begin_request() -> None:
         write_intent.set(request.method not in READ_METHODS)
+        _warn_about_forwarded_for(app)
         if request.method not in READ_METHODS:
             _reject_invalid_utf8()
+
+    # Registered first so that it runs last (Flask runs these in reverse): the headers
+    # below may be what loads the member, and so what finds "last seen" due.
+    @app.after_request
+    def _last_seen(response: Response) -> Response:
+        _write_last_seen()
+        _forget_dead_login()
+        return response
 
     @app.after_request
     def _security_headers(response: Response) -> Response:
@@ -129,9 +233,15 @@ def init_app(app: Flask) -> None:
         headers["X-Frame-Options"] = "DENY"
         headers["Cross-Origin-Opener-Policy"] = "same-origin"
         headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+        if hsts:
+            headers["Strict-Transport-Security"] = HSTS
         is_static = request.endpoint == "static"
         if not is_static and ("api_user" in g or current_user.is_authenticated):
             headers["Cache-Control"] = "private, no-store"
+        elif request.view_args and "token" in request.view_args:
+            # A page whose address is a secret (an invitation, a reset or confirmation
+            # link, the set-up link) is kept by no cache, the browser's included.
+            headers["Cache-Control"] = "no-store"
         elif not is_static:
             headers.setdefault("Cache-Control", "no-cache")
         return response

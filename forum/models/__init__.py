@@ -25,6 +25,7 @@ from forum.models.posts import Post
 from forum.models.posts import PostRevision
 from forum.models.search import SearchQueue
 from forum.models.security import ThrottleEvent
+from forum.models.sessions import UserSession
 from forum.models.settings import SiteSetting
 from forum.models.topics import Topic
 from forum.models.users import ApiToken
@@ -58,6 +59,7 @@ __all__ = [
     "Topic",
     "TopicRead",
     "User",
+    "UserSession",
     "UserStats",
     "UserVisit",
 ]

@@ -19,6 +19,8 @@ from forum.models.base import utcnow
 
 class User(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "users"
+    # Lets `session_key` below be a plain attribute rather than a column.
+    __allow_unmapped__ = True
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(20))
@@ -52,14 +54,21 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     # registration never says whether an address is already in use.
     pending_email: Mapped[str | None] = mapped_column(String(254), default=None)
 
+    # Not stored: the key of the browser session this object was loaded for, or has just
+    # started (the sessions service's start_session). Flask-Login puts it in the session
+    # cookie and the remember-me cookie, so both die with the session's row.
+    session_key: str | None = None
+
     # Flask-Login protocol -------------------------------------------------
     is_active = True
     is_anonymous = False
     is_authenticated = True
 
     def get_id(self) -> str:
-        # The epoch is part of the id, so a changed password ends remembered sessions too.
-        return f"{self.id}:{self.auth_epoch}"
+        if not self.session_key:
+            # Fail loudly: a login without a recorded session could never be ended.
+            raise RuntimeError("no recorded session: start one with sessions.start_session")
+        return self.session_key
 
     def is_suspended(self, now: datetime | None = None) -> bool:
         """True while a suspension runs."""

@@ -6,13 +6,18 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
+from datetime import timedelta
 from typing import Any
 
 from flask import current_app
 from itsdangerous import BadSignature
 from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy import bindparam
 from sqlalchemy import delete
+from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy import update
 from werkzeug.security import check_password_hash
 from werkzeug.security import generate_password_hash
 
@@ -33,6 +38,7 @@ from forum.policy import Actor
 from forum.policy import actor_for
 from forum.policy import check_change_bio
 from forum.policy import require_member
+from forum.services import sessions
 from forum.services import trust
 from forum.services.settings import get_settings
 
@@ -40,6 +46,8 @@ RECOVERY_CODES = 8
 RESET_MAX_AGE = 60 * 60
 CONFIRM_MAX_AGE = 2 * 24 * 60 * 60
 WRONG_LOGIN = "Wrong username or password."
+# A token's "last used" is written at most this often: not a write per API request.
+TOKEN_TOUCH_EVERY = timedelta(hours=1)
 
 
 @dataclass
@@ -153,19 +161,13 @@ def register_member(
     return create_user(username=username, password=password, email=email)
 
 
-def _count_failure(username: str, ip: str | None) -> None:
-    # The caller is about to refuse, so nothing in this transaction is worth keeping. On
-    # SQLite it holds the one write lock (BEGIN IMMEDIATE), and the throttle writes on a
-    # connection of its own that would wait for that lock until busy_timeout and fail.
-    db.session.rollback()
-    throttle.record_login_failure(username, ip)
-
-
 def authenticate(username: Any, password: Any, *, ip: str | None) -> User:
     """The member with these credentials, or `NotLoggedIn`; throttled per account and IP."""
     if not isinstance(username, str) or not isinstance(password, str):
         raise Invalid("username", "Username and password are required.")
-    throttle.check_login(username, ip)
+    # Counted before the password is checked, so that parallel guesses see one another;
+    # a wrong password leaves it counted, a right one takes it back.
+    attempt = throttle.login_attempt(username, ip)
     user = find_user(username)
     if user is None:
         _dummy_check(password)
@@ -173,8 +175,8 @@ def authenticate(username: Any, password: Any, *, ip: str | None) -> User:
     else:
         ok = check_password_hash(user.password_hash, password)
     if not ok or user is None:
-        _count_failure(username, ip)
         raise NotLoggedIn(WRONG_LOGIN, code="invalid_credentials")
+    attempt.succeeded()
     if user.is_suspended():
         raise Denied("Your account is suspended.", code="suspended")
     # Levels are checked lazily at login, so they are right even if the daily job never
@@ -185,7 +187,10 @@ def authenticate(username: Any, password: Any, *, ip: str | None) -> User:
 
 def end_all_sessions(user: User) -> None:
     """Invalidate every session, remember-me cookie and API token of the member."""
+    # The bumped epoch alone ends them all (sessions and tokens carry the old one); the
+    # rows are marked or deleted too, so that no list shows them.
     user.auth_epoch += 1
+    sessions.end_every_session(user)
     db.session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
     db.session.flush()
 
@@ -197,11 +202,21 @@ def confirm_password(user: User, password: Any, *, ip: str | None, field: str = 
     account, so a stolen session or token alone must not be enough for them, and wrong
     guesses count towards the same limit as failed logins.
     """
-    throttle.check_login(user.username, ip)
-    if not isinstance(password, str) or not check_password_hash(user.password_hash, password):
-        _count_failure(user.username, ip)
+    username = user.username
+    # The attempt is counted on a connection of its own before the password is checked.
+    # On SQLite this request's transaction (it loaded the member) holds the write lock
+    # that connection needs; nothing has been changed yet, so end the transaction first.
+    db.session.rollback()
+    attempt = throttle.login_attempt(username, ip)
+    ok = isinstance(password, str) and check_password_hash(user.password_hash, password)
+    # Nothing has changed yet: end the transaction again, so that a right password is
+    # taken back at once rather than with the change that follows, which may still fail
+    # (a new password that is too common) and must not leave a "failed login" behind.
+    db.session.rollback()
+    if not ok:
         which = "current password" if field == "current_password" else "password"
         raise Invalid(field, f"Your {which} is not right.")
+    attempt.succeeded(with_transaction=False)
 
 
 def change_password(
@@ -254,7 +269,10 @@ def reset_password_with_code(
     """Set a new password with a one-time recovery code (spends the code)."""
     if not isinstance(username, str) or not isinstance(code, str):
         raise Invalid("code", "Username and recovery code are required.")
-    throttle.check_login(username, ip)
+    # A weak new password is refused before anything is counted or looked up: it is no
+    # guess at the code, and says nothing about the account.
+    password = _check_new_password(new_password, username.strip(), "new_password")
+    attempt = throttle.login_attempt(username, ip)
     user = find_user(username)
     row = None
     if user is not None:
@@ -265,13 +283,23 @@ def reset_password_with_code(
                 RecoveryCode.used_at.is_(None),
             )
         )
+    mismatch = Invalid("code", "That username and recovery code do not match.")
     if user is None or row is None:
-        _count_failure(username, ip)
-        raise Invalid("code", "That username and recovery code do not match.")
-    user.password_hash = _hash_password(
-        _check_new_password(new_password, user.username, "new_password")
+        raise mismatch
+    password_hash = _hash_password(password)
+    # Spent with a conditional update: two requests with the same code at once (both
+    # read it as unused) must not both succeed. On PostgreSQL the second waits for the
+    # first's row lock and then matches no row; on SQLite the write lock orders them.
+    spent = db.session.execute(
+        update(RecoveryCode)
+        .where(RecoveryCode.id == row.id, RecoveryCode.used_at.is_(None))
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session=False)
     )
-    row.used_at = utcnow()
+    if getattr(spent, "rowcount", 0) != 1:
+        raise mismatch
+    attempt.succeeded()
+    user.password_hash = password_hash
     end_all_sessions(user)
     return user
 
@@ -401,21 +429,75 @@ def issue_api_token(user: User) -> str:
     return raw
 
 
+# Built once: it runs on every bearer request.
+_TOKEN_LOOKUP = (
+    select(User, ApiToken)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+)
+
+
+def find_api_token(raw: str, now: datetime | None = None) -> tuple[User, ApiToken] | None:
+    """The member and token a bearer token opens, in one query; None if it is not valid.
+
+    A token unused for longer than the `api_token_idle_days` setting raises `NotLoggedIn`
+    (code `token_expired`), so that the client can say why it must log in again.
+    """
+    now = now or utcnow()
+    found = db.session.execute(_TOKEN_LOOKUP, {"token_hash": _token_digest(raw)}).first()
+    if found is None:
+        return None
+    user, token = found
+    if user.auth_epoch != token.auth_epoch or user.is_suspended(now):
+        return None
+    idle_days = int(get_settings()["api_token_idle_days"])
+    if now - (token.last_used_at or token.created_at) > timedelta(days=idle_days):
+        raise NotLoggedIn(
+            f"This token was not used for more than {idle_days} days, so it stopped "
+            "working. Log in again (POST /api/v1/auth/token) for a new one.",
+            code="token_expired",
+        )
+    return user, token
+
+
 def user_for_api_token(raw: str) -> User | None:
     """The member a bearer token belongs to, if it is still valid."""
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_digest(raw)))
-    if token is None:
-        return None
-    user = db.session.get(User, token.user_id)
-    if user is None or user.auth_epoch != token.auth_epoch or user.is_suspended():
-        return None
-    return user
+    found = find_api_token(raw)
+    return found[0] if found is not None else None
+
+
+def token_touch_due(token: ApiToken, now: datetime | None = None) -> bool:
+    """Whether the token's `last_used_at` is old enough to be written again (hourly)."""
+    return token.last_used_at is None or (now or utcnow()) - token.last_used_at >= TOKEN_TOUCH_EVERY
+
+
+def touch_api_token(token_id: int, now: datetime | None = None) -> None:
+    """Record that a token was used; the caller commits."""
+    db.session.execute(
+        update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now or utcnow())
+    )
 
 
 def revoke_api_token(raw: str) -> bool:
     """Delete a bearer token; True if it existed."""
     result = db.session.execute(delete(ApiToken).where(ApiToken.token_hash == _token_digest(raw)))
     return bool(getattr(result, "rowcount", 0))
+
+
+def prune_idle_api_tokens(now: datetime | None = None) -> int:
+    """Delete tokens that expired by the idle rule (they could never work again)."""
+    now = now or utcnow()
+    cutoff = now - timedelta(days=int(get_settings()["api_token_idle_days"]))
+    result = db.session.execute(
+        delete(ApiToken).where(func.coalesce(ApiToken.last_used_at, ApiToken.created_at) < cutoff)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def revoke_all_api_tokens(user: User) -> int:
+    """Delete every bearer token of the member; returns how many there were."""
+    result = db.session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 # --- profile ------------------------------------------------------------------

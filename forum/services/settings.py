@@ -96,6 +96,9 @@ NUMBER_SETTINGS: dict[str, NumberSetting] = {
     "reports_per_hour": NumberSetting(10, LIMITS, "Reports a member may make per hour"),
     "tl0_posts_per_day": NumberSetting(20, LIMITS, "Posts per day for new members (level 0)"),
     "tl0_topics_per_day": NumberSetting(3, LIMITS, "Topics per day for new members (level 0)"),
+    "api_token_idle_days": NumberSetting(
+        90, LIMITS, "Days an unused API token keeps working", minimum=1
+    ),
 }
 
 # Safe defaults for this audience: nothing readable by guests, registration by invitation.

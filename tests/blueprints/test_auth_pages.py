@@ -181,7 +181,10 @@ def test_remember_me_sets_a_long_lived_httponly_cookie(client: FlaskClient) -> N
     remember = [c for c in cookies if c.startswith("remember_token=")]
     assert remember and "HttpOnly" in remember[0] and "SameSite=Lax" in remember[0]
     other = log_in(client, "alice")
-    assert not [c for c in other.headers.getlist("Set-Cookie") if "remember_token=" in c]
+    # No new one without the box ticked; the old one is deleted, so that it cannot
+    # outlive this login's logout.
+    again = [c for c in other.headers.getlist("Set-Cookie") if "remember_token=" in c]
+    assert all("Max-Age=0" in c for c in again)
 
 
 # --- getting back in --------------------------------------------------------------
@@ -388,3 +391,272 @@ def test_changing_email_needs_the_password(client: FlaskClient) -> None:
     assert accepted.status_code == 302
     db.session.refresh(user)
     assert user.pending_email == "new@example.org"
+
+
+# --- sessions: logging out ends them (issue 10) ---------------------------------------
+
+
+FIREFOX_ANDROID = "Mozilla/5.0 (Android 14; Mobile; rv:128.0) Gecko/128.0 Firefox/128.0"
+CHROME_WINDOWS = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0.0.0 Safari/537.36"
+)
+
+
+def _cookie(client: FlaskClient, name: str) -> str:
+    found = client.get_cookie(name)
+    assert found is not None, f"no {name} cookie"
+    return found.value
+
+
+def _is_guest(client: FlaskClient) -> bool:
+    response = client.get("/account")
+    return response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def _browser(client: FlaskClient, user_agent: str) -> FlaskClient:
+    """The client, sending this User-Agent from now on."""
+    client.environ_base["HTTP_USER_AGENT"] = user_agent
+    return client
+
+
+def _replay(new_client: Callable[[], FlaskClient], **cookies: str) -> FlaskClient:
+    """A browser that never logged in, holding copies of someone's cookies."""
+    thief = new_client()
+    for name, value in cookies.items():
+        thief.set_cookie(name, value)
+    return thief
+
+
+def test_replayed_session_cookie_after_logout_is_a_guest(
+    client: FlaskClient, new_client: Callable[[], FlaskClient]
+) -> None:
+    factories.make_user("alice")
+    log_in(client, "alice")
+    copied = _cookie(client, "session")
+    assert not _is_guest(_replay(new_client, session=copied))  # the copy works while logged in
+    assert client.post("/logout").status_code == 302
+    assert _is_guest(client)
+    assert _is_guest(_replay(new_client, session=copied))
+
+
+def test_replayed_remember_cookie_after_logout_is_a_guest(
+    client: FlaskClient, new_client: Callable[[], FlaskClient]
+) -> None:
+    factories.make_user("alice")
+    log_in(client, "alice", remember="1")
+    remembered = _cookie(client, "remember_token")
+    assert not _is_guest(_replay(new_client, remember_token=remembered))
+    response = client.post("/logout")
+    # The browser is told to drop it, too.
+    assert any(
+        c.startswith("remember_token=;") and "Max-Age=0" in c
+        for c in response.headers.getlist("Set-Cookie")
+    )
+    assert _is_guest(_replay(new_client, remember_token=remembered))
+
+
+def test_logging_out_a_session_from_another_device_ends_both_its_cookies(
+    client: FlaskClient, new_client: Callable[[], FlaskClient]
+) -> None:
+    factories.make_user("alice")
+    phone = _browser(new_client(), FIREFOX_ANDROID)
+    log_in(phone, "alice", remember="1")
+    copies = {
+        "session": _cookie(phone, "session"),
+        "remember_token": _cookie(phone, "remember_token"),
+    }
+    log_in(_browser(client, CHROME_WINDOWS), "alice")
+    page = client.get("/account")
+    text = flat(page.text)
+    assert "Firefox on Android" in text and "Chrome on Windows This one" in text
+    ids = re.findall(r'action="/account/sessions/(\d+)/logout"', page.text)
+    phone_id = {s.device: s.id for s in _live_sessions("alice")}["Firefox on Android"]
+    assert str(phone_id) in ids and len(ids) == 2
+    response = client.post(f"/account/sessions/{phone_id}/logout")
+    assert response.status_code == 302
+    assert "That session is logged out." in flat(client.get("/account").text)
+    assert _is_guest(phone)
+    assert _is_guest(_replay(new_client, session=copies["session"]))
+    assert _is_guest(_replay(new_client, remember_token=copies["remember_token"]))
+    assert not _is_guest(client)
+
+
+def _live_sessions(username: str) -> list:
+    from forum.services import sessions
+
+    db.session.rollback()
+    user = accounts.find_user(username)
+    assert user is not None
+    return sessions.live_sessions(user)
+
+
+def test_log_out_everywhere_else_keeps_this_one_and_revokes_api_tokens(
+    client: FlaskClient, new_client: Callable[[], FlaskClient]
+) -> None:
+    user = factories.make_user("alice")
+    token = accounts.issue_api_token(user)
+    db.session.commit()
+    phones = [new_client(), new_client()]
+    for phone in phones:
+        log_in(phone, "alice", remember="1")
+    log_in(client, "alice")
+    response = client.post("/account/sessions/logout-others")
+    assert response.status_code == 302
+    assert all(_is_guest(phone) for phone in phones)
+    assert not _is_guest(client)
+    assert len(_live_sessions("alice")) == 1
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert new_client().get("/api/v1/me", headers=bearer).status_code == 401
+
+
+def test_ending_someone_elses_session_is_not_found(
+    client: FlaskClient, new_client: Callable[[], FlaskClient]
+) -> None:
+    factories.make_user("alice")
+    factories.make_user("bob")
+    bobs_phone = new_client()
+    log_in(bobs_phone, "bob")
+    log_in(client, "alice")
+    (bobs,) = _live_sessions("bob")
+    refused = client.post(f"/account/sessions/{bobs.id}/logout")
+    missing = client.post("/account/sessions/999999/logout")
+    assert refused.status_code == missing.status_code == 404
+    assert refused.text == missing.text
+    assert not _is_guest(bobs_phone)
+
+
+def test_logging_out_this_session_from_the_list_logs_out(client: FlaskClient) -> None:
+    factories.make_user("alice")
+    log_in(client, "alice", remember="1")
+    (mine,) = _live_sessions("alice")
+    assert client.post(f"/account/sessions/{mine.id}/logout").status_code == 302
+    assert _is_guest(client)
+    assert _live_sessions("alice") == []
+
+
+def test_a_new_login_ends_the_browser_s_previous_session(client: FlaskClient) -> None:
+    factories.make_user("alice")
+    factories.make_user("bob")
+    log_in(client, "alice")
+    log_in(client, "bob")
+    assert _live_sessions("alice") == []
+    assert len(_live_sessions("bob")) == 1
+
+
+def test_remember_me_lasts_thirty_days_not_a_year(app: Flask, client: FlaskClient) -> None:
+    from datetime import datetime
+    from datetime import timedelta
+    from email.utils import parsedate_to_datetime
+
+    factories.make_user("alice")
+    response = log_in(client, "alice", remember="1")
+    (cookie,) = [c for c in response.headers.getlist("Set-Cookie") if "remember_token=" in c]
+    expires = parsedate_to_datetime(re.search(r"Expires=([^;]+)", cookie).group(1))  # type: ignore[union-attr]
+    now = datetime.now(expires.tzinfo)
+    assert timedelta(days=29) < expires - now <= timedelta(days=30, minutes=1)
+
+
+def _remember_cookie_from(app: Flask, days_ago: int) -> str:
+    """The remember-me cookie of a login made `days_ago` days ago, as the browser kept it."""
+    from datetime import timedelta
+
+    from flask_login.utils import encode_cookie
+
+    from forum.models.base import utcnow
+    from forum.services import sessions
+
+    user = accounts.find_user("alice")
+    assert user is not None
+    sessions.start_session(user, remember=True, now=utcnow() - timedelta(days=days_ago))
+    key = user.session_key
+    db.session.commit()
+    with app.test_request_context():
+        return encode_cookie(str(key))
+
+
+def test_a_remember_cookie_on_its_thirty_first_day_is_a_guest(
+    app: Flask, new_client: Callable[[], FlaskClient]
+) -> None:
+    factories.make_user("alice")
+    day_29 = _replay(new_client, remember_token=_remember_cookie_from(app, 29))
+    day_31 = _replay(new_client, remember_token=_remember_cookie_from(app, 31))
+    assert not _is_guest(day_29)
+    assert _is_guest(day_31)
+
+
+def test_account_page_lists_where_the_member_is_logged_in(
+    client: FlaskClient, new_client: Callable[[], FlaskClient]
+) -> None:
+    factories.make_user("alice")
+    log_in(_browser(new_client(), FIREFOX_ANDROID), "alice")
+    log_in(_browser(client, CHROME_WINDOWS), "alice")
+    text = flat(client.get("/account").text)
+    assert "Where you are logged in" in text
+    assert "Firefox on Android Logged in" in text
+    assert "Chrome on Windows This one" in text
+    assert text.count("Log out Firefox on Android") + text.count("Log out Chrome") == 2
+    assert "Log out everywhere else" in text
+
+
+def test_last_seen_is_written_at_most_every_few_minutes(
+    client: FlaskClient, count_statements
+) -> None:
+    from datetime import timedelta
+
+    from forum.models.sessions import UserSession
+
+    factories.make_user("alice")
+    log_in(client, "alice")
+    count_statements.statements.clear()
+    client.get("/help")
+    client.get("/account")
+    assert not [s for s in count_statements.queries if s.startswith("UPDATE user_sessions")]
+    (mine,) = _live_sessions("alice")
+    mine.last_seen_at -= timedelta(minutes=6)
+    before = mine.last_seen_at
+    db.session.commit()
+    count_statements.statements.clear()
+    client.get("/help")
+    updates = [s for s in count_statements.queries if s.startswith("UPDATE user_sessions")]
+    assert len(updates) == 1
+    assert db.session.get(UserSession, mine.id).last_seen_at > before
+
+
+def test_a_logged_in_page_costs_one_lookup_for_the_session(
+    client: FlaskClient, count_statements
+) -> None:
+    factories.make_user("alice")
+    log_in(client, "alice")
+    count_statements.statements.clear()
+    client.get("/help")
+    session_reads = [s for s in count_statements.queries if "user_sessions" in s]
+    assert len(session_reads) == 1
+    assert "JOIN user_sessions" in session_reads[0]
+
+
+def test_registration_codes_page_does_not_speak_of_earlier_codes(client: FlaskClient) -> None:
+    factories.set_settings(registration="open")
+    response = client.post("/register", data={"username": "alice", "password": NEW_PASSWORD})
+    assert len(CODE.findall(response.text)) == accounts.RECOVERY_CODES
+    assert "earlier codes" not in response.text
+    again = client.post("/account/recovery-codes", data={"codes_password": NEW_PASSWORD})
+    assert "Any earlier codes no longer work." in flat(again.text)
+
+
+def test_a_browser_whose_session_ended_elsewhere_drops_its_cookies(
+    client: FlaskClient, new_client: Callable[[], FlaskClient]
+) -> None:
+    factories.make_user("alice")
+    phone = new_client()
+    log_in(phone, "alice", remember="1")
+    log_in(client, "alice")
+    client.post("/account/sessions/logout-others")
+    response = phone.get("/")
+    assert any(
+        c.startswith("remember_token=;") and "Max-Age=0" in c
+        for c in response.headers.getlist("Set-Cookie")
+    )
+    with phone.session_transaction() as session:
+        assert "_user_id" not in session
+    assert phone.get_cookie("remember_token") is None

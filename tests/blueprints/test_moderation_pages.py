@@ -36,7 +36,7 @@ def _as(new_client: NewClient, user: User) -> FlaskClient:
     """A fresh client logged in as the member."""
     client = new_client()
     with client.session_transaction() as session:
-        session["_user_id"] = user.get_id()
+        session["_user_id"] = factories.make_session(user)
         session["_fresh"] = True
     return client
 

@@ -17,10 +17,12 @@ from forum.extensions import db
 from forum.models.posts import Post
 from forum.models.topics import Topic
 from forum.models.users import User
+from forum.services import accounts
 from tests import factories
 from tests.blueprints.conftest import log_in
 from tests.conftest import PageClient
 from tests.conftest import make_test_app
+from tests.conftest import throttle_clock
 
 TEMPLATES = THEMES_PATH / "default" / "templates"
 
@@ -46,6 +48,51 @@ def test_every_page_sends_the_security_headers(
     member = client.get("/")
     assert member.headers["Cache-Control"] == "private, no-store"
     assert member.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_hsts_is_sent_when_the_base_url_is_https(sqlite_template: Path, tmp_path: Path) -> None:
+    for base, expected in (
+        ("https://forum.example.org", "max-age=31536000"),
+        ("http://127.0.0.1:8000", None),
+    ):
+        shutil.copy(sqlite_template, tmp_path / "hsts.db")
+        app = make_test_app(
+            f"sqlite:///{tmp_path / 'hsts.db'}", tmp_path / "instance", FORUM_BASE_URL=base
+        )
+        app.test_client_class = PageClient
+        with app.app_context():
+            try:
+                client = app.test_client()
+                for path in ("/help", "/api/v1/boards", "/static/forum.css"):
+                    with client.get(path) as response:
+                        assert response.headers.get("Strict-Transport-Security") == expected
+            finally:
+                db.session.remove()
+                db.engine.dispose()
+
+
+def test_pages_whose_address_is_a_token_are_never_stored(client: FlaskClient) -> None:
+    from forum.services import setup
+
+    factories.make_user("alice", email="alice@example.org")
+    mail = accounts.request_password_reset("alice@example.org")
+    assert mail is not None
+    reset = re.search(r"/reset/\S+", mail.body)
+    invitation = factories.make_invitation(factories.make_group())
+    setup_token = setup.create_setup_token()
+    db.session.commit()
+    assert reset is not None
+    for path in (
+        reset.group(0),
+        "/reset/not-a-token",
+        f"/invite/{invitation}",
+        "/invite/not-a-token",
+        "/account/confirm/not-a-token",
+        f"/setup/{setup_token}",
+    ):
+        response = client.get(path)
+        assert response.headers["Cache-Control"] == "no-store", path
+    assert client.get("/help").headers["Cache-Control"] == "no-cache"
 
 
 def test_the_stylesheet_is_served_from_the_site(client: FlaskClient) -> None:
@@ -105,12 +152,22 @@ def test_too_many_failed_logins_get_a_429_page(sqlite_template: Path, tmp_path: 
         f"sqlite:///{tmp_path / 'limits.db'}", tmp_path / "instance", FORUM_RATELIMITS="on"
     )
     app.test_client_class = PageClient
+    clock = throttle_clock(app)
     with app.app_context():
         try:
             factories.make_user("alice")
             client = app.test_client()
-            for _ in range(10):
-                assert log_in(client, "alice", "wrong password!").status_code == 401
+            failures = 0
+            while failures < 10:
+                response = log_in(client, "alice", "wrong password!")
+                if response.status_code == 429:
+                    # The page says how long to wait, and so does Retry-After.
+                    wait = int(response.headers["Retry-After"])
+                    assert f"wait {wait} seconds" in response.text or "minutes" in response.text
+                    clock.advance(wait)
+                    continue
+                assert response.status_code == 401
+                failures += 1
             limited = log_in(client, "alice")  # even the right password waits now
             assert limited.status_code == 429
             assert int(limited.headers["Retry-After"]) > 0

@@ -146,7 +146,7 @@ def test_deleted_post_shows_a_placeholder_except_to_moderators(
 
     other = new_client()
     with other.session_transaction() as session:
-        session["_user_id"] = factories.make_user().get_id()
+        session["_user_id"] = factories.make_session(factories.make_user())
     page = other.get(f"/t/{post.topic_id}")
     assert "This post was deleted." in page.text
     assert "Something I regret saying." not in page.text
@@ -154,7 +154,7 @@ def test_deleted_post_shows_a_placeholder_except_to_moderators(
 
     moderator = new_client()
     with moderator.session_transaction() as session:
-        session["_user_id"] = factories.make_user(moderator=True).get_id()
+        session["_user_id"] = factories.make_session(factories.make_user(moderator=True))
     seen = moderator.get(f"/t/{post.topic_id}")
     assert "Something I regret saying." in seen.text
     assert "This post was deleted." in seen.text

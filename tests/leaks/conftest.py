@@ -51,6 +51,7 @@ from forum.models.modlog import ModerationLog
 from forum.models.notifications import Notification
 from forum.models.posts import Post
 from forum.models.posts import PostRevision
+from forum.models.sessions import UserSession
 from forum.models.topics import Topic
 from forum.models.users import User
 from forum.moderation import actions as moderation_actions
@@ -219,7 +220,9 @@ class Planted:
     appeal_id: int
     log_entry_id: int
     missing_id: int
-    # Session ids (as Flask-Login stores them) and API tokens, by kind.
+    # The secret member's browser session (a row id): outsiders must not end it.
+    secret_member_session_id: int = 0
+    # Session keys (as Flask-Login stores them) and API tokens, by kind.
     session_ids: dict[str, str] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
     user_ids: dict[str, int] = field(default_factory=dict)
@@ -287,6 +290,8 @@ class Planted:
             # Issue 10: who a group keeps out, and invitations by name.
             (GroupExclusion.id, GroupExclusion.lifted_at),
             (MemberInvitation.id, MemberInvitation.state, MemberInvitation.role),
+            # Issue 10: browser sessions.
+            (UserSession.id, UserSession.user_id, UserSession.ended_at),
         )
         found = tuple(
             tuple(sorted(tuple(map(str, row)) for row in db.session.execute(select(*cols))))
@@ -410,8 +415,8 @@ def plant(app: Flask, backend: str) -> Planted:
     # Tokens and sessions from the start: the removed member's were made while they
     # were still inside, and must stop working there at once.
     tokens = {kind: accounts.issue_api_token(user) for kind, user in users.items()}
-    session_ids = {kind: user.get_id() for kind, user in users.items()}
     db.session.commit()
+    session_ids = {kind: factories.make_session(user) for kind, user in users.items()}
 
     # The public side: a site board with a topic, and a public group with a board.
     public_board = factories.make_board("Open lounge", description="Everyone welcome.")
@@ -533,6 +538,9 @@ def plant(app: Flask, backend: str) -> Planted:
         **moderation,
         # Far beyond anything planted, and the same number of digits for every kind.
         missing_id=987_654,
+        secret_member_session_id=db.session.scalar(
+            select(UserSession.id).where(UserSession.user_id == secret_user.id)
+        ),
         session_ids=session_ids,
         tokens=tokens,
         **member_invitation_ids,

@@ -120,6 +120,8 @@ ARGUMENTS: dict[str, Callable[[Planted], Fill]] = {
     "entry_id": lambda p: Fill((p.log_entry_id,), p.missing_id),
     # An invitation by name into the secret group (issue 10): someone else's.
     "member_invitation_id": lambda p: Fill((p.member_invitation_id,), p.missing_id),
+    # Issue 10: another member's browser session (ending one of your own is the point).
+    "session_id": lambda p: Fill((p.secret_member_session_id,), p.missing_id),
 }
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from forum.errors import Conflict
@@ -10,6 +13,7 @@ from forum.errors import Invalid
 from forum.errors import NotFound
 from forum.errors import NotLoggedIn
 from forum.models.base import utcnow
+from forum.models.users import User
 from forum.services import accounts
 from tests import factories as f
 
@@ -197,3 +201,41 @@ def test_reset_mails_to_one_address_are_limited(db):
         db.session.commit()
     with pytest.raises(RateLimited):
         accounts.request_password_reset("nobody@example.org", ip="203.0.113.6")
+
+
+def test_a_recovery_code_spent_twice_at_once_works_only_once(app, db, backend, monkeypatch):
+    # Two requests with the same code, both past the lookup before either spends it.
+    if backend != "postgres":
+        pytest.skip("SQLite's write lock already serialises the two requests")
+    user = f.make_user("river")
+    code = accounts.issue_recovery_codes(user)[0]
+    db.session.commit()
+    user_id = user.id
+    db.session.remove()
+    both_read = threading.Barrier(2)
+    hash_password = accounts._hash_password
+
+    def hash_when_both_have_read(password: str) -> str:
+        both_read.wait(timeout=10)
+        return hash_password(password)
+
+    monkeypatch.setattr(accounts, "_hash_password", hash_when_both_have_read)
+
+    def spend(new_password: str) -> str:
+        with app.app_context():
+            try:
+                accounts.reset_password_with_code(
+                    username="river", code=code, new_password=new_password, ip=None
+                )
+                db.session.commit()
+            except Invalid:
+                return "refused"
+            finally:
+                db.session.remove()
+        return "spent"
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(spend, ["first new passphrase", "second new passphrase"]))
+    assert sorted(results) == ["refused", "spent"]
+    user = db.session.get(User, user_id)
+    assert accounts.unused_recovery_codes(user) == accounts.RECOVERY_CODES - 1

@@ -37,3 +37,23 @@ def test_prune_deletes_only_old_throttle_events(db):
     keys = db.session.scalars(select(ThrottleEvent.key)).all()
     assert keys == ["ip:new"]
     assert db.session.scalar(select(func.count()).select_from(ThrottleEvent)) == 1
+
+
+def test_prune_deletes_api_tokens_unused_for_too_long(db):
+    from forum.maintenance import prune_idle_api_tokens
+    from forum.models.users import ApiToken
+    from forum.services import accounts
+
+    user = f.make_user()
+    fresh = accounts.issue_api_token(user)
+    idle = accounts.issue_api_token(user)
+    db.session.commit()
+    stale = db.session.scalar(
+        select(ApiToken).where(ApiToken.token_hash == accounts._token_digest(idle))
+    )
+    stale.created_at = utcnow() - timedelta(days=200)
+    stale.last_used_at = utcnow() - timedelta(days=91)
+    db.session.commit()
+    assert prune_idle_api_tokens() == 1
+    assert accounts.user_for_api_token(fresh) == user
+    assert db.session.scalar(select(func.count()).select_from(ApiToken)) == 1

@@ -1,4 +1,4 @@
-"""The member's own account: `/me`, password, recovery codes, profile."""
+"""The member's own account: `/me`, password, recovery codes, profile, sessions."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from forum.blueprints.api.auth import token_answer
 from forum.errors import NotLoggedIn
 from forum.models.users import User
 from forum.services import accounts
+from forum.services import sessions
 
 
 def _me() -> User:
@@ -76,3 +77,19 @@ def new_recovery_codes() -> Any:
     codes = accounts.issue_recovery_codes(user)
     context.commit()
     return {"codes": codes}, 201
+
+
+@bp.get("/me/sessions")
+def list_sessions() -> Any:
+    user = _me()
+    current = context.current_session_id()
+    rows = sessions.live_sessions(user)
+    return {"sessions": [serializers.user_session(row, current) for row in rows]}
+
+
+@bp.delete("/me/sessions/<id:session_id>")
+def end_session(session_id: int) -> Any:
+    user = _me()
+    sessions.end_session(context.current_actor(), user, session_id)
+    context.commit()
+    return "", 204

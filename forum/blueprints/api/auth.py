@@ -52,24 +52,40 @@ def bearer_token() -> str | None:
     return token.strip()
 
 
+def _carries_session_cookie() -> bool:
+    """Whether the request carries a cookie that could log someone in (session or remember-me)."""
+    names = (
+        current_app.config.get("SESSION_COOKIE_NAME", "session"),
+        current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token"),
+    )
+    return any(name in request.cookies for name in names)
+
+
 @bp.before_request
 def _authenticate() -> None:
     token = bearer_token()
     if token is not None:
-        user = accounts.user_for_api_token(token) if token else None
-        if user is None:
+        found = accounts.find_api_token(token) if token else None
+        if found is None:
             # Never fall back to the cookie or to guest: the client asked to be someone.
             raise NotLoggedIn("That token is not valid (any more); get a new one.")
-        g.api_user = user
+        g.api_user, api_token = found
         g.api_token = token
-    elif (
-        request.method in WRITE_METHODS
-        and request.endpoint not in SESSIONLESS
-        and current_app.config.get("WTF_CSRF_ENABLED", True)
-    ):
-        # The blueprint is exempt from the global check so that bearer requests pass;
-        # a write that relies on the session cookie still needs the X-CSRFToken header.
-        csrf.protect()
+        if accounts.token_touch_due(api_token):
+            g.touch_token = api_token.id
+    elif request.method in WRITE_METHODS and request.endpoint not in SESSIONLESS:
+        if not _carries_session_cookie():
+            # Nobody to be: no session for a forged request to ride on, so no CSRF
+            # question either. Say what is missing.
+            raise NotLoggedIn(
+                "Log in first: send `Authorization: Bearer <token>` (from POST "
+                "/api/v1/auth/token), or use the session of a logged-in browser.",
+                code="not_logged_in",
+            )
+        if current_app.config.get("WTF_CSRF_ENABLED", True):
+            # The blueprint is exempt from the global check so that bearer requests pass;
+            # a write that relies on the session cookie still needs the X-CSRFToken header.
+            csrf.protect()
 
 
 def token_answer(user: User) -> dict[str, Any]:

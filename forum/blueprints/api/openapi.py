@@ -487,8 +487,10 @@ OPERATIONS: tuple[Operation, ...] = (
         body="Credentials",
         response="TokenAnswer",
         extra_errors=(401, 403, 429),
-        description="401 `invalid_credentials`, the same for unknown names; 403 `suspended`; "
-        "429 after 10 failures per account or 30 per address within 15 minutes.",
+        description="401 `invalid_credentials`, the same for unknown names; 403 `suspended`. "
+        "429 (see Retry-After) for an account at one address: a growing wait after 3 "
+        "failures and a stop after 10 within 15 minutes; also after 30 failures from one "
+        "address, or 50 on one account from all addresses, within 15 minutes.",
     ),
     Operation(
         "delete",
@@ -564,6 +566,27 @@ OPERATIONS: tuple[Operation, ...] = (
         response="RecoveryCodes",
         extra_errors=(429,),
         description="The codes are shown only in this answer.",
+    ),
+    Operation(
+        "get",
+        "/me/sessions",
+        "Where you are logged in: your browser sessions",
+        tag="account",
+        auth="member",
+        response="SessionList",
+        description="Live sessions only, most recently active first; `current` marks the one "
+        "this request's session cookie belongs to (none for a bearer token). A device is a "
+        "coarse label from the browser's User-Agent; no address is kept.",
+    ),
+    Operation(
+        "delete",
+        "/me/sessions/{session_id}",
+        "Log out one of your sessions",
+        tag="account",
+        auth="member",
+        status=204,
+        description="Its session cookie and remember-me cookie stop working at once. Another "
+        "member's session, or one that has ended, answers 404.",
     ),
     # --- members
     Operation(
@@ -1123,7 +1146,7 @@ def _answer_schemas() -> JSON:
             ("error",),
             error=_object(
                 ("code", "message"),
-                code=_string(examples=["not_found", "invalid", "unauthorized"]),
+                code=_string(examples=["not_found", "invalid", "unauthorized", "not_logged_in"]),
                 message=_string(),
                 fields={
                     "type": "object",
@@ -1150,6 +1173,16 @@ def _answer_schemas() -> JSON:
             silenced_until=_nullable(TIME),
         ),
         "TokenAnswer": _record(token=_string(), user=_ref("User")),
+        "UserSession": _record(
+            id=ID,
+            device=_string(description='A coarse label, e.g. "Firefox on Android"'),
+            created_at=TIME,
+            last_seen_at={**TIME, "description": "Updated every few minutes, not per request"},
+            expires_at=TIME,
+            remembered=BOOL,
+            current=BOOL,
+        ),
+        "SessionList": _record(sessions=_list("UserSession")),
         "RecoveryCodes": _record(codes={"type": "array", "items": _string()}),
         "Settings": _record(**SETTINGS_FIELDS),
         "Board": _record(
@@ -1641,8 +1674,17 @@ def _request_schemas() -> JSON:
 # --- errors -------------------------------------------------------------------
 
 ERRORS = {
-    400: ("BadRequest", "Invalid input: `code` is `invalid` with `fields`, or `csrf_failed`"),
-    401: ("Unauthorized", "Not logged in, or the bearer token is not valid"),
+    400: (
+        "BadRequest",
+        "Invalid input: `code` is `invalid` with `fields`; or `csrf_failed`, a write with a "
+        "session cookie but without its X-CSRFToken header",
+    ),
+    401: (
+        "Unauthorized",
+        "Not logged in (`not_logged_in`: a write with neither a bearer token nor a session "
+        "cookie); the bearer token is not valid (`unauthorized`) or was unused for longer "
+        "than the `api_token_idle_days` setting (`token_expired`)",
+    ),
     403: ("Forbidden", "Logged in, and you can see it, but you may not do this"),
     404: ("NotFound", "Not there, or not visible to you: the two answer alike"),
     409: ("Conflict", "Conflicts with the current state"),
@@ -1673,6 +1715,7 @@ def _errors_for(op: Operation, path_params: list[str]) -> set[int]:
         statuses.add(413)
     if op.method != "get" and op.auth != "none":
         statuses.add(400)  # csrf_failed for a cookie session without the token
+        statuses.add(401)  # not_logged_in: neither a token nor a session cookie
     if op.auth in ("member", "admin"):
         statuses.add(401)
     if op.auth == "admin":
@@ -1772,7 +1815,8 @@ def document() -> JSON:
                 "JSON in, JSON out, UTF-8. Whatever you may not see answers exactly as if "
                 'it did not exist (404). Errors are {"error": {"code", "message", '
                 '"fields"?}}. Times are ISO 8601 UTC with Z. Cookie-session writes need '
-                "the CSRF token in an X-CSRFToken header; bearer requests do not."
+                "the CSRF token in an X-CSRFToken header; bearer requests do not. A write "
+                "with neither answers 401 `not_logged_in`."
             ),
         },
         "servers": [{"url": bp.url_prefix}],

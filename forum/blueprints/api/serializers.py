@@ -33,6 +33,7 @@ from forum.models.modlog import ModerationLog
 from forum.models.notifications import Notification
 from forum.models.posts import Post
 from forum.models.posts import PostRevision
+from forum.models.sessions import UserSession
 from forum.models.topics import Topic
 from forum.models.users import User
 from forum.moderation.reports import QueueItem
@@ -106,6 +107,19 @@ def me(member: User, recovery_codes_left: int) -> JSON:
         "email_pending": member.pending_email is not None,
         "recovery_codes_left": recovery_codes_left,
         "silenced_until": timestamp(member.silenced_until),
+    }
+
+
+def user_session(item: UserSession, current_id: int | None) -> JSON:
+    """One of the member's own sessions: the device label and times, never the key."""
+    return {
+        "id": item.id,
+        "device": item.device,
+        "created_at": timestamp(item.created_at),
+        "last_seen_at": timestamp(item.last_seen_at),
+        "expires_at": timestamp(item.expires_at),
+        "remembered": item.remembered,
+        "current": item.id == current_id,
     }
 
 
