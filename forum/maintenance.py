@@ -33,12 +33,17 @@ def rerender_stale_posts(batch: int = 500) -> int:
             # without links gains them once its author has reached trust level 1.
             if post.author_id not in links:
                 links[post.author_id] = author_may_post_links(post.author)
-            post.html = render_markdown(post.body, links=links[post.author_id])
+            # Posts stored before the size limits existed are rendered whatever their size.
+            post.html = render_markdown(post.body, links=links[post.author_id], limits=False)
             post.renderer_version = RENDERER_VERSION
             for revision in db.session.scalars(
-                select(PostRevision).where(PostRevision.post_id == post.id)
+                select(PostRevision).where(
+                    PostRevision.post_id == post.id, PostRevision.redacted_at.is_(None)
+                )
             ):
-                revision.html = render_markdown(revision.body, links=links[post.author_id])
+                revision.html = render_markdown(
+                    revision.body, links=links[post.author_id], limits=False
+                )
         db.session.commit()
         done += len(rows)
 
