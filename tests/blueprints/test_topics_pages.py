@@ -53,7 +53,7 @@ def test_reply_without_text_keeps_nothing_and_says_why(
     long_body = "x" * 50_001
     response = client.post(f"/t/{topic.id}/reply", data={"body": long_body})
     assert response.status_code == 400
-    assert "at most 50,000 characters" in response.text
+    assert "Your post is 50,001 characters long; a post can have at most 50,000." in response.text
     assert long_body in response.text
     assert client.post(f"/t/{topic.id}/reply", data={"body": " \n "}).status_code == 400
     assert _posts() == 1
@@ -111,7 +111,7 @@ def test_edit_with_empty_text_keeps_the_old_post_and_the_form(
     login_as(alice)
     response = client.post(f"/p/{post.id}/edit", data={"body": ""})
     assert response.status_code == 400
-    assert "must not be empty" in response.text
+    assert "Your post is empty: write something first." in response.text
     db.session.refresh(post)
     assert (post.body, post.revisions_count) == ("First words.", 0)
 

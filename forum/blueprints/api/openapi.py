@@ -727,6 +727,25 @@ OPERATIONS: tuple[Operation, ...] = (
         tag="posts",
         auth="optional",
         response="RevisionList",
+        description="At most 20 are kept: the original and the newest others. The author's "
+        "edits within 5 minutes of the edit that made the newest one make no new one. A "
+        "redacted version has `body` and `html` null.",
+    ),
+    Operation(
+        "post",
+        "/posts/{post_id}/revisions/{number}/redact",
+        "Remove an earlier version's text for good",
+        tag="posts",
+        auth="member",
+        body="OptionalReason",
+        body_required=False,
+        response="RevisionChange",
+        extra_errors=(403,),
+        description="For the post's author (shown as removed by the author) and the "
+        "moderators of its board (shown as removed by a moderator, and logged with the "
+        "optional `reason`, never the text). The text is deleted from the database; the "
+        "version stays in the list with `redacted` true. `changed` is false when it was "
+        "removed already. 404 for a version number the post does not have.",
     ),
     # --- groups
     Operation(
@@ -1058,7 +1077,19 @@ def _answer_schemas() -> JSON:
         "TopicWithPosts": _record(topic=_ref("Topic"), posts=_list("Post"), **PAGE_FIELDS),
         "NewTopic": _record(topic=_ref("Topic"), post=_ref("Post")),
         "Post": _record(**POST_FIELDS),
-        "Revision": _record(number=NUMBER, body=_string(), html=_string(), created_at=TIME),
+        "Revision": _record(
+            number=NUMBER,
+            body=_nullable(_string(description="null once redacted")),
+            html=_nullable(_string(description="null once redacted")),
+            created_at=_string(**{**TIME, "description": "When this text was written"}),
+            replaced_at=_nullable(
+                _string(**{**TIME, "description": "When an edit replaced it (null if unknown)"})
+            ),
+            redacted=BOOL,
+            redacted_by=_nullable(_string(enum=["author", "moderator", None])),
+            redacted_at=_nullable(TIME),
+        ),
+        "RevisionChange": _record(revision=_ref("Revision"), changed=BOOL),
         "Group": _record(
             id=ID,
             name=_string(),
