@@ -27,6 +27,8 @@ from forum.moderation.log import REASON_MAX
 from forum.moderation.reports import ACTIONS as RESOLVE_ACTIONS
 from forum.moderation.reports import NOTE_MAX
 from forum.moderation.sanctions import DAYS_MAX as SANCTION_DAYS_MAX
+from forum.search.service import DATE_MAX
+from forum.search.service import DATE_MIN
 from forum.search.service import MAX_QUERY_CHARS as QUERY_MAX
 from forum.services.groups import APPROVE_FIRST_POSTS_MAX
 from forum.services.groups import SLUG_RE
@@ -431,7 +433,11 @@ MODERATION_OPERATIONS: tuple[Operation, ...] = (
 
 # --- search (issue 5) -----------------------------------------------------------------
 
-_DATE: JSON = {"type": "string", "format": "date", "description": "YYYY-MM-DD (UTC)"}
+_DATE: JSON = {
+    "type": "string",
+    "format": "date",
+    "description": f"YYYY-MM-DD (UTC), from {DATE_MIN.isoformat()} to {DATE_MAX.isoformat()}",
+}
 SEARCH_PARAMETERS: tuple[JSON, ...] = (
     {
         "name": "q",
@@ -697,7 +703,8 @@ OPERATIONS: tuple[Operation, ...] = (
         "for its members; hidden, deleted and waiting posts for their moderators. A "
         "board, author or topic you cannot see finds nothing, exactly like one that does "
         "not exist (never 404). 400 `invalid` with `fields` for an empty or too long `q`, "
-        "a date that is not YYYY-MM-DD, or a malformed id.",
+        "a date that is not YYYY-MM-DD, not a real day or outside the range, or a malformed "
+        "id.",
     ),
     # --- posts
     Operation("get", "/posts/{post_id}", "A post", tag="posts", auth="optional", response="Post"),
