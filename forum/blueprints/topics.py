@@ -206,7 +206,8 @@ def reply(topic_id: int) -> Page | Response:
     except (Invalid, RateLimited) as exc:
         # Slow mode and new members' daily caps answer 429, with the text kept.
         db.session.rollback()
-        wanted = reply_to.isdigit() and len(reply_to) <= 9
+        # ASCII digits only: "²".isdigit() is True, but int("²") raises (a 500).
+        wanted = reply_to.isascii() and reply_to.isdigit() and len(reply_to) <= 9
         target = policy.require_post(actor, int(reply_to)) if wanted else None
         errors = exc.fields if isinstance(exc, Invalid) else {"body": exc.message}
         return _reply_page(actor, topic, target, body, errors), exc.status, _retry_after(exc)

@@ -209,7 +209,7 @@ def _forget_old_revisions(post: Post) -> None:
             .order_by(PostRevision.number)
         )
     )
-    extra = numbers[1 : len(numbers) - (MAX_REVISIONS - 1)]
+    extra = numbers[1 : max(1, len(numbers) - (MAX_REVISIONS - 1))]
     if extra:
         db.session.execute(
             delete(PostRevision).where(
