@@ -118,6 +118,9 @@ ARGUMENTS: dict[str, Callable[[Planted], Fill]] = {
     "sanction_id": lambda p: Fill((p.sanction_id,), p.missing_id),
     "appeal_id": lambda p: Fill((p.appeal_id,), p.missing_id),
     "entry_id": lambda p: Fill((p.log_entry_id,), p.missing_id),
+    # A revision number rides along with a post id (issue 10: redacting a revision). The
+    # secret group's edited post has a revision 1; the twin's post does not exist.
+    "number": lambda p: Fill((1,), 1, public=(1,), reaches_secret=None),
 }
 
 
