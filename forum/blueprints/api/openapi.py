@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from forum import rendering
 from forum.blueprints.api import bp
 from forum.blueprints.api.inputs import MAX_ID
 from forum.blueprints.api.inputs import MAX_PAGE
@@ -71,6 +72,16 @@ class Operation:
     also: tuple[int, ...] = ()
     # Query parameters besides `page` (OpenAPI parameter objects without "in").
     query_params: tuple[JSON, ...] = ()
+
+
+POST_LIMITS_NOTE = (
+    "400 `invalid` on `body` for a post over the rendering limits "
+    f"({rendering.MAX_TABLE_ROWS} table rows, {rendering.MAX_TABLE_COLUMNS} columns, "
+    f"nesting {rendering.MAX_NESTING} deep, {rendering.MAX_ELEMENTS:,} elements, "
+    f"{rendering.MAX_LINKS} links, {rendering.MAX_HTML_CHARS:,} characters of HTML), the "
+    "message naming the limit. 429 `rate_limited` with Retry-After past your trust level's "
+    "posts per minute (or, for new members, posts and topics per day) or edits per hour."
+)
 
 
 # --- moderation (issue 4) -----------------------------------------------------------
@@ -652,8 +663,8 @@ OPERATIONS: tuple[Operation, ...] = (
         status=201,
         body="TopicDraft",
         response="NewTopic",
-        description="403 `silenced` while you are silenced.",
-        extra_errors=(403,),
+        description=f"403 `silenced` while you are silenced. {POST_LIMITS_NOTE}",
+        extra_errors=(403, 429),
     ),
     Operation(
         "get",
@@ -674,8 +685,9 @@ OPERATIONS: tuple[Operation, ...] = (
         body="ReplyDraft",
         response="Post",
         description="`reply_to` must be a post in the same topic (else 400) that you can see "
-        "(else 404). 403 `locked` for a locked topic, `silenced` while you are silenced.",
-        extra_errors=(403,),
+        "(else 404). 403 `locked` for a locked topic, `silenced` while you are silenced. "
+        f"{POST_LIMITS_NOTE}",
+        extra_errors=(403, 429),
     ),
     Operation(
         "get",
@@ -716,7 +728,9 @@ OPERATIONS: tuple[Operation, ...] = (
         auth="member",
         body="PostEdit",
         response="Post",
-        extra_errors=(403,),
+        extra_errors=(403, 429),
+        description="The author's edits within 5 minutes of the edit that made the newest "
+        f"revision replace the text without another. {POST_LIMITS_NOTE}",
     ),
     Operation(
         "delete",
