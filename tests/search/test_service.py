@@ -472,6 +472,18 @@ def test_an_edit_replaces_the_old_text(app, site):
     assert ids(find(site["reader"], "sulphur")) == [post.id]
 
 
+def test_an_edited_out_and_redacted_text_is_found_by_no_search(app, site):
+    # Issue 10: revisions are never indexed; the post's document holds its current text.
+    post = site["reply"]
+    post_service.edit_post(factories.actor(site["reader"]), post, body="Sulphur dust instead.")
+    db.session.commit()
+    post_service.redact_revision(factories.actor(site["reader"]), post, 1)
+    db.session.commit()
+    index(app)
+    for who in ("reader", "moderator", "grower"):
+        assert find(site[who], "copper").total == 0
+
+
 def test_hiding_and_unhiding_follow(app, site):
     moderator = factories.actor(site["moderator"])
     post = site["reply"]
