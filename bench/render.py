@@ -82,6 +82,11 @@ class Case:
 
 
 CASES: tuple[Case, ...] = (
+    Case(
+        "table (the issue's)",
+        lambda n: "| a | b | c |\n|---|---|---|\n" + "| x | y | z |\n" * n,
+        "rows of one-letter cells",
+    ),
     Case("table 3 columns", _table(3), "rows of a 3-column table"),
     Case("table 8 columns", _table(8), "rows of an 8-column table"),
     Case("table 20 columns", _table(20), "rows of a 20-column table"),

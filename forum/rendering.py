@@ -59,7 +59,7 @@ MAX_TABLE_COLUMNS = 20
 # Lists and quotes inside lists and quotes: each level re-parses the text inside it.
 MAX_NESTING = 10
 # Start tags in the HTML (paragraphs, line breaks, list items, table cells, links...).
-MAX_ELEMENTS = 1_500
+MAX_ELEMENTS = 1_000
 MAX_LINKS = 500
 # The HTML stored and sent for one post (the Markdown source is at most 50,000).
 MAX_HTML_CHARS = 200_000
