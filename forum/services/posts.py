@@ -40,10 +40,6 @@ EDIT_GRACE = timedelta(minutes=5)
 # Earlier versions kept per post: the original and the newest others. When an edit makes
 # one more, the oldest after the original goes.
 MAX_REVISIONS = 20
-REDACTED_TEXT = {
-    RedactedBy.AUTHOR: "Removed by the author",
-    RedactedBy.MODERATOR: "Removed by a moderator",
-}
 
 
 def deny_write(actor: Actor, message: str = "") -> NoReturn:
