@@ -115,7 +115,7 @@ class PostRevision(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # ...and when edit n replaced it (None for revisions kept before this was recorded).
     # The author's further edits within a few minutes of this replace the post's text
-    # without a new revision (forum.services.posts.EDIT_GRACE).
+    # without a new revision (the posts service's EDIT_GRACE).
     replaced_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     editor_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), default=None
