@@ -77,7 +77,8 @@ def _edit_many(url: str, instance: str, post_id: int, user_id: int, worker: int)
 
     app = make_test_app(url, Path(instance), FORUM_RATELIMITS="on")
     done = 0
-    with app.app_context():
+    # A request under way: the speed limits pace requests.
+    with app.app_context(), app.test_request_context():
         for n in range(EDITS_EACH):
             write_intent.set(True)
             post = db.session.get(Post, post_id)

@@ -284,7 +284,24 @@ def test_slow_mode_off_allows_quick_replies(db):
 # --- posting and editing speed per trust level (issue 10, finding 4) -----------------
 # Request throttles: on only with FORUM_RATELIMITS=on, which these tests set.
 
-speed_on = pytest.mark.app_config(FORUM_RATELIMITS="on")
+speed_on = pytest.mark.usefixtures("in_a_request")
+
+
+@pytest.fixture
+def in_a_request(app):
+    """Request throttles on, and a request under way (they pace requests, not commands)."""
+    app.config["FORUM_RATELIMITS_ON"] = True
+    with app.test_request_context():
+        yield
+
+
+def test_speed_limits_are_for_requests_not_the_operators_commands(app, db):
+    app.config["FORUM_RATELIMITS_ON"] = True
+    topic = f.make_topic()
+    member = f.make_user(trust_level=0)
+    for n in range(5):  # as `forum demo` does, with no request
+        posts.reply_to_topic(f.actor(member), topic, body=f"Reply {n}")
+    db.session.commit()
 
 
 @speed_on
