@@ -38,12 +38,15 @@ def rerender_stale_posts(batch: int = 500) -> int:
             key = (post.author_id, board.group_id)
             if key not in links:
                 links[key] = author_may_post_links(post.author, board)
-            post.html = render_markdown(post.body, links=links[key])
+            # Posts stored before the size limits existed are rendered whatever their size.
+            post.html = render_markdown(post.body, links=links[key], limits=False)
             post.renderer_version = RENDERER_VERSION
             for revision in db.session.scalars(
-                select(PostRevision).where(PostRevision.post_id == post.id)
+                select(PostRevision).where(
+                    PostRevision.post_id == post.id, PostRevision.redacted_at.is_(None)
+                )
             ):
-                revision.html = render_markdown(revision.body, links=links[key])
+                revision.html = render_markdown(revision.body, links=links[key], limits=False)
         db.session.commit()
         done += len(rows)
 

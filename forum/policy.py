@@ -898,6 +898,14 @@ def can_see_revisions(actor: Actor, post: Post) -> bool:
     return can_see_post_body(actor, post)
 
 
+def can_redact_revision(actor: Actor, post: Post) -> bool:
+    """True if the actor may remove the text of one of the post's earlier versions: its
+    author (even silenced: it only takes their own words away) or a moderator of its board."""
+    if not actor.is_member or not can_see_post(actor, post):
+        return False
+    return post.author_id == actor.user_id or can_moderate(actor, post.topic.board)
+
+
 def can_see_user(actor: Actor, user: User) -> bool:
     """True if the actor may see the member's profile (see `visible_users`)."""
     if not actor.is_member:

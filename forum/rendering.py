@@ -4,18 +4,27 @@
 
 Markdown is rendered with raw HTML escaped, then bleach cleans the result as
 the last step. The bleach ``Cleaner`` below holds the project's only allow-list.
+
+Rendering is bounded: a post whose tables, nesting, formatting or size would cost too
+much to render (or to read) raises `TooComplex` with a message that names the problem,
+as early as the problem can be seen (see "Limits" below and bench/render.py).
 """
 
 from __future__ import annotations
 
+import html
 import re
 import xml.etree.ElementTree as etree
+from collections.abc import Callable
+from collections.abc import Iterator
 from functools import partial
 from html.parser import HTMLParser
+from typing import Any
 from typing import TypeAlias
 
 import bleach
 import markdown
+from bleach.html5lib_shim import Filter
 from bleach.linkifier import LinkifyFilter
 from markdown.blockprocessors import BlockProcessor
 from markdown.blockprocessors import BlockQuoteProcessor
@@ -29,6 +38,7 @@ from markdown.inlinepatterns import IMAGE_LINK_RE
 from markdown.inlinepatterns import IMAGE_REFERENCE_RE
 from markdown.inlinepatterns import LINK_RE
 from markdown.inlinepatterns import REFERENCE_RE
+from markdown.inlinepatterns import HtmlInlineProcessor
 from markdown.inlinepatterns import ImageInlineProcessor
 from markdown.inlinepatterns import ImageReferenceInlineProcessor
 from markdown.inlinepatterns import LinkInlineProcessor
@@ -38,9 +48,37 @@ from markdown.inlinepatterns import ShortReferenceInlineProcessor
 from markdown.inlinepatterns import SimpleTagInlineProcessor
 from markdown.treeprocessors import Treeprocessor
 
+# --- Limits ----------------------------------------------------------------------------
+#
+# Python-Markdown and bleach (html5lib) are pure Python and cost about 20-100 us for
+# every element they build or clean: a 50,000-character table of 3,500 rows took 2.7 s.
+# These caps bound the worst post that is still accepted to well under 200 ms (measured
+# by bench/render.py) while leaving ordinary long posts, tables and lists alone.
+MAX_TABLE_ROWS = 200
+MAX_TABLE_COLUMNS = 20
+# Lists and quotes inside lists and quotes: each level re-parses the text inside it.
+MAX_NESTING = 10
+# Start tags in the HTML (paragraphs, line breaks, list items, table cells, links...).
+MAX_ELEMENTS = 1_000
+MAX_LINKS = 500
+# The HTML stored and sent for one post (the Markdown source is at most 50,000).
+MAX_HTML_CHARS = 200_000
+# Markdown's own work (block and inline matches), counted while it runs so that a post
+# far over MAX_ELEMENTS is refused before Markdown has built all of it.
+_MAX_WORK = 2 * MAX_ELEMENTS
+
+
+class TooComplex(ValueError):
+    """A post that would cost too much to render; `message` says what to change."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 #: Bump whenever the HTML produced for the same source changes; a CLI command
 #: re-renders stored posts whose renderer version is older.
-RENDERER_VERSION: int = 1
+RENDERER_VERSION: int = 2
 
 # No <img>: an image from another site would tell that site every reader's IP
 # address, which on a recovery forum can out a member. Markdown images become
@@ -86,19 +124,30 @@ _CODE_CLASS_RE = re.compile(r"language-[A-Za-z0-9_+#.-]{1,40}")
 # in a post, and NUL or STX/ETX (Python-Markdown's placeholder markers) are
 # exactly what parser confusion is built from. Removed before any parsing
 # rather than trusting each parser to cope.
-_CONTROL_CHARS_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#
+# Also removed: the bidirectional embedding, override and isolate controls (U+202A-U+202E,
+# U+2066-U+2069). An unclosed right-to-left override makes the text after it read
+# backwards - a link text, the rest of the paragraph, and wherever an excerpt of the
+# post is shown (search results, profiles, notifications), the page around it. Stripping
+# them here means no stored HTML, and nothing made from it, carries one. Right-to-left
+# writing needs none of them: Arabic, Hebrew and Urdu are ordered by the Unicode
+# bidirectional algorithm from the letters themselves, and the plain marks U+200E/U+200F
+# (and U+061C) that people use to nudge punctuation are kept.
+_CONTROL_CHARS_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 
-# Bare URLs are linkified only with an explicit scheme or a leading "www.".
+# Bare URLs are linkified only with an explicit scheme or a leading "www.". The path
+# allows only balanced "(...)". U+E000-U+E002 stand for "<", ">" and "&" while bleach
+# cleans (see `_hide_escapes`), so they are treated exactly like those characters.
 # bleach's default also links bare domains, which turns typos such as
 # "day 3.It was hard" into links to http://3.it; it also only knows old TLDs,
 # so https://example.charity would not be linked at all.
 _URL_RE = re.compile(
     r"""
     (?<![\w@.:/])                         # not inside a word, e-mail address or URL
-    (?:https?://(?:[\w.~%!$&'*+,;=-]+@)?|www\.)
+    (?:https?://(?:[\w.~%!$&\ue002'*+,;=-]+@)?|www\.)
     (?:[\w-]+\.)+(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})
     (?::[0-9]{1,5})?
-    (?:[/?#](?:[^\s<>"`{}|\\^()]|\([^\s<>"`{}|\\^()]*\))*)?  # path; only balanced "(...)"
+    (?:[/?#](?:[^\s<>\ue000\ue001"`{}|\\^()]|\([^\s<>\ue000\ue001"`{}|\\^()]*\))*)?  # path
     """,
     re.IGNORECASE | re.VERBOSE,
 )
@@ -139,6 +188,47 @@ def _link_attributes(attrs: _Attrs, new: bool) -> _Attrs | None:
     return result
 
 
+# The three escapes Markdown writes for "<", ">" and "&" cost bleach more than anything
+# else per byte: html5lib enters its character-reference state for each one and bleach
+# turns each into a token of its own (50,000 "<" took 1.3 s, against 45 ms for as many
+# letters). So before cleaning they are swapped for private-use characters that pass
+# through as plain text, and `_RestoreEscapes`, the cleaner's last filter (after the
+# linkifier, whose URL pattern treats them as the characters they stand for), swaps them
+# back inside the token stream: in text as the characters themselves (the serializer
+# escapes them again, as it would have), in attribute values as the entity text they
+# were (bleach keeps attribute values unparsed). Nothing is written around bleach: its
+# serializer still produces every byte, after its allow-list has judged every tag and
+# attribute. The protocol check on an href sees a placeholder where the browser will
+# see "<", ">" or "&": none of them is a scheme character or is skipped by either, so
+# both find the same scheme. Private-use characters a member typed are turned into
+# numeric references first, so a placeholder in the stream is always one of ours.
+_ESCAPES: dict[str, str] = {"&lt;": "\ue000", "&gt;": "\ue001", "&amp;": "\ue002"}
+_ESCAPE_RE = re.compile("&(?:lt|gt|amp);")
+_PLACEHOLDER_RE = re.compile("[\ue000-\ue002]")
+_IN_TEXT = str.maketrans({"\ue000": "<", "\ue001": ">", "\ue002": "&"})
+_IN_ATTRIBUTE = str.maketrans({"\ue000": "&lt;", "\ue001": "&gt;", "\ue002": "&amp;"})
+
+
+class _RestoreEscapes(Filter):  # type: ignore[misc]
+    """Put back what `_hide_escapes` swapped out, before anything else reads the text."""
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for token in super().__iter__():
+            kind = token["type"]
+            if kind in ("Characters", "SpaceCharacters"):
+                token["data"] = token["data"].translate(_IN_TEXT)
+            elif kind in ("StartTag", "EmptyTag") and token["data"]:
+                token["data"] = {
+                    key: value.translate(_IN_ATTRIBUTE) for key, value in token["data"].items()
+                }
+            yield token
+
+
+def _hide_escapes(html: str) -> str:
+    html = _PLACEHOLDER_RE.sub(lambda m: f"&#{ord(m.group())};", html)
+    return _ESCAPE_RE.sub(lambda m: _ESCAPES[m.group()], html)
+
+
 # Protocol-relative links ("//example.org/x") are allowed: bleach treats them
 # as scheme-less, the browser resolves them to the forum's own scheme, so they
 # are ordinary external links and get the same rel as any other link.
@@ -158,7 +248,8 @@ _CLEANER = bleach.Cleaner(
             skip_tags={"pre", "code"},
             parse_email=False,
             url_re=_URL_RE,
-        )
+        ),
+        _RestoreEscapes,
     ],
 )
 
@@ -174,6 +265,7 @@ _TEXT_ONLY_CLEANER = bleach.Cleaner(
     protocols=ALLOWED_PROTOCOLS,
     strip=True,
     strip_comments=True,
+    filters=[_RestoreEscapes],
 )
 
 
@@ -188,6 +280,26 @@ class _StrikethroughExtension(Extension):
         md.inlinePatterns.register(pattern, "strikethrough", 65)
 
 
+_MARKDOWN_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+# Upstream's pattern with "&#X...;" too: its serializer leaves that alone as a reference,
+# so without this "&#X202E;" would reach the browser undecoded by anything here.
+_ENTITY_RE = r"(&(?:\#[0-9]+|\#[xX][0-9a-fA-F]+|[a-zA-Z0-9]+);)"
+
+
+class _EntityProcessor(HtmlInlineProcessor):
+    """A character reference the author typed (``&copy;``, ``&#8212;``) as its character."""
+
+    def handleMatch(self, m: re.Match[str], data: str) -> tuple[str, int, int]:
+        """Upstream keeps the reference for the HTML; this writes the character instead."""
+        char = html.unescape(m.group(1))
+        if char in _MARKDOWN_ESCAPES:
+            # Written the way Markdown writes these three itself (see `_hide_escapes`).
+            return self.md.htmlStash.store(_MARKDOWN_ESCAPES[char]), m.start(0), m.end(0)
+        # bleach turns every reference into a token of its own (50,000 "&quot;" took 2.5
+        # s), and "&#x202E;" would bring back the override that typing it cannot.
+        return _strip_control_chars(char), m.start(0), m.end(0)
+
+
 class _EscapeRawHtmlExtension(Extension):
     """Raw HTML typed by a user is shown as text, never passed through."""
 
@@ -195,6 +307,7 @@ class _EscapeRawHtmlExtension(Extension):
         """Remove the processors that pass raw HTML blocks and inline tags through."""
         md.preprocessors.deregister("html_block")
         md.inlinePatterns.deregister("html")
+        md.inlinePatterns.register(_EntityProcessor(_ENTITY_RE, md), "entity", 80)
 
 
 class _ImagesAsLinksTreeprocessor(Treeprocessor):
@@ -340,6 +453,23 @@ class _TableProcessor(TableProcessor):
         head = block if second == -1 else block[:second]
         return bool(super().test(parent, head) and super().test(parent, block))
 
+    def run(self, parent: etree.Element, blocks: list[str]) -> None:
+        """Refuse a table over the limits before building any of it."""
+        rows = blocks[0].count("\n") - 1  # the lines after the header and the separator
+        budget = _budget_of(self.parser.md)
+        if budget.enforce and rows > MAX_TABLE_ROWS:
+            raise TooComplex(
+                f"Tables can have at most {MAX_TABLE_ROWS} rows; this one has {rows:,}. "
+                "Split it into several tables or posts."
+            )
+        columns = len(self.separator)
+        if budget.enforce and columns > MAX_TABLE_COLUMNS:
+            raise TooComplex(
+                f"Tables can have at most {MAX_TABLE_COLUMNS} columns; this one has {columns}."
+            )
+        budget.spend((rows + 1) * columns)
+        super().run(parent, blocks)
+
 
 def _is_line_suffix(block: str, earlier: str | None) -> bool:
     """True if ``block`` is ``earlier`` minus some whole lines from its start."""
@@ -427,7 +557,81 @@ class _TablesExtension(TableExtension):
         md.parser.blockprocessors.register(processor, "table", 75)
 
 
-def _new_markdown() -> markdown.Markdown:
+class _Budget:
+    """Markdown's work on one document, counted as it goes (see `_MAX_WORK`)."""
+
+    def __init__(self, *, enforce: bool) -> None:
+        self.enforce = enforce
+        self.work = 0
+
+    def spend(self, units: int = 1) -> None:
+        """Count work; refuse the post once it is far beyond what could be accepted."""
+        self.work += units
+        if self.enforce and self.work > _MAX_WORK:
+            raise TooComplex(_too_much_formatting(None))
+
+
+def _budget_of(md: markdown.Markdown) -> _Budget:
+    budget: _Budget = md.forum_budget  # type: ignore[attr-defined]
+    return budget
+
+
+def _counting_block(run: Callable[..., Any], md: markdown.Markdown) -> Callable[..., Any]:
+    def counted(parent: etree.Element, blocks: list[str]) -> Any:
+        budget = _budget_of(md)
+        state = md.parser.state
+        # Markdown's parser state holds one "list" or "blockquote" per level it is in.
+        if budget.enforce and state.count("list") + state.count("blockquote") > MAX_NESTING:
+            raise TooComplex(f"Lists and quotes can be nested at most {MAX_NESTING} levels deep.")
+        budget.spend()
+        return run(parent, blocks)
+
+    return counted
+
+
+def _counting_inline(handle: Callable[..., Any], md: markdown.Markdown) -> Callable[..., Any]:
+    def counted(*args: Any) -> Any:
+        found = handle(*args)
+        # InlineProcessor answers (node, start, end), old-style patterns the node alone;
+        # a node of None means "no match here" and costs nothing more.
+        node = found[0] if isinstance(found, tuple) else found
+        if node is not None:
+            _budget_of(md).spend()
+        return found
+
+    return counted
+
+
+class _BudgetExtension(Extension):
+    """Count every block and inline match (and table cell) Markdown makes; check nesting.
+
+    Registered last, so that it wraps every processor the other extensions registered.
+    ``enforce=False`` counts without refusing anything.
+    """
+
+    def __init__(self, *, enforce: bool) -> None:
+        super().__init__()
+        self.enforce = enforce
+
+    def extendMarkdown(self, md: markdown.Markdown) -> None:
+        """Give the document a budget and wrap the processors that spend it."""
+        md.forum_budget = _Budget(enforce=self.enforce)  # type: ignore[attr-defined]
+        for block in md.parser.blockprocessors:
+            block.run = _counting_block(block.run, md)  # type: ignore[method-assign]
+        for inline in md.inlinePatterns:
+            inline.handleMatch = _counting_inline(inline.handleMatch, md)
+
+
+def _too_much_formatting(count: int | None) -> str:
+    found = f"it has {count:,}" if count is not None else "it has far more"
+    return (
+        f"This post has too much formatting to show: a post can have at most "
+        f"{MAX_ELEMENTS:,} paragraphs, line breaks, list items, table cells, links and other "
+        f"formatting, and {found}. Split it into several posts."
+    )
+
+
+def _new_markdown(*, limits: bool = True) -> markdown.Markdown:
     # A fresh instance per call: Markdown objects keep per-document state
     # (references, stash) and are not safe to share between threads.
     return markdown.Markdown(
@@ -442,9 +646,16 @@ def _new_markdown() -> markdown.Markdown:
             _ImagesAsLinksExtension(),
             _StrikethroughExtension(),
             _TablesExtension(),
+            # Last: wraps what the others registered.
+            _BudgetExtension(enforce=limits),
         ],
         output_format="html",
     )
+
+
+# Numeric references to those bidirectional controls, for HTML that did not come from
+# Markdown (whose references are decoded, and stripped, by `_EntityProcessor`).
+_BIDI_REFERENCE_RE = re.compile(r"&#(?:[xX]0*(?:202[a-eA-E]|206[6-9])|0*(?:823[4-8]|829[4-7]));?")
 
 
 def _strip_control_chars(text: str) -> str:
@@ -458,15 +669,49 @@ def sanitize_html(html: str, *, links: bool = True) -> str:
     nothing is linkified.
     """
     cleaner = _CLEANER if links else _TEXT_ONLY_CLEANER
-    cleaned: str = cleaner.clean(_strip_control_chars(html))
+    html = _BIDI_REFERENCE_RE.sub("", _strip_control_chars(html))
+    cleaned: str = cleaner.clean(_hide_escapes(html))
     return cleaned
 
 
-def render_markdown(source: str, *, links: bool = True) -> str:
-    """Render user-written Markdown to sanitised HTML (``links=False``: links as text)."""
-    html = _new_markdown().convert(_strip_control_chars(source))
+def render_markdown(source: str, *, links: bool = True, limits: bool = True) -> str:
+    """Render user-written Markdown to sanitised HTML (``links=False``: links as text).
+
+    Raises `TooComplex` for a post over the limits above, checked as soon as each can be
+    seen: tables and nesting while Markdown builds them, Markdown's work as it goes, the
+    elements and size of its HTML before bleach cleans it, links after. ``limits=False``
+    (re-rendering stored posts) renders whatever it is given.
+    """
+    html = _new_markdown(limits=limits).convert(_strip_control_chars(source))
+    if limits:
+        _check_html(html)
+        _check_links(html.count("<a "))
     # Always last, whatever Markdown produced.
-    return sanitize_html(html, links=links)
+    cleaned = sanitize_html(html, links=links)
+    if limits:
+        _check_html(cleaned)
+        # Again after bleach: it made links of bare addresses.
+        _check_links(cleaned.count("<a "))
+    return cleaned
+
+
+def _check_links(found: int) -> None:
+    if found > MAX_LINKS:
+        raise TooComplex(f"A post can have at most {MAX_LINKS} links; this one has {found:,}.")
+
+
+def _check_html(html: str) -> None:
+    # Every "<" in Markdown's or bleach's HTML opens or closes a tag: text has its "<"
+    # escaped. So start tags are the "<" that are not "</".
+    elements = html.count("<") - html.count("</")
+    if elements > MAX_ELEMENTS:
+        raise TooComplex(_too_much_formatting(elements))
+    if len(html) > MAX_HTML_CHARS:
+        raise TooComplex(
+            f"This post is too long once formatted: {len(html):,} characters of HTML, and a "
+            f"post can have at most {MAX_HTML_CHARS:,}. Shorten it or split it into several "
+            "posts."
+        )
 
 
 # Tags whose edges separate words: "<p>one</p><p>two</p>" is "one two", not "onetwo".

@@ -18,10 +18,31 @@ PASSWORD_MIN, PASSWORD_MAX = 10, 1000
 # Ids and counts fit a 32-bit signed column everywhere; a larger number cannot name
 # anything, and PostgreSQL would reject it with an error rather than "no such row".
 INT_MAX = 2**31 - 1
+_WHOLE_NUMBER_RE = re.compile(r"-?[0-9]{1,18}")
 
 
-def text(value: Any, name: str, *, min_len: int = 0, max_len: int, label: str | None = None) -> str:
-    """A stripped string of bounded length without NUL bytes, or `Invalid`."""
+# The bidirectional embedding, override and isolate controls: an unclosed right-to-left
+# override makes a name or title - and the text after it on the page - read backwards,
+# which can disguise who wrote something or where a link goes. Right-to-left writing
+# never needs them (the letters carry their direction); the plain marks U+200E, U+200F
+# and U+061C are allowed. Post bodies keep them in their source and lose them when
+# rendered (forum.rendering), because pasted right-to-left text sometimes carries them.
+BIDI_CONTROLS_RE = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def text(
+    value: Any,
+    name: str,
+    *,
+    min_len: int = 0,
+    max_len: int,
+    label: str | None = None,
+    bidi_controls: bool = False,
+) -> str:
+    """A stripped string of bounded length without NUL bytes, or `Invalid`.
+
+    Bidirectional control characters are refused unless `bidi_controls` (post bodies).
+    """
     label = label or name.replace("_", " ").capitalize()
     if value is None:
         value = ""
@@ -29,13 +50,21 @@ def text(value: Any, name: str, *, min_len: int = 0, max_len: int, label: str | 
         raise Invalid(name, f"{label} must be text.")
     if "\x00" in value:
         raise Invalid(name, f"{label} contains a NUL byte, which is not allowed.")
+    if not bidi_controls and (found := BIDI_CONTROLS_RE.search(value)):
+        raise Invalid(
+            name,
+            f"{label} contains an invisible direction control (U+{ord(found.group()):04X}) that "
+            "can make text read backwards. Please remove it (retype the text if you pasted it).",
+        )
     clean: str = value.strip()
     if len(clean) < min_len:
         if min_len <= 1:
             raise Invalid(name, f"{label} must not be empty.")
         raise Invalid(name, f"{label} must be at least {min_len} characters.")
     if len(clean) > max_len:
-        raise Invalid(name, f"{label} must be at most {max_len:,} characters.")
+        raise Invalid(
+            name, f"{label} must be at most {max_len:,} characters; it has {len(clean):,}."
+        )
     return clean
 
 
@@ -45,8 +74,20 @@ def title(value: Any) -> str:
 
 
 def body(value: Any) -> str:
-    """A post body (Markdown), 1-50,000 characters."""
-    return text(value, "body", min_len=BODY_MIN, max_len=BODY_MAX)
+    """A post body (Markdown), 1-50,000 characters; errors speak of "your post", as the
+    forms label the field."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise Invalid("body", "Your post is empty: write something first.")
+    if isinstance(value, str) and len(value.strip()) > BODY_MAX:
+        raise Invalid(
+            "body",
+            f"Your post is {len(value.strip()):,} characters long; a post can have at most "
+            f"{BODY_MAX:,}. Shorten it, or split it into two posts.",
+        )
+    clean = text(
+        value, "body", min_len=BODY_MIN, max_len=BODY_MAX, label="Your post", bidi_controls=True
+    )
+    return clean
 
 
 def username(value: Any) -> str:
@@ -70,8 +111,10 @@ def email(value: Any) -> str | None:
 def integer(value: Any, name: str, *, minimum: int | None = None, maximum: int = INT_MAX) -> int:
     """An integer (not a bool, not a float) within bounds, or `Invalid`."""
     if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            value = int(value)
+        # ASCII digits only, and not too many: "²".isdigit() is True but int() refuses it,
+        # and int() refuses strings of more than 4,300 digits - either was a 500.
+        if isinstance(value, str) and _WHOLE_NUMBER_RE.fullmatch(value.strip()):
+            value = int(value.strip())
         else:
             raise Invalid(name, f"{name} must be a whole number.")
     if minimum is not None and value < minimum:

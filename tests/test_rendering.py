@@ -10,7 +10,14 @@ import pytest
 
 from forum.rendering import ALLOWED_TAGS
 from forum.rendering import LINK_REL
+from forum.rendering import MAX_ELEMENTS
+from forum.rendering import MAX_HTML_CHARS
+from forum.rendering import MAX_LINKS
+from forum.rendering import MAX_NESTING
+from forum.rendering import MAX_TABLE_COLUMNS
+from forum.rendering import MAX_TABLE_ROWS
 from forum.rendering import RENDERER_VERSION
+from forum.rendering import TooComplex
 from forum.rendering import excerpt
 from forum.rendering import plain_text
 from forum.rendering import render_markdown
@@ -427,10 +434,19 @@ PATHOLOGICAL = {
 @pytest.mark.parametrize("source", PATHOLOGICAL.values(), ids=PATHOLOGICAL.keys())
 def test_long_pathological_input_renders_quickly(source: str) -> None:
     started = time.perf_counter()
-    html = render_markdown(source)
+    try:
+        html = render_markdown(source)
+    except TooComplex:
+        # Over the limits (thousands of headings or rules): refused, just as quickly.
+        html = ""
     elapsed = time.perf_counter() - started
     # Generous for a slow CI machine; the unbounded parsers took minutes.
     assert elapsed < 10, f"{elapsed:.1f}s"
+    assert sanitize_html(html) == html
+    # Without the limits (re-rendering stored posts) they still render, and still fast.
+    started = time.perf_counter()
+    html = render_markdown(source, limits=False)
+    assert time.perf_counter() - started < 10
     assert sanitize_html(html) == html
 
 
@@ -439,8 +455,8 @@ def test_unmatched_brackets_are_kept_as_text() -> None:
 
 
 def test_many_ordinary_links_all_render() -> None:
-    html = render_markdown("[a](https://example.com/x) " * 2_000)
-    assert len(_links(html)) == 2_000
+    html = render_markdown("[a](https://example.com/x) " * MAX_LINKS)
+    assert len(_links(html)) == MAX_LINKS
 
 
 def test_plain_text_decodes_entities_and_separates_blocks() -> None:
@@ -532,3 +548,230 @@ def test_without_links_raw_html_is_cleaned_of_every_link(source: str) -> None:
     html = sanitize_html(source, links=False)
     _assert_safe(html)
     assert "<a" not in html
+
+
+# --- limits (issue 10, finding 4: a 50,000-character table took 2.7 s) -----------------
+
+
+def _table(rows: int, columns: int = 3) -> str:
+    head = "|" + "|".join(f" h{c} " for c in range(columns)) + "|\n"
+    rule = "|" + "|".join("---" for _ in range(columns)) + "|\n"
+    return head + rule + "".join("|" + " x |" * columns + "\n" for _ in range(rows))
+
+
+def _refusal(source: str) -> str:
+    with pytest.raises(TooComplex) as refused:
+        render_markdown(source)
+    return refused.value.message
+
+
+def test_table_with_too_many_rows_is_refused_naming_the_problem() -> None:
+    message = _refusal(_table(MAX_TABLE_ROWS + 1))
+    assert message.startswith(f"Tables can have at most {MAX_TABLE_ROWS} rows; this one has 201.")
+
+
+def test_table_at_the_row_limit_renders() -> None:
+    html = render_markdown(_table(MAX_TABLE_ROWS))
+    assert html.count("<tr>") == MAX_TABLE_ROWS + 1
+
+
+def test_table_with_too_many_columns_is_refused() -> None:
+    message = _refusal(_table(2, MAX_TABLE_COLUMNS + 1))
+    assert message == f"Tables can have at most {MAX_TABLE_COLUMNS} columns; this one has 21."
+
+
+def test_the_issues_50000_character_table_is_refused() -> None:
+    source = _table(4_000)[:50_000]
+    assert "at most 200 rows" in _refusal(source)
+
+
+@pytest.mark.parametrize(
+    "nest",
+    [
+        lambda depth: "".join("    " * level + f"- level {level}\n" for level in range(depth)),
+        lambda depth: "> " * depth + "deep",
+        lambda depth: "".join(("> " if level % 2 else "- ") for level in range(depth)) + "x",
+    ],
+    ids=["lists", "quotes", "quotes in lists"],
+)
+def test_nesting_deeper_than_the_limit_is_refused(nest: object) -> None:
+    make = nest  # type: ignore[assignment]
+    assert render_markdown(make(MAX_NESTING))  # type: ignore[operator]
+    message = _refusal(make(MAX_NESTING + 1))  # type: ignore[operator]
+    assert message == f"Lists and quotes can be nested at most {MAX_NESTING} levels deep."
+
+
+def test_thousands_of_quote_levels_are_refused_at_the_limit() -> None:
+    # 25,000 levels used to cost Markdown a pass over the whole text for each level.
+    assert "nested at most" in _refusal("> " * 25_000 + "x")
+
+
+@pytest.mark.parametrize(
+    "unit",
+    [
+        "line\n",
+        "*e* ",
+        "**s** ",
+        "`c` ",
+        "~~d~~ ",
+        "# h\n",
+        "- item\n",
+        "1. item\n",
+        "a\n\n---\n\n",
+    ],
+)
+def test_too_much_formatting_is_refused(unit: str) -> None:
+    count = MAX_ELEMENTS + 10
+    message = _refusal(unit * count)
+    assert message.startswith("This post has too much formatting to show: a post can have at most")
+    assert f"{MAX_ELEMENTS:,}" in message
+
+
+def test_formatting_far_over_the_limit_is_refused_while_markdown_is_still_parsing() -> None:
+    # 25,000 line breaks: refused by Markdown's running count, before its HTML exists
+    # (so the message cannot give the exact number).
+    assert _refusal("a\n" * 25_000).endswith("it has far more. Split it into several posts.")
+
+
+def test_formatting_just_over_the_limit_names_the_count() -> None:
+    assert f"it has {MAX_ELEMENTS + 1:,}." in _refusal("line\n" * (MAX_ELEMENTS + 1))
+
+
+def test_too_many_links_are_refused() -> None:
+    assert render_markdown("[a](https://example.com/x) " * MAX_LINKS)
+    message = _refusal("[a](https://example.com/x) " * (MAX_LINKS + 1))
+    assert message == f"A post can have at most {MAX_LINKS} links; this one has 501."
+
+
+def test_too_many_bare_addresses_are_refused_once_linkified() -> None:
+    assert "at most 500 links" in _refusal("https://example.com/x " * (MAX_LINKS + 1))
+
+
+def test_html_over_the_size_limit_is_refused() -> None:
+    # Every "&" is five characters of HTML: 50,000 of them would be 250,000.
+    message = _refusal("&" * 50_000)
+    assert message.startswith("This post is too long once formatted: 250,007 characters of HTML")
+    assert f"{MAX_HTML_CHARS:,}" in message
+
+
+def test_long_plain_posts_are_not_limited() -> None:
+    prose = ("It was a hard day, but I went to the meeting anyway. " * 1000)[:50_000]
+    assert len(render_markdown(prose)) > 49_000
+    paragraph = "A paragraph about the week, the meetings and the people who helped. " * 3
+    paragraphs = (paragraph.strip() + "\n\n") * 240  # 49,000 characters
+    assert render_markdown(paragraphs).count("<p>") == 240
+
+
+def test_without_limits_anything_renders() -> None:
+    # Re-rendering posts stored before the limits existed must not fail.
+    html = render_markdown(_table(500) + "\n" + "> " * 30 + "x", limits=False)
+    assert html.count("<tr>") == 501
+    assert html.count("<blockquote>") > MAX_NESTING
+
+
+# --- bleach, fed less (issue 10, finding 4) ------------------------------------------
+
+
+def _plain_bleach(html: str, *, links: bool = True) -> str:
+    """bleach with the same allow-list, without the escape placeholders."""
+    from functools import partial
+
+    import bleach
+    from bleach.linkifier import LinkifyFilter
+
+    from forum import rendering
+
+    filters = []
+    if links:
+        filters.append(
+            partial(
+                LinkifyFilter,
+                callbacks=[rendering._link_attributes],
+                skip_tags={"pre", "code"},
+                parse_email=False,
+                url_re=rendering._URL_RE,
+            )
+        )
+    cleaner = bleach.Cleaner(
+        tags=ALLOWED_TAGS if links else ALLOWED_TAGS - {"a"},
+        attributes=rendering._allow_attribute,
+        protocols=rendering.ALLOWED_PROTOCOLS,
+        strip=True,
+        strip_comments=True,
+        filters=filters,
+    )
+    return str(cleaner.clean(rendering._strip_control_chars(html)))
+
+
+ESCAPE_HEAVY = [
+    "a < b & c > d",
+    "x<y && y>z; AT&T; 3 > 2 < 4",
+    '[x](https://a.example/?q=1&r=2 "t<i>t&") https://b.example/p?a=1&b=2<c>',
+    '`<b>&</b>` and\n\n```html\n<p class="x">a &amp; b</p>\n```',
+    "| a<b | c&d |\n|---|---|\n| <x> | & |",
+    "www.example.org/a&b>c http://c.example/x<y",
+    "> quote with <tags> & ampersands\n\n- list <item> &\n- 1 > 0",
+]
+
+
+@pytest.mark.parametrize("source", XSS_CORPUS + FEATURE_SAMPLES + ESCAPE_HEAVY)
+@pytest.mark.parametrize("links", [True, False])
+def test_cleaning_with_escape_placeholders_gives_what_plain_bleach_gives(
+    source: str, links: bool
+) -> None:
+    markdown_html = render_markdown(source, limits=False)  # noqa: F841 - must not raise
+    from forum.rendering import _new_markdown
+
+    produced = _new_markdown(limits=False).convert(source)
+    assert sanitize_html(produced, links=links) == _plain_bleach(produced, links=links)
+
+
+def test_placeholders_typed_by_a_member_stay_what_they_were() -> None:
+    html = render_markdown("private \ue000\ue001\ue002 use")
+    assert "<" not in html.replace("<p>", "").replace("</p>", "")
+    assert plain_text(html) == "private \ue000\ue001\ue002 use"
+
+
+def test_typed_character_references_show_as_their_characters() -> None:
+    assert render_markdown("&copy; &quot;hi&quot; &#8212; &#x263A;") == '<p>© "hi" — ☺</p>'
+
+
+def test_typed_references_to_markup_characters_stay_escaped() -> None:
+    html = render_markdown("&lt;b&gt; &#60;i&#62; &amp;lt; &#38;")
+    assert html == "<p>&lt;b&gt; &lt;i&gt; &amp;lt; &amp;</p>"
+    assert plain_text(html) == "<b> <i> &lt; &"
+
+
+# --- bidirectional controls (issue 10, low: right-to-left override) ------------------
+
+BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+@pytest.mark.parametrize("char", list(BIDI_CONTROLS))
+def test_bidi_override_embedding_and_isolate_controls_are_removed(char: str) -> None:
+    html = render_markdown(f"[{char}gnp.exe](https://a.example) and {char}after")
+    assert char not in html
+    assert "gnp.exe" in html and "after" in html
+
+
+@pytest.mark.parametrize("reference", ["&#x202E;", "&#X202e;", "&#8238;", "&#x2067;", "&#8297;"])
+def test_bidi_controls_typed_as_references_are_removed(reference: str) -> None:
+    import html as htmllib
+
+    rendered = render_markdown(f"a{reference}b")
+    # Decoded as a browser would: no control survives (Markdown leaves "&#X...;" as text).
+    assert not set(htmllib.unescape(rendered)) & set(BIDI_CONTROLS)
+
+
+def test_sanitizer_removes_references_to_bidi_controls() -> None:
+    assert sanitize_html("<p>a&#x202E;b&#X2066c&#8238;d&#x200F;</p>") == "<p>abcd&#x200F;</p>"
+
+
+def test_right_to_left_writing_and_direction_marks_are_kept() -> None:
+    arabic = "مرحبا بكم في المنتدى"
+    hebrew = "שלום לכולם"
+    urdu = "خوش آمدید"
+    source = f"{arabic}\n\n{hebrew} \u200fok\u200e ({urdu}) \u061c."
+    html = render_markdown(source)
+    for kept in (arabic, hebrew, urdu, "\u200f", "\u200e", "\u061c"):
+        assert kept in html

@@ -21,6 +21,7 @@ from forum import activity
 from forum import fragments
 from forum import listings
 from forum import policy
+from forum import validation
 from forum.blueprints import context
 from forum.blueprints.pages import requested_page
 from forum.errors import Invalid
@@ -34,7 +35,19 @@ from forum.services import posts
 
 bp = Blueprint("topics", __name__)
 
-Page = str | tuple[str, int]
+Page = str | tuple[str, int] | tuple[str, int, dict[str, str]]
+
+
+@bp.app_context_processor
+def _post_limits() -> dict[str, dict[str, int]]:
+    # Shown next to the post and title fields, so that nobody finds out by losing text.
+    return {
+        "post_limits": {
+            "body_max": validation.BODY_MAX,
+            "title_min": validation.TITLE_MIN,
+            "title_max": validation.TITLE_MAX,
+        }
+    }
 
 
 def _per_page() -> int:
@@ -58,6 +71,10 @@ def _reply_page(
         body=body,
         errors=errors,
     )
+
+
+def _retry_after(exc: Invalid | RateLimited) -> dict[str, str]:
+    return {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else {}
 
 
 @dataclass(frozen=True)
@@ -189,10 +206,11 @@ def reply(topic_id: int) -> Page | Response:
     except (Invalid, RateLimited) as exc:
         # Slow mode and new members' daily caps answer 429, with the text kept.
         db.session.rollback()
-        wanted = reply_to.isdigit() and len(reply_to) <= 9
+        # ASCII digits only: "²".isdigit() is True, but int("²") raises (a 500).
+        wanted = reply_to.isascii() and reply_to.isdigit() and len(reply_to) <= 9
         target = policy.require_post(actor, int(reply_to)) if wanted else None
         errors = exc.fields if isinstance(exc, Invalid) else {"body": exc.message}
-        return _reply_page(actor, topic, target, body, errors), exc.status
+        return _reply_page(actor, topic, target, body, errors), exc.status, _retry_after(exc)
     target_url = _post_url(post)
     waiting = post.is_hidden
     context.commit()
@@ -249,7 +267,7 @@ def edit(post_id: int) -> Page | Response:
         db.session.rollback()
         errors = exc.fields if isinstance(exc, Invalid) else {"body": exc.message}
         page = render_template("topics/edit.html", post=post, body=body, errors=errors)
-        return page, exc.status
+        return page, exc.status, _retry_after(exc)
     target_url = _post_url(post)
     context.commit()
     return redirect(target_url)
@@ -268,10 +286,40 @@ def delete(post_id: int) -> str | Response:
     return redirect(target_url)
 
 
+def _revisions_page(
+    actor: Actor, post: Post, *, failed: int | None = None, errors: dict[str, str] | None = None
+) -> str:
+    can_redact = policy.can_redact_revision(actor, post)
+    return render_template(
+        "topics/revisions.html",
+        post=post,
+        revisions=posts.revisions(actor, post),
+        can_redact=can_redact,
+        as_moderator=can_redact and post.author_id != actor.user_id,
+        failed=failed,
+        errors=errors or {},
+    )
+
+
 @bp.get("/p/<id:post_id>/revisions")
 def revisions(post_id: int) -> str:
     actor = context.current_actor()
+    return _revisions_page(actor, policy.require_post(actor, post_id))
+
+
+@bp.post("/p/<id:post_id>/revisions/<id:number>/redact")
+def redact_revision(post_id: int, number: int) -> Page | Response:
+    actor = context.current_actor()
     post = policy.require_post(actor, post_id)
-    return render_template(
-        "topics/revisions.html", post=post, revisions=posts.revisions(actor, post)
-    )
+    try:
+        _revision, changed = posts.redact_revision(
+            actor, post, number, reason=request.form.get("reason", "")
+        )
+    except Invalid as exc:
+        db.session.rollback()
+        return _revisions_page(actor, post, failed=number, errors=exc.fields), exc.status
+    target_url = url_for("topics.revisions", post_id=post.id, _anchor=f"version-{number}")
+    context.commit()
+    if changed:
+        flash(f"The text of version {number} is removed from the history.")
+    return redirect(target_url)

@@ -22,6 +22,7 @@ from forum.models.moderation import Sanction
 from forum.models.modlog import ModerationLog
 from forum.models.notifications import Notification
 from forum.models.posts import Post
+from forum.models.posts import PostEdit
 from forum.models.posts import PostRevision
 from forum.models.search import SearchQueue
 from forum.models.security import ThrottleEvent
@@ -48,6 +49,7 @@ __all__ = [
     "ModerationLog",
     "Notification",
     "Post",
+    "PostEdit",
     "PostLike",
     "PostRevision",
     "RecoveryCode",

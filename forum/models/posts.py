@@ -1,4 +1,4 @@
-"""Posts and the revisions kept on every edit."""
+"""Posts, the revisions kept when they are edited, and the edits themselves."""
 
 from __future__ import annotations
 
@@ -96,6 +96,11 @@ class Post(db.Model):  # type: ignore[name-defined,misc]
         return f"<Post {self.id} topic={self.topic_id} #{self.number}>"
 
 
+class RedactedBy(enum.StrEnum):
+    AUTHOR = "author"  # the post's author removed the version's text
+    MODERATOR = "moderator"  # a moderator of the post's board did (logged)
+
+
 class PostRevision(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "post_revisions"
     __table_args__ = (UniqueConstraint("post_id", "number"),)
@@ -106,7 +111,35 @@ class PostRevision(db.Model):  # type: ignore[name-defined,misc]
     number: Mapped[int] = mapped_column(Integer)
     body: Mapped[str] = mapped_column(Text)
     html: Mapped[str] = mapped_column(Text)
+    # When this text was written (the post's creation or an earlier edit)...
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # ...and when edit n replaced it (None for revisions kept before this was recorded).
+    # The author's further edits within a few minutes of this replace the post's text
+    # without a new revision (the posts service's EDIT_GRACE).
+    replaced_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     editor_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), default=None
     )
+    # Redacted: body and html are emptied; who did it (RedactedBy) and when are kept.
+    redacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    redacted_as: Mapped[str | None] = mapped_column(String(16), default=None)
+    redacted_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+
+    @property
+    def is_redacted(self) -> bool:
+        return self.redacted_at is not None
+
+
+class PostEdit(db.Model):  # type: ignore[name-defined,misc]
+    """One edit of a post, kept a day: edits per hour are counted from these (a revision
+    is not made for every edit, see `PostRevision.replaced_at`). No text."""
+
+    __tablename__ = "post_edits"
+    __table_args__ = (Index("ix_post_edits_editor_at", "editor_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    editor_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -67,6 +67,9 @@ DRAIN_BATCH = 500
 MAX_OFFSET = 10_000_000
 EXTENSION = "forum_search"
 _DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# The days `since` and `until` may name.
+DATE_MIN = date(1970, 1, 1)
+DATE_MAX = date(2999, 12, 31)
 _create_lock = threading.Lock()
 
 
@@ -213,15 +216,23 @@ def _day(value: object, field: str) -> date | None:
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str) and _DATE_RE.fullmatch(value.strip()):
+        day = value.date()
+    elif isinstance(value, date):
+        day = value
+    elif isinstance(value, str) and _DATE_RE.fullmatch(value.strip()):
         try:
-            return date.fromisoformat(value.strip())
+            day = date.fromisoformat(value.strip())
         except ValueError:
-            pass
-    raise Invalid(field, "Give dates as YYYY-MM-DD, for example 2024-03-31.")
+            raise Invalid(field, f"There is no such day as {value.strip()}.") from None
+    else:
+        raise Invalid(field, "Give dates as YYYY-MM-DD, for example 2024-03-31.")
+    # The search asks for posts before the day after `until`: 9999-12-31 overflowed
+    # (a 500). No post is that old or that new, so such days are simply refused.
+    if not DATE_MIN <= day <= DATE_MAX:
+        raise Invalid(
+            field, f"Choose a day between {DATE_MIN.isoformat()} and {DATE_MAX.isoformat()}."
+        )
+    return day
 
 
 def _start_of(day: date) -> datetime:

@@ -1,9 +1,12 @@
-"""Posting limits: new members' daily caps, slow mode, links, and the approval queue.
+"""Posting limits: new members' daily caps, slow mode, posting and editing speed, links,
+and the approval queue.
 
 These are rules about *how much* and *how fast* a member may write, checked by the posting
-services after `policy` has said the member may write there at all. They are not request
-throttles: `FORUM_RATELIMITS=off` leaves them on (the contract says so), and moderators of
-the board are exempt from all of them.
+services after `policy` has said the member may write there at all, and before the costly
+part (rendering). The daily caps and slow mode are not request throttles:
+`FORUM_RATELIMITS=off` leaves them on (the contract says so). The posts-per-minute and
+edits-per-hour limits of every trust level are request throttles, off with it. Moderators
+of the board are exempt from all of them.
 """
 
 from __future__ import annotations
@@ -13,6 +16,9 @@ from datetime import datetime
 from datetime import timedelta
 from typing import Literal
 
+from flask import current_app
+from flask import has_request_context
+from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
@@ -24,9 +30,11 @@ from forum.models.base import utcnow
 from forum.models.boards import Board
 from forum.models.posts import HiddenKind
 from forum.models.posts import Post
+from forum.models.posts import PostEdit
 from forum.models.topics import Topic
 from forum.models.users import User
 from forum.policy import Actor
+from forum.services.settings import NUMBER_SETTINGS
 from forum.services.settings import get_settings
 
 # Site settings (forum.services.settings) with the defaults used until they are stored.
@@ -35,6 +43,11 @@ TOPICS_PER_DAY_KEY, TOPICS_PER_DAY_DEFAULT = "tl0_topics_per_day", 3
 
 # A rolling window, not a calendar day: there is no midnight to wait for and abuse around.
 CAP_WINDOW = timedelta(hours=24)
+# Posting and editing speed (settings tl<N>_posts_per_minute, tl<N>_edits_per_hour).
+POSTS_WINDOW = timedelta(minutes=1)
+EDITS_WINDOW = timedelta(hours=1)
+# Edit records older than this are deleted as new ones are written.
+EDITS_KEPT = timedelta(days=1)
 
 APPROVAL_REASON = (
     "Waiting for a moderator's approval (new members' first posts in this group are checked)."
@@ -67,14 +80,37 @@ def _wait_until(moment: datetime, now: datetime) -> int:
     return max(1, math.ceil((moment - now).total_seconds()))
 
 
-def _cap_reached(times: list[datetime], cap: int, now: datetime) -> int | None:
+def _cap_reached(
+    times: list[datetime], cap: int, now: datetime, window: timedelta = CAP_WINDOW
+) -> int | None:
     """Seconds until one more is allowed, if `times` (newest first, in the window) fill the cap.
 
     Once the cap-th newest leaves the window, fewer than `cap` remain in it.
     """
     if len(times) < cap:
         return None
-    return _wait_until(times[cap - 1] + CAP_WINDOW, now)
+    return _wait_until(times[cap - 1] + window, now)
+
+
+def _throttles_on() -> bool:
+    # Request throttles: they pace members' requests. `FORUM_RATELIMITS=off` turns them
+    # off, and the operator's commands (`forum demo` writes a dozen posts at once) are no
+    # member's request.
+    return has_request_context() and bool(current_app.config.get("FORUM_RATELIMITS_ON", True))
+
+
+def _speed(kind: str, level: int) -> int:
+    key = f"tl{min(max(level, 0), 4)}_{kind}"
+    value = _setting(key, NUMBER_SETTINGS[key].default)
+    # 0 is not a valid speed (the settings refuse it); a stored one must not stop everyone.
+    return value or NUMBER_SETTINGS[key].default
+
+
+def _lock_member(user_id: int) -> None:
+    # One member's writes queue behind each other from here to the commit, so that
+    # parallel requests cannot all count the same recent posts and all pass (PostgreSQL;
+    # SQLite's BEGIN IMMEDIATE already serialises writers).
+    db.session.execute(select(User.id).where(User.id == user_id).with_for_update())
 
 
 def _not_yet(what: str) -> RateLimited:
@@ -160,6 +196,19 @@ def _check_slow_mode(author_id: int, topic: Topic, now: datetime) -> None:
     )
 
 
+def _check_posting_speed(author_id: int, level: int, now: datetime) -> None:
+    per_minute = _speed("posts_per_minute", level)
+    times = _recent_post_times(author_id, now - POSTS_WINDOW, per_minute)
+    wait = _cap_reached(times, per_minute, now, POSTS_WINDOW)
+    if wait is not None:
+        raise RateLimited(
+            f"You are posting quickly: at trust level {level} you can write "
+            f"{_count(per_minute, 'post')} a minute. You can post again in "
+            f"{_count(wait, 'second')}.",
+            retry_after=wait,
+        )
+
+
 def check_can_post(
     actor: Actor,
     *,
@@ -168,20 +217,65 @@ def check_can_post(
     kind: PostKind = "reply",
     now: datetime | None = None,
 ) -> None:
-    """Raise `RateLimited` if a new member's daily cap or a topic's slow mode forbids this post.
+    """Raise `RateLimited` if a new member's daily cap, a topic's slow mode or the member's
+    posting speed forbids this post.
 
-    Call after the policy check and input validation, before writing anything.
+    Call after the policy check and input validation, before rendering or writing.
     """
     if kind not in ("reply", "topic"):
         raise ValueError(f"unknown kind of post: {kind!r}")
     if actor.user_id is None or policy.can_moderate(actor, board):
         return
     now = now or utcnow()
+    _lock_member(actor.user_id)
     # The level in the board's scope: a group's grant lifts the caps on its boards only.
     if actor.trust_level_in(board.group_id) < 1:
         _check_daily_caps(actor.user_id, kind, now)
     if kind == "reply" and topic is not None and topic.slow_mode_minutes > 0:
         _check_slow_mode(actor.user_id, topic, now)
+    if _throttles_on():
+        _check_posting_speed(actor.user_id, actor.trust_level, now)
+
+
+def check_can_edit(actor: Actor, post: Post, *, now: datetime | None = None) -> None:
+    """Raise `RateLimited` if the actor has made as many edits in the last hour as their
+    trust level allows (a request throttle; the post's moderators are exempt).
+
+    Call after the policy check and input validation, before rendering or writing.
+    """
+    if actor.user_id is None or policy.can_moderate(actor, post.topic.board):
+        return
+    if not _throttles_on():
+        return
+    now = now or utcnow()
+    _lock_member(actor.user_id)
+    per_hour = _speed("edits_per_hour", actor.trust_level)
+    times = list(
+        db.session.scalars(
+            select(PostEdit.created_at)
+            .where(PostEdit.editor_id == actor.user_id, PostEdit.created_at > now - EDITS_WINDOW)
+            .order_by(PostEdit.created_at.desc())
+            .limit(per_hour)
+        )
+    )
+    wait = _cap_reached(times, per_hour, now, EDITS_WINDOW)
+    if wait is not None:
+        raise RateLimited(
+            f"You have made {_count(per_hour, 'edit')} in the last hour, the most for "
+            f"trust level {actor.trust_level}. You can edit again in about {_about(wait)}.",
+            retry_after=wait,
+        )
+
+
+def record_edit(actor: Actor, post: Post, now: datetime) -> None:
+    """Count an edit towards the editor's edits per hour (and forget day-old ones)."""
+    editor_id = policy.require_member(actor)
+    db.session.execute(
+        delete(PostEdit).where(
+            PostEdit.editor_id == editor_id, PostEdit.created_at < now - EDITS_KEPT
+        )
+    )
+    db.session.add(PostEdit(post_id=post.id, editor_id=editor_id, created_at=now))
 
 
 def needs_approval(actor: Actor, board: Board) -> bool:

@@ -1,10 +1,11 @@
-"""Replies, edits (with revisions) and soft deletes."""
+"""Replies, edits (with revisions), redacting a revision, and soft deletes."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import delete
 from sqlalchemy import select
 
 from forum import policy
@@ -12,20 +13,40 @@ from forum import validation
 from forum.errors import Denied
 from forum.errors import Invalid
 from forum.errors import NotFound
+from forum.errors import NotLoggedIn
 from forum.extensions import db
 from forum.models.base import utcnow
 from forum.models.boards import Board
 from forum.models.posts import HiddenKind
 from forum.models.posts import Post
 from forum.models.posts import PostRevision
+from forum.models.posts import RedactedBy
 from forum.models.topics import Topic
+from forum.moderation.log import clean_reason
+from forum.moderation.log import record
 from forum.policy import Actor
 from forum.rendering import RENDERER_VERSION
+from forum.rendering import TooComplex
 from forum.rendering import render_markdown
 from forum.services import limits
 
 # How long the author of a post the community hid waits before editing it for review.
 COMMUNITY_REVIEW_DELAY = timedelta(minutes=10)
+# The author's edits within this time of the edit that made the latest revision replace
+# the post's text without another revision (Discourse's grace period): ten quick fixes
+# of a typo keep one earlier version, not ten.
+EDIT_GRACE = timedelta(minutes=5)
+# Earlier versions kept per post: the original and the newest others. When an edit makes
+# one more, the oldest after the original goes.
+MAX_REVISIONS = 20
+
+
+def render_body(source: str, *, links: bool) -> str:
+    """The post's HTML, or `Invalid` on "body" naming the limit the post is over."""
+    try:
+        return render_markdown(source, links=links)
+    except TooComplex as exc:
+        raise Invalid("body", exc.message) from exc
 
 
 def _reply_target(actor: Actor, topic: Topic, reply_to: Any) -> int | None:
@@ -48,6 +69,8 @@ def reply_to_topic(actor: Actor, topic: Topic, *, body: Any, reply_to: Any = Non
     author_id = policy.require_member(actor)
     board = topic.board
     limits.check_can_post(actor, board=board, topic=topic, kind="reply")
+    # Rendering is the costly step: after every cheaper check, before any write.
+    html = render_body(clean_body, links=policy.can_post_links(actor, board))
     waiting = limits.needs_approval(actor, board)
     # Take the next number under a row lock (PostgreSQL); SQLite's BEGIN IMMEDIATE
     # already serialises writers.
@@ -61,7 +84,7 @@ def reply_to_topic(actor: Actor, topic: Topic, *, body: Any, reply_to: Any = Non
         author_id=author_id,
         reply_to_id=target,
         body=clean_body,
-        html=render_markdown(clean_body, links=policy.can_post_links(actor, board)),
+        html=html,
         renderer_version=RENDERER_VERSION,
         created_at=now,
     )
@@ -85,7 +108,12 @@ def reply_to_topic(actor: Actor, topic: Topic, *, body: Any, reply_to: Any = Non
 
 
 def edit_post(actor: Actor, post: Post, *, body: Any) -> bool:
-    """Change a post's text, keeping the old text as a revision; True if it changed."""
+    """Change a post's text, keeping the old text as a revision; True if it changed.
+
+    The author's edits within `EDIT_GRACE` of the latest revision replace the text without
+    another revision; at most `MAX_REVISIONS` are kept. Edits count towards the editor's
+    edits per hour (`limits.check_can_edit`).
+    """
     policy.check_edit_post(actor, post)
     clean_body = validation.body(body)
     now = utcnow()
@@ -109,28 +137,67 @@ def edit_post(actor: Actor, post: Post, *, body: Any) -> bool:
         )
     if clean_body == post.body:
         return False
-    db.session.add(
-        PostRevision(
-            post_id=post.id,
-            number=post.revisions_count + 1,
-            body=post.body,
-            html=post.html,
-            created_at=post.edited_at or post.created_at,
-            editor_id=actor.user_id,
-        )
-    )
-    post.body = clean_body
-    post.html = render_markdown(
+    limits.check_can_edit(actor, post, now=now)
+    html = render_body(
         clean_body, links=limits.may_post_links(actor, post.author, post.topic.board)
     )
+    editor_id = policy.require_member(actor)
+    latest = db.session.scalar(
+        select(PostRevision)
+        .where(PostRevision.post_id == post.id)
+        .order_by(PostRevision.number.desc())
+        .limit(1)
+    )
+    within_grace = (
+        editor_id == post.author_id
+        and latest is not None
+        and latest.editor_id == editor_id
+        and latest.replaced_at is not None
+        and now - latest.replaced_at < EDIT_GRACE
+    )
+    if not within_grace:
+        db.session.add(
+            PostRevision(
+                post_id=post.id,
+                number=post.revisions_count + 1,
+                body=post.body,
+                html=post.html,
+                created_at=post.edited_at or post.created_at,
+                replaced_at=now,
+                editor_id=editor_id,
+            )
+        )
+        post.revisions_count += 1
+        db.session.flush()
+        _forget_old_revisions(post)
+    post.body = clean_body
+    post.html = html
     post.renderer_version = RENDERER_VERSION
     post.edited_at = now
-    post.revisions_count += 1
     if requests_review:
         post.review_requested_at = now
+    limits.record_edit(actor, post, now)
     post.topic.revision = Topic.revision + 1
     db.session.flush()
     return True
+
+
+def _forget_old_revisions(post: Post) -> None:
+    # The original text (what the first replies answered) and the newest others stay.
+    numbers = list(
+        db.session.scalars(
+            select(PostRevision.number)
+            .where(PostRevision.post_id == post.id)
+            .order_by(PostRevision.number)
+        )
+    )
+    extra = numbers[1 : max(1, len(numbers) - (MAX_REVISIONS - 1))]
+    if extra:
+        db.session.execute(
+            delete(PostRevision).where(
+                PostRevision.post_id == post.id, PostRevision.number.in_(extra)
+            )
+        )
 
 
 def delete_post(actor: Actor, post: Post) -> bool:
@@ -148,6 +215,52 @@ def delete_post(actor: Actor, post: Post) -> bool:
     topic.board.revision = Board.revision + 1
     db.session.flush()
     return True
+
+
+def redact_revision(
+    actor: Actor, post: Post, number: Any, *, reason: Any = ""
+) -> tuple[PostRevision, bool]:
+    """Remove an earlier version's text for good: its author or the post's moderators.
+
+    The revision stays in the history as "Removed by the author" (or "by a moderator"),
+    with who and when; a moderator's redaction is logged (with the reason, never the
+    text). Returns the revision and whether it changed (False: already redacted).
+    """
+    if not policy.can_redact_revision(actor, post):
+        if not policy.can_see_revisions(actor, post) and post.author_id != actor.user_id:
+            raise NotFound()
+        if not actor.is_member:
+            raise NotLoggedIn()
+        raise Denied("Only the post's author and its moderators can remove an earlier version.")
+    clean_number = validation.integer(number, "number", minimum=1)
+    revision = db.session.scalar(
+        select(PostRevision).where(
+            PostRevision.post_id == post.id, PostRevision.number == clean_number
+        )
+    )
+    if revision is None:
+        raise NotFound()
+    by_author = post.author_id == actor.user_id
+    clean = clean_reason(reason, required=False) if not by_author else ""
+    if revision.is_redacted:
+        return revision, False
+    revision.body = ""
+    revision.html = ""
+    revision.redacted_at = utcnow()
+    revision.redacted_as = (RedactedBy.AUTHOR if by_author else RedactedBy.MODERATOR).value
+    revision.redacted_by_id = actor.user_id
+    if not by_author:
+        record(
+            actor,
+            "revision_redacted",
+            target_type="post",
+            target_id=post.id,
+            group=post.topic.board.group,
+            reason=clean,
+            data={"revision": revision.number},
+        )
+    db.session.flush()
+    return revision, True
 
 
 def revisions(actor: Actor, post: Post) -> list[PostRevision]:

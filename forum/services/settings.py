@@ -101,6 +101,29 @@ NUMBER_SETTINGS: dict[str, NumberSetting] = {
     ),
 }
 
+# How fast each trust level may post and edit (issue 10: four parallel edits by a new
+# account stalled the site). These are request throttles: FORUM_RATELIMITS=off turns them
+# off, unlike the level-0 daily caps above. Moderators of a board are exempt there.
+SPEED = "Posting and editing speed (per trust level)"
+LEVEL_NAMES = ("new", "basic", "member", "regular", "leader")
+POSTS_PER_MINUTE = (2, 4, 6, 10, 20)
+EDITS_PER_HOUR = (10, 20, 30, 60, 120)
+
+
+def _speed_settings() -> dict[str, NumberSetting]:
+    found: dict[str, NumberSetting] = {}
+    for level, name in enumerate(LEVEL_NAMES):
+        found[f"tl{level}_posts_per_minute"] = NumberSetting(
+            POSTS_PER_MINUTE[level], SPEED, f"Level {level} ({name}): posts per minute", minimum=1
+        )
+        found[f"tl{level}_edits_per_hour"] = NumberSetting(
+            EDITS_PER_HOUR[level], SPEED, f"Level {level} ({name}): edits per hour", minimum=1
+        )
+    return found
+
+
+NUMBER_SETTINGS.update(_speed_settings())
+
 # Safe defaults for this audience: nothing readable by guests, registration by invitation.
 DEFAULTS: dict[str, Any] = {
     "site_name": "Our forum",

@@ -14,8 +14,8 @@ from forum.models.posts import Post
 from forum.models.topics import Topic
 from forum.policy import Actor
 from forum.rendering import RENDERER_VERSION
-from forum.rendering import render_markdown
 from forum.services import limits
+from forum.services.posts import render_body
 
 
 def create_topic(actor: Actor, board: Board, *, title: Any, body: Any) -> tuple[Topic, Post]:
@@ -35,6 +35,8 @@ def create_topic(actor: Actor, board: Board, *, title: Any, body: Any) -> tuple[
         raise Invalid(errors)
     author_id = policy.require_member(actor)
     limits.check_can_post(actor, board=board, kind="topic")
+    # Rendering is the costly step: after every cheaper check, before any write.
+    html = render_body(clean_body, links=policy.can_post_links(actor, board))
     waiting = limits.needs_approval(actor, board)
     now = utcnow()
     topic = Topic(
@@ -56,7 +58,7 @@ def create_topic(actor: Actor, board: Board, *, title: Any, body: Any) -> tuple[
         number=1,
         author_id=author_id,
         body=clean_body,
-        html=render_markdown(clean_body, links=policy.can_post_links(actor, board)),
+        html=html,
         renderer_version=RENDERER_VERSION,
         created_at=now,
     )

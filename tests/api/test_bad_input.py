@@ -112,7 +112,12 @@ def test_escaped_nul_in_a_key_is_refused(
     assert response.status_code == 400
 
 
-@pytest.mark.parametrize("reply_to", ["abc", 1.5, True, 2**40, -(2**40), [1], {"id": 1}])
+@pytest.mark.parametrize(
+    "reply_to",
+    # Issue 10: "²" and the Arabic-Indic "١٢" pass str.isdigit() but not int(), and int()
+    # refuses more than 4,300 digits: each was a 500.
+    ["abc", 1.5, True, 2**40, -(2**40), [1], {"id": 1}, "²", "١٢", "--5", "9" * 5000],
+)
 def test_bad_reply_to_is_invalid(client: FlaskClient, bearer: Callable, reply_to: object) -> None:
     topic = factories.make_topic()
     response = client.post(
@@ -168,3 +173,17 @@ def test_login_with_wrong_types_is_invalid(client: FlaskClient) -> None:
         response = client.post("/api/v1/auth/token", json=payload)
         assert response.status_code == 400, payload
         assert response.get_json()["error"]["code"] == "invalid"
+
+
+@pytest.mark.parametrize("value", ["²", "9" * 5000, "--1"])
+def test_odd_digits_in_invitation_numbers_are_invalid_not_a_500(
+    client: FlaskClient, bearer: Callable, value: str
+) -> None:
+    group = factories.make_group()
+    response = client.post(
+        f"/api/v1/groups/{group.slug}/invitations",
+        json={"max_uses": value, "expires_in_hours": value},
+        headers=bearer(factories.owner_of(group)),
+    )
+    assert response.status_code == 400
+    assert set(response.get_json()["error"]["fields"]) & {"max_uses", "expires_in_hours"}

@@ -202,13 +202,13 @@ def test_author_edits_and_revisions_are_kept(client: FlaskClient, bearer: Callab
     edited = response.get_json()
     assert edited["body"] == "Better words"
     assert edited["edited_at"] is not None and edited["edited_at"].endswith("Z")
+    # A second edit within minutes of the first replaces the text without another
+    # revision (the grace period); the original is kept.
     client.patch(f"/api/v1/posts/{post.id}", json={"body": "Best words"}, headers=headers)
     revisions = client.get(f"/api/v1/posts/{post.id}/revisions", headers=headers).get_json()
-    assert [(r["number"], r["body"]) for r in revisions["revisions"]] == [
-        (2, "Better words"),
-        (1, "First words"),
-    ]
-    assert "<p>First words</p>" in revisions["revisions"][1]["html"]
+    assert [(r["number"], r["body"]) for r in revisions["revisions"]] == [(1, "First words")]
+    assert "<p>First words</p>" in revisions["revisions"][0]["html"]
+    assert revisions["revisions"][0]["redacted"] is False
 
 
 def test_others_cannot_edit_or_delete(client: FlaskClient, bearer: Callable) -> None:
@@ -256,3 +256,108 @@ def test_unknown_topics_and_posts_are_not_found(client: FlaskClient, bearer: Cal
         response = getattr(client, method)(path, json={"body": "x"}, headers=headers)
         assert response.status_code == 404, path
         assert response.get_json()["error"]["code"] == "not_found"
+
+
+# --- issue 10: speed limits, rendering limits, redacting a revision -----------------
+
+
+def test_posting_too_fast_answers_429_with_retry_after(
+    app: Flask, client: FlaskClient, bearer: Callable
+) -> None:
+    app.config["FORUM_RATELIMITS_ON"] = True
+    topic = factories.make_topic()
+    headers = bearer(factories.make_user(trust_level=0))
+    for n in range(2):
+        url = f"/api/v1/topics/{topic.id}/posts"
+        assert client.post(url, json={"body": f"Quick {n}"}, headers=headers).status_code == 201
+    response = client.post(
+        f"/api/v1/topics/{topic.id}/posts", json={"body": "Third"}, headers=headers
+    )
+    assert response.status_code == 429
+    assert response.get_json()["error"]["code"] == "rate_limited"
+    assert 1 <= int(response.headers["Retry-After"]) <= 60
+
+
+def test_editing_too_often_answers_429_with_retry_after(
+    app: Flask, client: FlaskClient, bearer: Callable
+) -> None:
+    app.config["FORUM_RATELIMITS_ON"] = True
+    author = factories.make_user(trust_level=0)
+    post = factories.make_post(author=author, body="Start")
+    headers = bearer(author)
+    for n in range(10):
+        edit = client.patch(f"/api/v1/posts/{post.id}", json={"body": f"Edit {n}"}, headers=headers)
+        assert edit.status_code == 200
+    response = client.patch(f"/api/v1/posts/{post.id}", json={"body": "Edit 10"}, headers=headers)
+    assert response.status_code == 429
+    assert response.get_json()["error"]["code"] == "rate_limited"
+    assert int(response.headers["Retry-After"]) > 3000
+
+
+def test_a_post_over_the_rendering_limits_is_400_naming_the_limit(
+    client: FlaskClient, bearer: Callable
+) -> None:
+    topic = factories.make_topic()
+    body = "| a |\n|---|\n" + "| x |\n" * 250
+    response = client.post(
+        f"/api/v1/topics/{topic.id}/posts",
+        json={"body": body},
+        headers=bearer(factories.make_user()),
+    )
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert error["fields"]["body"].startswith("Tables can have at most 200 rows; this one has 250.")
+
+
+def _edited_out(client: FlaskClient, headers: dict[str, str], author_post: int) -> None:
+    response = client.patch(
+        f"/api/v1/posts/{author_post}", json={"body": "I am jr now."}, headers=headers
+    )
+    assert response.status_code == 200
+
+
+def test_author_redacts_a_revision_through_the_api(client: FlaskClient, bearer: Callable) -> None:
+    author = factories.make_user()
+    post = factories.make_post(author=author, body="I am Jane Realname.")
+    headers = bearer(author)
+    _edited_out(client, headers, post.id)
+    url = f"/api/v1/posts/{post.id}/revisions/1/redact"
+    response = client.post(url, headers=headers)
+    assert response.status_code == 200
+    answer = response.get_json()
+    assert answer["changed"] is True
+    revision = answer["revision"]
+    assert (revision["number"], revision["body"], revision["html"]) == (1, None, None)
+    assert revision["redacted"] is True and revision["redacted_by"] == "author"
+    assert revision["redacted_at"].endswith("Z")
+    again = client.post(url, json={}, headers=headers).get_json()
+    assert again["changed"] is False
+    listed = client.get(f"/api/v1/posts/{post.id}/revisions", headers=headers).get_json()
+    assert "Realname" not in str(listed)
+    assert listed["revisions"][0]["redacted_by"] == "author"
+
+
+def test_redaction_is_for_the_author_and_moderators_only(
+    client: FlaskClient, bearer: Callable
+) -> None:
+    author = factories.make_user()
+    post = factories.make_post(author=author, body="I am Jane Realname.")
+    _edited_out(client, bearer(author), post.id)
+    url = f"/api/v1/posts/{post.id}/revisions/1/redact"
+    reader = client.post(url, headers=bearer(factories.make_user()))
+    assert reader.status_code == 403 and reader.get_json()["error"]["code"] == "forbidden"
+    # Guests read nothing here (guest_access "none"): the post is not there for them.
+    assert client.post(url).status_code == 404
+    missing = client.post(f"/api/v1/posts/{post.id}/revisions/2/redact", headers=bearer(author))
+    assert missing.status_code == 404
+    moderator = bearer(factories.make_user(moderator=True))
+    bad = client.post(url, json={"reason": "x" * 501}, headers=moderator)
+    assert bad.status_code == 400 and "reason" in bad.get_json()["error"]["fields"]
+    unknown = client.post(url, json={"why": "x"}, headers=moderator)
+    assert unknown.status_code == 400
+    done = client.post(url, json={"reason": "A real name"}, headers=moderator)
+    assert done.status_code == 200
+    assert done.get_json()["revision"]["redacted_by"] == "moderator"
+    log = client.get("/api/v1/moderation/log", headers=moderator).get_json()["entries"]
+    assert log[0]["action"] == "revision_redacted" and log[0]["reason"] == "A real name"
+    assert "Realname" not in str(log)

@@ -103,7 +103,7 @@ def test_start_topic_with_bad_title_keeps_the_text(
     assert 'value="Hi"' in response.text
     assert "A long thought I do not want to lose &lt;b&gt;here&lt;/b&gt;." in response.text
     empty = client.post(f"/b/{board.id}/new", data={"title": "Fine title", "body": "  "})
-    assert empty.status_code == 400 and "Body must not be empty." in empty.text
+    assert empty.status_code == 400 and "Your post is empty: write something first." in empty.text
     assert db.session.scalar(select(func.count()).select_from(Topic)) == 0
 
 

@@ -53,7 +53,7 @@ def test_reply_without_text_keeps_nothing_and_says_why(
     long_body = "x" * 50_001
     response = client.post(f"/t/{topic.id}/reply", data={"body": long_body})
     assert response.status_code == 400
-    assert "at most 50,000 characters" in response.text
+    assert "Your post is 50,001 characters long; a post can have at most 50,000." in response.text
     assert long_body in response.text
     assert client.post(f"/t/{topic.id}/reply", data={"body": " \n "}).status_code == 400
     assert _posts() == 1
@@ -111,7 +111,7 @@ def test_edit_with_empty_text_keeps_the_old_post_and_the_form(
     login_as(alice)
     response = client.post(f"/p/{post.id}/edit", data={"body": ""})
     assert response.status_code == 400
-    assert "must not be empty" in response.text
+    assert "Your post is empty: write something first." in response.text
     db.session.refresh(post)
     assert (post.body, post.revisions_count) == ("First words.", 0)
 
@@ -223,3 +223,144 @@ def test_topic_page_escapes_titles_and_names(
     assert "<script>alert" not in page.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
     assert "<img" not in page.text
+
+
+# --- issue 10: long posts, heavy posts, speed, edit history ---------------------------
+
+
+def test_post_forms_say_how_long_a_post_may_be_and_never_cut_it(
+    client: FlaskClient, login_as: Callable[[User], FlaskClient]
+) -> None:
+    member = factories.make_user()
+    topic = factories.make_topic(author=member)
+    post = db.session.scalar(select(Post).where(Post.topic_id == topic.id))
+    login_as(member)
+    pages = [
+        client.get(f"/b/{topic.board_id}/new").text,
+        client.get(f"/t/{topic.id}").text,
+        client.get(f"/p/{post.id}/reply").text,
+        client.get(f"/p/{post.id}/edit").text,
+    ]
+    for html in pages:
+        assert "Up to 50,000 characters." in html
+        # A browser silently cuts a paste at maxlength: there is none on posts or titles.
+        assert "maxlength" not in html.split('id="body"')[1].split(">")[0]
+    assert "3 to 200 characters." in pages[0]
+    assert "maxlength" not in pages[0].split('id="title"')[1].split(">")[0]
+    assert '<label for="body">Your post</label>' in pages[0]
+    assert '<label for="body">Your post</label>' in pages[2]
+
+
+def test_a_too_long_post_comes_back_whole_with_the_error(
+    client: FlaskClient, login_as: Callable[[User], FlaskClient]
+) -> None:
+    board = factories.make_board()
+    login_as(factories.make_user())
+    long_body = "word " * 10_001  # 50,005 characters
+    title = "A very long title " * 12  # 216 characters
+    response = client.post(f"/b/{board.id}/new", data={"title": title, "body": long_body})
+    assert response.status_code == 400
+    assert "Your post is 50,004 characters long; a post can have at most 50,000." in response.text
+    assert "Title must be at most 200 characters; it has 215." in response.text
+    assert long_body.strip() in response.text
+    assert f'value="{title}"' in response.text
+
+
+def test_a_post_over_the_rendering_limits_comes_back_with_the_limit_named(
+    client: FlaskClient, login_as: Callable[[User], FlaskClient]
+) -> None:
+    topic = factories.make_topic()
+    login_as(factories.make_user())
+    table = "| a | b |\n|---|---|\n" + "| 1 | 2 |\n" * 300
+    response = client.post(f"/t/{topic.id}/reply", data={"body": table})
+    assert response.status_code == 400
+    assert "Tables can have at most 200 rows; this one has 300." in response.text
+    assert "| 1 | 2 |" in response.text
+    assert _posts() == 1
+
+
+def test_reply_to_that_is_not_an_ascii_number_is_refused_not_a_500(
+    client: FlaskClient, login_as: Callable[[User], FlaskClient]
+) -> None:
+    topic = factories.make_topic()
+    login_as(factories.make_user())
+    for value in ("²", "١٢", "9" * 5000):
+        response = client.post(f"/t/{topic.id}/reply", data={"body": "Kept", "reply_to": value})
+        assert response.status_code == 400
+        assert "Kept" in response.text
+
+
+def test_posting_too_fast_keeps_the_text_and_says_when(
+    app: Flask, client: FlaskClient, login_as: Callable[[User], FlaskClient]
+) -> None:
+    app.config["FORUM_RATELIMITS_ON"] = True
+    topic = factories.make_topic()
+    member = factories.make_user(trust_level=0)
+    login_as(member)
+    for n in range(2):
+        assert client.post(f"/t/{topic.id}/reply", data={"body": f"Quick {n}"}).status_code == 302
+    response = client.post(f"/t/{topic.id}/reply", data={"body": "My third thought"})
+    assert response.status_code == 429
+    assert 1 <= int(response.headers["Retry-After"]) <= 60
+    assert "You are posting quickly: at trust level 0 you can write 2 posts a minute." in (
+        response.text
+    )
+    assert "My third thought" in response.text
+
+
+def _edited_out(member: User) -> Post:
+    post = factories.make_post(author=member, body="I am Jane Realname, hello.")
+    from forum.services import posts
+
+    posts.edit_post(factories.actor(member), post, body="I am jr, hello.")
+    db.session.commit()
+    return post
+
+
+def test_author_removes_a_version_from_the_history_page(
+    client: FlaskClient, login_as: Callable[[User], FlaskClient]
+) -> None:
+    member = factories.make_user()
+    post = _edited_out(member)
+    login_as(member)
+    page = client.get(f"/p/{post.id}/revisions").text
+    assert "Jane Realname" in page
+    assert "Remove the text of version 1" in page
+    assert 'name="reason"' not in page  # the author gives no reason
+    response = client.post(f"/p/{post.id}/revisions/1/redact")
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/p/{post.id}/revisions#version-1"
+    page = client.get(f"/p/{post.id}/revisions").text
+    assert "Jane Realname" not in page
+    assert "Removed by the author on" in page
+    assert "The text of version 1 is removed from the history." in page
+    assert "Remove the text of version 1" not in page
+
+
+def test_moderator_removes_a_version_with_a_reason_and_readers_cannot(
+    client: FlaskClient, login_as: Callable[[User], FlaskClient]
+) -> None:
+    post = _edited_out(factories.make_user())
+    login_as(factories.make_user())
+    page = client.get(f"/p/{post.id}/revisions").text
+    assert "Jane Realname" in page and "Remove the text" not in page
+    assert client.post(f"/p/{post.id}/revisions/1/redact").status_code == 403
+    login_as(factories.make_user(moderator=True))
+    page = client.get(f"/p/{post.id}/revisions").text
+    assert 'name="reason"' in page
+    too_long = client.post(f"/p/{post.id}/revisions/1/redact", data={"reason": "x" * 501})
+    assert too_long.status_code == 400 and "at most 500 characters" in too_long.text
+    done = client.post(f"/p/{post.id}/revisions/1/redact", data={"reason": "A real name"})
+    assert done.status_code == 302
+    assert "Removed by a moderator on" in client.get(f"/p/{post.id}/revisions").text
+    assert client.post(f"/p/{post.id}/revisions/9/redact").status_code == 404
+
+
+def test_post_bodies_take_their_direction_from_their_text(
+    client: FlaskClient, login_as: Callable[[User], FlaskClient]
+) -> None:
+    topic = factories.make_topic(body="مرحبا بكم")
+    login_as(factories.make_user())
+    assert (
+        '<div class="body" dir="auto"><p>مرحبا بكم</p></div>' in client.get(f"/t/{topic.id}").text
+    )

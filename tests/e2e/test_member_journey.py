@@ -57,7 +57,7 @@ def test_register_log_in_start_topic_reply_and_edit(open_forum, browser_page, li
 
     # Reply to that post (Discourse style: a reply link, then a flat topic).
     page.locator("article").first.get_by_role("link", name="Reply").click()
-    page.get_by_label("Your reply").fill("Walking helps me, even ten minutes.")
+    page.get_by_label("Your post").fill("Walking helps me, even ten minutes.")
     page.get_by_role("button", name="Post reply").click()
     reply = page.locator("article", has_text="Walking helps me")
     assert reply.is_visible()
@@ -65,7 +65,7 @@ def test_register_log_in_start_topic_reply_and_edit(open_forum, browser_page, li
 
     # Edit the reply: the new text shows, marked as edited, with the history kept.
     reply.get_by_role("link", name="Edit").click()
-    page.get_by_label("Post text").fill("Walking helps me, even five minutes.")
+    page.get_by_label("Your post").fill("Walking helps me, even five minutes.")
     page.get_by_role("button", name="Save changes").click()
     edited = page.locator("article", has_text="even five minutes")
     assert edited.is_visible()

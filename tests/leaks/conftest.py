@@ -275,7 +275,8 @@ class Planted:
             (User.id, User.username, User.trust_level, User.is_admin, User.bio, User.auth_epoch),
             (User.id, User.is_moderator, User.trust_level_locked, User.silenced_until),
             (User.id, User.suspended_until),
-            (PostRevision.id,),
+            # Issue 10: a redaction empties a revision's text.
+            (PostRevision.id, PostRevision.body, PostRevision.redacted_at),
             # Issue 4: moderation, likes and notifications.
             (Post.id, Post.hidden_at, Post.hidden_kind, Post.likes_count),
             (Topic.id, Topic.closed, Topic.slow_mode_minutes),

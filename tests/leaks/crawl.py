@@ -122,6 +122,9 @@ ARGUMENTS: dict[str, Callable[[Planted], Fill]] = {
     "member_invitation_id": lambda p: Fill((p.member_invitation_id,), p.missing_id),
     # Issue 10: another member's browser session (ending one of your own is the point).
     "session_id": lambda p: Fill((p.secret_member_session_id,), p.missing_id),
+    # A revision number rides along with a post id (issue 10: redacting a revision). The
+    # secret group's edited post has a revision 1; the twin's post does not exist.
+    "number": lambda p: Fill((1,), 1, public=(1,), reaches_secret=None),
 }
 
 

@@ -407,6 +407,15 @@ SURFACES = (
     ),
     Surface("post permalink", _id("first_post_id", "/p/{}")),
     Surface("post revisions", _id("edited_post_id", "/p/{}/revisions"), shows=(EDIT_OLD_BODY,)),
+    # Issue 10: redacting a revision. Outsiders asking to redact the secret post's first
+    # version get the answer a missing post gets, and nothing changes.
+    Surface(
+        "redact a revision (form)",
+        _id("edited_post_id", "/p/{}/revisions/1/redact"),
+        method="POST",
+        payload=lambda _p, _secret: {"reason": "A real name"},
+        writes=True,
+    ),
     Surface("reply form", _id("first_post_id", "/p/{}/reply"), shows=(POST_BODY,)),
     Surface(
         "edit form", _id("edited_post_id", "/p/{}/edit"), shows=(EDIT_NEW_BODY,), insiders=OWNERS
@@ -557,6 +566,14 @@ SURFACES = (
         _id("edited_post_id", "/api/v1/posts/{}/revisions"),
         api=True,
         shows=(EDIT_OLD_BODY,),
+    ),
+    Surface(
+        "API redact a revision",
+        _id("edited_post_id", "/api/v1/posts/{}/revisions/1/redact"),
+        api=True,
+        method="POST",
+        payload=lambda _p, _secret: {"reason": "A real name"},
+        writes=True,
     ),
     Surface(
         "API profile of a member who posts inside and outside",

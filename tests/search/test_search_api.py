@@ -304,6 +304,11 @@ def test_spelling_suggestion_when_the_backend_offers_one(
         ("q=bees&since=yesterday", "since"),
         ("q=bees&since=2024-13-45", "since"),
         ("q=bees&until=2024-02-30", "until"),
+        # Issue 10: the day after 9999-12-31 overflowed (500).
+        ("q=bees&until=9999-12-31", "until"),
+        ("q=bees&since=9999-12-31", "since"),
+        ("q=bees&since=0001-01-01", "since"),
+        ("q=bees&until=0000-01-01", "until"),
         ("q=bees&board=hives", "board"),
         ("q=bees&board=99999999999", "board"),
         ("q=bees&topic=-1", "topic"),

@@ -419,6 +419,10 @@ def test_unbalanced_quotes_are_closed(client: FlaskClient, login_as: LoginAs, ga
         ({"q": "tomatoes", "since": "2024-13-45"}, "since", ""),
         ({"q": "tomatoes", "until": "2024-02-30"}, "until", ""),
         ({"q": "tomatoes", "until": "99999-01-01"}, "until", ""),
+        # Issue 10: the day after 9999-12-31 overflowed (500).
+        ({"q": "tomatoes", "until": "9999-12-31"}, "until", "Choose a day between 1970-01-01"),
+        ({"q": "tomatoes", "since": "0001-01-01"}, "since", "Choose a day between 1970-01-01"),
+        ({"q": "tomatoes", "until": "2024-02-30"}, "until", "There is no such day as 2024-02-30."),
         ({"q": "tomatoes", "board": "vegetables"}, "board", "Choose a board"),
         ({"q": "tomatoes", "board": "99999999999"}, "board", "Choose a board"),
         ({"q": "tomatoes", "topic": "-3"}, "topic", ""),

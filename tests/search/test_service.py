@@ -214,6 +214,18 @@ def test_malformed_dates_are_invalid(site, bad):
     assert "since" in caught.value.fields
 
 
+@pytest.mark.parametrize("field", ["since", "until"])
+@pytest.mark.parametrize("day", ["9999-12-31", "3000-01-01", "1969-12-31", "0001-01-01"])
+def test_days_outside_the_range_are_invalid_not_an_overflow(site, field, day):
+    with pytest.raises(Invalid) as caught:
+        find(site["reader"], "copper", **{field: day})
+    assert caught.value.fields[field] == "Choose a day between 1970-01-01 and 2999-12-31."
+
+
+def test_days_at_the_ends_of_the_range_search(site):
+    assert find(site["reader"], "copper", since="1970-01-01", until="2999-12-31").total >= 1
+
+
 def test_end_before_start_is_invalid(site):
     with pytest.raises(Invalid) as caught:
         find(site["reader"], "copper", since="2024-03-15", until="2024-03-01")
@@ -458,6 +470,18 @@ def test_an_edit_replaces_the_old_text(app, site):
     index(app)
     assert find(site["reader"], "copper").total == 0
     assert ids(find(site["reader"], "sulphur")) == [post.id]
+
+
+def test_an_edited_out_and_redacted_text_is_found_by_no_search(app, site):
+    # Issue 10: revisions are never indexed; the post's document holds its current text.
+    post = site["reply"]
+    post_service.edit_post(factories.actor(site["reader"]), post, body="Sulphur dust instead.")
+    db.session.commit()
+    post_service.redact_revision(factories.actor(site["reader"]), post, 1)
+    db.session.commit()
+    index(app)
+    for who in ("reader", "moderator", "grower"):
+        assert find(site[who], "copper").total == 0
 
 
 def test_hiding_and_unhiding_follow(app, site):

@@ -296,3 +296,171 @@ def test_slow_mode_off_allows_quick_replies(db):
     member = f.make_user(trust_level=1)
     posts.reply_to_topic(f.actor(member), topic, body="One")
     assert posts.reply_to_topic(f.actor(member), topic, body="Two").id
+
+
+# --- posting and editing speed per trust level (issue 10, finding 4) -----------------
+# Request throttles: on only with FORUM_RATELIMITS=on, which these tests set.
+
+speed_on = pytest.mark.usefixtures("in_a_request")
+
+
+@pytest.fixture
+def in_a_request(app):
+    """Request throttles on, and a request under way (they pace requests, not commands)."""
+    app.config["FORUM_RATELIMITS_ON"] = True
+    with app.test_request_context():
+        yield
+
+
+def test_speed_limits_are_for_requests_not_the_operators_commands(app, db):
+    app.config["FORUM_RATELIMITS_ON"] = True
+    topic = f.make_topic()
+    member = f.make_user(trust_level=0)
+    for n in range(5):  # as `forum demo` does, with no request
+        posts.reply_to_topic(f.actor(member), topic, body=f"Reply {n}")
+    db.session.commit()
+
+
+@speed_on
+def test_posting_faster_than_the_level_allows_is_rate_limited(db):
+    topic = f.make_topic(author=f.make_user(trust_level=1))
+    member = f.make_user(trust_level=1)
+    for n in range(4):  # level 1: 4 posts a minute
+        posts.reply_to_topic(f.actor(member), topic, body=f"Quick reply {n}")
+        db.session.commit()
+    with pytest.raises(RateLimited) as caught:
+        posts.reply_to_topic(f.actor(member), topic, body="One too many")
+    assert caught.value.message.startswith(
+        "You are posting quickly: at trust level 1 you can write 4 posts a minute."
+    )
+    assert 1 <= caught.value.retry_after <= 60
+
+
+@speed_on
+def test_posting_speed_counts_new_topics_and_grows_with_the_level(db):
+    board = f.make_board()
+    newcomer, regular = f.make_user(trust_level=0), f.make_user(trust_level=3)
+    for n in range(2):  # level 0: 2 posts a minute
+        topics.create_topic(f.actor(newcomer), board, title=f"Topic {n}", body="Hi")
+        db.session.commit()
+    with pytest.raises(RateLimited):
+        topics.create_topic(f.actor(newcomer), board, title="Third", body="Hi")
+    db.session.rollback()
+    topic = f.make_topic(board)
+    for n in range(10):  # level 3: 10 a minute
+        posts.reply_to_topic(f.actor(regular), topic, body=f"Reply {n}")
+        db.session.commit()
+    with pytest.raises(RateLimited):
+        posts.reply_to_topic(f.actor(regular), topic, body="Eleventh")
+
+
+@speed_on
+def test_posting_speed_is_a_site_setting(db):
+    f.set_settings(tl1_posts_per_minute="1")
+    topic = f.make_topic()
+    member = f.make_user(trust_level=1)
+    posts.reply_to_topic(f.actor(member), topic, body="First")
+    db.session.commit()
+    with pytest.raises(RateLimited) as caught:
+        posts.reply_to_topic(f.actor(member), topic, body="Second")
+    assert "1 post a minute" in caught.value.message
+
+
+@speed_on
+def test_posts_older_than_a_minute_do_not_count(db):
+    topic = f.make_topic()
+    member = f.make_user(trust_level=0)
+    for n in range(2):
+        posts.reply_to_topic(f.actor(member), topic, body=f"Reply {n}")
+    db.session.execute(
+        update(Post)
+        .where(Post.author_id == member.id)
+        .values(created_at=utcnow() - limits.POSTS_WINDOW - timedelta(seconds=1))
+    )
+    db.session.commit()
+    assert posts.reply_to_topic(f.actor(member), topic, body="A minute later").id
+
+
+def test_posting_speed_is_off_with_request_throttles_off(app, db):
+    assert app.config["FORUM_RATELIMITS"] == "off"
+    topic = f.make_topic()
+    member = f.make_user(trust_level=1)
+    for n in range(10):
+        posts.reply_to_topic(f.actor(member), topic, body=f"Reply {n}")
+    db.session.commit()
+
+
+@speed_on
+def test_moderators_are_exempt_from_posting_speed_on_their_boards(db):
+    moderator = f.make_user(moderator=True, trust_level=1)
+    topic = f.make_topic()
+    for n in range(8):
+        posts.reply_to_topic(f.actor(moderator), topic, body=f"Moderator reply {n}")
+    db.session.commit()
+
+
+def _edit(db, actor: Actor, post: Post, n: int) -> None:
+    posts.edit_post(actor, post, body=f"Edited text number {n}")
+    db.session.commit()
+
+
+@speed_on
+def test_editing_more_than_the_level_allows_in_an_hour_is_rate_limited(db):
+    member = f.make_user(trust_level=0)
+    post = f.make_post(author=member, body="First text")
+    for n in range(10):  # level 0: 10 edits an hour, coalesced or not
+        _edit(db, f.actor(member), post, n)
+    with pytest.raises(RateLimited) as caught:
+        posts.edit_post(f.actor(member), post, body="Eleventh edit")
+    assert caught.value.message.startswith(
+        "You have made 10 edits in the last hour, the most for trust level 0."
+    )
+    assert 3000 < caught.value.retry_after <= 3600
+    db.session.rollback()
+    db.session.refresh(post)
+    assert post.body == "Edited text number 9"
+
+
+@speed_on
+def test_edits_older_than_an_hour_do_not_count(db):
+    from forum.models.posts import PostEdit
+
+    member = f.make_user(trust_level=0)
+    post = f.make_post(author=member, body="First text")
+    for n in range(10):
+        _edit(db, f.actor(member), post, n)
+    db.session.execute(
+        update(PostEdit).values(created_at=utcnow() - limits.EDITS_WINDOW - timedelta(seconds=1))
+    )
+    db.session.commit()
+    _edit(db, f.actor(member), post, 10)
+
+
+def test_editing_speed_is_off_with_request_throttles_off(db):
+    member = f.make_user(trust_level=0)
+    post = f.make_post(author=member, body="First text")
+    for n in range(15):
+        _edit(db, f.actor(member), post, n)
+
+
+@speed_on
+def test_moderators_are_exempt_from_editing_speed(db):
+    moderator = f.make_user(moderator=True, trust_level=0)
+    post = f.make_post(body="Someone's text")
+    for n in range(15):
+        _edit(db, f.actor(moderator), post, n)
+
+
+@speed_on
+def test_an_edit_refused_for_speed_costs_no_rendering(db, monkeypatch):
+    member = f.make_user(trust_level=0)
+    post = f.make_post(author=member, body="First text")
+    for n in range(10):
+        _edit(db, f.actor(member), post, n)
+
+    def fail(*args: object, **kwargs: object) -> str:
+        raise AssertionError("rendered before the speed check")
+
+    monkeypatch.setattr(posts, "render_markdown", fail)
+    with pytest.raises(RateLimited):
+        posts.edit_post(f.actor(member), post, body="Too fast")

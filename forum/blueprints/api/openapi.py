@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from forum import rendering
 from forum.blueprints.api import bp
 from forum.blueprints.api.inputs import MAX_ID
 from forum.blueprints.api.inputs import MAX_PAGE
@@ -29,6 +30,8 @@ from forum.moderation.log import REASON_MAX
 from forum.moderation.reports import ACTIONS as RESOLVE_ACTIONS
 from forum.moderation.reports import NOTE_MAX
 from forum.moderation.sanctions import DAYS_MAX as SANCTION_DAYS_MAX
+from forum.search.service import DATE_MAX
+from forum.search.service import DATE_MIN
 from forum.search.service import MAX_QUERY_CHARS as QUERY_MAX
 from forum.services.groups import APPROVE_FIRST_POSTS_MAX
 from forum.services.groups import SLUG_RE
@@ -73,6 +76,16 @@ class Operation:
     query_params: tuple[JSON, ...] = ()
     # Other success statuses with an answer of their own: (status, schema name).
     alternatives: tuple[tuple[int, str], ...] = ()
+
+
+POST_LIMITS_NOTE = (
+    "400 `invalid` on `body` for a post over the rendering limits "
+    f"({rendering.MAX_TABLE_ROWS} table rows, {rendering.MAX_TABLE_COLUMNS} columns, "
+    f"nesting {rendering.MAX_NESTING} deep, {rendering.MAX_ELEMENTS:,} elements, "
+    f"{rendering.MAX_LINKS} links, {rendering.MAX_HTML_CHARS:,} characters of HTML), the "
+    "message naming the limit. 429 `rate_limited` with Retry-After past your trust level's "
+    "posts per minute (or, for new members, posts and topics per day) or edits per hour."
+)
 
 
 # --- moderation (issue 4) -----------------------------------------------------------
@@ -440,7 +453,11 @@ MODERATION_OPERATIONS: tuple[Operation, ...] = (
 
 # --- search (issue 5) -----------------------------------------------------------------
 
-_DATE: JSON = {"type": "string", "format": "date", "description": "YYYY-MM-DD (UTC)"}
+_DATE: JSON = {
+    "type": "string",
+    "format": "date",
+    "description": f"YYYY-MM-DD (UTC), from {DATE_MIN.isoformat()} to {DATE_MAX.isoformat()}",
+}
 SEARCH_PARAMETERS: tuple[JSON, ...] = (
     {
         "name": "q",
@@ -680,8 +697,9 @@ OPERATIONS: tuple[Operation, ...] = (
         body="TopicDraft",
         response="NewTopic",
         description="403 `silenced` while you are silenced, site-wide or in the board's group "
-        "(the message says which; `/account/standing` says why and how to appeal).",
-        extra_errors=(403,),
+        "(the message says which; `/account/standing` says why and how to appeal). "
+        f"{POST_LIMITS_NOTE}",
+        extra_errors=(403, 429),
     ),
     Operation(
         "get",
@@ -703,8 +721,9 @@ OPERATIONS: tuple[Operation, ...] = (
         response="Post",
         description="`reply_to` must be a post in the same topic (else 400) that you can see "
         "(else 404). 403 `locked` for a locked topic, `closed` for a closed one, `silenced` "
-        "while you are silenced (site-wide, or in the topic's group).",
-        extra_errors=(403,),
+        "while you are silenced (site-wide, or in the topic's group). "
+        f"{POST_LIMITS_NOTE}",
+        extra_errors=(403, 429),
     ),
     Operation(
         "get",
@@ -732,7 +751,8 @@ OPERATIONS: tuple[Operation, ...] = (
         "for its members; hidden, deleted and waiting posts for their moderators. A "
         "board, author or topic you cannot see finds nothing, exactly like one that does "
         "not exist (never 404). 400 `invalid` with `fields` for an empty or too long `q`, "
-        "a date that is not YYYY-MM-DD, or a malformed id.",
+        "a date that is not YYYY-MM-DD, not a real day or outside the range, or a malformed "
+        "id.",
     ),
     # --- posts
     Operation("get", "/posts/{post_id}", "A post", tag="posts", auth="optional", response="Post"),
@@ -744,9 +764,10 @@ OPERATIONS: tuple[Operation, ...] = (
         auth="member",
         body="PostEdit",
         response="Post",
-        extra_errors=(403,),
+        extra_errors=(403, 429),
         description="403 `locked` for the author in a locked topic, `silenced` while you are "
-        "silenced (site-wide, or in the post's group).",
+        "silenced (site-wide, or in the post's group). The author's edits within 5 minutes of "
+        f"the edit that made the newest revision replace the text without another. {POST_LIMITS_NOTE}",
     ),
     Operation(
         "delete",
@@ -764,6 +785,25 @@ OPERATIONS: tuple[Operation, ...] = (
         tag="posts",
         auth="optional",
         response="RevisionList",
+        description="At most 20 are kept: the original and the newest others. The author's "
+        "edits within 5 minutes of the edit that made the newest one make no new one. A "
+        "redacted version has `body` and `html` null.",
+    ),
+    Operation(
+        "post",
+        "/posts/{post_id}/revisions/{number}/redact",
+        "Remove an earlier version's text for good",
+        tag="posts",
+        auth="member",
+        body="OptionalReason",
+        body_required=False,
+        response="RevisionChange",
+        extra_errors=(403,),
+        description="For the post's author (shown as removed by the author) and the "
+        "moderators of its board (shown as removed by a moderator, and logged with the "
+        "optional `reason`, never the text). The text is deleted from the database; the "
+        "version stays in the list with `redacted` true. `changed` is false when it was "
+        "removed already. 404 for a version number the post does not have.",
     ),
     # --- groups
     Operation(
@@ -1203,7 +1243,19 @@ def _answer_schemas() -> JSON:
         "TopicWithPosts": _record(topic=_ref("Topic"), posts=_list("Post"), **PAGE_FIELDS),
         "NewTopic": _record(topic=_ref("Topic"), post=_ref("Post")),
         "Post": _record(**POST_FIELDS),
-        "Revision": _record(number=NUMBER, body=_string(), html=_string(), created_at=TIME),
+        "Revision": _record(
+            number=NUMBER,
+            body=_nullable(_string(description="null once redacted")),
+            html=_nullable(_string(description="null once redacted")),
+            created_at=_string(**{**TIME, "description": "When this text was written"}),
+            replaced_at=_nullable(
+                _string(**{**TIME, "description": "When an edit replaced it (null if unknown)"})
+            ),
+            redacted=BOOL,
+            redacted_by=_nullable(_string(enum=["author", "moderator", None])),
+            redacted_at=_nullable(TIME),
+        ),
+        "RevisionChange": _record(revision=_ref("Revision"), changed=BOOL),
         "Group": _record(
             id=ID,
             name=_string(),

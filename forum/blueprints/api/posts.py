@@ -54,6 +54,17 @@ def post_revisions(post_id: int) -> Any:
     return {"revisions": [serializers.revision(r) for r in found]}
 
 
+@bp.post("/posts/<id:post_id>/revisions/<id:number>/redact")
+def redact_revision(post_id: int, number: int) -> Any:
+    data = inputs.json_object(("reason",), optional=True)
+    actor = context.current_actor()
+    post = policy.require_post(actor, post_id)
+    revision, changed = posts.redact_revision(actor, post, number, reason=data.get("reason"))
+    answer = {"revision": serializers.revision(revision), "changed": changed}
+    context.commit()
+    return answer
+
+
 @bp.post("/posts/<id:post_id>/reports")
 def report_post(post_id: int) -> Any:
     data = inputs.json_object(("reason", "note"))

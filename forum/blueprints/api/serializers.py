@@ -190,12 +190,18 @@ def post(actor: Actor, item: Post, *, liked: bool = False) -> JSON:
 
 
 def revision(item: PostRevision) -> JSON:
-    """An earlier version of a post."""
+    """An earlier version of a post; a redacted one without its text (body and html
+    null), saying who removed it - "author" or "moderator", never which moderator - and
+    when."""
     return {
         "number": item.number,
-        "body": item.body,
-        "html": item.html,
+        "body": None if item.is_redacted else item.body,
+        "html": None if item.is_redacted else item.html,
         "created_at": timestamp(item.created_at),
+        "replaced_at": timestamp(item.replaced_at),
+        "redacted": item.is_redacted,
+        "redacted_by": item.redacted_as,
+        "redacted_at": timestamp(item.redacted_at),
     }
 
 
