@@ -767,7 +767,8 @@ OPERATIONS: tuple[Operation, ...] = (
         extra_errors=(403, 429),
         description="403 `locked` for the author in a locked topic, `silenced` while you are "
         "silenced (site-wide, or in the post's group). The author's edits within 5 minutes of "
-        f"the edit that made the newest revision replace the text without another. {POST_LIMITS_NOTE}",
+        "the edit that made the newest revision replace the text without another. "
+        f"{POST_LIMITS_NOTE}",
     ),
     Operation(
         "delete",
