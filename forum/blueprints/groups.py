@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint
-from flask import current_app
 from flask import flash
 from flask import redirect
 from flask import render_template
@@ -224,8 +223,8 @@ def remove_member(slug: str, username: str) -> Page | Response:
 
 
 def invitation_link(token: str) -> str:
-    """The full link to share: the site's public address and the token."""
-    return f"{str(current_app.config['FORUM_BASE_URL']).rstrip('/')}/invite/{token}"
+    """The full link to share, on the address the member is using (see `public_url`)."""
+    return context.public_url(url_for("groups.invitation", token=token))
 
 
 def _invitations_page(

@@ -30,7 +30,8 @@ from tests.blueprints.conftest import log_in
 NEW_PASSWORD = "a different long passphrase"
 LAST_OWNER = "A group needs at least one owner: make someone else owner first."
 CSRF = re.compile(r'name="csrf_token" value="[^"]*"')
-LINK = re.compile(r'value="http://127\.0\.0\.1:8000/invite/([A-Za-z0-9_-]+)"')
+# The link names the host the page was asked on (the test client's: localhost).
+LINK = re.compile(r'value="http://localhost/invite/([A-Za-z0-9_-]+)"')
 Clients = Callable[[], FlaskClient]
 
 
@@ -719,3 +720,52 @@ def test_admin_revokes_a_site_invitation_from_the_page(client: FlaskClient) -> N
     assert client.post(f"/admin/invitations/{invitation.id}/revoke").status_code == 302
     assert client.get(f"/invite/{token}").status_code == 404
     assert "None open." in client.get("/admin/invitations").text
+
+
+# --- links name the address the member is using (issue 10) ---------------------------
+
+
+def _client_on(new_client: Clients, base_url: str, user: User) -> FlaskClient:
+    """A client that reaches the forum at `base_url`, logged in there through the form."""
+    client = new_client()
+    answer = client.post(
+        "/login",
+        data={"username": user.username, "password": factories.PASSWORD},
+        base_url=base_url,
+    )
+    assert answer.status_code == 302
+    return client
+
+
+@pytest.mark.parametrize("base_url", ["http://127.0.0.1:8100", "http://forum.example:9000"])
+def test_invitation_link_made_in_the_browser_points_at_the_port_and_host_in_use(
+    new_client: Clients, base_url: str
+) -> None:
+    """`PORT=8100 make run` used to hand out http://127.0.0.1:8000/... links."""
+    owner = factories.make_user("porthost")
+    factories.make_group("Port circle", slug="port-circle", secret=True, owner=owner)
+    admin = factories.make_admin("portadmin")
+    group_page = _client_on(new_client, base_url, owner).post(
+        "/g/port-circle/invitations", data={"max_uses": "1"}, base_url=base_url
+    )
+    site_page = _client_on(new_client, base_url, admin).post(
+        "/admin/invitations", data={"max_uses": "1", "expires_in_hours": "24"}, base_url=base_url
+    )
+    link = re.compile(r'value="' + re.escape(base_url) + r'/invite/([A-Za-z0-9_-]{20,})"')
+    for page in (group_page, site_page):
+        assert page.status_code == 200, flat(page.text)
+        assert link.search(page.text), flat(page.text)
+        assert ":8000/" not in page.text
+
+
+@pytest.mark.app_config(FORUM_BASE_URL="https://forum.example")
+def test_invitation_link_keeps_https_when_the_site_is_configured_for_it(
+    new_client: Clients,
+) -> None:
+    """Behind a proxy that ends TLS the app sees http: a token is never put on an http link."""
+    owner = factories.make_user("tlsowner")
+    factories.make_group("TLS circle", slug="tls-circle", owner=owner)
+    page = _client_on(new_client, "http://forum.example", owner).post(
+        "/g/tls-circle/invitations", data={"max_uses": "1"}, base_url="http://forum.example"
+    )
+    assert 'value="https://forum.example/invite/' in page.text

@@ -1094,6 +1094,10 @@ def _answer_schemas() -> JSON:
             id=ID,
             token=_string(description="Shown only in this answer"),
             url=_string(description="The invitation's page in the browser: /invite/<token>"),
+            link=_string(
+                description="The full link to share, on the host and port this request "
+                "came in on (a configured https address keeps https)"
+            ),
             expires_at=TIME,
             max_uses=NUMBER,
             uses=COUNT,

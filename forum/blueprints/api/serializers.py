@@ -231,12 +231,17 @@ def invitation(item: Invitation) -> JSON:
     }
 
 
-def new_invitation(item: Invitation, token: str) -> JSON:
-    """A fresh invitation with its token and link: the only time either is shown."""
+def new_invitation(item: Invitation, token: str, *, link: str) -> JSON:
+    """A fresh invitation with its token and link: the only time either is shown.
+
+    `url` is the page's path, like every object's; `link` the full address to share, on
+    the host the member is using.
+    """
     return {
         "id": item.id,
         "token": token,
         "url": f"/invite/{token}",
+        "link": link,
         "expires_at": timestamp(item.expires_at),
         "max_uses": item.max_uses,
         "uses": item.uses,
