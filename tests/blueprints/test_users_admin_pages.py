@@ -6,8 +6,10 @@ import re
 from collections.abc import Callable
 from datetime import UTC
 from datetime import datetime
+from pathlib import Path
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
@@ -17,6 +19,8 @@ from forum.models.users import User
 from forum.services.settings import get_settings
 from tests import factories
 from tests.blueprints.conftest import flat
+from tests.conftest import PageClient
+from tests.conftest import make_test_app
 
 
 def _board_names(html: str) -> list[str]:
@@ -176,6 +180,45 @@ def test_admin_changes_site_settings(
     assert bad.status_code == 400
     assert "registration must be one of" in bad.text
     assert get_settings()["site_name"] == "Harbour"
+
+
+def test_saved_settings_show_at_once_on_every_worker(
+    app: Flask,
+    client: FlaskClient,
+    login_as: Callable[[User], FlaskClient],
+    tmp_path: Path,
+) -> None:
+    """Two app objects on one database are two gunicorn workers: a per-worker cache of a
+    few seconds made the other one show the old site name after saving."""
+    other = make_test_app(app.config["FORUM_DATABASE_URL"], tmp_path / "worker2")
+    other.test_client_class = PageClient
+    second = other.test_client()
+    try:
+        assert 'class="brand" href="/">Our forum</a>' in second.get("/login").text
+        login_as(factories.make_admin())
+        saved = client.post(
+            "/admin",
+            data={
+                "site_name": "Harbour",
+                "site_description": "Peer support.",
+                "registration": "invite_only",
+                "guest_access": "none",
+            },
+        )
+        assert saved.status_code == 302
+        saved = client.get(saved.headers["Location"])
+        # The page after saving, and the other worker's very next page, show the new name.
+        assert 'class="brand" href="/">Harbour</a>' in saved.text
+        assert 'value="Harbour"' in saved.text
+        assert 'class="brand" href="/">Harbour</a>' in second.get("/login").text
+        # And a change the other way round reaches the first worker as well.
+        with other.app_context():
+            factories.set_settings(site_name="Lighthouse")
+        assert 'class="brand" href="/">Lighthouse</a>' in client.get("/login").text
+    finally:
+        with other.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 def test_admin_link_shows_for_admins_only(
