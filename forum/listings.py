@@ -84,7 +84,9 @@ def board_index(actor: Actor) -> list[BoardEntry]:
 
 
 def _board_entries(actor: Actor, scope: Select[Board]) -> list[BoardEntry]:
-    boards = list(db.session.scalars(scope.order_by(Board.position, Board.id)))
+    # Positions count within a scope: the site's boards first, then each group's.
+    order = (Board.group_id.is_not(None), Board.group_id, Board.position, Board.id)
+    boards = list(db.session.scalars(scope.order_by(*order)))
     last_ids = [b.last_topic_id for b in boards if b.last_topic_id]
     last_topics = (
         {
