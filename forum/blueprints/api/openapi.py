@@ -14,6 +14,7 @@ from typing import Any
 from forum.blueprints.api import bp
 from forum.blueprints.api.inputs import MAX_ID
 from forum.blueprints.api.inputs import MAX_PAGE
+from forum.blueprints.api.notifications import MAX_IDS as NOTIFICATION_IDS_MAX
 from forum.models.moderation import AppealState
 from forum.models.moderation import FlagReason
 from forum.models.moderation import ReportStatus
@@ -375,10 +376,14 @@ MODERATION_OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "post",
         "/notifications/read",
-        "Mark all your notifications read",
+        "Mark your notifications read (all, or those listed)",
         tag="notifications",
         auth="member",
+        body="NotificationsRead",
+        body_required=False,
         response="Marked",
+        description="Without a body (or without `ids`): all of them. Ids of notifications "
+        "that are not yours, or that you may no longer see, change nothing.",
     ),
     # --- trust levels
     Operation(
@@ -1456,6 +1461,9 @@ def _request_schemas() -> JSON:
             reason=_string(maxLength=REASON_MAX, description="Logged"),
         ),
         "Appointment": _closed(("moderator", "reason"), moderator=BOOL, reason=REASON),
+        "NotificationsRead": _closed(
+            ids={"type": "array", "items": ID, "maxItems": NOTIFICATION_IDS_MAX}
+        ),
         "GroupModerationChange": _closed(
             log_visible_to_members=BOOL,
             approve_first_posts={**COUNT, "maximum": APPROVE_FIRST_POSTS_MAX},
