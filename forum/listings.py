@@ -230,6 +230,14 @@ def reply_targets(actor: Actor, posts: Sequence[Post]) -> dict[int, Post]:
 
 
 @dataclass
+class RecentTopic:
+    """A topic on a profile, with the member's recent posts in it (newest first)."""
+
+    topic: Topic
+    posts: list[Post]
+
+
+@dataclass
 class Profile:
     """What a profile shows: counts and recent posts, only from what the viewer may see."""
 
@@ -237,6 +245,16 @@ class Profile:
     posts_count: int
     topics_count: int
     recent_posts: list[Post]
+
+    @property
+    def recent_topics(self) -> list[RecentTopic]:
+        """The recent posts grouped by topic, topics in the order of their newest post:
+        a topic's title once, however many of the posts are in it."""
+        grouped: dict[int, RecentTopic] = {}
+        for post in self.recent_posts:
+            entry = grouped.setdefault(post.topic_id, RecentTopic(post.topic, []))
+            entry.posts.append(post)
+        return list(grouped.values())
 
 
 def profile(actor: Actor, user: User, recent: int = 10) -> Profile:

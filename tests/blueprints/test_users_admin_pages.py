@@ -85,6 +85,25 @@ def test_profile_leaves_out_deleted_posts(
     assert "0 posts" in text and "Kept topic" not in text
 
 
+def test_profile_recent_posts_name_each_topic_once(
+    client: FlaskClient, login_as: Callable[[User], FlaskClient]
+) -> None:
+    alice = factories.make_user("alice")
+    busy = factories.make_topic(title="Evenings are hard")
+    quiet = factories.make_topic(title="Walking helps")
+    replies = [factories.make_post(busy, alice, body=f"Reply {n}.") for n in range(3)]
+    factories.make_post(quiet, alice)
+    login_as(factories.make_user())
+    page = client.get("/u/alice").text
+    assert page.count("Evenings are hard") == 1 and page.count("Walking helps") == 1
+    text = flat(page)
+    # Newest topic first; each of the three posts still has its own link.
+    assert text.index("Walking helps") < text.index("Evenings are hard")
+    assert "3 posts:" in text
+    for reply in replies:
+        assert f'href="/p/{reply.id}"' in page
+
+
 # --- admin ---------------------------------------------------------------------
 
 
