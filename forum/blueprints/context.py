@@ -154,7 +154,8 @@ def init_app(app: Flask) -> None:
         headers["X-Frame-Options"] = "DENY"
         headers["Cross-Origin-Opener-Policy"] = "same-origin"
         headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
-        is_static = request.endpoint == "static"
+        # Theme files (and the icon) say nothing about anyone: cacheable as they are.
+        is_static = request.endpoint in ("static", "favicon")
         if not is_static and ("api_user" in g or current_user.is_authenticated):
             headers["Cache-Control"] = "private, no-store"
         elif not is_static:
