@@ -30,6 +30,7 @@ from forum.errors import NotFound
 from forum.extensions import db
 from forum.models.groups import Group
 from forum.models.groups import Role
+from forum.moderation import sentences
 from forum.policy import Actor
 from forum.services import boards
 from forum.services import groups
@@ -373,6 +374,7 @@ def log(slug: str) -> str:
         tools=_tools(actor, group),
         entries=found,
         view=listings.log_view(actor, found.items, undoable=frozenset()),
+        lines=sentences.log_lines(actor, found.items),
     )
 
 

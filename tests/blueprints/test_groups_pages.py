@@ -769,3 +769,18 @@ def test_invitation_link_keeps_https_when_the_site_is_configured_for_it(
         "/g/tls-circle/invitations", data={"max_uses": "1"}, base_url="http://forum.example"
     )
     assert 'value="https://forum.example/invite/' in page.text
+
+
+def test_group_log_reads_as_sentences(new_client: Clients) -> None:
+    """It read "sam_admin create group group 2" and "Reason: moderator"."""
+    owner, member = factories.make_user("circle_owner"), factories.make_user("quiet_one")
+    factories.make_group("Recovery circle", slug="recovery", owner=owner, members=(member,))
+    client = _member_client(new_client, owner)
+    assert client.post(
+        "/g/recovery/members/quiet_one/role", data={"role": "moderator"}
+    ).status_code in (200, 302)
+    # Tags out without a space: a link's text runs on into the sentence.
+    text = " ".join(re.sub(r"<[^>]+>", "", client.get("/g/recovery/log").text).split())
+    assert "The forum created the group Recovery circle." in text
+    assert "circle_owner made quiet_one a moderator." in text
+    assert "Reason: moderator" not in text and "set role" not in text
