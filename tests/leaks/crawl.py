@@ -43,6 +43,7 @@ from tests.leaks.conftest import Planted
 # Rules the crawl does not request, each with its reason. Nothing else is skipped.
 SKIPPED_ENDPOINTS = {
     "static": "theme files (CSS, images): no data, no database",
+    "favicon": "the theme's icon file (/favicon.ico): no data, no database",
 }
 
 
