@@ -27,6 +27,7 @@ from sqlalchemy import and_
 from sqlalchemy import false
 from sqlalchemy import or_
 from sqlalchemy import select
+from sqlalchemy import true
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.orm import joinedload
 
@@ -379,6 +380,17 @@ def _user_visible(actor: Actor) -> ColumnElement[bool]:
 def visible_users(actor: Actor) -> Select[User]:
     """Member profiles the actor may see (guests: none)."""
     return select(User).where(_user_visible(actor))
+
+
+def directory_users(actor: Actor) -> Select[User]:
+    """Every member, for the admins' member directory (anyone else: none).
+
+    Admins know every member, also those who never posted, to appoint and look after
+    them; they do not know which secret groups a member is in, so whatever a directory
+    shows or filters on besides the accounts themselves comes from the other scopes
+    (posts through `visible_posts`, sanctions through `visible_sanctions`).
+    """
+    return select(User).where(true() if can_administer(actor) else false())
 
 
 # --- predicates -------------------------------------------------------------

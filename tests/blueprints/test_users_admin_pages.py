@@ -249,3 +249,49 @@ def test_admin_link_shows_for_admins_only(
     assert 'href="/admin"' not in client.get("/help").text
     login_as(factories.make_admin())
     assert 'href="/admin"' in client.get("/help").text
+
+
+# --- the member directory ---------------------------------------------------------
+
+
+def test_admin_finds_members_who_never_posted_in_the_directory(
+    client: FlaskClient, login_as: Callable[[User], FlaskClient]
+) -> None:
+    """No member list anywhere: an admin could not find (or appoint) a silent member."""
+    factories.make_user("quiet_river")
+    factories.make_user("loud_voice", trust_level=2)
+    login_as(factories.make_admin("sam_admin"))
+    page = client.get("/admin/members")
+    assert page.status_code == 200
+    text = flat(page.text)
+    assert "3 members" in text
+    assert 'href="/u/quiet_river"' in page.text and "0 posts you can read" in text
+    assert 'href="/admin/members"' in client.get("/admin").text
+    found = client.get("/admin/members?q=river&level=0")
+    assert 'href="/u/quiet_river"' in found.text and "loud_voice" not in found.text
+    assert "1 member" in flat(found.text)
+
+
+def test_directory_pages_keep_their_filters_and_bad_ones_are_explained(
+    client: FlaskClient, login_as: Callable[[User], FlaskClient]
+) -> None:
+    for n in range(55):
+        factories.make_user(f"walker{n:02d}")
+    login_as(factories.make_admin("sam_admin"))
+    first = client.get("/admin/members?q=walker&sort=name")
+    assert 'href="/admin/members?page=2&amp;q=walker&amp;sort=name"' in first.text
+    second = flat(client.get("/admin/members?q=walker&sort=name&page=2").text)
+    assert "walker54" in second and "walker00" not in second
+    bad = client.get("/admin/members?joined_after=31/12/2026&level=7")
+    assert bad.status_code == 400
+    assert "Joined on or after must be a date, YYYY-MM-DD." in bad.text
+    assert "Trust level must be 0, 1, 2, 3 or 4." in bad.text
+    assert 'value="31/12/2026"' in bad.text
+
+
+def test_directory_refuses_members_and_sends_guests_to_log_in(
+    client: FlaskClient, login_as: Callable[[User], FlaskClient]
+) -> None:
+    assert client.get("/admin/members").headers["Location"] == "/login?next=/admin/members"
+    login_as(factories.make_user(moderator=True))
+    assert client.get("/admin/members").status_code == 403

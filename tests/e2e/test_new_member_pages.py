@@ -166,3 +166,26 @@ def test_profile_names_each_topic_once_and_the_log_reads_as_sentences(circle, br
     line = page.locator("ol.log > li").first.inner_text()
     assert line.startswith(f"{owner_name} made {circle['member']} a moderator.")
     assert "Reason" not in line
+
+
+def test_admin_finds_a_member_who_never_posted(long_named_admin, browser_page):
+    """There was no member list: a member who never posted could not be found."""
+    factories.make_user("silent_sam")
+    loud = factories.make_user("loud_voice", trust_level=2)
+    factories.make_post(factories.make_topic(), loud)
+    db.session.commit()
+    page = browser_page
+    _log_in(page, long_named_admin)
+    page.get_by_role("link", name="Admin", exact=True).click()
+    page.get_by_role("link", name="Members", exact=True).click()
+    page.get_by_label("Name contains").fill("silent")
+    page.get_by_role("button", name="Show members").click()
+    rows = page.locator("ul.directory > li")
+    assert rows.count() == 1 and rows.first.get_by_role("link", name="silent_sam").is_visible()
+    assert "0 posts you can read" in rows.first.inner_text()
+    page.get_by_label("Name contains").fill("")
+    page.get_by_text("More filters").click()
+    page.get_by_label("Trust level").select_option("2")
+    page.get_by_role("button", name="Show members").click()
+    assert page.locator("ul.directory > li").all_inner_texts()[0].startswith("loud_voice")
+    assert page.get_by_text("1 member", exact=True).is_visible()
