@@ -110,26 +110,46 @@ def _load(
             known.sanctions[sanction.id] = (sanction.user_id, sanction.kind)
             users.add(sanction.user_id)
     if posts:
-        stmt = policy.visible_posts(actor).where(Post.id.in_(sorted(posts)))
-        rows = db.session.execute(stmt.with_only_columns(Post.id, Post.topic_id))
-        known.post_topics = {post_id: topic_id for post_id, topic_id in rows}
+        found_posts = policy.visible_posts(actor).where(Post.id.in_(sorted(posts)))
+        known.post_topics = {
+            post_id: topic_id
+            for post_id, topic_id in db.session.execute(
+                found_posts.with_only_columns(Post.id, Post.topic_id)
+            )
+        }
         topics |= set(known.post_topics.values())
     if topics:
-        stmt = policy.visible_topics(actor).where(Topic.id.in_(sorted(topics)))
-        rows = db.session.execute(stmt.with_only_columns(Topic.id, Topic.title))
-        known.topics = {topic_id: title for topic_id, title in rows}
+        found_topics = policy.visible_topics(actor).where(Topic.id.in_(sorted(topics)))
+        known.topics = {
+            topic_id: title
+            for topic_id, title in db.session.execute(
+                found_topics.with_only_columns(Topic.id, Topic.title)
+            )
+        }
     if boards:
-        stmt = policy.visible_boards(actor).where(Board.id.in_(sorted(boards)))
-        rows = db.session.execute(stmt.with_only_columns(Board.id, Board.name))
-        known.boards = {board_id: name for board_id, name in rows}
+        found_boards = policy.visible_boards(actor).where(Board.id.in_(sorted(boards)))
+        known.boards = {
+            board_id: name
+            for board_id, name in db.session.execute(
+                found_boards.with_only_columns(Board.id, Board.name)
+            )
+        }
     if users:
-        stmt = policy.visible_users(actor).where(User.id.in_(sorted(users)))
-        rows = db.session.execute(stmt.with_only_columns(User.id, User.username))
-        known.users = {user_id: name for user_id, name in rows}
+        found_users = policy.visible_users(actor).where(User.id.in_(sorted(users)))
+        known.users = {
+            user_id: name
+            for user_id, name in db.session.execute(
+                found_users.with_only_columns(User.id, User.username)
+            )
+        }
     if groups:
-        stmt = policy.visible_groups(actor).where(Group.id.in_(sorted(groups)))
-        rows = db.session.execute(stmt.with_only_columns(Group.id, Group.name, Group.slug))
-        known.groups = {group_id: (name, slug) for group_id, name, slug in rows}
+        found_groups = policy.visible_groups(actor).where(Group.id.in_(sorted(groups)))
+        known.groups = {
+            group_id: (name, slug)
+            for group_id, name, slug in db.session.execute(
+                found_groups.with_only_columns(Group.id, Group.name, Group.slug)
+            )
+        }
     return known
 
 
