@@ -20,10 +20,12 @@ install: $(BIN)/forum
 
 install-dev: $(VENV)/.dev
 
-# The printed set-up link uses the port actually served (unless FORUM_BASE_URL is set).
+# The printed set-up link and the links in e-mails use the port actually served, unless
+# FORUM_BASE_URL is set (in the environment or instance/forum.cfg): `forum init` and
+# `forum serve` both read PORT. Links made in the browser follow the browser's address.
 run: install
-	FORUM_BASE_URL="$${FORUM_BASE_URL:-http://127.0.0.1:$(PORT)}" $(BIN)/forum init
-	$(BIN)/forum serve --port $(PORT)
+	PORT=$(PORT) $(BIN)/forum init
+	PORT=$(PORT) $(BIN)/forum serve --port $(PORT)
 
 test: install-dev
 	$(BIN)/pytest

@@ -75,7 +75,22 @@ def _configure_theme(app: Flask) -> None:
     app.static_folder = str(theme / "static")
     app.static_url_path = "/static"
     app.add_url_rule("/static/<path:filename>", endpoint="static", view_func=app.send_static_file)
+    app.add_url_rule("/favicon.ico", endpoint="favicon", view_func=_favicon)
     app.config.setdefault("SEND_FILE_MAX_AGE_DEFAULT", 3600)
+
+
+# Browsers ask for /favicon.ico on every new session whatever the page links to. The
+# theme's icon is kept for a week (it changes with a release, if ever); other theme files
+# are revalidated, so that a new release's CSS shows at once.
+FAVICON_MAX_AGE = 7 * 24 * 3600
+
+
+def _favicon() -> Any:
+    from flask import current_app
+    from flask import send_from_directory
+
+    folder = current_app.static_folder or ""
+    return send_from_directory(folder, "favicon.ico", max_age=FAVICON_MAX_AGE)
 
 
 def _configure_database(app: Flask) -> None:

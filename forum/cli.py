@@ -17,12 +17,12 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 @contextmanager
-def _app_context() -> Iterator[Flask]:
+def _app_context(config: dict[str, Any] | None = None) -> Iterator[Flask]:
     """An app context for one command; its connections are closed at the end."""
     from forum import create_app
     from forum.extensions import db
 
-    app = create_app()
+    app = create_app(config)
     with app.app_context():
         try:
             yield app
@@ -47,6 +47,37 @@ def _fail(message: str) -> None:
     raise click.ClickException(message)
 
 
+def _base_url_configured() -> bool:
+    """True if FORUM_BASE_URL is set in the environment or in instance/forum.cfg."""
+    from forum import config
+
+    return "FORUM_BASE_URL" in config.overrides(config.instance_path_from_env())
+
+
+def _served_at(host: str, port: int) -> str:
+    """The address `forum serve --host H --port P` answers on, for printed links and mail."""
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 - naming the wildcard, not binding to it
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _port_from_env() -> int:
+    """$PORT (as `make run` and `forum serve` use it), default 8000."""
+    raw = os.environ.get("PORT", "8000")
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        _fail(f"PORT={raw!r} is not a port number (1-65535)")
+    return int(raw)
+
+
+def _default_base_url(host: str, port: int) -> dict[str, Any]:
+    """Config for a command: without a configured FORUM_BASE_URL, links printed and mailed
+    use the port served (`forum init` and the workers of `forum serve` agree; before,
+    `make run` told `init` only, so a forum on PORT=8100 mailed :8000 links)."""
+    if _base_url_configured():
+        return {}
+    return {"FORUM_BASE_URL": _served_at(host, port)}
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Run and look after the forum."""
@@ -63,7 +94,7 @@ def init() -> None:
     from forum.services.setup import create_setup_token
     from forum.services.setup import has_admin
 
-    with _app_context() as app:
+    with _app_context(_default_base_url("127.0.0.1", _port_from_env())) as app:
         init_migrations(app)
         upgrade(directory=str(MIGRATIONS_PATH))
         click.echo(f"Database is up to date ({db.engine.url.render_as_string()}).")
@@ -138,6 +169,8 @@ def serve(host: str, port: int, workers: int) -> None:
     """Serve the forum with gunicorn on wsgi:app."""
     if not 0 < port < 65536:
         _fail(f"port {port} is out of range")
+    # The workers inherit the environment: mail links name the port actually served.
+    os.environ.update(_default_base_url(host, port))
     args = [
         sys.executable,
         "-m",
@@ -232,7 +265,7 @@ def make_migration(message: str) -> None:
     from forum.extensions import MIGRATIONS_PATH
     from forum.extensions import init_migrations
 
-    with _app_context() as app:
+    with _app_context(_default_base_url("127.0.0.1", _port_from_env())) as app:
         init_migrations(app)
         migrate(directory=str(MIGRATIONS_PATH), message=message)
 

@@ -6,14 +6,20 @@ view writes a query of its own.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC
+from datetime import date
 from datetime import datetime
+from datetime import timedelta
+from typing import Any
 from typing import Generic
 from typing import TypeVar
 
 from sqlalchemy import Select
 from sqlalchemy import func
+from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm import defer
@@ -21,6 +27,7 @@ from sqlalchemy.orm import joinedload
 
 from forum import policy
 from forum.errors import Denied
+from forum.errors import Invalid
 from forum.errors import NotFound
 from forum.extensions import db
 from forum.models.base import utcnow
@@ -34,6 +41,9 @@ from forum.models.groups import Role
 from forum.models.groups import Visibility
 from forum.models.moderation import Appeal
 from forum.models.moderation import Flag
+from forum.models.moderation import Sanction
+from forum.models.moderation import SanctionKind
+from forum.models.moderation import SanctionState
 from forum.models.modlog import ModerationLog
 from forum.models.posts import Post
 from forum.models.topics import Topic
@@ -84,7 +94,9 @@ def board_index(actor: Actor) -> list[BoardEntry]:
 
 
 def _board_entries(actor: Actor, scope: Select[Board]) -> list[BoardEntry]:
-    boards = list(db.session.scalars(scope.order_by(Board.position, Board.id)))
+    # Positions count within a scope: the site's boards first, then each group's.
+    order = (Board.group_id.is_not(None), Board.group_id, Board.position, Board.id)
+    boards = list(db.session.scalars(scope.order_by(*order)))
     last_ids = [b.last_topic_id for b in boards if b.last_topic_id]
     last_topics = (
         {
@@ -228,6 +240,14 @@ def reply_targets(actor: Actor, posts: Sequence[Post]) -> dict[int, Post]:
 
 
 @dataclass
+class RecentTopic:
+    """A topic on a profile, with the member's recent posts in it (newest first)."""
+
+    topic: Topic
+    posts: list[Post]
+
+
+@dataclass
 class Profile:
     """What a profile shows: counts and recent posts, only from what the viewer may see."""
 
@@ -235,6 +255,16 @@ class Profile:
     posts_count: int
     topics_count: int
     recent_posts: list[Post]
+
+    @property
+    def recent_topics(self) -> list[RecentTopic]:
+        """The recent posts grouped by topic, topics in the order of their newest post:
+        a topic's title once, however many of the posts are in it."""
+        grouped: dict[int, RecentTopic] = {}
+        for post in self.recent_posts:
+            entry = grouped.setdefault(post.topic_id, RecentTopic(post.topic, []))
+            entry.posts.append(post)
+        return list(grouped.values())
 
 
 def profile(actor: Actor, user: User, recent: int = 10) -> Profile:
@@ -653,3 +683,190 @@ def trust_grant_scopes(actor: Actor, user: User) -> list[TrustScope]:
         if policy.can_grant_trust(actor, user, group):
             scopes.append(TrustScope(group, level))
     return scopes
+
+
+# --- the admins' member directory -------------------------------------------------
+
+DIRECTORY_SANCTIONS = ("", "now", "silenced", "suspended", "ever")
+DIRECTORY_SORTS = ("newest", "oldest", "name")
+DIRECTORY_PER_PAGE = 50
+# Sanctions that hold now: not lifted, not over (forum.moderation.sanctions' "live").
+_LIVE_STATES = (SanctionState.ACTIVE, SanctionState.UNCONFIRMED)
+
+
+@dataclass(frozen=True)
+class MemberFilters:
+    """What the member directory is asked for (all optional)."""
+
+    q: str = ""
+    level: int | None = None
+    joined_after: date | None = None
+    joined_before: date | None = None
+    sanction: str = ""
+    sort: str = "newest"
+
+    def query_args(self) -> dict[str, str]:
+        """The filters as query arguments (for the pager's links), empty ones left out."""
+        values = {
+            "q": self.q,
+            "level": "" if self.level is None else str(self.level),
+            "joined_after": self.joined_after.isoformat() if self.joined_after else "",
+            "joined_before": self.joined_before.isoformat() if self.joined_before else "",
+            "sanction": self.sanction,
+            "sort": "" if self.sort == "newest" else self.sort,
+        }
+        return {key: value for key, value in values.items() if value}
+
+
+def _day(values: Mapping[str, str], name: str, label: str) -> date | None:
+    raw = (values.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        # fromisoformat also takes "20260102" and week dates: only the one form we ask for.
+        if len(raw) == 10:
+            return date.fromisoformat(raw)
+    except ValueError:
+        pass
+    raise Invalid(name, f"{label} must be a date, YYYY-MM-DD.")
+
+
+def member_filters(values: Mapping[str, str]) -> MemberFilters:
+    """The directory's filters from a query string or form; `Invalid` naming each bad one."""
+    errors: dict[str, str] = {}
+    found: dict[str, Any] = {}
+    q = (values.get("q") or "").strip()
+    if len(q) > 20 or "\x00" in q:
+        errors["q"] = "A name has at most 20 characters."
+    found["q"] = q
+    level = (values.get("level") or "").strip()
+    if level and level not in ("0", "1", "2", "3", "4"):
+        errors["level"] = "Trust level must be 0, 1, 2, 3 or 4."
+    found["level"] = int(level) if level in ("0", "1", "2", "3", "4") else None
+    for name, label in (
+        ("joined_after", "Joined on or after"),
+        ("joined_before", "Joined on or before"),
+    ):
+        try:
+            found[name] = _day(values, name, label)
+        except Invalid as exc:
+            errors.update(exc.fields)
+    for name, options in (("sanction", DIRECTORY_SANCTIONS), ("sort", DIRECTORY_SORTS)):
+        value = (values.get(name) or "").strip() or ("newest" if name == "sort" else "")
+        if value not in options:
+            errors[name] = (
+                f"{name.capitalize()} must be one of: {', '.join(o for o in options if o)}."
+            )
+        found[name] = value
+    if errors:
+        raise Invalid(errors)
+    return MemberFilters(**found)
+
+
+@dataclass(frozen=True)
+class SanctionNote:
+    """A sanction holding now, as the directory shows it (a group only if the admin may
+    see it: never a secret group's, unless broken into)."""
+
+    kind: SanctionKind
+    until: datetime | None
+    group: Group | None
+
+
+@dataclass
+class DirectoryRow:
+    """One member in the directory: the account, and what the admin may see of them."""
+
+    user: User
+    posts_count: int
+    sanctions: list[SanctionNote]
+
+
+def _live_sanctions(actor: Actor, now: datetime) -> Select[Sanction]:
+    return policy.visible_sanctions(actor).where(
+        Sanction.state.in_(_LIVE_STATES),
+        or_(Sanction.ends_at.is_(None), Sanction.ends_at > now),
+    )
+
+
+def member_directory(actor: Actor, filters: MemberFilters, page: int) -> Page[DirectoryRow]:
+    """Members matching the filters, for admins: name, join date, trust level, the posts
+    they can read, and sanctions in their scopes. Never groups: who is in a secret group
+    is not the admins' to know."""
+    policy.require_admin(actor)
+    now = utcnow()
+    stmt = policy.directory_users(actor)
+    if filters.q:
+        stmt = stmt.where(User.username_key.contains(filters.q.lower(), autoescape=True))
+    if filters.level is not None:
+        stmt = stmt.where(User.trust_level == filters.level)
+    if filters.joined_after is not None:
+        stmt = stmt.where(User.created_at >= _start_of(filters.joined_after))
+    if filters.joined_before is not None and filters.joined_before < date.max:
+        stmt = stmt.where(User.created_at < _start_of(filters.joined_before + timedelta(days=1)))
+    if filters.sanction:
+        # Through the actor's sanction scope: a silence inside a secret group would tell
+        # an admin who is in it.
+        sanctioned = (
+            policy.visible_sanctions(actor)
+            if filters.sanction == "ever"
+            else _live_sanctions(actor, now)
+        )
+        if filters.sanction in ("silenced", "suspended"):
+            kind = SanctionKind.SILENCE if filters.sanction == "silenced" else SanctionKind.SUSPEND
+            sanctioned = sanctioned.where(Sanction.kind == kind)
+        stmt = stmt.where(User.id.in_(sanctioned.with_only_columns(Sanction.user_id)))
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    order = {
+        "newest": (User.created_at.desc(), User.id.desc()),
+        "oldest": (User.created_at, User.id),
+        "name": (User.username_key,),
+    }[filters.sort]
+    found = _paged(stmt.order_by(*order), total, page, DIRECTORY_PER_PAGE)
+    ids = [user.id for user in found.items]
+    counts: dict[int, int] = {}
+    notes: dict[int, list[SanctionNote]] = {}
+    if ids:
+        posts = (
+            policy.visible_posts(actor)
+            .where(Post.author_id.in_(ids), Post.deleted_at.is_(None))
+            .with_only_columns(Post.author_id, func.count(Post.id))
+            .group_by(Post.author_id)
+        )
+        counts = {author_id: int(count) for author_id, count in db.session.execute(posts)}
+        live = list(
+            db.session.scalars(
+                _live_sanctions(actor, now)
+                .where(Sanction.user_id.in_(ids))
+                .order_by(Sanction.starts_at)
+            )
+        )
+        groups = (
+            {
+                group.id: group
+                for group in db.session.scalars(
+                    policy.visible_groups(actor).where(
+                        Group.id.in_(sorted({s.group_id for s in live if s.group_id is not None}))
+                    )
+                )
+            }
+            if any(s.group_id is not None for s in live)
+            else {}
+        )
+        for sanction in live:
+            # Visible sanctions are in the actor's scope, so their group is one the actor
+            # may see; a group it cannot see would not be named anyway.
+            group = groups.get(sanction.group_id) if sanction.group_id is not None else None
+            if sanction.group_id is not None and group is None:
+                continue
+            notes.setdefault(sanction.user_id, []).append(
+                SanctionNote(sanction.kind, sanction.ends_at, group)
+            )
+    rows = [
+        DirectoryRow(user, counts.get(user.id, 0), notes.get(user.id, [])) for user in found.items
+    ]
+    return Page(rows, found.page, found.pages, found.total, found.per_page)
+
+
+def _start_of(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)

@@ -425,6 +425,17 @@ def visible_users(actor: Actor) -> Select[User]:
     return select(User).where(_user_visible(actor))
 
 
+def directory_users(actor: Actor) -> Select[User]:
+    """Every member, for the admins' member directory (anyone else: none).
+
+    Admins know every member, also those who never posted, to appoint and look after
+    them; they do not know which secret groups a member is in, so whatever a directory
+    shows or filters on besides the accounts themselves comes from the other scopes
+    (posts through `visible_posts`, sanctions through `visible_sanctions`).
+    """
+    return select(User).where(true() if can_administer(actor) else false())
+
+
 # --- predicates -------------------------------------------------------------
 
 

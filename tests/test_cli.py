@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 
@@ -112,3 +113,51 @@ def test_init_rebuilds_an_index_built_by_an_earlier_version(run_forum, tmp_path)
     out = _init_output(run_forum)
     assert "Rebuilding the search index: it was built by an earlier version" in out
     assert "Rebuilding" not in _init_output(run_forum)
+
+
+@pytest.fixture
+def served(monkeypatch):
+    """What `forum serve` hands to gunicorn: (argv, environment), without starting it."""
+    seen: dict[str, object] = {}
+
+    def fake_execv(path, args):
+        seen["args"] = args
+        seen["env"] = dict(os.environ)
+
+    monkeypatch.setattr(os, "execv", fake_execv)
+    # The command sets FORUM_BASE_URL for the workers: monkeypatch restores it afterwards.
+    monkeypatch.setenv("FORUM_BASE_URL", "placeholder")
+    monkeypatch.delenv("FORUM_BASE_URL")
+    return seen
+
+
+def test_serve_gives_the_workers_the_port_it_serves_as_base_url(run_forum, served):
+    """`PORT=8100 make run`: init printed :8100, the workers mailed :8000 links."""
+    code, out = run_forum("serve", "--port", "8100")
+    assert code == 0, out
+    assert served["env"]["FORUM_BASE_URL"] == "http://127.0.0.1:8100"
+    assert "127.0.0.1:8100" in served["args"]
+
+
+def test_serve_leaves_a_configured_base_url_alone(run_forum, served, tmp_path):
+    (tmp_path / "instance").mkdir(exist_ok=True)
+    (tmp_path / "instance" / "forum.cfg").write_text("FORUM_BASE_URL=https://forum.example\n")
+    code, out = run_forum("serve", "--port", "8100")
+    assert code == 0, out
+    assert "FORUM_BASE_URL" not in served["env"]
+
+
+def test_init_prints_the_set_up_link_on_the_port_from_the_environment(run_forum, monkeypatch):
+    monkeypatch.setenv("PORT", "8100")
+    code, out = run_forum("init")
+    assert code == 0, out
+    assert "http://127.0.0.1:8100/setup/" in out
+
+
+def test_init_prints_a_configured_base_url_over_the_port(run_forum, monkeypatch, tmp_path):
+    monkeypatch.setenv("PORT", "8100")
+    (tmp_path / "instance").mkdir(exist_ok=True)
+    (tmp_path / "instance" / "forum.cfg").write_text("FORUM_BASE_URL=https://forum.example\n")
+    code, out = run_forum("init")
+    assert code == 0, out
+    assert "https://forum.example/setup/" in out

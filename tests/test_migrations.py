@@ -383,3 +383,47 @@ def test_upgrade_starts_the_idle_clock_of_existing_api_tokens(empty_url, tmp_pat
         assert (utcnow() - token.last_used_at).total_seconds() < 3600
         db.session.remove()
         db.engine.dispose()
+
+
+def test_upgrade_renumbers_board_positions_per_scope(empty_url, tmp_path):
+    """Positions numbered across the site (0001-0009) become 1, 2, ... per scope, in order."""
+    app = make_test_app(empty_url, tmp_path / "instance")
+    init_migrations(app)
+    with app.app_context():
+        upgrade(directory=MIGRATIONS, revision="0009")
+        with db.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO groups (id, name, slug, description, visibility, created_at,"
+                    " log_visible_to_members, approve_first_posts) VALUES"
+                    " (1, 'Secret', 'secret', '', 'secret', '2026-01-02 03:04:05', false, 0)"
+                )
+            )
+            # (id, group, parent, position): site boards 1 and 4 around secret boards 2, 3.
+            for board_id, group_id, parent_id, position in (
+                (1, None, None, 1),
+                (2, 1, None, 2),
+                (3, 1, None, 3),
+                (4, None, None, 4),
+                (5, None, 4, 2),
+                (6, None, 4, 1),
+            ):
+                conn.execute(
+                    text(
+                        "INSERT INTO boards (id, group_id, parent_id, name, description,"
+                        " position, created_at, topics_count, posts_count, revision) VALUES"
+                        " (:id, :group_id, :parent_id, 'Board', '', :position,"
+                        " '2026-01-02 03:04:05', 0, 0, 0)"
+                    ),
+                    {
+                        "id": board_id,
+                        "group_id": group_id,
+                        "parent_id": parent_id,
+                        "position": position,
+                    },
+                )
+        upgrade(directory=MIGRATIONS)
+        with db.engine.connect() as conn:
+            found = dict(conn.execute(text("SELECT id, position FROM boards")).all())
+        db.engine.dispose()
+    assert found == {1: 1, 4: 2, 2: 1, 3: 2, 6: 1, 5: 2}

@@ -20,6 +20,7 @@ from forum import policy
 from forum import validation
 from forum.blueprints import context
 from forum.blueprints.groups import invitation_link
+from forum.blueprints.pages import requested_page
 from forum.errors import Conflict
 from forum.errors import Invalid
 from forum.errors import NotFound
@@ -227,6 +228,26 @@ def revoke_site_invitation(invitation_id: int) -> Response:
     context.commit()
     flash("The invitation is revoked: its link no longer works.")
     return redirect(url_for("admin.site_invitations"))
+
+
+# --- the member directory --------------------------------------------------------
+
+
+@bp.get("/members")
+def members() -> Page:
+    actor = context.current_actor()
+    policy.require_admin(actor)
+    try:
+        filters = listings.member_filters(request.args)
+    except Invalid as exc:
+        page = render_template(
+            "admin/members.html", form=request.args, errors=exc.fields, found=None, filters=None
+        )
+        return page, 400
+    found = listings.member_directory(actor, filters, requested_page())
+    return render_template(
+        "admin/members.html", form=request.args, errors={}, found=found, filters=filters
+    )
 
 
 # --- site moderators ------------------------------------------------------------

@@ -6,6 +6,7 @@ import ipaddress
 import logging
 from typing import Any
 from urllib.parse import unquote_to_bytes
+from urllib.parse import urlsplit
 
 from flask import Flask
 from flask import Response
@@ -101,14 +102,38 @@ def current_actor() -> Actor:
     return actor
 
 
-def client_ip() -> str | None:
-    """The client's address; X-Forwarded-For is believed only from a configured proxy."""
-    remote = request.remote_addr
-    trusted = {
+def _trusted_proxies() -> set[str]:
+    return {
         part.strip()
         for part in str(current_app.config.get("FORUM_TRUSTED_PROXIES", "")).split(",")
         if part.strip()
     }
+
+
+def public_url(path: str) -> str:
+    """`path` (from `url_for`) as a full link on the address this request came in on.
+
+    Links shown in a page or an API answer (an invitation to copy) must work for whoever
+    asked, on the host and port they are using: a forum served on another port than the
+    configured `FORUM_BASE_URL` (or reached by another name) would otherwise hand out
+    dead links. `FORUM_BASE_URL` stays for mail and the command line, which have no
+    request. The configured scheme wins when it is https (a proxy that terminates TLS
+    may not say so), so a token is never handed out on a plain-http link by mistake.
+    """
+    configured = urlsplit(str(current_app.config["FORUM_BASE_URL"]))
+    scheme = request.scheme
+    forwarded = request.headers.get("X-Forwarded-Proto", "").strip().lower()
+    if forwarded in ("http", "https") and request.remote_addr in _trusted_proxies():
+        scheme = forwarded
+    if configured.scheme == "https" or request.host.lower() == configured.netloc.lower():
+        scheme = configured.scheme
+    return f"{scheme}://{request.host}{path}"
+
+
+def client_ip() -> str | None:
+    """The client's address; X-Forwarded-For is believed only from a configured proxy."""
+    remote = request.remote_addr
+    trusted = _trusted_proxies()
     if remote not in trusted:
         return remote
     hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
@@ -235,7 +260,8 @@ def init_app(app: Flask) -> None:
         headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
         if hsts:
             headers["Strict-Transport-Security"] = HSTS
-        is_static = request.endpoint == "static"
+        # Theme files (and the icon) say nothing about anyone: cacheable as they are.
+        is_static = request.endpoint in ("static", "favicon")
         if not is_static and ("api_user" in g or current_user.is_authenticated):
             headers["Cache-Control"] = "private, no-store"
         elif request.view_args and "token" in request.view_args:

@@ -14,7 +14,11 @@ from flask import request
 from flask import url_for
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import MethodNotAllowed
+from werkzeug.routing import RequestRedirect
 
+from forum.blueprints.context import current_member
+from forum.blueprints.context import site_settings
 from forum.errors import ForumError
 from forum.errors import Invalid
 from forum.errors import NotLoggedIn
@@ -38,6 +42,15 @@ HTTP_CODES = {
 # One body for "absent" and "hidden": nothing in a 404 may depend on what was asked for.
 NOT_FOUND_MESSAGE = "Not found."
 
+# Pages a guest opens even where guests may read nothing (`guest_access` "none"): the
+# welcome page, logging in, registering and getting back in, invitation links, help,
+# theme files. Every other page - boards, topics, groups, profiles, latest, search, a
+# mistyped address - sends a guest to log in and back (`_guest_gate`).
+GUEST_PAGES = frozenset(
+    {"boards.index", "groups.invitation", "pages.help_page", "pages.trust_page"}
+    | {"static", "favicon"}
+)
+
 
 def is_api_request() -> bool:
     """True for requests to the JSON API."""
@@ -56,7 +69,34 @@ def api_error(
 
 def _page(status: int, message: str, code: str = "") -> tuple[str, int]:
     # `code` lets the page add what a person can do next (silenced: their standing).
-    return render_template("error.html", status=status, message=message, code=code), status
+    # A guest's 404 offers logging in: what is hidden from guests may be a member's page.
+    login_next = None
+    if status == 404 and request.method in ("GET", "HEAD") and current_member() is None:
+        login_next = request.full_path.rstrip("?")
+    page = render_template(
+        "error.html", status=status, message=message, code=code, login_next=login_next
+    )
+    return page, status
+
+
+def _guest_gate() -> None:
+    """Where guests may read nothing, a guest's page is a log-in invitation.
+
+    A member following a saved link while logged out got "Not found... the page may have
+    moved", and /latest and /search looked empty: the forum seemed gone. Every page but
+    `GUEST_PAGES` now sends them to log in and back (`NotLoggedIn`), whether what they
+    asked for exists, is hidden or is not there at all, so the answer says nothing about
+    which. Not the JSON API, which keeps its contract (401, 404).
+    """
+    if request.method not in ("GET", "HEAD") or is_api_request():
+        return
+    if request.endpoint in GUEST_PAGES or request.blueprint == "auth":
+        return
+    if isinstance(request.routing_exception, (MethodNotAllowed, RequestRedirect)):
+        return
+    if current_member() is not None or site_settings()["guest_access"] != "none":
+        return
+    raise NotLoggedIn()
 
 
 def handle_forum_error(exc: ForumError) -> Any:
@@ -82,8 +122,9 @@ def handle_forum_error(exc: ForumError) -> Any:
 
 
 def init_app(app: Flask) -> None:
-    """Register the handlers."""
+    """Register the handlers, and the log-in invitation for guests."""
     app.register_error_handler(ForumError, handle_forum_error)
+    app.before_request(_guest_gate)
 
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError) -> Any:

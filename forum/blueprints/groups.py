@@ -12,7 +12,6 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint
-from flask import current_app
 from flask import flash
 from flask import redirect
 from flask import render_template
@@ -34,6 +33,7 @@ from forum.models.groups import Group
 from forum.models.groups import Membership
 from forum.models.groups import Role
 from forum.models.invitations import MemberInvitation
+from forum.moderation import sentences
 from forum.policy import Actor
 from forum.services import boards
 from forum.services import groups
@@ -266,8 +266,8 @@ def remove_member(slug: str, username: str) -> Page | Response:
 
 
 def invitation_link(token: str) -> str:
-    """The full link to share: the site's public address and the token."""
-    return f"{str(current_app.config['FORUM_BASE_URL']).rstrip('/')}/invite/{token}"
+    """The full link to share, on the address the member is using (see `public_url`)."""
+    return context.public_url(url_for("groups.invitation", token=token))
 
 
 def _invitations_page(
@@ -435,6 +435,7 @@ def log(slug: str) -> str:
         tools=_tools(actor, group),
         entries=found,
         view=listings.log_view(actor, found.items, undoable=frozenset()),
+        lines=sentences.log_lines(actor, found.items),
     )
 
 

@@ -42,6 +42,7 @@ from forum.moderation import appeals
 from forum.moderation import log
 from forum.moderation import reports
 from forum.moderation import sanctions
+from forum.moderation import sentences
 from forum.policy import Actor
 
 bp = Blueprint("moderation", __name__)
@@ -391,6 +392,7 @@ def _log_page(actor: Actor, status: int = 200, **extra: Any) -> tuple[str, int]:
         "moderation/log.html",
         entries=found,
         view=listings.log_view(actor, found.items, undoable=log.UNDOABLE),
+        lines=sentences.log_lines(actor, found.items),
         **values,
     )
     return page, status

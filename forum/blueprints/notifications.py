@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 from forum import policy
 from forum.blueprints import context
 from forum.blueprints.pages import requested_page
+from forum.database import write_intent
 from forum.services import notifications
 
 bp = Blueprint("notifications", __name__)
@@ -41,12 +42,21 @@ def _navigation() -> dict[str, object]:
 
 @bp.get("/notifications")
 def index() -> str:
+    # Opening the page marks what it shows as read, so this GET writes: take SQLite's
+    # write lock when the transaction begins (a read one could not be upgraded under load).
+    write_intent.set(True)
     actor = context.current_actor()
     policy.require_member(actor)
-    return render_template(
-        "notifications/index.html",
-        found=notifications.notifications(actor, page=requested_page()),
-    )
+    found = notifications.notifications(actor, page=requested_page())
+    # Those unread until now keep their "new" mark on this page.
+    fresh = {n.id for n in found.items if n.read_at is None}
+    if fresh:
+        notifications.mark_read(actor, sorted(fresh))
+    # Rendered before the commit, which would expire every loaded notification.
+    page = render_template("notifications/index.html", found=found, fresh=fresh)
+    if fresh:
+        context.commit()
+    return page
 
 
 @bp.post("/notifications/read")

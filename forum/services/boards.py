@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import ColumnElement
+from sqlalchemy import and_
 from sqlalchemy import func
 from sqlalchemy import select
 
@@ -55,6 +57,26 @@ def _require_board_admin(actor: Actor, group: Group | None) -> None:
         raise Denied("Only site admins (and a group's owners, for its boards) may do that.")
 
 
+def _level(group_id: int | None, parent_id: int | None) -> ColumnElement[bool]:
+    """SQL condition: boards on one level of one scope (the site's, or one group's).
+
+    Positions are numbered per level and scope. Numbered across the site, the gaps in
+    the positions a reader sees would count the secret groups' boards between them.
+    """
+    return and_(
+        Board.group_id.is_(None) if group_id is None else Board.group_id == group_id,
+        Board.parent_id.is_(None) if parent_id is None else Board.parent_id == parent_id,
+    )
+
+
+def _next_position(group_id: int | None, parent_id: int | None, *, moving: int = 0) -> int:
+    """The position after the last board of a level (`moving`: a board joining it)."""
+    last = db.session.scalar(
+        select(func.max(Board.position)).where(_level(group_id, parent_id), Board.id != moving)
+    )
+    return (last or 0) + 1
+
+
 def create_board(
     actor: Actor,
     *,
@@ -67,18 +89,14 @@ def create_board(
     _require_board_admin(actor, group)
     clean_name = validation.text(name, "name", min_len=1, max_len=80)
     clean_description = validation.text(description, "description", max_len=500)
-    parent = _parent(actor, parent_id, group_id=group.id if group else None)
-    last = db.session.scalar(
-        select(func.max(Board.position)).where(
-            Board.parent_id.is_(None) if parent is None else Board.parent_id == parent
-        )
-    )
+    group_id = group.id if group else None
+    parent = _parent(actor, parent_id, group_id=group_id)
     board = Board(
-        group_id=group.id if group else None,
+        group_id=group_id,
         name=clean_name,
         description=clean_description,
         parent_id=parent,
-        position=(last or 0) + 1,
+        position=_next_position(group_id, parent),
         created_at=utcnow(),
     )
     db.session.add(board)
@@ -106,6 +124,7 @@ def update_board(
         "position": lambda v: validation.integer(v, "position", minimum=0),
     }
     errors: dict[str, str] = {}
+    parent_before = board.parent_id
     for field, value in given.items():
         if value is _UNSET:
             continue
@@ -115,6 +134,9 @@ def update_board(
             errors.update(exc.fields)
     if errors:
         raise Invalid(errors)
+    if board.parent_id != parent_before and position is _UNSET:
+        # A board moved to another level goes to its end (not to a number of the old one).
+        board.position = _next_position(board.group_id, board.parent_id, moving=board.id)
     db.session.flush()
     return board
 
@@ -126,11 +148,7 @@ def move_board(actor: Actor, board: Board, *, direction: str) -> bool:
     siblings = list(
         db.session.scalars(
             visible_boards(actor)
-            .where(
-                Board.parent_id.is_(None)
-                if board.parent_id is None
-                else Board.parent_id == board.parent_id
-            )
+            .where(_level(board.group_id, board.parent_id))
             .order_by(Board.position, Board.id)
         )
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
@@ -73,22 +75,31 @@ def unread_count(actor: Actor) -> int:
 
 def mark_all_read(actor: Actor) -> int:
     """Mark the actor's visible notifications read; the number marked."""
+    return mark_read(actor, None)
+
+
+def mark_read(actor: Actor, ids: Sequence[int] | None) -> int:
+    """Mark some of the actor's visible notifications read (`ids`; None: all of them);
+    the number marked. Ids of anyone else's, or of ones they may no longer see, change
+    nothing."""
     policy.require_member(actor)
-    ids = (
-        policy.visible_notifications(actor)
-        .where(Notification.read_at.is_(None))
-        .with_only_columns(Notification.id)
-    )
+    unread = policy.visible_notifications(actor).where(Notification.read_at.is_(None))
+    chosen = unread if ids is None else unread.where(Notification.id.in_(sorted(set(ids))))
     result = db.session.execute(
         update(Notification)
-        .where(Notification.id.in_(ids))
+        .where(Notification.id.in_(chosen.with_only_columns(Notification.id)))
         .values(read_at=utcnow())
         .execution_options(synchronize_session=False)
+    )
+    # The navigation looks for unread notifications only while this flag says there may
+    # be some: it stays up while any visible one is left unread (on another page).
+    left = ids is not None and (
+        db.session.scalar(unread.with_only_columns(Notification.id).limit(1)) is not None
     )
     db.session.execute(
         update(User)
         .where(User.id == actor.user_id)
-        .values(has_unread_notifications=False)
+        .values(has_unread_notifications=left)
         .execution_options(synchronize_session=False)
     )
     db.session.flush()

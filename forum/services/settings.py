@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-import time
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -136,9 +136,13 @@ DEFAULTS: dict[str, Any] = {
 
 
 # Settings are read on every request but change a few times a year. Each worker keeps
-# them for CACHE_SECONDS; the worker that writes them forgets its copy at once, the
-# others within that time.
-CACHE_SECONDS = 5.0
+# them under the settings version: a row of its own that every write replaces, in the
+# same transaction, with a new random value. A request reads that one row by its key
+# (one primary-key lookup) and reloads the rest only when it differs, so an admin's
+# change shows at once on every worker. Random rather than a counter: two admins saving
+# at once on PostgreSQL could both write "version + 1" and leave a worker on the values
+# of the first; two random values always differ.
+VERSION_KEY = "_version"
 
 
 def _cache() -> dict[str, Any]:
@@ -147,16 +151,20 @@ def _cache() -> dict[str, Any]:
 
 
 def get_settings() -> dict[str, Any]:
-    """Every setting, stored values over defaults (cached for a few seconds)."""
+    """Every setting, stored values over defaults (reloaded when the version changed)."""
     cache = _cache()
-    now = time.monotonic()
-    if cache.get("expires", 0.0) > now:
+    version = db.session.scalar(select(SiteSetting.value).where(SiteSetting.key == VERSION_KEY))
+    if "values" in cache and cache.get("version") == version:
         return dict(cache["values"])
     values = dict(DEFAULTS)
     for row in db.session.scalars(select(SiteSetting)):
-        if row.key in DEFAULTS:
+        if row.key == VERSION_KEY:
+            # Read with the values: what is cached is never older than its version.
+            version = row.value
+        elif row.key in DEFAULTS:
             values[row.key] = json.loads(row.value)
-    cache.update(values=values, expires=now + CACHE_SECONDS)
+    # One assignment: a thread of the same worker never sees new values, old version.
+    current_app.extensions["forum_settings_cache"] = {"values": values, "version": version}
     return dict(values)
 
 
@@ -200,13 +208,14 @@ def write_settings(changes: dict[str, Any]) -> dict[str, Any]:
             errors.update(exc.fields)
     if errors:
         raise Invalid(errors)
-    _cache().clear()
+    clean[VERSION_KEY] = secrets.token_hex(8)
     for key, value in clean.items():
+        stored = value if key == VERSION_KEY else json.dumps(value)
         row = db.session.get(SiteSetting, key)
         if row is None:
-            db.session.add(SiteSetting(key=key, value=json.dumps(value)))
+            db.session.add(SiteSetting(key=key, value=stored))
         else:
-            row.value = json.dumps(value)
+            row.value = stored
     db.session.flush()
     return get_settings()
 

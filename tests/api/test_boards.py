@@ -45,6 +45,28 @@ def test_board_list_in_order_with_counts(client: FlaskClient, bearer: Callable) 
     assert child["last_post_at"].endswith("Z")
 
 
+def test_board_positions_show_no_gap_where_a_secret_group_has_boards(
+    client: FlaskClient, bearer: Callable
+) -> None:
+    """The positions a member sees run 1, 2, ... in each scope: nothing counts boards they
+    cannot see."""
+    factories.make_board("Lounge")
+    secret = factories.make_group(secret=True)
+    factories.make_board("Hidden one", group=secret)
+    factories.make_board("Hidden two", group=secret)
+    factories.make_board("Kitchen")
+    public = factories.make_group("Allotment Club")
+    factories.make_board("Allotment", group=public)
+    factories.make_board("Seeds", group=public)
+    listed = client.get("/api/v1/boards", headers=bearer(factories.make_user())).get_json()
+    assert [(b["name"], b["group"], b["position"]) for b in listed["boards"]] == [
+        ("Lounge", None, 1),
+        ("Kitchen", None, 2),
+        ("Allotment", public.slug, 1),
+        ("Seeds", public.slug, 2),
+    ]
+
+
 def test_board_group_must_be_a_slug(client: FlaskClient, bearer: Callable) -> None:
     for value in (5, ["family"], {"slug": "family"}):
         response = client.post(

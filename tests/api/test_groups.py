@@ -714,7 +714,10 @@ def test_admin_and_group_owner_create_the_groups_boards(
         world.board.id,
     )
     member_sees = client.get(f"{API}/boards", headers=bearer(world.member)).get_json()["boards"]
-    assert [b["name"] for b in member_sees] == ["Harbour board", "Harbour two", "Open board"]
+    # Site boards first, then each group's (by group, as the index groups them), each
+    # group's numbered on its own: positions no longer count other scopes' boards.
+    assert [b["name"] for b in member_sees] == ["Open board", "Harbour board", "Harbour two"]
+    assert [b["position"] for b in member_sees] == [1, 1, 1]
 
 
 def test_group_board_creation_denied_to_those_who_do_not_run_the_group(

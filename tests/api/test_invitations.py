@@ -83,14 +83,31 @@ def test_owner_makes_an_invitation_with_defaults(
     )
     assert response.status_code == 201
     body = response.get_json()
-    assert set(body) == {"id", "token", "url", "expires_at", "max_uses", "uses"}
+    assert set(body) == {"id", "token", "url", "link", "expires_at", "max_uses", "uses"}
     assert body["url"] == f"/invite/{body['token']}"
+    assert body["link"] == f"http://localhost/invite/{body['token']}"
     assert (body["max_uses"], body["uses"]) == (1, 0)
     lifetime = _time(body["expires_at"]) - before
     assert timedelta(hours=167, minutes=59) < lifetime <= timedelta(hours=168, seconds=1)
     # Only a hash of the token is stored.
     stored = db.session.get(Invitation, body["id"])
     assert stored.token_hash != body["token"] and body["token"] not in stored.token_hash
+
+
+def test_invitation_link_in_the_answer_points_at_the_host_and_port_used(
+    client: FlaskClient, bearer: Callable, secret: Group
+) -> None:
+    """The link to share names where the client reached the forum, not FORUM_BASE_URL."""
+    response = client.post(
+        f"{API}/groups/hidden-harbour/invitations",
+        headers=bearer(_user("harbour-owner")),
+        base_url="http://192.168.1.20:8100",
+    )
+    assert response.status_code == 201
+    body = response.get_json()
+    assert body["link"] == f"http://192.168.1.20:8100/invite/{body['token']}"
+    # The landing page it names works.
+    assert client.get(body["url"]).status_code == 200
 
 
 def test_moderator_makes_an_invitation_with_limits(

@@ -128,6 +128,29 @@ def test_notification_goes_with_the_group_a_member_leaves(
     assert call("POST", "/notifications/read", member).get_json() == {"marked": 1}
 
 
+def test_marking_chosen_notifications_read_leaves_the_others(
+    call: Callable[..., TestResponse],
+) -> None:
+    member, other = factories.make_user("member"), factories.make_user("other")
+    first = notifications.notify(member.id, "welcome", "Welcome.")
+    notifications.notify(member.id, "reply", "Someone answered you.")
+    foreign = notifications.notify(other.id, "reply", "Not yours.")
+    db.session.commit()
+    ids = [first.id, foreign.id]
+    assert call("POST", "/notifications/read", member, {"ids": ids}).get_json() == {"marked": 1}
+    listed = call("GET", "/notifications", member).get_json()
+    assert listed["unread"] == 1
+    assert {n["kind"]: n["read"] for n in listed["notifications"]} == {
+        "welcome": True,
+        "reply": False,
+    }
+    assert call("GET", "/notifications", other).get_json()["unread"] == 1
+    for bad in ({"ids": "all"}, {"ids": [0]}, {"ids": [True]}, {"ids": list(range(1, 102))}):
+        answer = call("POST", "/notifications/read", member, bad)
+        assert answer.status_code == 400 and "ids" in answer.get_json()["error"]["fields"]
+    assert call("GET", "/notifications", member).get_json()["unread"] == 1
+
+
 # --- trust levels ----------------------------------------------------------------
 
 

@@ -174,6 +174,46 @@ def test_a_page_for_members_sends_guests_to_login_and_back(client: FlaskClient) 
     assert log_in(client, "alice", next="/account").headers["Location"] == "/account"
 
 
+def test_a_saved_link_invites_a_logged_out_member_to_log_in_and_lands_there(
+    client: FlaskClient, new_client: Callable[[], FlaskClient]
+) -> None:
+    """Guests read nothing here (the default): a saved link to a secret group's topic
+    invites to log in, then opens the topic for a member and is the normal 404 for anyone
+    else; the guest's answer is the one a missing topic gets."""
+    member = factories.make_user("alice")
+    factories.make_user("bob")
+    group = factories.make_group(secret=True, members=(member,))
+    topic = factories.make_topic(factories.make_board(group=group), member, title="Our circle")
+    saved = f"/t/{topic.id}"
+    invited = client.get(saved)
+    assert invited.status_code == 302 and invited.headers["Location"] == f"/login?next={saved}"
+    missing = client.get("/t/999999")
+    assert missing.headers["Location"] == "/login?next=/t/999999"
+    login_page = flat(client.get(invited.headers["Location"]).text)
+    assert "log in to read this forum" in login_page
+    assert "Not found" not in login_page and "Our circle" not in login_page
+    landed = log_in(client, "alice", next=saved)
+    assert landed.headers["Location"] == saved
+    assert "Our circle" in client.get(saved).text
+    other = new_client()
+    assert log_in(other, "bob", next=saved).headers["Location"] == saved
+    refused = other.get(saved)
+    assert refused.status_code == 404 and "Our circle" not in refused.text
+
+
+def test_pages_for_guests_stay_open_where_guests_read_nothing(client: FlaskClient) -> None:
+    for path in ("/", "/login", "/register", "/help", "/trust", "/reset", "/favicon.ico"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        response.close()
+    # A dead invitation link is still the ordinary 404, offering to log in.
+    dead = client.get("/invite/nothing-like-a-token")
+    assert dead.status_code == 404 and 'href="/login?next=/invite/' in dead.text
+    # The JSON API keeps its contract.
+    assert client.get("/api/v1/topics/1").status_code == 404
+    assert client.get("/api/v1/notifications").status_code == 401
+
+
 def test_remember_me_sets_a_long_lived_httponly_cookie(client: FlaskClient) -> None:
     factories.make_user("alice")
     response = log_in(client, "alice", remember="1")

@@ -132,16 +132,42 @@ def test_guest_sees_a_welcome_and_no_boards_when_guests_read_nothing(
 
 
 @pytest.mark.parametrize("path", ["/b/{board}", "/t/{topic}", "/p/{post}", "/b/{board}/new"])
-def test_guest_gets_the_same_404_for_hidden_and_missing_things(
+def test_guest_gets_the_same_login_invitation_for_hidden_and_missing_things(
     client: FlaskClient, path: str
 ) -> None:
+    """Where guests read nothing, a saved link said "Not found... the page may have
+    moved": a logged-out member thought the forum was gone. Now every page invites them
+    to log in and come back, alike for what exists and what does not."""
     topic = factories.make_topic()
     ids = {"board": topic.board_id, "topic": topic.id, "post": topic.id}
-    hidden = client.get(path.format(**ids))
-    missing = client.get(path.format(board=999999, topic=999999, post=999999))
-    huge = client.get(path.format(board=10**20, topic=10**20, post=10**20))
-    assert hidden.status_code == missing.status_code == huge.status_code == 404
-    assert hidden.text == missing.text == huge.text
+    asked = [
+        path.format(**ids),
+        path.format(board=999999, topic=999999, post=999999),
+        path.format(board=10**20, topic=10**20, post=10**20),
+    ]
+    answers = [client.get(p) for p in asked]
+    for wanted, answer in zip(asked, answers, strict=True):
+        assert answer.status_code == 302
+        assert answer.headers["Location"] == f"/login?next={wanted}"
+    assert len({a.text.replace(p, "<PATH>") for a, p in zip(answers, asked, strict=True)}) == 1
+    invitation = client.get(answers[0].headers["Location"])
+    assert "log in to read this forum" in invitation.text
+    assert f'name="next" value="{asked[0]}"' in invitation.text
+
+
+@pytest.mark.parametrize("path", ["/b/{board}", "/t/{topic}", "/p/{post}", "/b/{board}/new"])
+def test_guest_gets_the_same_404_offering_login_where_guests_read_public_boards(
+    client: FlaskClient, path: str
+) -> None:
+    factories.set_settings(guest_access="public_boards")
+    group = factories.make_group(secret=True)
+    topic = factories.make_topic(factories.make_board(group=group), factories.owner_of(group))
+    ids = {"board": topic.board_id, "topic": topic.id, "post": topic.id}
+    secret, missing = path.format(**ids), path.format(board=999999, topic=999999, post=999999)
+    hidden, absent = client.get(secret), client.get(missing)
+    assert hidden.status_code == absent.status_code == 404
+    assert hidden.text.replace(secret, "<PATH>") == absent.text.replace(missing, "<PATH>")
+    assert f'href="/login?next={secret}"' in hidden.text
 
 
 def test_guest_can_read_when_boards_are_public(client: FlaskClient) -> None:

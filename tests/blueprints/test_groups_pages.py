@@ -30,16 +30,22 @@ from tests.blueprints.conftest import log_in
 NEW_PASSWORD = "a different long passphrase"
 LAST_OWNER = "A group needs at least one owner: make someone else owner first."
 CSRF = re.compile(r'name="csrf_token" value="[^"]*"')
-LINK = re.compile(r'value="http://127\.0\.0\.1:8000/invite/([A-Za-z0-9_-]+)"')
+# The link names the host the page was asked on (the test client's: localhost).
+LINK = re.compile(r'value="http://localhost/invite/([A-Za-z0-9_-]+)"')
 Clients = Callable[[], FlaskClient]
 
 
 # --- helpers ------------------------------------------------------------------
 
 
+# A guest's 404 offers to log in and come back to the address asked for: an echo.
+LOGIN_NEXT = re.compile(r'/login\?next=[^"]*"')
+
+
 def _body(response: TestResponse) -> str:
-    """The page without its CSRF token, which carries a timestamp (the log-out form)."""
-    return CSRF.sub('name="csrf_token"', response.text)
+    """The page without its CSRF token, which carries a timestamp (the log-out form), and
+    without the asked-for address echoed in a guest's log-in link."""
+    return LOGIN_NEXT.sub('/login?next=<ASKED>"', CSRF.sub('name="csrf_token"', response.text))
 
 
 def _member_client(new_client: Clients, user: User) -> FlaskClient:
@@ -702,9 +708,10 @@ def test_admin_creates_groups_and_a_taken_slug_is_a_clear_conflict(new_client: C
 def test_groups_page_for_guests_shows_only_what_they_may_read(client: FlaskClient) -> None:
     factories.make_group("Walkers", slug="walkers")
     factories.make_group("Hidden", slug="hidden", secret=True)
-    closed = flat(client.get("/groups").text)
-    assert "Log in to see your groups." in closed
-    assert "Walkers" not in closed and "Hidden" not in closed
+    # Where guests read nothing, the page invites them to log in (and come back).
+    closed = client.get("/groups")
+    assert closed.headers["Location"] == "/login?next=/groups"
+    assert "Walkers" not in closed.text and "Hidden" not in closed.text
     assert 'href="/groups"' not in client.get("/help").text
     factories.set_settings(guest_access="public_boards")
     public = flat(client.get("/groups").text)
@@ -746,3 +753,67 @@ def test_admin_revokes_a_site_invitation_from_the_page(client: FlaskClient) -> N
     assert client.post(f"/admin/invitations/{invitation.id}/revoke").status_code == 302
     assert client.get(f"/invite/{token}").status_code == 404
     assert "None open." in client.get("/admin/invitations").text
+
+
+# --- links name the address the member is using (issue 10) ---------------------------
+
+
+def _client_on(new_client: Clients, base_url: str, user: User) -> FlaskClient:
+    """A client that reaches the forum at `base_url`, logged in there through the form."""
+    client = new_client()
+    answer = client.post(
+        "/login",
+        data={"username": user.username, "password": factories.PASSWORD},
+        base_url=base_url,
+    )
+    assert answer.status_code == 302
+    return client
+
+
+@pytest.mark.parametrize("base_url", ["http://127.0.0.1:8100", "http://forum.example:9000"])
+def test_invitation_link_made_in_the_browser_points_at_the_port_and_host_in_use(
+    new_client: Clients, base_url: str
+) -> None:
+    """`PORT=8100 make run` used to hand out http://127.0.0.1:8000/... links."""
+    owner = factories.make_user("porthost")
+    factories.make_group("Port circle", slug="port-circle", secret=True, owner=owner)
+    admin = factories.make_admin("portadmin")
+    group_page = _client_on(new_client, base_url, owner).post(
+        "/g/port-circle/invitations", data={"max_uses": "1"}, base_url=base_url
+    )
+    site_page = _client_on(new_client, base_url, admin).post(
+        "/admin/invitations", data={"max_uses": "1", "expires_in_hours": "24"}, base_url=base_url
+    )
+    link = re.compile(r'value="' + re.escape(base_url) + r'/invite/([A-Za-z0-9_-]{20,})"')
+    for page in (group_page, site_page):
+        assert page.status_code == 200, flat(page.text)
+        assert link.search(page.text), flat(page.text)
+        assert ":8000/" not in page.text
+
+
+@pytest.mark.app_config(FORUM_BASE_URL="https://forum.example")
+def test_invitation_link_keeps_https_when_the_site_is_configured_for_it(
+    new_client: Clients,
+) -> None:
+    """Behind a proxy that ends TLS the app sees http: a token is never put on an http link."""
+    owner = factories.make_user("tlsowner")
+    factories.make_group("TLS circle", slug="tls-circle", owner=owner)
+    page = _client_on(new_client, "http://forum.example", owner).post(
+        "/g/tls-circle/invitations", data={"max_uses": "1"}, base_url="http://forum.example"
+    )
+    assert 'value="https://forum.example/invite/' in page.text
+
+
+def test_group_log_reads_as_sentences(new_client: Clients) -> None:
+    """It read "sam_admin create group group 2" and "Reason: moderator"."""
+    owner, member = factories.make_user("circle_owner"), factories.make_user("quiet_one")
+    factories.make_group("Recovery circle", slug="recovery", owner=owner, members=(member,))
+    client = _member_client(new_client, owner)
+    assert client.post(
+        "/g/recovery/members/quiet_one/role", data={"role": "moderator"}
+    ).status_code in (200, 302)
+    # Tags out without a space: a link's text runs on into the sentence.
+    text = " ".join(re.sub(r"<[^>]+>", "", client.get("/g/recovery/log").text).split())
+    assert "The forum created the group Recovery circle." in text
+    assert "circle_owner made quiet_one a moderator." in text
+    assert "Reason: moderator" not in text and "set role" not in text

@@ -193,11 +193,53 @@ def test_notifications_count_list_and_mark_read(client: FlaskClient, login_as: L
     assert page.status_code == 200
     text = flat(page.text)
     assert text.index("You are now a basic member.") < text.index("A moderator reviewed")
-    assert "Mark all as read" in page.text
+    # Opening the page read them all (one page's worth): nothing left to mark.
+    assert "Mark all as read" not in page.text
     assert client.post("/notifications/read").status_code == 302
     assert "Notifications (" not in client.get("/").text
     assert db.session.scalar(select(Notification).where(Notification.read_at.is_(None))) is None
     assert "Mark all as read" not in client.get("/notifications").text
+
+
+def test_opening_notifications_marks_them_read_and_keeps_the_new_mark_once(
+    client: FlaskClient, login_as: Login
+):
+    member = factories.make_user("reader")
+    other = factories.make_user("other")
+    login_as(member)
+    notifications.notify(member.id, "report_handled", "A moderator reviewed a post you reported.")
+    notifications.notify(other.id, "report_handled", "Someone else's news.")
+    db.session.commit()
+    assert "Notifications (1)" in client.get("/").text
+    page = client.get("/notifications")
+    assert page.status_code == 200
+    # The header badge clears at once; what was unread when shown keeps its "New" mark.
+    assert "Notifications (" not in page.text
+    assert flat(page.text).count("New A moderator reviewed") == 1
+    assert "Notifications (" not in client.get("/").text
+    again = client.get("/notifications")
+    assert "A moderator reviewed" in again.text and "New A moderator" not in flat(again.text)
+    mine = db.session.scalar(select(Notification).where(Notification.user_id == member.id))
+    theirs = db.session.scalar(select(Notification).where(Notification.user_id == other.id))
+    assert mine.read_at is not None and theirs.read_at is None
+
+
+def test_opening_the_first_page_of_notifications_leaves_the_others_unread(
+    client: FlaskClient, login_as: Login
+):
+    member = factories.make_user("busy")
+    login_as(member)
+    for n in range(35):
+        notifications.notify(member.id, "test", f"Event number {n}.")
+    db.session.commit()
+    first = client.get("/notifications")
+    # 30 a page: the 5 oldest are still unread, and the page says so.
+    assert "Notifications (5)" in first.text
+    assert "Mark all as read" in first.text
+    assert "Notifications (5)" in client.get("/").text
+    second = client.get("/notifications?page=2")
+    assert flat(second.text).count("New Event number") == 5
+    assert "Notifications (" not in client.get("/").text
 
 
 def test_notifications_about_posts_one_can_no_longer_see_are_not_counted(

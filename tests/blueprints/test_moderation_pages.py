@@ -323,7 +323,7 @@ def test_undo_from_the_log_page(client: FlaskClient, login_as: Login):
     assert "Locked" in client.get(f"/t/{topic.id}").text
     entry = db.session.scalar(select(ModerationLog).where(ModerationLog.action == "topic_locked"))
     log = client.get("/mod/log")
-    assert "topic locked" in log.text and "Heated" in log.text
+    assert f"locked the topic “{topic.title}”" in flat(log.text) and "Reason: Heated" in log.text
     assert f"/mod/log/{entry.id}/undo" in log.text
     undone = client.post(f"/mod/log/{entry.id}/undo", data={"reason": "Calmer now"})
     assert undone.status_code == 302

@@ -103,6 +103,21 @@ def test_the_stylesheet_is_served_from_the_site(client: FlaskClient) -> None:
         assert "url(" not in css.text and "@import" not in css.text
 
 
+def test_the_icon_is_served_from_the_site_and_cached(
+    client: FlaskClient, login_as: Callable[[User], FlaskClient]
+) -> None:
+    """Browsers ask for /favicon.ico on every new session: it was a 404."""
+    page = client.get("/help")
+    assert '<link rel="icon" href="/favicon.ico"' in page.text
+    login_as(factories.make_user())
+    with client.get("/favicon.ico") as icon:
+        assert icon.status_code == 200
+        assert icon.mimetype in ("image/vnd.microsoft.icon", "image/x-icon")
+        assert icon.data[:4] == b"\x00\x00\x01\x00"  # an ICO file
+        # A member's pages are never stored; the icon says nothing about anyone.
+        assert icon.headers["Cache-Control"] == "public, max-age=604800"
+
+
 def test_invalid_utf8_in_a_form_is_refused_and_changes_nothing(
     client: FlaskClient, login_as: Callable[[User], FlaskClient]
 ) -> None:

@@ -208,7 +208,7 @@ def test_topic_and_board_pages_use_a_fixed_small_number_of_queries(
     count_statements.statements.clear()
     client.get("/")
     index_queries = list(count_statements.queries)
-    # Today: 6, 5 and 4 (member, settings, then the page's own reads).
+    # Today: 5, 5 and 4 (the member, the settings version, then the page's own reads).
     assert len(topic_queries) <= 7, "\n".join(topic_queries)
     assert len(board_queries) <= 7, "\n".join(board_queries)
     assert len(index_queries) <= 5, "\n".join(index_queries)

@@ -6,8 +6,10 @@ import re
 from collections.abc import Callable
 from datetime import UTC
 from datetime import datetime
+from pathlib import Path
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
@@ -17,6 +19,8 @@ from forum.models.users import User
 from forum.services.settings import get_settings
 from tests import factories
 from tests.blueprints.conftest import flat
+from tests.conftest import PageClient
+from tests.conftest import make_test_app
 
 
 def _board_names(html: str) -> list[str]:
@@ -57,7 +61,9 @@ def test_profile_is_not_found_for_guests_even_when_boards_are_public(
     factories.set_settings(guest_access="public_boards")
     real, missing = client.get("/u/alice"), client.get("/u/nobody")
     assert real.status_code == missing.status_code == 404
-    assert real.text == missing.text
+    # Alike but for the address asked for, echoed in the offer to log in.
+    assert real.text.replace("/u/alice", "<ASKED>") == missing.text.replace("/u/nobody", "<ASKED>")
+    assert 'href="/login?next=/u/alice"' in real.text
 
 
 def test_me_goes_to_the_own_profile(
@@ -82,6 +88,25 @@ def test_profile_leaves_out_deleted_posts(
     login_as(factories.make_user())
     text = flat(client.get("/u/alice").text)
     assert "1 post" in text and "Kept topic" not in text and "Other topic" in text
+
+
+def test_profile_recent_posts_name_each_topic_once(
+    client: FlaskClient, login_as: Callable[[User], FlaskClient]
+) -> None:
+    alice = factories.make_user("alice")
+    busy = factories.make_topic(title="Evenings are hard")
+    quiet = factories.make_topic(title="Walking helps")
+    replies = [factories.make_post(busy, alice, body=f"Reply {n}.") for n in range(3)]
+    factories.make_post(quiet, alice)
+    login_as(factories.make_user())
+    page = client.get("/u/alice").text
+    assert page.count("Evenings are hard") == 1 and page.count("Walking helps") == 1
+    text = flat(page)
+    # Newest topic first; each of the three posts still has its own link.
+    assert text.index("Walking helps") < text.index("Evenings are hard")
+    assert "3 posts:" in text
+    for reply in replies:
+        assert f'href="/p/{reply.id}"' in page
 
 
 # --- admin ---------------------------------------------------------------------
@@ -181,6 +206,45 @@ def test_admin_changes_site_settings(
     assert get_settings()["site_name"] == "Harbour"
 
 
+def test_saved_settings_show_at_once_on_every_worker(
+    app: Flask,
+    client: FlaskClient,
+    login_as: Callable[[User], FlaskClient],
+    tmp_path: Path,
+) -> None:
+    """Two app objects on one database are two gunicorn workers: a per-worker cache of a
+    few seconds made the other one show the old site name after saving."""
+    other = make_test_app(app.config["FORUM_DATABASE_URL"], tmp_path / "worker2")
+    other.test_client_class = PageClient
+    second = other.test_client()
+    try:
+        assert 'class="brand" href="/">Our forum</a>' in second.get("/login").text
+        login_as(factories.make_admin())
+        saved = client.post(
+            "/admin",
+            data={
+                "site_name": "Harbour",
+                "site_description": "Peer support.",
+                "registration": "invite_only",
+                "guest_access": "none",
+            },
+        )
+        assert saved.status_code == 302
+        saved = client.get(saved.headers["Location"])
+        # The page after saving, and the other worker's very next page, show the new name.
+        assert 'class="brand" href="/">Harbour</a>' in saved.text
+        assert 'value="Harbour"' in saved.text
+        assert 'class="brand" href="/">Harbour</a>' in second.get("/login").text
+        # And a change the other way round reaches the first worker as well.
+        with other.app_context():
+            factories.set_settings(site_name="Lighthouse")
+        assert 'class="brand" href="/">Lighthouse</a>' in client.get("/login").text
+    finally:
+        with other.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
 def test_admin_link_shows_for_admins_only(
     client: FlaskClient, login_as: Callable[[User], FlaskClient]
 ) -> None:
@@ -188,3 +252,49 @@ def test_admin_link_shows_for_admins_only(
     assert 'href="/admin"' not in client.get("/help").text
     login_as(factories.make_admin())
     assert 'href="/admin"' in client.get("/help").text
+
+
+# --- the member directory ---------------------------------------------------------
+
+
+def test_admin_finds_members_who_never_posted_in_the_directory(
+    client: FlaskClient, login_as: Callable[[User], FlaskClient]
+) -> None:
+    """No member list anywhere: an admin could not find (or appoint) a silent member."""
+    factories.make_user("quiet_river")
+    factories.make_user("loud_voice", trust_level=2)
+    login_as(factories.make_admin("sam_admin"))
+    page = client.get("/admin/members")
+    assert page.status_code == 200
+    text = flat(page.text)
+    assert "3 members" in text
+    assert 'href="/u/quiet_river"' in page.text and "0 posts you can read" in text
+    assert 'href="/admin/members"' in client.get("/admin").text
+    found = client.get("/admin/members?q=river&level=0")
+    assert 'href="/u/quiet_river"' in found.text and "loud_voice" not in found.text
+    assert "1 member" in flat(found.text)
+
+
+def test_directory_pages_keep_their_filters_and_bad_ones_are_explained(
+    client: FlaskClient, login_as: Callable[[User], FlaskClient]
+) -> None:
+    for n in range(55):
+        factories.make_user(f"walker{n:02d}")
+    login_as(factories.make_admin("sam_admin"))
+    first = client.get("/admin/members?q=walker&sort=name")
+    assert 'href="/admin/members?page=2&amp;q=walker&amp;sort=name"' in first.text
+    second = flat(client.get("/admin/members?q=walker&sort=name&page=2").text)
+    assert "walker54" in second and "walker00" not in second
+    bad = client.get("/admin/members?joined_after=31/12/2026&level=7")
+    assert bad.status_code == 400
+    assert "Joined on or after must be a date, YYYY-MM-DD." in bad.text
+    assert "Trust level must be 0, 1, 2, 3 or 4." in bad.text
+    assert 'value="31/12/2026"' in bad.text
+
+
+def test_directory_refuses_members_and_sends_guests_to_log_in(
+    client: FlaskClient, login_as: Callable[[User], FlaskClient]
+) -> None:
+    assert client.get("/admin/members").headers["Location"] == "/login?next=/admin/members"
+    login_as(factories.make_user(moderator=True))
+    assert client.get("/admin/members").status_code == 403

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
+from urllib.parse import quote_plus
 
 from flask import Flask
 from werkzeug.test import TestResponse
@@ -97,8 +98,15 @@ def everything(app: Flask, response: TestResponse) -> str:
 
 
 def echo_forms(value: str) -> set[str]:
-    """The ways a requested value can come back: as sent, URL-quoted, form-quoted."""
-    return {value, quote(value), quote(value, safe=""), quote(value, safe="").replace("%20", "+")}
+    """The ways a requested value can come back: as sent, URL-quoted, form-quoted, and as
+    a query value built by `url_for` (a guest's "log in and come back to ?next=...")."""
+    return {
+        value,
+        quote(value),
+        quote(value, safe=""),
+        quote(value, safe="").replace("%20", "+"),
+        quote_plus(value, safe="!$'()*,/:;?@"),
+    }
 
 
 def without(text: str, echoes: Iterable[str], placeholder: str = "<ECHO>") -> str:

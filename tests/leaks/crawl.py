@@ -29,6 +29,7 @@ from tests.leaks.conftest import GROUP_SLUG
 from tests.leaks.conftest import GUESTS
 from tests.leaks.conftest import MISSING_SLUG
 from tests.leaks.conftest import MISSING_USERNAME
+from tests.leaks.conftest import MUTED_USERNAME
 from tests.leaks.conftest import NOWHERE_WORD
 from tests.leaks.conftest import PUBLIC_GROUP_SLUG
 from tests.leaks.conftest import QUIET_USERNAME
@@ -43,6 +44,7 @@ from tests.leaks.conftest import Planted
 # Rules the crawl does not request, each with its reason. Nothing else is skipped.
 SKIPPED_ENDPOINTS = {
     "static": "theme files (CSS, images): no data, no database",
+    "favicon": "the theme's icon file (/favicon.ico): no data, no database",
 }
 
 
@@ -211,6 +213,16 @@ class Allowance:
 # exists there, so those routes are not compared with a missing id. Nothing else of the
 # group may show: not its description, members, boards, topics or posts.
 ALLOWANCES = (
+    # Issue 10 (contract section 4): admins know every member - the member directory lists
+    # accounts known only inside a secret group too, never which group (leak matrix rows
+    # check that such a member reads like one with no groups and no posts).
+    Allowance(
+        path_prefixes=("/admin/members", "/api/v1/admin/users"),
+        kinds=frozenset({SITE_ADMIN}),
+        canaries=frozenset({SECRET_USERNAME, MUTED_USERNAME}),
+        reachable_args=frozenset(),
+        reason="issue 10: admins know every member (the member directory), not their groups",
+    ),
     Allowance(
         path_prefixes=("/admin", "/api/v1/admin"),
         kinds=frozenset({SITE_ADMIN}),

@@ -58,6 +58,7 @@ from tests.leaks.conftest import OTHER_GROUP_SLUG
 from tests.leaks.conftest import OUTSIDERS
 from tests.leaks.conftest import POST_BODY
 from tests.leaks.conftest import PUBLIC_GROUP_SLUG
+from tests.leaks.conftest import QUIET_USERNAME
 from tests.leaks.conftest import REMOVED_MEMBER
 from tests.leaks.conftest import REPLY_BODY
 from tests.leaks.conftest import REPORT_NOTE
@@ -389,6 +390,106 @@ def _admin_sees_name(kind: str) -> frozenset[str]:
     return frozenset({GROUP_NAME.split()[0], GROUP_SLUG}) if kind == SITE_ADMIN else frozenset()
 
 
+def _admin_knows_members(kind: str) -> frozenset[str]:
+    # Issue 10: admins know every member (the member directory), never their groups.
+    return frozenset({SECRET_USERNAME, MUTED_USERNAME}) if kind == SITE_ADMIN else frozenset()
+
+
+def _not_admin(kind: str) -> bool:
+    return kind != SITE_ADMIN
+
+
+# What differs between two directory rows of members with nothing to show: the account.
+_ROW_NOISE = (
+    (r'"id":\s*[0-9]+', '"id":<ID>'),
+    (r'"joined_at":\s*"[^"]*"', '"joined_at":<WHEN>'),
+    (r'datetime="[^"]*"', 'datetime="<WHEN>"'),
+)
+
+
+def check_directory_twin(p: Planted, kind: str, response: TestResponse) -> list[str]:
+    """To an admin, a member known only inside the secret group (posting and silenced
+    there) reads exactly like a member with no groups and no posts: row, counts, total."""
+    if kind != SITE_ADMIN:
+        return []
+    problems = []
+    noise = [(f"re:{pattern}", placeholder) for pattern, placeholder in _ROW_NOISE]
+    twin = checks.answer(
+        p, planted_get(p, kind, response, QUIET_USERNAME), [(QUIET_USERNAME, "<NAME>"), *noise]
+    )
+    for name in (SECRET_USERNAME, MUTED_USERNAME):
+        mine = checks.answer(p, planted_get(p, kind, response, name), [(name, "<NAME>"), *noise])
+        if mine != twin:
+            problems.append(
+                f"{name} reads unlike a member with nothing to show:\n{mine.differences(twin)}"
+            )
+    if SECRET_USERNAME.lower() not in checks.text_of(response).lower():
+        problems.append("the directory does not list the secret-only member to an admin")
+    return problems
+
+
+def planted_get(p: Planted, kind: str, response: TestResponse, name: str) -> TestResponse:
+    """The same directory request as `response`, for another name."""
+    api = response.is_json or response.request.path.startswith("/api/")
+    base = "/api/v1/admin/users" if api else "/admin/members"
+    return p.client(kind, api=api).get(f"{base}?q={name}")
+
+
+def check_directory_sanctions(p: Planted, kind: str, response: TestResponse) -> list[str]:
+    """The sanction filters count only sanctions in the admin's scopes: a silence inside
+    the secret group would name one of its members."""
+    if kind != SITE_ADMIN:
+        return []
+    text = checks.text_of(response)
+    if response.status_code != 200:
+        return [f"status {response.status_code}"]
+    return [f"lists {name}" for name in (MUTED_USERNAME,) if name.lower() in text.lower()]
+
+
+def _directory(api: bool, query: str) -> Path:
+    base = "/api/v1/admin/users" if api else "/admin/members"
+    return lambda _p, _secret: f"{base}?{query}"
+
+
+def _directory_name(api: bool) -> Path:
+    base = "/api/v1/admin/users" if api else "/admin/members"
+    return lambda _p, secret: f"{base}?q={SECRET_USERNAME if secret else MISSING_USERNAME}"
+
+
+DIRECTORY_SURFACES = tuple(
+    surface
+    for api in (False, True)
+    for surface in (
+        Surface(
+            f"{'API ' if api else ''}member directory, by name",
+            _directory_name(api),
+            api=api,
+            compare=_not_admin,
+            check=check_directory_twin,
+            allowed=_admin_knows_members,
+            insiders=(SITE_ADMIN,),
+            shows=(SECRET_USERNAME,),
+        ),
+        *(
+            Surface(
+                f"{'API ' if api else ''}member directory, sanction={value}",
+                _directory(api, f"sanction={value}"),
+                api=api,
+                check=check_directory_sanctions,
+                allowed=_admin_knows_members,
+            )
+            for value in ("now", "silenced", "ever")
+        ),
+        Surface(
+            f"{'API ' if api else ''}member directory, everyone",
+            _directory(api, "sort=name"),
+            api=api,
+            allowed=_admin_knows_members,
+        ),
+    )
+)
+
+
 TOPIC_SHOWS = (TOPIC_TITLE, POST_BODY, REPLY_BODY, EDIT_NEW_BODY)
 OWNERS = (SECRET_OWNER, GLASS_ADMIN)
 
@@ -541,6 +642,8 @@ SURFACES = (
         method="POST",
         writes=True,
     ),
+    # Issue 10: the admins' member directory (pages and API).
+    *DIRECTORY_SURFACES,
     # The JSON API.
     Surface("API boards", _same("/api/v1/boards"), api=True, check=check_api_boards),
     Surface(

@@ -102,8 +102,9 @@ def _filter(name: str) -> Args:
     return args
 
 
-def check_finds_nothing(_p: Planted, _kind: str, response: TestResponse) -> list[str]:
-    """An outsider's search: nothing, counted as nothing, and no suggestion."""
+def check_finds_nothing(_p: Planted, kind: str, response: TestResponse) -> list[str]:
+    """An outsider's search: nothing, counted as nothing, and no suggestion. (A guest
+    where guests read nothing is asked to log in and come back: no search at all.)"""
     if response.is_json:
         body = response.get_json(silent=True) or {}
         expected = {
@@ -116,6 +117,10 @@ def check_finds_nothing(_p: Planted, _kind: str, response: TestResponse) -> list
         }
         return [] if body == expected else [f"answers {body}, expected {expected}"]
     text = checks.text_of(response)
+    if kind == GUEST_NONE and not response.is_json:
+        location = response.headers.get("Location", "")
+        invited = response.status_code == 302 and location.startswith("/login?next=/search")
+        return [] if invited else [f"status {response.status_code}, not sent to log in"]
     problems = []
     if response.status_code != 200 or "0 results" not in text:
         problems.append(f"status {response.status_code}, no '0 results'")

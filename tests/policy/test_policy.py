@@ -211,3 +211,13 @@ def test_staff_and_oneself_are_always_known(db):
     me = f.make_user()
     assert policy.can_see_user(f.actor(me), moderator)
     assert policy.can_see_user(f.actor(me), me)
+
+
+def test_directory_lists_every_member_to_admins_only(db):
+    """Admins know every member, also one who never posted (the member directory)."""
+    quiet = f.make_user("never_posted")
+    admin = f.make_admin()
+    found = db.session.scalars(policy.directory_users(f.actor(admin))).all()
+    assert quiet in found and admin in found
+    for nobody in (f.actor(None), f.actor(f.make_user()), f.actor(f.make_user(moderator=True))):
+        assert db.session.scalars(policy.directory_users(nobody)).all() == []

@@ -41,6 +41,43 @@ def test_move_board_swaps_neighbours(db):
     assert not boards.move_board(f.actor(f.make_admin()), second, direction="up")
 
 
+def test_board_positions_are_numbered_per_scope(db):
+    """Numbered across the site, a gap in the positions a reader sees counted the secret
+    groups' boards between them."""
+    first = f.make_board("Site first")
+    secret = f.make_group(secret=True)
+    secret_boards = [f.make_board(f"Secret {n}", group=secret) for n in range(3)]
+    second = f.make_board("Site second")
+    public = f.make_group()
+    public_board = f.make_board("Allotment", group=public)
+    child = f.make_board("Child", parent=secret_boards[0], group=secret)
+    assert (first.position, second.position) == (1, 2)
+    assert [b.position for b in secret_boards] == [1, 2, 3]
+    assert (public_board.position, child.position) == (1, 1)
+
+
+def test_moving_a_board_renumbers_only_its_own_scope(db):
+    admin = f.actor(f.make_admin())
+    first, second = f.make_board("A"), f.make_board("B")
+    group = f.make_group()
+    group_board = f.make_board("G", group=group)
+    assert boards.move_board(admin, second, direction="up")
+    assert (second.position, first.position, group_board.position) == (1, 2, 1)
+    # The first of its scope: nothing above it, though a group's board has a lower id.
+    assert not boards.move_board(admin, second, direction="up")
+
+
+def test_board_moved_under_another_parent_goes_to_the_end_of_that_level(db):
+    admin = f.actor(f.make_admin())
+    parent = f.make_board("Parent")
+    f.make_board("Older child", parent=parent)
+    f.make_board("Another")
+    loose = f.make_board("Loose")
+    assert loose.position == 3
+    boards.update_board(admin, loose, parent_id=parent.id)
+    assert loose.position == 2
+
+
 def test_rename_and_describe_board(db):
     board = f.make_board("Old")
     boards.update_board(f.actor(f.make_admin()), board, name="New", description="Described")

@@ -19,6 +19,7 @@ csrf.exempt(bp)
 
 # Importing the modules registers their routes on `bp`.
 from forum.blueprints.api import account  # noqa: E402
+from forum.blueprints.api import admin  # noqa: E402
 from forum.blueprints.api import auth  # noqa: E402
 from forum.blueprints.api import boards  # noqa: E402
 from forum.blueprints.api import groups  # noqa: E402
@@ -34,6 +35,7 @@ from forum.blueprints.api import users  # noqa: E402
 
 __all__ = [
     "account",
+    "admin",
     "auth",
     "boards",
     "bp",

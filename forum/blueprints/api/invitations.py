@@ -17,6 +17,7 @@ from forum.blueprints.api import inputs
 from forum.blueprints.api import serializers
 from forum.blueprints.api.groups import actor_now
 from forum.blueprints.api.groups import group_answer
+from forum.blueprints.groups import invitation_link
 from forum.models.groups import Group
 from forum.models.groups import Membership
 from forum.services import invitations
@@ -34,7 +35,9 @@ def create_invitation(slug: str) -> Any:
         max_uses=data.get("max_uses"),
         expires_in_hours=data.get("expires_in_hours"),
     )
-    answer = serializers.new_invitation(made.invitation, made.token)
+    answer = serializers.new_invitation(
+        made.invitation, made.token, link=invitation_link(made.token)
+    )
     context.commit()
     return answer, 201
 

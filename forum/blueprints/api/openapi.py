@@ -15,6 +15,9 @@ from forum import rendering
 from forum.blueprints.api import bp
 from forum.blueprints.api.inputs import MAX_ID
 from forum.blueprints.api.inputs import MAX_PAGE
+from forum.blueprints.api.notifications import MAX_IDS as NOTIFICATION_IDS_MAX
+from forum.listings import DIRECTORY_SANCTIONS
+from forum.listings import DIRECTORY_SORTS
 from forum.models.groups import ExclusionKind
 from forum.models.invitations import MemberInvitationState
 from forum.models.moderation import AppealState
@@ -394,10 +397,14 @@ MODERATION_OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "post",
         "/notifications/read",
-        "Mark all your notifications read",
+        "Mark your notifications read (all, or those listed)",
         tag="notifications",
         auth="member",
+        body="NotificationsRead",
+        body_required=False,
         response="Marked",
+        description="Without a body (or without `ids`): all of them. Ids of notifications "
+        "that are not yours, or that you may no longer see, change nothing.",
     ),
     # --- trust levels
     Operation(
@@ -491,6 +498,31 @@ SEARCH_PARAMETERS: tuple[JSON, ...] = (
     },
 )
 
+
+DIRECTORY_PARAMETERS: tuple[JSON, ...] = (
+    {
+        "name": "q",
+        "description": "Part of the username (any case)",
+        "schema": {"type": "string", "maxLength": 20},
+    },
+    {
+        "name": "level",
+        "description": "Only this trust level",
+        "schema": {"type": "integer", "minimum": 0, "maximum": 4},
+    },
+    {"name": "joined_after", "description": "Joined on or after this day", "schema": _DATE},
+    {"name": "joined_before", "description": "Joined on or before this day", "schema": _DATE},
+    {
+        "name": "sanction",
+        "description": "now: silenced or suspended now; silenced, suspended: now; ever: at "
+        "any time (in your scopes only)",
+        "schema": {"type": "string", "enum": [s for s in DIRECTORY_SANCTIONS if s]},
+    },
+    {
+        "name": "sort",
+        "schema": {"type": "string", "enum": list(DIRECTORY_SORTS), "default": "newest"},
+    },
+)
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation("get", "/openapi.json", "This document", tag="meta", response="Document"),
@@ -1095,6 +1127,20 @@ OPERATIONS: tuple[Operation, ...] = (
         "written to the group's moderation log, which its owners see. Read access ends at "
         "`expires_at`. By id, since slugs of secret groups resolve only for their members.",
     ),
+    Operation(
+        "get",
+        "/admin/users",
+        "The member directory: every account",
+        tag="admin",
+        auth="admin",
+        response="DirectoryPage",
+        paged=True,
+        query_params=DIRECTORY_PARAMETERS,
+        description="Every member, also those who never posted, 50 a page, with the posts "
+        "you can read and the sanctions in your scopes (site-wide, public groups, groups you "
+        "moderate or broke into). Never which groups a member is in: who is in a secret "
+        "group is not an admin's to know. 400 `invalid` with `fields` for a bad filter.",
+    ),
     *MODERATION_OPERATIONS,
 )
 
@@ -1331,6 +1377,10 @@ def _answer_schemas() -> JSON:
             id=ID,
             token=_string(description="Shown only in this answer"),
             url=_string(description="The invitation's page in the browser: /invite/<token>"),
+            link=_string(
+                description="The full link to share, on the host and port this request "
+                "came in on (a configured https address keeps https)"
+            ),
             expires_at=TIME,
             max_uses=NUMBER,
             uses=COUNT,
@@ -1344,6 +1394,20 @@ def _answer_schemas() -> JSON:
             members_count=COUNT,
         ),
         "AdminGroupList": _record(groups=_list("AdminGroup")),
+        "DirectoryMember": _record(
+            **USER_FIELDS,
+            joined_at={**TIME, "description": "When the account was made (in full)"},
+            posts_count={**COUNT, "description": "Posts you can read"},
+            sanctions={
+                "type": "array",
+                "items": _record(
+                    kind=_string(enum=[k.value for k in SanctionKind]),
+                    until=_nullable({**TIME, "description": "null: until lifted"}),
+                    group=_nullable(_string(description="A group's slug; null: site-wide")),
+                ),
+            },
+        ),
+        "DirectoryPage": _record(users=_list("DirectoryMember"), total=COUNT, **PAGE_FIELDS),
         "BreakGlass": _record(group=_ref("Group"), expires_at=TIME),
         "RevisionList": _record(revisions=_list("Revision")),
         **_moderation_answer_schemas(),
@@ -1717,6 +1781,9 @@ def _request_schemas() -> JSON:
             reason=_string(maxLength=REASON_MAX, description="Logged"),
         ),
         "Appointment": _closed(("moderator", "reason"), moderator=BOOL, reason=REASON),
+        "NotificationsRead": _closed(
+            ids={"type": "array", "items": ID, "maxItems": NOTIFICATION_IDS_MAX}
+        ),
         "GroupModerationChange": _closed(
             log_visible_to_members=BOOL,
             approve_first_posts={**COUNT, "maximum": APPROVE_FIRST_POSTS_MAX},

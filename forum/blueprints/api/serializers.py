@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from forum import policy
+from forum.listings import DirectoryRow
 from forum.listings import GroupView
 from forum.listings import Page
 from forum.listings import Profile
@@ -82,6 +83,24 @@ def user(member: User) -> JSON:
         "created_at": join_date(member),
         "bio": member.bio,
         "url": member.url,
+    }
+
+
+def directory_member(row: DirectoryRow) -> JSON:
+    """A member in the admins' directory: the account, the day they joined, the posts the
+    admin can read and the sanctions in the admin's scopes. Never their groups."""
+    return {
+        **user(row.user),
+        "joined_at": timestamp(row.user.created_at),
+        "posts_count": row.posts_count,
+        "sanctions": [
+            {
+                "kind": note.kind.value,
+                "until": timestamp(note.until),
+                "group": note.group.slug if note.group is not None else None,
+            }
+            for note in row.sanctions
+        ],
     }
 
 
@@ -302,12 +321,17 @@ def exclusion(item: GroupExclusion) -> JSON:
     }
 
 
-def new_invitation(item: Invitation, token: str) -> JSON:
-    """A fresh invitation with its token and link: the only time either is shown."""
+def new_invitation(item: Invitation, token: str, *, link: str) -> JSON:
+    """A fresh invitation with its token and link: the only time either is shown.
+
+    `url` is the page's path, like every object's; `link` the full address to share, on
+    the host the member is using.
+    """
     return {
         "id": item.id,
         "token": token,
         "url": f"/invite/{token}",
+        "link": link,
         "expires_at": timestamp(item.expires_at),
         "max_uses": item.max_uses,
         "uses": item.uses,

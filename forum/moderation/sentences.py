@@ -1,0 +1,516 @@
+"""The moderation log in words: one sentence for each logged action.
+
+Log rows store an action name, a target and a little data for undo; read out as they are
+they look like machine output ("sam_admin create group group 2", "Reason: moderator").
+`log_lines` turns a page of rows into sentences ("sam_admin created the group Recovery
+circle", "A moderator hid a post in “Evenings”") from one table, `_SENTENCES`, that
+covers every action written; an action it does not know still reads as words.
+
+A sentence never names what its reader may not see: members, topics, posts, boards,
+groups and sanctions are looked up through the policy's scopes for that reader, and
+whatever is not found is described without a name ("a member", "a topic", "another
+board"). Links are not built here: a sentence is a list of plain strings and `Ref`s,
+which the template turns into links.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+
+from forum import policy
+from forum.extensions import db
+from forum.models.boards import Board
+from forum.models.groups import Group
+from forum.models.moderation import Sanction
+from forum.models.moderation import SanctionKind
+from forum.models.modlog import ModerationLog
+from forum.models.posts import Post
+from forum.models.topics import Topic
+from forum.models.users import User
+from forum.moderation.log import entry_data
+from forum.policy import Actor
+
+
+@dataclass(frozen=True)
+class Ref:
+    """Something a sentence names and links to: kind "post", "topic", "user", "group" or
+    "board", and the key its page is found by (an id, a username or a slug)."""
+
+    text: str
+    kind: str
+    key: int | str
+
+
+Part = str | Ref
+
+
+@dataclass(frozen=True)
+class Line:
+    """One log entry in words: the sentence, and the moderator's reason if they gave one."""
+
+    parts: tuple[Part, ...]
+    reason: str
+
+    @property
+    def text(self) -> str:
+        """The sentence as plain text (for labels and tests)."""
+        return "".join(p if isinstance(p, str) else p.text for p in self.parts)
+
+
+@dataclass
+class _Known:
+    """What the reader may see of the things a page of entries points at."""
+
+    users: dict[int, str] = field(default_factory=dict)
+    topics: dict[int, str] = field(default_factory=dict)
+    post_topics: dict[int, int] = field(default_factory=dict)
+    boards: dict[int, str] = field(default_factory=dict)
+    groups: dict[int, tuple[str, str]] = field(default_factory=dict)
+    sanctions: dict[int, tuple[int, SanctionKind]] = field(default_factory=dict)
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _load(
+    actor: Actor, entries: Sequence[ModerationLog], datas: dict[int, dict[str, Any]]
+) -> _Known:
+    """Look up names through the reader's scopes: a few queries for the whole page."""
+    users: set[int] = set()
+    posts: set[int] = set()
+    topics: set[int] = set()
+    boards: set[int] = set()
+    sanctions: set[int] = set()
+    groups: set[int] = set()
+    for entry in entries:
+        data = datas[entry.id]
+        if entry.actor_id is not None:
+            users.add(entry.actor_id)
+        if entry.group_id is not None:
+            groups.add(entry.group_id)
+        kind, target = entry.target_type, entry.target_id
+        {"user": users, "post": posts, "topic": topics, "sanction": sanctions}.get(kind, set()).add(
+            target
+        )
+        for key, found in (("user", users), ("post", posts)):
+            if (value := _int(data.get(key))) is not None:
+                found.add(value)
+        for key in ("from_board", "to_board"):
+            if (value := _int(data.get(key))) is not None:
+                boards.add(value)
+    known = _Known()
+    if sanctions:
+        stmt = policy.visible_sanctions(actor).where(Sanction.id.in_(sorted(sanctions)))
+        for sanction in db.session.scalars(stmt):
+            known.sanctions[sanction.id] = (sanction.user_id, sanction.kind)
+            users.add(sanction.user_id)
+    if posts:
+        found_posts = policy.visible_posts(actor).where(Post.id.in_(sorted(posts)))
+        known.post_topics = {
+            post_id: topic_id
+            for post_id, topic_id in db.session.execute(
+                found_posts.with_only_columns(Post.id, Post.topic_id)
+            )
+        }
+        topics |= set(known.post_topics.values())
+    if topics:
+        found_topics = policy.visible_topics(actor).where(Topic.id.in_(sorted(topics)))
+        known.topics = {
+            topic_id: title
+            for topic_id, title in db.session.execute(
+                found_topics.with_only_columns(Topic.id, Topic.title)
+            )
+        }
+    if boards:
+        found_boards = policy.visible_boards(actor).where(Board.id.in_(sorted(boards)))
+        known.boards = {
+            board_id: name
+            for board_id, name in db.session.execute(
+                found_boards.with_only_columns(Board.id, Board.name)
+            )
+        }
+    if users:
+        found_users = policy.visible_users(actor).where(User.id.in_(sorted(users)))
+        known.users = {
+            user_id: name
+            for user_id, name in db.session.execute(
+                found_users.with_only_columns(User.id, User.username)
+            )
+        }
+    if groups:
+        found_groups = policy.visible_groups(actor).where(Group.id.in_(sorted(groups)))
+        known.groups = {
+            group_id: (name, slug)
+            for group_id, name, slug in db.session.execute(
+                found_groups.with_only_columns(Group.id, Group.name, Group.slug)
+            )
+        }
+    return known
+
+
+class _Say:
+    """The pieces of one entry's sentence, each as far as the reader may see it."""
+
+    def __init__(self, entry: ModerationLog, data: dict[str, Any], known: _Known) -> None:
+        self.entry = entry
+        self.data = data
+        self.known = known
+
+    # Who acted: their name if the reader knows them; the forum itself for the
+    # automatic defences and the command line (which log no actor).
+    def who(self) -> list[Part]:
+        actor_id = self.entry.actor_id
+        if actor_id is None:
+            return ["The forum"]
+        name = self.known.users.get(actor_id)
+        return [Ref(name, "user", name)] if name else ["A moderator"]
+
+    def member(self, user_id: int | None) -> list[Part]:
+        name = self.known.users.get(user_id) if user_id is not None else None
+        return [Ref(name, "user", name)] if name else ["a member"]
+
+    def target_member(self) -> list[Part]:
+        """The member the entry is about: its target, or the member its sanction is on."""
+        if self.entry.target_type == "user":
+            return self.member(self.entry.target_id)
+        if self.entry.target_type == "sanction":
+            found = self.known.sanctions.get(self.entry.target_id)
+            if found is not None:
+                return self.member(found[0])
+        return self.member(_int(self.data.get("user")))
+
+    def post(self, post_id: int | None = None) -> list[Part]:
+        """A post, named by its topic's title when the reader may read the topic."""
+        if post_id is None:
+            post_id = self.entry.target_id if self.entry.target_type == "post" else None
+            post_id = post_id if post_id is not None else _int(self.data.get("post"))
+        topic_id = self.known.post_topics.get(post_id) if post_id is not None else None
+        title = self.known.topics.get(topic_id) if topic_id is not None else None
+        if post_id is None or title is None:
+            return ["a post"]
+        return ["a post in “", Ref(title, "post", post_id), "”"]
+
+    def topic(self) -> list[Part]:
+        title = self.known.topics.get(self.entry.target_id)
+        if self.entry.target_type != "topic" or title is None:
+            return ["a topic"]
+        return ["the topic “", Ref(title, "topic", self.entry.target_id), "”"]
+
+    def board(self, key: str) -> list[Part]:
+        board_id = _int(self.data.get(key))
+        name = self.known.boards.get(board_id) if board_id is not None else None
+        if board_id is None or name is None:
+            return ["another board"]
+        return ["“", Ref(name, "board", board_id), "”"]
+
+    def group(self) -> list[Part]:
+        found = self.known.groups.get(self.entry.group_id or 0)
+        if found is None:
+            return ["a group" if self.entry.group_id is not None else "the site"]
+        return ["the group ", Ref(found[0], "group", found[1])]
+
+    def sanction_word(self) -> str:
+        found = self.known.sanctions.get(self.entry.target_id)
+        if found is None:
+            return "sanction"
+        return "silence" if found[1] == SanctionKind.SILENCE else "suspension"
+
+
+def _role(value: str) -> str:
+    return {"owner": "an owner", "moderator": "a moderator", "member": "a member"}.get(
+        value, f"“{value}”"
+    )
+
+
+def _days(days: Any) -> str:
+    count = _int(days)
+    if count is None:
+        return "until further notice"
+    return "for 1 day" if count == 1 else f"for {count} days"
+
+
+def _group_settings(say: _Say) -> list[Part]:
+    # The row's reason holds what changed ("approve_first_posts=3, log_visible...=true").
+    changes = dict(
+        part.strip().partition("=")[::2] for part in say.entry.reason.split(",") if "=" in part
+    )
+    done: list[str] = []
+    if "log_visible_to_members" in changes:
+        opened = changes["log_visible_to_members"] == "true"
+        done.append(
+            "opened the moderation log to all members"
+            if opened
+            else "made the moderation log visible to moderators only"
+        )
+    if "approve_first_posts" in changes:
+        count = changes["approve_first_posts"]
+        done.append(
+            "stopped holding new members' first posts for approval"
+            if count == "0"
+            else f"set new members' first {count} posts to wait for approval"
+        )
+    return [*say.who(), " ", " and ".join(done) or "changed how the group is moderated"]
+
+
+def _topic_moved(say: _Say) -> list[Part]:
+    return [
+        *say.who(),
+        " moved ",
+        *say.topic(),
+        " from ",
+        *say.board("from_board"),
+        " to ",
+        *say.board("to_board"),
+    ]
+
+
+def _slow_mode(say: _Say) -> list[Part]:
+    minutes = _int(say.data.get("minutes")) or 0
+    if minutes == 0:
+        return [*say.who(), " turned off slow mode in ", *say.topic()]
+    every = "minute" if minutes == 1 else f"{minutes} minutes"
+    return [*say.who(), " set slow mode in ", *say.topic(), f": one post per member every {every}"]
+
+
+def _trust(say: _Say) -> list[Part]:
+    after = say.data.get("after")
+    level = _int(after.get("level")) if isinstance(after, dict) else _int(say.data.get("level"))
+    locked = isinstance(after, dict) and after.get("locked") is True
+    where: list[Part] = [" in ", *say.group()] if say.entry.group_id is not None else []
+    shown = f" to {level}" if level is not None else ""
+    return [
+        *say.who(),
+        " set the trust level of ",
+        *say.target_member(),
+        *where,
+        shown,
+        " (locked)" if locked else "",
+    ]
+
+
+_DOORS = {
+    "link": " through an invitation link",
+    "registration": " on registering through an invitation link",
+    "request": " when their request to join was accepted",
+    "name": " by accepting an invitation",
+    "invitation": " by accepting an invitation",
+    "creation": " as its first owner",
+}
+
+
+def _joined(say: _Say) -> list[Part]:
+    door = say.data.get("door")
+    how = _DOORS.get(door, "") if isinstance(door, str) else ""
+    return [*say.target_member(), " joined ", *say.group(), how]
+
+
+def _invitations_revoked(say: _Say) -> list[Part]:
+    count = _int(say.data.get("count"))
+    links = "invitation link" if count == 1 else "invitation links"
+    what = f"{count} open {links}" if count is not None else "the open invitation links"
+    return [*say.who(), f" revoked {what} made by ", *say.target_member()]
+
+
+# What undoing each action takes back, said of its target ("undid the hiding of ...").
+_UNDONE = {
+    "report_dismissed": "the dismissal of the reports about",
+    "post_hidden": "the hiding of",
+    "post_hidden_by_community": "the automatic hiding of",
+    "post_unhidden": "the showing again of",
+    "post_deleted": "the deletion of",
+    "post_restored": "the restoring of",
+    "post_approved": "the approval of",
+    "post_rejected": "the rejection of",
+    "member_silenced": "the silence on",
+    "member_suspended": "the suspension of",
+    "member_auto_silenced": "the automatic silence on",
+    "sanction_lifted": "the lifting of the sanction on",
+    "topic_locked": "the locking of",
+    "topic_unlocked": "the unlocking of",
+    "topic_pinned": "the pinning of",
+    "topic_unpinned": "the unpinning of",
+    "topic_closed": "the closing of",
+    "topic_opened": "the reopening of",
+    "topic_moved": "the move of",
+    "slow_mode_set": "slow mode in",
+}
+
+
+def _target(say: _Say) -> list[Part]:
+    """The entry's target in words, whatever its kind."""
+    kind = say.entry.target_type
+    if kind in ("post", "report"):
+        return say.post()
+    if kind == "topic":
+        return say.topic()
+    if kind in ("user", "sanction"):
+        return say.target_member()
+    if kind == "group":
+        return say.group()
+    return [{"appeal": "an appeal", "invitation": "an invitation link"}.get(kind, f"a {kind}")]
+
+
+def _undo(say: _Say) -> list[Part]:
+    undone = say.data.get("action")
+    what = _UNDONE.get(undone, "an earlier action on") if isinstance(undone, str) else None
+    return [*say.who(), f" undid {what or 'an earlier action on'} ", *_target(say)]
+
+
+Sentence = Callable[["_Say"], list[Part]]
+
+
+def _verb(verb: str, target: Sentence, after: str = "") -> Sentence:
+    """A sentence of the form "<who> <verb> <target><after>"."""
+
+    def say_it(say: _Say) -> list[Part]:
+        return [*say.who(), f" {verb} ", *target(say), after]
+
+    return say_it
+
+
+def _sanctioned(verb: str) -> Sentence:
+    def say_it(say: _Say) -> list[Part]:
+        where = [" in ", *say.group()] if say.entry.group_id is not None else []
+        return [
+            *say.who(),
+            f" {verb} ",
+            *say.target_member(),
+            *where,
+            " ",
+            _days(say.data.get("days")),
+        ]
+
+    return say_it
+
+
+def _sanction_step(verb: str) -> Sentence:
+    def say_it(say: _Say) -> list[Part]:
+        return [*say.who(), f" {verb} the {say.sanction_word()} on ", *say.target_member()]
+
+    return say_it
+
+
+_SENTENCES: dict[str, Sentence] = {
+    # Groups (forum.services.groups, forum.services.invitations; issue 10's doors).
+    "create_group": lambda s: [*s.who(), " created ", *s.group()],
+    "group_settings_changed": _group_settings,
+    "add_member": lambda s: [
+        *s.who(),
+        " added ",
+        *s.target_member(),
+        f" to the group as {_role(s.entry.reason)}",
+    ],
+    "set_role": lambda s: [*s.who(), " made ", *s.target_member(), f" {_role(s.entry.reason)}"],
+    "remove_member": lambda s: [*s.who(), " removed ", *s.target_member(), " from the group"],
+    "leave_group": lambda s: [*s.target_member(), " left the group"],
+    "break_glass": lambda s: [*s.who(), " entered ", *s.group(), " through break-glass"],
+    "create_invitation": lambda s: [
+        *s.who(),
+        " made an invitation link" if s.entry.group_id is not None else " made a site invitation",
+    ],
+    "revoke_invitation": lambda s: [*s.who(), " revoked an invitation link"],
+    "member_joined": _joined,
+    "member_excluded": lambda s: [
+        *s.who(),
+        " barred ",
+        *s.target_member(),
+        " from coming back into the group",
+    ],
+    "exclusion_lifted": lambda s: [
+        *s.who(),
+        " let ",
+        *s.target_member(),
+        " come back into the group",
+    ],
+    "invitations_revoked": _invitations_revoked,
+    # Trust levels and site roles.
+    "trust_level_granted": _trust,
+    "site_moderator_appointed": lambda s: [
+        *s.who(),
+        " made ",
+        *s.target_member(),
+        " a site moderator",
+    ],
+    "site_moderator_removed": lambda s: [
+        *s.who(),
+        " removed ",
+        *s.target_member(),
+        " from the site moderators",
+    ],
+    # Reports and posts.
+    "report_dismissed": _verb("dismissed the reports about", lambda s: s.post()),
+    "post_hidden": lambda s: (
+        [*s.who(), " kept ", *s.post(), " hidden"]
+        if s.data.get("kept")
+        else [*s.who(), " hid ", *s.post()]
+    ),
+    "post_hidden_by_community": lambda s: [
+        *_capitalised(s.post()),
+        " was hidden automatically after members' reports",
+    ],
+    "post_unhidden": _verb("showed", lambda s: s.post(), " again"),
+    "post_deleted": _verb("deleted", lambda s: s.post()),
+    "post_restored": _verb("restored", lambda s: s.post()),
+    "post_approved": _verb("approved", lambda s: s.post()),
+    "post_rejected": _verb("did not approve", lambda s: s.post()),
+    "revision_redacted": _verb("removed an earlier version of", lambda s: s.post()),
+    # Sanctions and appeals.
+    "member_silenced": _sanctioned("silenced"),
+    "member_suspended": _sanctioned("suspended"),
+    "member_auto_silenced": lambda s: [
+        *_capitalised(s.target_member()),
+        " was silenced automatically after spam reports, until a moderator looks",
+    ],
+    "sanction_confirmed": _sanction_step("confirmed"),
+    "sanction_lifted": _sanction_step("lifted"),
+    "appeal_granted": lambda s: [*s.who(), " granted an appeal"],
+    "appeal_denied": lambda s: [*s.who(), " turned down an appeal"],
+    # Topics.
+    "topic_locked": _verb("locked", lambda s: s.topic()),
+    "topic_unlocked": _verb("unlocked", lambda s: s.topic()),
+    "topic_pinned": _verb("pinned", lambda s: s.topic()),
+    "topic_unpinned": _verb("unpinned", lambda s: s.topic()),
+    "topic_closed": _verb("closed", lambda s: s.topic()),
+    "topic_opened": _verb("reopened", lambda s: s.topic()),
+    "topic_moved": _topic_moved,
+    "slow_mode_set": _slow_mode,
+    "undo": _undo,
+}
+
+# Actions whose row keeps something else than a moderator's reason in `reason`: the role
+# given (add_member, set_role) or what changed (group_settings_changed).
+_REASON_IS_DATA = frozenset({"add_member", "set_role", "group_settings_changed"})
+
+
+def _capitalised(parts: list[Part]) -> list[Part]:
+    first = parts[0] if parts else ""
+    if isinstance(first, str) and first:
+        return [first[0].upper() + first[1:], *parts[1:]]
+    return parts
+
+
+def _fallback(say: _Say) -> list[Part]:
+    """An action this table does not know (yet): its name in words, and its target."""
+    words = say.entry.action.replace("_", " ").strip() or "acted"
+    return [*say.who(), f": {words} (", *_target(say), ")"]
+
+
+def _sentence(entry: ModerationLog, data: dict[str, Any], known: _Known) -> Line:
+    """One entry in words (see `log_lines`)."""
+    say = _Say(entry, data, known)
+    parts = _capitalised(_SENTENCES.get(entry.action, _fallback)(say))
+    reason = "" if entry.action in _REASON_IS_DATA else (entry.reason or "").strip()
+    return Line((*[p for p in parts if p != ""], "."), reason)
+
+
+def log_lines(actor: Actor, entries: Sequence[ModerationLog]) -> dict[int, Line]:
+    """The entries (already in the actor's log scope) as sentences, by entry id, naming
+    only what the actor may see."""
+    datas = {entry.id: entry_data(entry) for entry in entries}
+    known = _load(actor, entries, datas)
+    return {entry.id: _sentence(entry, datas[entry.id], known) for entry in entries}

@@ -1,0 +1,284 @@
+"""The moderation log in words: every action a sentence, naming only what the reader sees."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+from sqlalchemy import select
+
+from forum import policy
+from forum.models.modlog import ModerationLog
+from forum.moderation import actions
+from forum.moderation import appointments
+from forum.moderation import log
+from forum.moderation import sanctions
+from forum.moderation import sentences
+from forum.services import groups as group_service
+from tests import factories as f
+
+FORUM = Path(__file__).resolve().parents[2] / "forum"
+
+
+def _literals(expr: ast.expr, assigned: dict[str, set[str]]) -> tuple[set[str], set[str]]:
+    """The action names an argument can hold: string literals (through `a if c else b`),
+    f-string prefixes ("member_{verb}"), and the literals a plain name is assigned."""
+    if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
+        return {expr.value}, set()
+    if isinstance(expr, ast.JoinedStr):
+        head = expr.values[0] if expr.values else None
+        prefix = str(head.value) if isinstance(head, ast.Constant) else ""
+        return set(), {prefix}
+    if isinstance(expr, ast.IfExp):
+        body, body_prefixes = _literals(expr.body, assigned)
+        other, other_prefixes = _literals(expr.orelse, assigned)
+        return body | other, body_prefixes | other_prefixes
+    if isinstance(expr, ast.Name):
+        return set(assigned.get(expr.id, set())), set()
+    return set(), set()
+
+
+def _written_actions() -> set[str]:
+    """Every action name the code writes to the log: the second argument of each
+    `record(...)`/`log_action(...)` call, and `action=` arguments passed on to them."""
+    found: set[str] = set()
+    prefixes: set[str] = set()
+    for path in FORUM.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        assigned: dict[str, set[str]] = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
+                for target in node.targets:
+                    if isinstance(target, ast.Name) and isinstance(node.value.value, str):
+                        assigned.setdefault(target.id, set()).add(node.value.value)
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            name = getattr(node.func, "attr", None) or getattr(node.func, "id", None)
+            candidates: list[ast.expr] = []
+            if name in ("record", "log_action") and len(node.args) >= 2:
+                candidates.append(node.args[1])
+            if name == "_topic_action":
+                candidates += [k.value for k in node.keywords if k.arg == "action"]
+            for expr in candidates:
+                literals, heads = _literals(expr, assigned)
+                found |= literals
+                prefixes |= heads
+    # An f-string action ("member_{verb}") counts as every known action it can start.
+    found |= {a for a in sentences._SENTENCES if any(a.startswith(p) for p in prefixes if p)}
+    return found
+
+
+# Written by other parts of issue 10 (group doors, redaction, trust in groups).
+OTHER_ACTIONS = (
+    "member_joined",
+    "member_excluded",
+    "exclusion_lifted",
+    "invitations_revoked",
+    "revision_redacted",
+    "trust_level_granted",
+)
+
+
+def test_every_logged_action_has_a_sentence():
+    written = _written_actions()
+    assert {"create_group", "post_hidden", "topic_locked", "member_silenced"} <= written
+    missing = (written | set(OTHER_ACTIONS)) - set(sentences._SENTENCES)
+    assert not missing, f"actions without a sentence: {sorted(missing)}"
+
+
+def _line(actor, entry: ModerationLog) -> sentences.Line:
+    return sentences.log_lines(actor, [entry])[entry.id]
+
+
+def _last(db, action: str) -> ModerationLog:
+    return db.session.scalar(
+        select(ModerationLog)
+        .where(ModerationLog.action == action)
+        .order_by(ModerationLog.id.desc())
+        .limit(1)
+    )
+
+
+def test_group_lines_read_as_sentences_without_fake_reasons(db):
+    """ "sam_admin create group group 2" and "Reason: moderator" were the old lines."""
+    owner, member = f.make_user("circle_owner"), f.make_user("quiet_one")
+    group = f.make_group("Recovery circle", slug="recovery", owner=owner, members=(member,))
+    group_service.set_member_role(f.actor(owner), group, "quiet_one", role="moderator")
+    group_service.update_group_moderation(
+        f.actor(owner), group, log_visible_to_members=True, approve_first_posts=3
+    )
+    db.session.commit()
+    reader = f.actor(owner)
+    created = _line(reader, _last(db, "create_group"))
+    assert created.text == "The forum created the group Recovery circle."
+    role = _line(reader, _last(db, "set_role"))
+    assert role.text == "circle_owner made quiet_one a moderator."
+    assert role.reason == ""
+    settings = _line(reader, _last(db, "group_settings_changed"))
+    assert settings.text == (
+        "circle_owner opened the moderation log to all members and "
+        "set new members' first 3 posts to wait for approval."
+    )
+    assert settings.reason == ""
+    # Links are parts, not text: the template makes them.
+    assert sentences.Ref("quiet_one", "user", "quiet_one") in role.parts
+
+
+def test_post_and_topic_lines_name_the_topic_and_show_a_given_reason(db):
+    moderator = f.make_user("peer_mod", moderator=True)
+    topic = f.make_topic(f.make_board("Lounge"), title="Evenings are hard")
+    post = f.make_post(topic, f.make_user())
+    mod = f.actor(moderator)
+    actions.hide_post(mod, post, reason="Personal details.")
+    actions.lock_topic(mod, topic, reason="Heated")
+    actions.set_slow_mode(mod, topic, minutes=5, reason="Cooling down")
+    db.session.commit()
+    hidden = _line(mod, _last(db, "post_hidden"))
+    assert hidden.text == "peer_mod hid a post in “Evenings are hard”."
+    assert hidden.reason == "Personal details."
+    assert sentences.Ref("Evenings are hard", "post", post.id) in hidden.parts
+    assert _line(mod, _last(db, "topic_locked")).text == (
+        "peer_mod locked the topic “Evenings are hard”."
+    )
+    assert _line(mod, _last(db, "slow_mode_set")).text == (
+        "peer_mod set slow mode in the topic “Evenings are hard”: one post per member "
+        "every 5 minutes."
+    )
+    log.undo(mod, _last(db, "topic_locked"), reason="Calmer now")
+    db.session.commit()
+    assert _line(mod, _last(db, "undo")).text == (
+        "peer_mod undid the locking of the topic “Evenings are hard”."
+    )
+
+
+def test_sanction_and_appointment_lines_name_the_member(db):
+    admin = f.make_admin("sam_admin")
+    member = f.make_user("loud_voice")
+    f.make_post(f.make_topic(), member)  # a shared context: their posts can be read
+    boss = f.actor(admin)
+    sanction = sanctions.silence_member(boss, member, group=None, days=3, reason="Shouting.")
+    sanctions.lift_sanction(boss, sanction, reason="Apologised.")
+    appointments.appoint_site_moderator(boss, member, on=True, reason="Trusted.")
+    db.session.commit()
+    assert _line(boss, _last(db, "member_silenced")).text == (
+        "sam_admin silenced loud_voice for 3 days."
+    )
+    assert _line(boss, _last(db, "sanction_lifted")).text == (
+        "sam_admin lifted the silence on loud_voice."
+    )
+    assert _line(boss, _last(db, "site_moderator_appointed")).text == (
+        "sam_admin made loud_voice a site moderator."
+    )
+
+
+def test_a_topic_moved_into_a_secret_group_is_not_named_outside_it(db):
+    """The site's half of the move says where from, never the secret board or the title."""
+    site_mod = f.make_user("site_mod", moderator=True)
+    owner = f.make_user("circle_owner")
+    secret = f.make_group("Hidden circle", secret=True, owner=owner, members=(site_mod,))
+    inside = f.make_board("Inner room", group=secret)
+    topic = f.make_topic(f.make_board("Lounge"), title="Private matter")
+    # A site moderator who moderates the secret group too may make the move.
+    group_service.set_member_role(f.actor(owner), secret, "site_mod", role="moderator")
+    db.session.commit()
+    mover = policy.actor_for(site_mod, guests_read=False)
+    assert actions.move_topic(
+        mover, topic, inside, reason="Belongs inside", confirm_group_change=True
+    )
+    db.session.commit()
+    outsider = f.actor(f.make_user("other_mod", moderator=True))
+    site_row = db.session.scalar(
+        select(ModerationLog).where(
+            ModerationLog.action == "topic_moved", ModerationLog.group_id.is_(None)
+        )
+    )
+    line = _line(outsider, site_row)
+    assert line.text == "site_mod moved a topic from “Lounge” to another board."
+    assert "Private matter" not in line.text and "Inner room" not in line.text
+    insider_line = _line(mover, site_row)
+    assert insider_line.text == (
+        "site_mod moved the topic “Private matter” from “Lounge” to “Inner room”."
+    )
+
+
+def test_lines_by_someone_the_reader_does_not_know_say_a_moderator(db):
+    """A group moderator who never posted where the reader reads stays unnamed."""
+    owner, writer = f.make_user("public_owner"), f.make_user("writer")
+    group = f.make_group("Allotment", owner=owner, members=(writer,))
+    board = f.make_board("Seeds", group=group)
+    post = f.make_post(f.make_topic(board, writer), writer)
+    actions.hide_post(f.actor(owner), post, reason="Advert.")
+    db.session.commit()
+    stranger = f.actor(f.make_user("site_mod", moderator=True))
+    line = _line(stranger, _last(db, "post_hidden"))
+    assert line.text.startswith("A moderator hid a post in “")
+    assert "public_owner" not in line.text
+
+
+def _row(db, actor_id, action, target_type, target_id, *, group=None, data=None):
+    entry = ModerationLog(
+        actor_id=actor_id,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        group_id=group.id if group is not None else None,
+        reason="",
+        data=json.dumps(data or {}),
+    )
+    db.session.add(entry)
+    db.session.commit()
+    return entry
+
+
+def test_other_helpers_actions_and_unknown_ones_read_as_words(db):
+    owner, member = f.make_user("circle_owner"), f.make_user("newcomer")
+    group = f.make_group("Recovery circle", slug="recovery", owner=owner, members=(member,))
+    post = f.make_post(f.make_topic(f.make_board(group=group), owner, title="Week one"), member)
+    reader = f.actor(owner)
+    trust = {"before": {"level": 0, "locked": False}, "after": {"level": 2, "locked": True}}
+    cases = [
+        (
+            ("member_joined", "user", member.id, {"door": "link", "invitation_id": 4}),
+            "newcomer joined the group Recovery circle through an invitation link.",
+        ),
+        (
+            ("member_excluded", "user", member.id, {"kind": "removed"}),
+            "circle_owner barred newcomer from coming back into the group.",
+        ),
+        (
+            ("exclusion_lifted", "user", member.id, {}),
+            "circle_owner let newcomer come back into the group.",
+        ),
+        (
+            ("invitations_revoked", "user", member.id, {"count": 2}),
+            "circle_owner revoked 2 open invitation links made by newcomer.",
+        ),
+        (
+            ("revision_redacted", "post", post.id, {"revision": 1}),
+            "circle_owner removed an earlier version of a post in “Week one”.",
+        ),
+        (
+            ("trust_level_granted", "user", member.id, trust),
+            "circle_owner set the trust level of newcomer in the group Recovery circle "
+            "to 2 (locked).",
+        ),
+        (
+            ("frobnicated_widget", "post", post.id, {}),
+            "circle_owner: frobnicated widget (a post in “Week one”).",
+        ),
+    ]
+    for (action, target_type, target_id, data), expected in cases:
+        entry = _row(db, owner.id, action, target_type, target_id, group=group, data=data)
+        assert _line(reader, entry).text == expected
+
+
+def test_a_secret_groups_name_never_reaches_a_line_outside_it(db):
+    owner = f.make_user("circle_owner")
+    secret = f.make_group("Hidden circle", secret=True, owner=owner)
+    member = f.make_user("joiner")
+    entry = _row(db, owner.id, "member_joined", "user", member.id, group=secret, data={})
+    outsider = f.actor(f.make_admin())
+    # Even an admin reading this row (were it shown to them) learns neither name.
+    assert _line(outsider, entry).text == "A member joined a group."
