@@ -76,7 +76,8 @@ def _configure_theme(app: Flask) -> None:
     app.static_url_path = "/static"
     app.add_url_rule("/static/<path:filename>", endpoint="static", view_func=app.send_static_file)
     app.add_url_rule("/favicon.ico", endpoint="favicon", view_func=_favicon)
-    app.config.setdefault("SEND_FILE_MAX_AGE_DEFAULT", 3600)
+    # Theme files are revalidated (Flask's default max-age None: a cheap 304 by ETag), so a
+    # new release's CSS shows at once; only the icon is kept longer (below).
 
 
 # Browsers ask for /favicon.ico on every new session whatever the page links to. The

@@ -44,7 +44,8 @@ class Denied(ForumError):
 
 class NotLoggedIn(ForumError):
     status = 401
-    code = "unauthorized"
+    # The contract's name for "nobody is logged in" (bad tokens: `invalid_token`).
+    code = "not_logged_in"
 
     @classmethod
     def default_message(cls) -> str:

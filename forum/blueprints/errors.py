@@ -29,7 +29,7 @@ log = logging.getLogger("forum.errors")
 
 HTTP_CODES = {
     400: "bad_request",
-    401: "unauthorized",
+    401: "not_logged_in",
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
@@ -110,7 +110,7 @@ def handle_forum_error(exc: ForumError) -> Any:
         if isinstance(exc, RateLimited):
             response[0].headers["Retry-After"] = str(exc.retry_after)
         return response
-    if isinstance(exc, NotLoggedIn) and exc.code == "unauthorized":
+    if isinstance(exc, NotLoggedIn) and exc.code == "not_logged_in":
         # Only a GET can be repeated after logging in; a form post would answer 405.
         if request.method != "GET":
             return redirect(url_for("auth.login"))

@@ -5,14 +5,19 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
+from sqlalchemy import Boolean
 from sqlalchemy import ForeignKey
 from sqlalchemy import Index
 from sqlalchemy import Integer
 from sqlalchemy import String
 from sqlalchemy import Text
 from sqlalchemy import UniqueConstraint
+from sqlalchemy import and_
+from sqlalchemy import select
 from sqlalchemy import text
+from sqlalchemy import type_coerce
 from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import column_property
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
 
@@ -94,6 +99,18 @@ class Post(db.Model):  # type: ignore[name-defined,misc]
 
     def __repr__(self) -> str:
         return f"<Post {self.id} topic={self.topic_id} #{self.number}>"
+
+
+# A topic names its author only while its opening post is there for readers (not deleted,
+# hidden or waiting for approval). Once it is gone, the name in topic lists would make the
+# author known to readers who share no other context with them (the policy's
+# shared-context rule counts only posts that readers can read).
+Topic.opening_post_shown = column_property(
+    select(type_coerce(and_(Post.deleted_at.is_(None), Post.hidden_at.is_(None)), Boolean))
+    .where(Post.topic_id == Topic.id, Post.number == 1)
+    .correlate_except(Post)
+    .scalar_subquery()
+)
 
 
 class RedactedBy(enum.StrEnum):

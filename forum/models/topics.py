@@ -61,5 +61,11 @@ class Topic(db.Model):  # type: ignore[name-defined,misc]
     def url(self) -> str:
         return f"/t/{self.id}"
 
+    @property
+    def author_shown(self) -> bool:
+        """True while the opening post is there for readers, so naming its author tells
+        them nothing new (`opening_post_shown` is mapped in forum.models.posts)."""
+        return bool(getattr(self, "opening_post_shown", True))
+
     def __repr__(self) -> str:
         return f"<Topic {self.id} {self.title!r}>"

@@ -94,7 +94,7 @@ def test_revoked_token_stops_working(client: FlaskClient, bearer: Callable) -> N
     assert client.delete("/api/v1/auth/token", headers=headers).status_code == 204
     response = client.get("/api/v1/me", headers=headers)
     assert response.status_code == 401
-    assert response.get_json()["error"]["code"] == "unauthorized"
+    assert response.get_json()["error"]["code"] == "invalid_token"
 
 
 def test_revoke_without_bearer_is_unauthorized(client: FlaskClient) -> None:
@@ -107,7 +107,7 @@ def test_bad_token_is_unauthorized_even_on_public_reads(client: FlaskClient) -> 
     for value in ("Bearer nonsense", "Bearer ", "bearer x\u00e9"):
         response = client.get("/api/v1/boards", headers={"Authorization": value})
         assert response.status_code == 401, value
-        assert response.get_json()["error"]["code"] == "unauthorized"
+        assert response.get_json()["error"]["code"] == "invalid_token"
 
 
 def test_other_authorization_schemes_are_ignored(client: FlaskClient) -> None:

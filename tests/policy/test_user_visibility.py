@@ -53,6 +53,25 @@ def test_a_deleted_first_post_of_a_public_topic_is_no_shared_context(db):
     assert not policy.can_see_user(f.actor(f.make_user()), insider)
 
 
+def test_topic_lists_stop_naming_the_author_once_the_first_post_is_deleted(db, client, login_as):
+    insider, _group = _secret_insider()
+    board = f.make_board(name="Open board")
+    topic = f.make_topic(board, insider, title="Posted by mistake")
+    f.make_post(topic=topic, body="A reply from someone else stays.")
+    reader = f.make_user()
+    login_as(reader)
+    assert insider.username in client.get(f"/b/{board.id}").get_data(as_text=True)
+    posts.delete_post(f.actor(insider), _first_post(topic.id))
+    db.session.commit()
+    # The board page, the latest list and the API all stop naming them.
+    for path in (f"/b/{board.id}", "/latest"):
+        page = client.get(path).get_data(as_text=True)
+        assert "Posted by mistake" in page and insider.username not in page, path
+    answer = client.get(f"/api/v1/boards/{board.id}/topics").get_json()
+    assert [t["author"] for t in answer["topics"]] == [None]
+    assert client.get(f"/api/v1/topics/{topic.id}").get_json()["topic"]["author"] is None
+
+
 def test_posts_and_topics_waiting_for_approval_are_no_shared_context(db):
     insider, _secret = _secret_insider()
     public = f.make_group()

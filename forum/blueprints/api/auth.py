@@ -68,7 +68,9 @@ def _authenticate() -> None:
         found = accounts.find_api_token(token) if token else None
         if found is None:
             # Never fall back to the cookie or to guest: the client asked to be someone.
-            raise NotLoggedIn("That token is not valid (any more); get a new one.")
+            raise NotLoggedIn(
+                "That token is not valid (any more); get a new one.", code="invalid_token"
+            )
         g.api_user, api_token = found
         g.api_token = token
         if accounts.token_touch_due(api_token):
@@ -79,8 +81,7 @@ def _authenticate() -> None:
             # question either. Say what is missing.
             raise NotLoggedIn(
                 "Log in first: send `Authorization: Bearer <token>` (from POST "
-                "/api/v1/auth/token), or use the session of a logged-in browser.",
-                code="not_logged_in",
+                "/api/v1/auth/token), or use the session of a logged-in browser."
             )
         if current_app.config.get("WTF_CSRF_ENABLED", True):
             # The blueprint is exempt from the global check so that bearer requests pass;

@@ -1233,7 +1233,7 @@ def _answer_schemas() -> JSON:
             ("error",),
             error=_object(
                 ("code", "message"),
-                code=_string(examples=["not_found", "invalid", "unauthorized", "not_logged_in"]),
+                code=_string(examples=["not_found", "invalid", "not_logged_in", "invalid_token"]),
                 message=_string(),
                 fields={
                     "type": "object",
@@ -1802,7 +1802,7 @@ ERRORS = {
     401: (
         "Unauthorized",
         "Not logged in (`not_logged_in`: a write with neither a bearer token nor a session "
-        "cookie); the bearer token is not valid (`unauthorized`) or was unused for longer "
+        "cookie); the bearer token is not valid (`invalid_token`) or was unused for longer "
         "than the `api_token_idle_days` setting (`token_expired`)",
     ),
     403: ("Forbidden", "Logged in, and you can see it, but you may not do this"),

@@ -166,7 +166,8 @@ def topic(item: Topic) -> JSON:
         "id": item.id,
         "board_id": item.board_id,
         "title": item.title,
-        "author": item.author.username,
+        # None once the opening post is deleted or hidden: see `Topic.author_shown`.
+        "author": item.author.username if item.author_shown else None,
         "posts_count": item.posts_count,
         "created_at": timestamp(item.created_at),
         "last_post_at": timestamp(item.last_post_at),
