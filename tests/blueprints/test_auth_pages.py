@@ -700,3 +700,18 @@ def test_a_browser_whose_session_ended_elsewhere_drops_its_cookies(
     with phone.session_transaction() as session:
         assert "_user_id" not in session
     assert phone.get_cookie("remember_token") is None
+
+
+def test_account_page_warns_a_member_who_has_no_recovery_codes(
+    client: FlaskClient, login_as: Callable
+) -> None:
+    # `forum create-user` makes accounts without codes: "0 unused recovery codes" read as
+    # if all were well.
+    member = factories.make_user()
+    login_as(member)
+    page = flat(client.get("/account").get_data(as_text=True))
+    assert "You have no recovery codes." in page and "0 unused" not in page
+    accounts.issue_recovery_codes(member)
+    db.session.commit()
+    page = flat(client.get("/account").get_data(as_text=True))
+    assert "You have 8 unused recovery codes." in page
