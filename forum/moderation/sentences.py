@@ -310,7 +310,13 @@ def _joined(say: _Say) -> list[Part]:
 
 
 def _invitations_revoked(say: _Say) -> list[Part]:
-    count = _int(say.data.get("count"))
+    # The doors' rows list what they revoked; `count` is kept for rows that give one.
+    listed = [say.data.get(key) for key in ("links", "member_invitations")]
+    count = (
+        sum(len(found) for found in listed if isinstance(found, list))
+        if any(isinstance(found, list) for found in listed)
+        else _int(say.data.get("count"))
+    )
     links = "invitation link" if count == 1 else "invitation links"
     what = f"{count} open {links}" if count is not None else "the open invitation links"
     return [*say.who(), f" revoked {what} made by ", *say.target_member()]
@@ -415,21 +421,22 @@ _SENTENCES: dict[str, Sentence] = {
     ],
     "revoke_invitation": lambda s: [*s.who(), " revoked an invitation link"],
     "member_joined": _joined,
-    "member_excluded": lambda s: [
+    "member_allowed_back": lambda s: [
         *s.who(),
-        " barred ",
+        " allowed ",
         *s.target_member(),
-        " from coming back into the group",
+        " back: links, requests and invitations work for them again",
     ],
-    "exclusion_lifted": lambda s: [
+    "join_request_declined": lambda s: [
         *s.who(),
-        " let ",
+        " declined the request to join of ",
         *s.target_member(),
-        " come back into the group",
+        " and kept them from asking again" if s.data.get("keep_out") else "",
     ],
     "invitations_revoked": _invitations_revoked,
     # Trust levels and site roles.
     "trust_level_granted": _trust,
+    "group_trust_level_granted": _trust,
     "site_moderator_appointed": lambda s: [
         *s.who(),
         " made ",

@@ -73,11 +73,12 @@ def _written_actions() -> set[str]:
 # Written by other parts of issue 10 (group doors, redaction, trust in groups).
 OTHER_ACTIONS = (
     "member_joined",
-    "member_excluded",
-    "exclusion_lifted",
+    "member_allowed_back",
+    "join_request_declined",
     "invitations_revoked",
     "revision_redacted",
     "trust_level_granted",
+    "group_trust_level_granted",
 )
 
 
@@ -244,16 +245,27 @@ def test_other_helpers_actions_and_unknown_ones_read_as_words(db):
             "newcomer joined the group Recovery circle through an invitation link.",
         ),
         (
-            ("member_excluded", "user", member.id, {"kind": "removed"}),
-            "circle_owner barred newcomer from coming back into the group.",
+            ("member_allowed_back", "user", member.id, {"kind": "removed"}),
+            "circle_owner allowed newcomer back: links, requests and invitations work for "
+            "them again.",
         ),
         (
-            ("exclusion_lifted", "user", member.id, {}),
-            "circle_owner let newcomer come back into the group.",
+            ("join_request_declined", "user", member.id, {"request": 3, "keep_out": True}),
+            "circle_owner declined the request to join of newcomer and kept them from asking "
+            "again.",
         ),
         (
             ("invitations_revoked", "user", member.id, {"count": 2}),
             "circle_owner revoked 2 open invitation links made by newcomer.",
+        ),
+        (
+            (
+                "invitations_revoked",
+                "user",
+                member.id,
+                {"why": "removed", "links": [4, 5, 6], "member_invitations": []},
+            ),
+            "circle_owner revoked 3 open invitation links made by newcomer.",
         ),
         (
             ("revision_redacted", "post", post.id, {"revision": 1}),
@@ -279,6 +291,8 @@ def test_a_secret_groups_name_never_reaches_a_line_outside_it(db):
     secret = f.make_group("Hidden circle", secret=True, owner=owner)
     member = f.make_user("joiner")
     entry = _row(db, owner.id, "member_joined", "user", member.id, group=secret, data={})
-    outsider = f.actor(f.make_admin())
-    # Even an admin reading this row (were it shown to them) learns neither name.
+    # A member who knows neither (admins know every member's name, never their groups:
+    # the log never shows them a secret group's rows). Were the row shown to them, they
+    # would learn neither name.
+    outsider = f.actor(f.make_user())
     assert _line(outsider, entry).text == "A member joined a group."
