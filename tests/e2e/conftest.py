@@ -27,12 +27,33 @@ CHROMIUM_ARGS = [
 ]
 
 
+def _buffered(app: Flask) -> Any:
+    """The app with each answer read whole and its iterator closed before it is sent.
+
+    Werkzeug's development server does not close a response's iterator when the
+    browser drops the connection mid-answer (Chromium does that with a 304 for the
+    favicon), so the open static file surfaced as a ResourceWarning in whichever test
+    ran next. Nothing here streams, so buffering changes no answer.
+    """
+
+    def wsgi(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        body = app(environ, start_response)
+        try:
+            return [b"".join(body)]
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+
+    return wsgi
+
+
 @pytest.fixture
 def live_server(app: Flask) -> Iterator[str]:
     """The app on a free loopback port, in a thread; yields its base URL."""
     # The test's own session must hold no lock while the server writes.
     db.session.remove()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, _buffered(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
