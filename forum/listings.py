@@ -6,6 +6,7 @@ view writes a query of its own.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -618,7 +619,7 @@ class LogView:
 
 
 def log_view(
-    actor: Actor, entries: Sequence[ModerationLog], *, undoable: frozenset[str]
+    actor: Actor, entries: Sequence[ModerationLog], *, undoable: Collection[str]
 ) -> LogView:
     """Scope names, member names and undo rights for log entries the actor was shown."""
     group_ids = sorted({e.group_id for e in entries if e.group_id is not None})

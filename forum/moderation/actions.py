@@ -14,8 +14,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy import update
 
+from forum import audit
 from forum import policy
 from forum import validation
+from forum.audit import Action
+from forum.audit import clean_reason
+from forum.errors import Conflict
 from forum.errors import Denied
 from forum.errors import Invalid
 from forum.extensions import db
@@ -25,11 +29,12 @@ from forum.models.moderation import Appeal
 from forum.models.moderation import Flag
 from forum.models.moderation import Report
 from forum.models.moderation import ReportStatus
+from forum.models.modlog import ModerationLog
 from forum.models.posts import HiddenKind
 from forum.models.posts import Post
 from forum.models.topics import Topic
-from forum.moderation.log import clean_reason
-from forum.moderation.log import record
+from forum.moderation.undo import reverser
+from forum.moderation.undo import stale
 from forum.policy import Actor
 from forum.services import posts as post_services
 from forum.services.notifications import notify
@@ -262,9 +267,10 @@ def hide_post(actor: Actor, post: Post, *, reason: Any) -> bool:
     if post.hidden_kind != HiddenKind.MODERATORS:
         previous = hidden_state(post)
         apply_hide(post, kind=HiddenKind.MODERATORS, reason=clean, by_id=actor.user_id)
-        record(
+        audit.record(
             actor,
-            "post_hidden",
+            Action.POST_HIDDEN,
+            rank=policy.moderation_rank(actor, board.group),
             target_type="post",
             target_id=post.id,
             group=board.group,
@@ -295,9 +301,10 @@ def unhide_post(actor: Actor, post: Post, *, reason: Any) -> bool:
     # Cleared: the reporters' flags stay under a handled case, so the same members can
     # never hide it again; only new reporters open a new case.
     close_open_case(actor, post, status=ReportStatus.DISMISSED, resolution="dismiss", reason=clean)
-    record(
+    audit.record(
         actor,
-        "post_unhidden",
+        Action.POST_UNHIDDEN,
+        rank=policy.moderation_rank(actor, board.group),
         target_type="post",
         target_id=post.id,
         group=board.group,
@@ -326,9 +333,10 @@ def keep_hidden(actor: Actor, post: Post, *, reason: Any) -> bool:
     )
     apply_hide(post, kind=HiddenKind.MODERATORS, reason=clean, by_id=actor.user_id)
     close_open_case(actor, post, status=ReportStatus.UPHELD, resolution="hide_post", reason=clean)
-    record(
+    audit.record(
         actor,
-        "post_hidden",
+        Action.POST_HIDDEN,
+        rank=policy.moderation_rank(actor, board.group),
         target_type="post",
         target_id=post.id,
         group=board.group,
@@ -350,9 +358,10 @@ def delete_post(actor: Actor, post: Post, *, reason: Any) -> bool:
     clean = clean_reason(reason)
     changed = post_services.delete_post(actor, post)
     if changed:
-        record(
+        audit.record(
             actor,
-            "post_deleted",
+            Action.POST_DELETED,
+            rank=policy.moderation_rank(actor, board.group),
             target_type="post",
             target_id=post.id,
             group=board.group,
@@ -376,9 +385,10 @@ def restore_post(actor: Actor, post: Post, *, reason: Any) -> bool:
         # The author's own choice to take their words down is not a moderator's to undo.
         raise Denied("The author deleted this post themselves.")
     apply_restore(post)
-    record(
+    audit.record(
         actor,
-        "post_restored",
+        Action.POST_RESTORED,
+        rank=policy.moderation_rank(actor, board.group),
         target_type="post",
         target_id=post.id,
         group=board.group,
@@ -417,9 +427,10 @@ def approve_post(actor: Actor, post: Post, *, reason: Any = "") -> bool:
         return False
     apply_unhide(post)
     _publish(post)
-    record(
+    audit.record(
         actor,
-        "post_approved",
+        Action.POST_APPROVED,
+        rank=policy.moderation_rank(actor, board.group),
         target_type="post",
         target_id=post.id,
         group=board.group,
@@ -439,9 +450,10 @@ def reject_post(actor: Actor, post: Post, *, reason: Any) -> bool:
     if post.hidden_kind != HiddenKind.APPROVAL or post.is_deleted:
         return False
     apply_delete(post, by_id=actor.user_id)
-    record(
+    audit.record(
         actor,
-        "post_rejected",
+        Action.POST_REJECTED,
+        rank=policy.moderation_rank(actor, board.group),
         target_type="post",
         target_id=post.id,
         group=board.group,
@@ -456,14 +468,22 @@ def reject_post(actor: Actor, post: Post, *, reason: Any) -> bool:
 
 
 def _topic_action(
-    actor: Actor, topic: Topic, *, flag: str, value: bool, action: str, reason: Any
+    actor: Actor, topic: Topic, *, flag: str, value: bool, action: Action, reason: Any
 ) -> bool:
     board = topic.board
     require_moderator(actor, board)
     clean = clean_reason(reason)
     if not apply_topic_flag(topic, flag, value):
         return False
-    record(actor, action, target_type="topic", target_id=topic.id, group=board.group, reason=clean)
+    audit.record(
+        actor,
+        action,
+        rank=policy.moderation_rank(actor, board.group),
+        target_type="topic",
+        target_id=topic.id,
+        group=board.group,
+        reason=clean,
+    )
     db.session.flush()
     return True
 
@@ -471,42 +491,42 @@ def _topic_action(
 def lock_topic(actor: Actor, topic: Topic, *, reason: Any) -> bool:
     """Lock a topic: only moderators reply or edit."""
     return _topic_action(
-        actor, topic, flag="locked", value=True, action="topic_locked", reason=reason
+        actor, topic, flag="locked", value=True, action=Action.TOPIC_LOCKED, reason=reason
     )
 
 
 def unlock_topic(actor: Actor, topic: Topic, *, reason: Any) -> bool:
     """Unlock a topic."""
     return _topic_action(
-        actor, topic, flag="locked", value=False, action="topic_unlocked", reason=reason
+        actor, topic, flag="locked", value=False, action=Action.TOPIC_UNLOCKED, reason=reason
     )
 
 
 def pin_topic(actor: Actor, topic: Topic, *, reason: Any) -> bool:
     """Pin a topic to the top of its board."""
     return _topic_action(
-        actor, topic, flag="pinned", value=True, action="topic_pinned", reason=reason
+        actor, topic, flag="pinned", value=True, action=Action.TOPIC_PINNED, reason=reason
     )
 
 
 def unpin_topic(actor: Actor, topic: Topic, *, reason: Any) -> bool:
     """Unpin a topic."""
     return _topic_action(
-        actor, topic, flag="pinned", value=False, action="topic_unpinned", reason=reason
+        actor, topic, flag="pinned", value=False, action=Action.TOPIC_UNPINNED, reason=reason
     )
 
 
 def close_topic(actor: Actor, topic: Topic, *, reason: Any) -> bool:
     """Close a topic: no new replies (edits still allowed)."""
     return _topic_action(
-        actor, topic, flag="closed", value=True, action="topic_closed", reason=reason
+        actor, topic, flag="closed", value=True, action=Action.TOPIC_CLOSED, reason=reason
     )
 
 
 def open_topic(actor: Actor, topic: Topic, *, reason: Any) -> bool:
     """Open a closed topic again."""
     return _topic_action(
-        actor, topic, flag="closed", value=False, action="topic_opened", reason=reason
+        actor, topic, flag="closed", value=False, action=Action.TOPIC_OPENED, reason=reason
     )
 
 
@@ -532,9 +552,10 @@ def move_topic(
         raise Invalid("board", CROSS_GROUP_MOVE_MESSAGE)
     apply_move(topic, board)
     data = {"from_board": source.id, "to_board": board.id}
-    arrived = record(
+    arrived = audit.record(
         actor,
-        "topic_moved",
+        Action.TOPIC_MOVED,
+        rank=policy.moderation_rank(actor, board.group),
         target_type="topic",
         target_id=topic.id,
         group=board.group,
@@ -543,9 +564,10 @@ def move_topic(
     )
     if source.group_id != board.group_id:
         # Both scopes' moderators see the topic leave one and arrive in the other.
-        left = record(
+        left = audit.record(
             actor,
-            "topic_moved",
+            Action.TOPIC_MOVED,
+            rank=policy.moderation_rank(actor, source.group),
             target_type="topic",
             target_id=topic.id,
             group=source.group,
@@ -566,9 +588,10 @@ def set_slow_mode(actor: Actor, topic: Topic, *, minutes: Any, reason: Any) -> b
     before = topic.slow_mode_minutes
     if not apply_topic_flag(topic, "slow_mode_minutes", clean_minutes):
         return False
-    record(
+    audit.record(
         actor,
-        "slow_mode_set",
+        Action.SLOW_MODE_SET,
+        rank=policy.moderation_rank(actor, board.group),
         target_type="topic",
         target_id=topic.id,
         group=board.group,
@@ -577,3 +600,120 @@ def set_slow_mode(actor: Actor, topic: Topic, *, minutes: Any, reason: Any) -> b
     )
     db.session.flush()
     return True
+
+
+# --- undo (registered with forum.moderation.undo) ----------------------------------
+
+_TOPIC_FLAGS: dict[Action, tuple[str, bool]] = {
+    # action -> (flag, the value undo puts back)
+    Action.TOPIC_LOCKED: ("locked", False),
+    Action.TOPIC_UNLOCKED: ("locked", True),
+    Action.TOPIC_PINNED: ("pinned", False),
+    Action.TOPIC_UNPINNED: ("pinned", True),
+    Action.TOPIC_CLOSED: ("closed", False),
+    Action.TOPIC_OPENED: ("closed", True),
+}
+
+
+def _logged_post(actor: Actor, entry: ModerationLog) -> Post:
+    """The entry's post, if the actor may still moderate it (else `Conflict`/`Denied`)."""
+    post = db.session.get(Post, entry.target_id) if entry.target_type == "post" else None
+    if post is None:
+        raise stale()
+    require_moderator(actor, post.topic.board)
+    require_not_own(actor, post)
+    return post
+
+
+def _logged_topic(actor: Actor, entry: ModerationLog) -> Topic:
+    """The entry's topic, if the actor moderates its board."""
+    topic = db.session.get(Topic, entry.target_id) if entry.target_type == "topic" else None
+    if topic is None:
+        raise stale()
+    require_moderator(actor, topic.board)
+    return topic
+
+
+@reverser(Action.POST_HIDDEN, Action.POST_HIDDEN_BY_COMMUNITY)
+def _undo_hide(actor: Actor, entry: ModerationLog, data: dict[str, Any], reason: str) -> None:
+    post = _logged_post(actor, entry)
+    if not post.is_hidden:
+        raise stale()
+    previous = data.get("previous") or {}
+    apply_hidden_state(post, previous)
+    if not previous.get("kind"):
+        # Cleared: as with an unhide, the same reporters cannot hide it again.
+        close_open_case(
+            actor, post, status=ReportStatus.DISMISSED, resolution="dismiss", reason=reason
+        )
+
+
+@reverser(Action.POST_UNHIDDEN)
+def _undo_unhide(actor: Actor, entry: ModerationLog, data: dict[str, Any], reason: str) -> None:
+    post = _logged_post(actor, entry)
+    if post.is_hidden:
+        raise stale()
+    apply_hidden_state(post, data.get("previous") or {})
+
+
+@reverser(Action.POST_DELETED, Action.POST_REJECTED)
+def _undo_delete(actor: Actor, entry: ModerationLog, data: dict[str, Any], reason: str) -> None:
+    if not apply_restore(_logged_post(actor, entry)):
+        raise stale()
+
+
+@reverser(Action.POST_RESTORED)
+def _undo_restore(actor: Actor, entry: ModerationLog, data: dict[str, Any], reason: str) -> None:
+    if not apply_delete(_logged_post(actor, entry), by_id=actor.user_id):
+        raise stale()
+
+
+@reverser(Action.POST_APPROVED)
+def _undo_approve(actor: Actor, entry: ModerationLog, data: dict[str, Any], reason: str) -> None:
+    post = _logged_post(actor, entry)
+    if post.is_hidden:
+        raise stale()
+    apply_hide(post, kind=HiddenKind.APPROVAL, reason="", by_id=None)
+
+
+@reverser(*_TOPIC_FLAGS)
+def _undo_flag(actor: Actor, entry: ModerationLog, data: dict[str, Any], reason: str) -> None:
+    flag, value = _TOPIC_FLAGS[Action(entry.action)]
+    if not apply_topic_flag(_logged_topic(actor, entry), flag, value):
+        raise stale()
+
+
+@reverser(Action.SLOW_MODE_SET)
+def _undo_slow_mode(actor: Actor, entry: ModerationLog, data: dict[str, Any], reason: str) -> None:
+    topic = _logged_topic(actor, entry)
+    if topic.slow_mode_minutes != data.get("minutes"):
+        raise stale()
+    apply_topic_flag(topic, "slow_mode_minutes", int(data.get("before") or 0))
+
+
+@reverser(Action.TOPIC_MOVED)
+def _undo_move(actor: Actor, entry: ModerationLog, data: dict[str, Any], reason: str) -> None:
+    topic = _logged_topic(actor, entry)
+    back = db.session.get(Board, data.get("from_board"))
+    if back is None or topic.board_id != data.get("to_board"):
+        raise stale()
+    require_moderator(actor, back)
+    apply_move(topic, back)
+
+
+@reverser(Action.REPORT_DISMISSED)
+def _undo_dismissal(actor: Actor, entry: ModerationLog, data: dict[str, Any], reason: str) -> None:
+    report = db.session.get(Report, entry.target_id) if entry.target_type == "report" else None
+    if report is None or report.status != ReportStatus.DISMISSED:
+        raise stale()
+    require_moderator(actor, report.post.topic.board)
+    require_not_own(actor, report.post)
+    if open_case(report.post) is not None:
+        raise Conflict("The post has a newer open report; review that one instead.")
+    report.status = ReportStatus.OPEN
+    report.resolved_at = None
+    report.resolved_by_id = None
+    report.resolution = ""
+    report.resolution_reason = ""
+    if data.get("unhid") and not report.post.is_hidden:
+        apply_hidden_state(report.post, data.get("hidden") or {})

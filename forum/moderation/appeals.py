@@ -8,8 +8,12 @@ from typing import Any
 from sqlalchemy import func
 from sqlalchemy import select
 
+from forum import audit
 from forum import policy
 from forum import validation
+from forum.audit import Action
+from forum.audit import clean_reason
+from forum.audit import group_of
 from forum.errors import Conflict
 from forum.errors import Denied
 from forum.errors import Invalid
@@ -27,9 +31,6 @@ from forum.models.posts import HiddenKind
 from forum.models.posts import Post
 from forum.moderation import actions
 from forum.moderation import sanctions
-from forum.moderation.log import clean_reason
-from forum.moderation.log import group_of
-from forum.moderation.log import record
 from forum.policy import Actor
 from forum.services.notifications import notify
 
@@ -122,9 +123,10 @@ def decide_appeal(actor: Actor, appeal: Appeal, *, grant: bool, reason: Any) -> 
     appeal.decided_at = utcnow()
     appeal.decided_by_id = actor.user_id
     appeal.decision_reason = clean
-    record(
+    audit.record(
         actor,
-        "appeal_granted" if grant else "appeal_denied",
+        Action.APPEAL_GRANTED if grant else Action.APPEAL_DENIED,
+        rank=policy.moderation_rank(actor, group),
         target_type="appeal",
         target_id=appeal.id,
         group=group,

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from forum import audit
 from forum import policy
+from forum.audit import Action
+from forum.audit import clean_reason
 from forum.errors import Denied
 from forum.errors import Invalid
 from forum.extensions import db
 from forum.models.users import User
-from forum.moderation.log import clean_reason
-from forum.moderation.log import record
 from forum.policy import Actor
 
 
@@ -26,9 +27,10 @@ def appoint_site_moderator(actor: Actor, user: User, *, on: bool, reason: Any) -
     if user.is_moderator == on:
         return False
     user.is_moderator = on
-    record(
+    audit.record(
         actor,
-        "site_moderator_appointed" if on else "site_moderator_removed",
+        Action.SITE_MODERATOR_APPOINTED if on else Action.SITE_MODERATOR_REMOVED,
+        rank=policy.moderation_rank(actor, None),
         target_type="user",
         target_id=user.id,
         group=None,

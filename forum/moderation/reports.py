@@ -26,8 +26,12 @@ from sqlalchemy import union_all
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm import selectinload
 
+from forum import audit
 from forum import policy
 from forum import validation
+from forum.audit import Action
+from forum.audit import clean_reason
+from forum.audit import group_of
 from forum.errors import Conflict
 from forum.errors import Denied
 from forum.errors import NotFound
@@ -55,9 +59,6 @@ from forum.models.topics import Topic
 from forum.models.users import User
 from forum.moderation import actions
 from forum.moderation import sanctions
-from forum.moderation.log import clean_reason
-from forum.moderation.log import group_of
-from forum.moderation.log import record
 from forum.policy import Actor
 from forum.services import settings as site_settings
 from forum.services.notifications import notify
@@ -247,9 +248,10 @@ def _defend(reporter: User, flag: Flag, report: Report, post: Post, group: Group
 
 def _community_hide(report: Report, post: Post, group: Group | None) -> None:
     actions.apply_hide(post, kind=HiddenKind.COMMUNITY, reason=COMMUNITY_HIDE_REASON, by_id=None)
-    record(
+    audit.record(
         policy.SYSTEM,
-        "post_hidden_by_community",
+        Action.POST_HIDDEN_BY_COMMUNITY,
+        rank=policy.moderation_rank(policy.SYSTEM, group),
         target_type="post",
         target_id=post.id,
         group=group,
@@ -333,9 +335,10 @@ def resolve_report(
         actions.close_case(
             actor, report, status=ReportStatus.DISMISSED, resolution="dismiss", reason=clean
         )
-        record(
+        audit.record(
             actor,
-            "report_dismissed",
+            Action.REPORT_DISMISSED,
+            rank=policy.moderation_rank(actor, group),
             target_type="report",
             target_id=report.id,
             group=group,

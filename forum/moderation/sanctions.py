@@ -14,8 +14,12 @@ from typing import Any
 
 from sqlalchemy import select
 
+from forum import audit
 from forum import policy
 from forum import validation
+from forum.audit import Action
+from forum.audit import clean_reason
+from forum.audit import group_of
 from forum.errors import Denied
 from forum.errors import Invalid
 from forum.errors import NotFound
@@ -27,10 +31,10 @@ from forum.models.moderation import Report
 from forum.models.moderation import Sanction
 from forum.models.moderation import SanctionKind
 from forum.models.moderation import SanctionState
+from forum.models.modlog import ModerationLog
 from forum.models.users import User
-from forum.moderation.log import clean_reason
-from forum.moderation.log import group_of
-from forum.moderation.log import record
+from forum.moderation.undo import reverser
+from forum.moderation.undo import stale
 from forum.policy import Actor
 from forum.services.notifications import notify
 
@@ -159,9 +163,10 @@ def _sanction(
         # Ends every session and API token the member holds.
         user.auth_epoch += 1
     verb = "silenced" if kind == SanctionKind.SILENCE else "suspended"
-    record(
+    audit.record(
         actor,
-        f"member_{verb}",
+        Action.MEMBER_SILENCED if kind == SanctionKind.SILENCE else Action.MEMBER_SUSPENDED,
+        rank=policy.moderation_rank(actor, group),
         target_type="sanction",
         target_id=sanction.id,
         group=group,
@@ -236,9 +241,10 @@ def auto_silence(user: User, group: Group | None, *, report: Report | None) -> S
     db.session.add(sanction)
     db.session.flush()
     mirror(user, sanction.group_id, SanctionKind.SILENCE)
-    record(
+    audit.record(
         policy.SYSTEM,
-        "member_auto_silenced",
+        Action.MEMBER_AUTO_SILENCED,
+        rank=policy.moderation_rank(policy.SYSTEM, group),
         target_type="sanction",
         target_id=sanction.id,
         group=group,
@@ -288,9 +294,10 @@ def confirm_sanction(actor: Actor, sanction: Sanction) -> bool:
         return False
     sanction.confirmed_by_id = actor.user_id
     mirror(sanction.user, sanction.group_id, sanction.kind)
-    record(
+    audit.record(
         actor,
-        "sanction_confirmed",
+        Action.SANCTION_CONFIRMED,
+        rank=policy.moderation_rank(actor, group),
         target_type="sanction",
         target_id=sanction.id,
         group=group,
@@ -347,9 +354,10 @@ def lift_sanction(actor: Actor, sanction: Sanction, *, reason: Any) -> bool:
     previous = sanction.state
     if not apply_lift(sanction, by_id=actor.user_id):
         return False
-    record(
+    audit.record(
         actor,
-        "sanction_lifted",
+        Action.SANCTION_LIFTED,
+        rank=policy.moderation_rank(actor, group),
         target_type="sanction",
         target_id=sanction.id,
         group=group,
@@ -391,3 +399,31 @@ def _moderates_member(actor: Actor, user: User) -> bool:
         .where(Membership.user_id == user.id)
     )
     return any(policy.can_moderate_scope(actor, group) for group in groups)
+
+
+# --- undo (registered with forum.moderation.undo) ----------------------------------
+
+
+def _logged_sanction(actor: Actor, entry: ModerationLog) -> Sanction:
+    sanction = (
+        db.session.get(Sanction, entry.target_id) if entry.target_type == "sanction" else None
+    )
+    if sanction is None:
+        raise stale()
+    if sanction.user_id == actor.user_id:
+        raise Denied("You cannot act on yourself.")
+    return sanction
+
+
+@reverser(Action.MEMBER_SILENCED, Action.MEMBER_SUSPENDED, Action.MEMBER_AUTO_SILENCED)
+def _undo_sanction(actor: Actor, entry: ModerationLog, data: dict[str, Any], reason: str) -> None:
+    if not apply_lift(_logged_sanction(actor, entry), by_id=actor.user_id):
+        raise stale()
+
+
+@reverser(Action.SANCTION_LIFTED)
+def _undo_lift(actor: Actor, entry: ModerationLog, data: dict[str, Any], reason: str) -> None:
+    sanction = _logged_sanction(actor, entry)
+    state = SanctionState(data.get("state") or SanctionState.ACTIVE.value)
+    if not apply_reinstate(sanction, state):
+        raise stale()

@@ -22,6 +22,7 @@ from dataclasses import field
 from typing import Any
 
 from forum import policy
+from forum.audit import entry_data
 from forum.extensions import db
 from forum.models.boards import Board
 from forum.models.groups import Group
@@ -31,7 +32,6 @@ from forum.models.modlog import ModerationLog
 from forum.models.posts import Post
 from forum.models.topics import Topic
 from forum.models.users import User
-from forum.moderation.log import entry_data
 from forum.policy import Actor
 
 

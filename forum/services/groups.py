@@ -15,8 +15,10 @@ from typing import Any
 from sqlalchemy import func
 from sqlalchemy import select
 
+from forum import audit
 from forum import policy
 from forum import validation
+from forum.audit import Action
 from forum.errors import Conflict
 from forum.errors import Denied
 from forum.errors import Invalid
@@ -33,9 +35,7 @@ from forum.models.groups import Role
 from forum.models.groups import Visibility
 from forum.models.invitations import MemberInvitation
 from forum.models.invitations import MemberInvitationState
-from forum.models.modlog import ModerationLog
 from forum.models.users import User
-from forum.moderation.log import record
 from forum.policy import Actor
 from forum.services import membership
 from forum.services.membership import Door
@@ -44,29 +44,6 @@ from forum.services.notifications import notify
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 BREAK_GLASS_LIFETIME = timedelta(hours=1)
-
-
-def log_action(
-    actor: Actor,
-    action: str,
-    *,
-    target_type: str,
-    target_id: int,
-    group: Group | None,
-    reason: str = "",
-) -> ModerationLog:
-    """Write a moderation log row in the caller's transaction."""
-    entry = ModerationLog(
-        actor_id=actor.user_id or None,
-        action=action,
-        target_type=target_type,
-        target_id=target_id,
-        group_id=group.id if group else None,
-        reason=reason,
-        created_at=utcnow(),
-    )
-    db.session.add(entry)
-    return entry
 
 
 def _slug(value: Any) -> str:
@@ -136,7 +113,14 @@ def create_group(
     db.session.add(group)
     db.session.flush()
     first_owner = owner_user.id if owner_user else policy.require_member(actor)
-    log_action(actor, "create_group", target_type="group", target_id=group.id, group=group)
+    audit.record(
+        actor,
+        Action.CREATE_GROUP,
+        rank=policy.moderation_rank(actor, group),
+        target_type="group",
+        target_id=group.id,
+        group=group,
+    )
     membership.admit_member(actor, group, first_owner, door=Door.CREATION, role=Role.OWNER)
     db.session.flush()
     return group
@@ -196,9 +180,10 @@ def update_group_moderation(
         setattr(group, key, value)
     # Members may see the log from now on, so the change itself is the first thing in it.
     summary = ", ".join(f"{key}={str(value).lower()}" for key, value in sorted(changed.items()))
-    log_action(
+    audit.record(
         actor,
-        "group_settings_changed",
+        Action.GROUP_SETTINGS_CHANGED,
+        rank=policy.moderation_rank(actor, group),
         target_type="group",
         target_id=group.id,
         group=group,
@@ -268,9 +253,10 @@ def set_member_role(
         raise Conflict("A group needs at least one owner: make someone else owner first.")
     before = found.role
     found.role = clean_role
-    log_action(
+    audit.record(
         actor,
-        "set_role",
+        Action.SET_ROLE,
+        rank=policy.moderation_rank(actor, group),
         target_type="user",
         target_id=user.id,
         group=group,
@@ -342,9 +328,10 @@ def remove_member(actor: Actor, group: Group, username: Any) -> bool:
     if found.role == Role.OWNER and _owners(group) <= 1:
         raise Conflict("A group needs at least one owner: make someone else owner first.")
     db.session.delete(found)
-    log_action(
+    audit.record(
         actor,
-        "leave_group" if leaving else "remove_member",
+        Action.LEAVE_GROUP if leaving else Action.REMOVE_MEMBER,
+        rank=policy.moderation_rank(actor, group),
         target_type="user",
         target_id=user.id,
         group=group,
@@ -428,9 +415,10 @@ def decide_join_request(
         )
     elif keep_out:
         membership.exclude(actor, group, request.user_id, ExclusionKind.DECLINED)
-        record(
+        audit.record(
             actor,
-            "join_request_declined",
+            Action.JOIN_REQUEST_DECLINED,
+            rank=policy.moderation_rank(actor, group),
             target_type="user",
             target_id=request.user_id,
             group=group,
@@ -457,9 +445,10 @@ def break_glass(actor: Actor, group: Group, *, reason: Any) -> BreakGlass:
     db.session.add(entry)
     db.session.flush()
     # The log row points at the step itself, so owners see exactly when it ends.
-    log_action(
+    audit.record(
         actor,
-        "break_glass",
+        Action.BREAK_GLASS,
+        rank=policy.moderation_rank(actor, group),
         target_type="break_glass",
         target_id=entry.id,
         group=group,

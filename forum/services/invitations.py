@@ -16,8 +16,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from forum import audit
 from forum import policy
 from forum import validation
+from forum.audit import Action
 from forum.errors import Denied
 from forum.errors import NotFound
 from forum.extensions import db
@@ -31,7 +33,6 @@ from forum.models.invitations import MemberInvitationState
 from forum.models.users import User
 from forum.policy import Actor
 from forum.services import membership
-from forum.services.groups import log_action
 from forum.services.membership import Door
 from forum.services.membership import membership_of
 
@@ -83,9 +84,10 @@ def create_invitation(
     )
     db.session.add(invitation)
     db.session.flush()
-    log_action(
+    audit.record(
         actor,
-        "create_invitation",
+        Action.CREATE_INVITATION,
+        rank=policy.moderation_rank(actor, group),
         target_type="invitation",
         target_id=invitation.id,
         group=group,
@@ -139,9 +141,10 @@ def revoke_invitation(actor: Actor, group: Group | None, invitation_id: Any) -> 
     if invitation.revoked_at is not None:
         return False
     invitation.revoked_at = utcnow()
-    log_action(
+    audit.record(
         actor,
-        "revoke_invitation",
+        Action.REVOKE_INVITATION,
+        rank=policy.moderation_rank(actor, group),
         target_type="invitation",
         target_id=invitation.id,
         group=group,

@@ -24,7 +24,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy import update
 
+from forum import audit
 from forum import policy
+from forum.audit import Action
 from forum.errors import Denied
 from forum.errors import NotFound
 from forum.extensions import db
@@ -42,7 +44,6 @@ from forum.models.invitations import MemberInvitationState
 from forum.models.moderation import SanctionKind
 from forum.models.users import User
 from forum.moderation import sanctions
-from forum.moderation.log import record
 from forum.policy import Actor
 
 
@@ -122,9 +123,10 @@ def admit_member(
         )
         .values(state=MemberInvitationState.WITHDRAWN, decided_at=now)
     )
-    record(
+    audit.record(
         actor,
-        "member_joined",
+        Action.MEMBER_JOINED,
+        rank=policy.moderation_rank(actor, group),
         target_type="user",
         target_id=user_id,
         group=group,
@@ -190,9 +192,10 @@ def revoke_made_by(
         )
     if not link_ids and not named_ids:
         return 0
-    record(
+    audit.record(
         actor,
-        "invitations_revoked",
+        Action.INVITATIONS_REVOKED,
+        rank=policy.moderation_rank(actor, group),
         target_type="user",
         target_id=user_id,
         group=group,
@@ -276,9 +279,10 @@ def allow_back(actor: Actor, group: Group, username: Any) -> GroupExclusion:
         raise NotFound()
     exclusion.lifted_at = utcnow()
     exclusion.lifted_by_id = actor.user_id or None
-    record(
+    audit.record(
         actor,
-        "member_allowed_back",
+        Action.MEMBER_ALLOWED_BACK,
+        rank=policy.moderation_rank(actor, group),
         target_type="user",
         target_id=exclusion.user_id,
         group=group,

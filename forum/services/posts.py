@@ -8,8 +8,11 @@ from typing import Any
 from sqlalchemy import delete
 from sqlalchemy import select
 
+from forum import audit
 from forum import policy
 from forum import validation
+from forum.audit import Action
+from forum.audit import clean_reason
 from forum.errors import Denied
 from forum.errors import Invalid
 from forum.errors import NotFound
@@ -22,8 +25,6 @@ from forum.models.posts import Post
 from forum.models.posts import PostRevision
 from forum.models.posts import RedactedBy
 from forum.models.topics import Topic
-from forum.moderation.log import clean_reason
-from forum.moderation.log import record
 from forum.policy import Actor
 from forum.rendering import RENDERER_VERSION
 from forum.rendering import TooComplex
@@ -250,9 +251,10 @@ def redact_revision(
     revision.redacted_as = (RedactedBy.AUTHOR if by_author else RedactedBy.MODERATOR).value
     revision.redacted_by_id = actor.user_id
     if not by_author:
-        record(
+        audit.record(
             actor,
-            "revision_redacted",
+            Action.REVISION_REDACTED,
+            rank=policy.moderation_rank(actor, post.topic.board.group),
             target_type="post",
             target_id=post.id,
             group=post.topic.board.group,

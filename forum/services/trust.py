@@ -35,8 +35,10 @@ from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
 
+from forum import audit
 from forum import policy
 from forum import validation
+from forum.audit import Action
 from forum.errors import Denied
 from forum.errors import Invalid
 from forum.errors import NotLoggedIn
@@ -57,7 +59,6 @@ from forum.models.moderation import SanctionKind
 from forum.models.posts import Post
 from forum.models.topics import Topic
 from forum.models.users import User
-from forum.moderation import log as moderation_log
 from forum.policy import Actor
 from forum.services import notifications
 from forum.services.settings import get_settings
@@ -552,9 +553,10 @@ def _grant_site_level(actor: Actor, user: User, *, level: Any, lock: Any, reason
     user.trust_level = new_level
     user.trust_level_locked = locked
     db.session.flush()
-    moderation_log.record(
+    audit.record(
         actor,
-        "trust_level_granted",
+        Action.TRUST_LEVEL_GRANTED,
+        rank=policy.moderation_rank(actor, None),
         target_type="user",
         target_id=user.id,
         group=None,
@@ -604,9 +606,10 @@ def _grant_group_level(actor: Actor, user: User, group: Group, *, level: Any, re
     # The flush retires the member's cached group facts (models.groups), so the grant
     # applies from their very next request in every worker.
     db.session.flush()
-    moderation_log.record(
+    audit.record(
         actor,
-        "group_trust_level_granted",
+        Action.GROUP_TRUST_LEVEL_GRANTED,
+        rank=policy.moderation_rank(actor, group),
         target_type="user",
         target_id=user.id,
         group=group,

@@ -12,6 +12,7 @@ from functools import cache
 from typing import Any
 
 from forum import rendering
+from forum.audit import REASON_MAX
 from forum.blueprints.api import bp
 from forum.blueprints.api.inputs import MAX_ID
 from forum.blueprints.api.inputs import MAX_PAGE
@@ -29,7 +30,6 @@ from forum.models.posts import HiddenKind
 from forum.moderation.actions import SLOW_MODE_MAX
 from forum.moderation.appeals import TARGET_TYPES as APPEAL_TARGETS
 from forum.moderation.appeals import TEXT_MAX as APPEAL_TEXT_MAX
-from forum.moderation.log import REASON_MAX
 from forum.moderation.reports import ACTIONS as RESOLVE_ACTIONS
 from forum.moderation.reports import NOTE_MAX
 from forum.moderation.sanctions import DAYS_MAX as SANCTION_DAYS_MAX
