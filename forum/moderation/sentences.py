@@ -4,7 +4,7 @@ Log rows store an action name, a target and a little data for undo; read out as 
 they look like machine output ("sam_admin create group group 2", "Reason: moderator").
 `log_lines` turns a page of rows into sentences ("sam_admin created the group Recovery
 circle", "A moderator hid a post in “Evenings”") from one table, `_SENTENCES`, that
-covers every action written; an action it does not know still reads as words.
+covers every `forum.audit.Action`; an action it does not know still reads as words.
 
 A sentence never names what its reader may not see: members, topics, posts, boards,
 groups and sanctions are looked up through the policy's scopes for that reader, and
@@ -22,6 +22,7 @@ from dataclasses import field
 from typing import Any
 
 from forum import policy
+from forum.audit import Action
 from forum.audit import entry_data
 from forum.extensions import db
 from forum.models.boards import Board
@@ -323,27 +324,27 @@ def _invitations_revoked(say: _Say) -> list[Part]:
 
 
 # What undoing each action takes back, said of its target ("undid the hiding of ...").
-_UNDONE = {
-    "report_dismissed": "the dismissal of the reports about",
-    "post_hidden": "the hiding of",
-    "post_hidden_by_community": "the automatic hiding of",
-    "post_unhidden": "the showing again of",
-    "post_deleted": "the deletion of",
-    "post_restored": "the restoring of",
-    "post_approved": "the approval of",
-    "post_rejected": "the rejection of",
-    "member_silenced": "the silence on",
-    "member_suspended": "the suspension of",
-    "member_auto_silenced": "the automatic silence on",
-    "sanction_lifted": "the lifting of the sanction on",
-    "topic_locked": "the locking of",
-    "topic_unlocked": "the unlocking of",
-    "topic_pinned": "the pinning of",
-    "topic_unpinned": "the unpinning of",
-    "topic_closed": "the closing of",
-    "topic_opened": "the reopening of",
-    "topic_moved": "the move of",
-    "slow_mode_set": "slow mode in",
+_UNDONE: dict[str, str] = {
+    Action.REPORT_DISMISSED: "the dismissal of the reports about",
+    Action.POST_HIDDEN: "the hiding of",
+    Action.POST_HIDDEN_BY_COMMUNITY: "the automatic hiding of",
+    Action.POST_UNHIDDEN: "the showing again of",
+    Action.POST_DELETED: "the deletion of",
+    Action.POST_RESTORED: "the restoring of",
+    Action.POST_APPROVED: "the approval of",
+    Action.POST_REJECTED: "the rejection of",
+    Action.MEMBER_SILENCED: "the silence on",
+    Action.MEMBER_SUSPENDED: "the suspension of",
+    Action.MEMBER_AUTO_SILENCED: "the automatic silence on",
+    Action.SANCTION_LIFTED: "the lifting of the sanction on",
+    Action.TOPIC_LOCKED: "the locking of",
+    Action.TOPIC_UNLOCKED: "the unlocking of",
+    Action.TOPIC_PINNED: "the pinning of",
+    Action.TOPIC_UNPINNED: "the unpinning of",
+    Action.TOPIC_CLOSED: "the closing of",
+    Action.TOPIC_OPENED: "the reopening of",
+    Action.TOPIC_MOVED: "the move of",
+    Action.SLOW_MODE_SET: "slow mode in",
 }
 
 
@@ -401,97 +402,103 @@ def _sanction_step(verb: str) -> Sentence:
     return say_it
 
 
+# Keyed by `Action` (a test checks every action has one); old names stay readable.
 _SENTENCES: dict[str, Sentence] = {
     # Groups (forum.services.groups, forum.services.invitations; issue 10's doors).
-    "create_group": lambda s: [*s.who(), " created ", *s.group()],
-    "group_settings_changed": _group_settings,
-    "add_member": lambda s: [
+    Action.CREATE_GROUP: lambda s: [*s.who(), " created ", *s.group()],
+    Action.GROUP_SETTINGS_CHANGED: _group_settings,
+    Action.ADD_MEMBER: lambda s: [
         *s.who(),
         " added ",
         *s.target_member(),
         f" to the group as {_role(s.entry.reason)}",
     ],
-    "set_role": lambda s: [*s.who(), " made ", *s.target_member(), f" {_role(s.entry.reason)}"],
-    "remove_member": lambda s: [*s.who(), " removed ", *s.target_member(), " from the group"],
-    "leave_group": lambda s: [*s.target_member(), " left the group"],
-    "break_glass": lambda s: [*s.who(), " entered ", *s.group(), " through break-glass"],
-    "create_invitation": lambda s: [
+    Action.SET_ROLE: lambda s: [
+        *s.who(),
+        " made ",
+        *s.target_member(),
+        f" {_role(s.entry.reason)}",
+    ],
+    Action.REMOVE_MEMBER: lambda s: [*s.who(), " removed ", *s.target_member(), " from the group"],
+    Action.LEAVE_GROUP: lambda s: [*s.target_member(), " left the group"],
+    Action.BREAK_GLASS: lambda s: [*s.who(), " entered ", *s.group(), " through break-glass"],
+    Action.CREATE_INVITATION: lambda s: [
         *s.who(),
         " made an invitation link" if s.entry.group_id is not None else " made a site invitation",
     ],
-    "revoke_invitation": lambda s: [*s.who(), " revoked an invitation link"],
-    "member_joined": _joined,
-    "member_allowed_back": lambda s: [
+    Action.REVOKE_INVITATION: lambda s: [*s.who(), " revoked an invitation link"],
+    Action.MEMBER_JOINED: _joined,
+    Action.MEMBER_ALLOWED_BACK: lambda s: [
         *s.who(),
         " allowed ",
         *s.target_member(),
         " back: links, requests and invitations work for them again",
     ],
-    "join_request_declined": lambda s: [
+    Action.JOIN_REQUEST_DECLINED: lambda s: [
         *s.who(),
         " declined the request to join of ",
         *s.target_member(),
         " and kept them from asking again" if s.data.get("keep_out") else "",
     ],
-    "invitations_revoked": _invitations_revoked,
+    Action.INVITATIONS_REVOKED: _invitations_revoked,
     # Trust levels and site roles.
-    "trust_level_granted": _trust,
-    "group_trust_level_granted": _trust,
-    "site_moderator_appointed": lambda s: [
+    Action.TRUST_LEVEL_GRANTED: _trust,
+    Action.GROUP_TRUST_LEVEL_GRANTED: _trust,
+    Action.SITE_MODERATOR_APPOINTED: lambda s: [
         *s.who(),
         " made ",
         *s.target_member(),
         " a site moderator",
     ],
-    "site_moderator_removed": lambda s: [
+    Action.SITE_MODERATOR_REMOVED: lambda s: [
         *s.who(),
         " removed ",
         *s.target_member(),
         " from the site moderators",
     ],
     # Reports and posts.
-    "report_dismissed": _verb("dismissed the reports about", lambda s: s.post()),
-    "post_hidden": lambda s: (
+    Action.REPORT_DISMISSED: _verb("dismissed the reports about", lambda s: s.post()),
+    Action.POST_HIDDEN: lambda s: (
         [*s.who(), " kept ", *s.post(), " hidden"]
         if s.data.get("kept")
         else [*s.who(), " hid ", *s.post()]
     ),
-    "post_hidden_by_community": lambda s: [
+    Action.POST_HIDDEN_BY_COMMUNITY: lambda s: [
         *_capitalised(s.post()),
         " was hidden automatically after members' reports",
     ],
-    "post_unhidden": _verb("showed", lambda s: s.post(), " again"),
-    "post_deleted": _verb("deleted", lambda s: s.post()),
-    "post_restored": _verb("restored", lambda s: s.post()),
-    "post_approved": _verb("approved", lambda s: s.post()),
-    "post_rejected": _verb("did not approve", lambda s: s.post()),
-    "revision_redacted": _verb("removed an earlier version of", lambda s: s.post()),
+    Action.POST_UNHIDDEN: _verb("showed", lambda s: s.post(), " again"),
+    Action.POST_DELETED: _verb("deleted", lambda s: s.post()),
+    Action.POST_RESTORED: _verb("restored", lambda s: s.post()),
+    Action.POST_APPROVED: _verb("approved", lambda s: s.post()),
+    Action.POST_REJECTED: _verb("did not approve", lambda s: s.post()),
+    Action.REVISION_REDACTED: _verb("removed an earlier version of", lambda s: s.post()),
     # Sanctions and appeals.
-    "member_silenced": _sanctioned("silenced"),
-    "member_suspended": _sanctioned("suspended"),
-    "member_auto_silenced": lambda s: [
+    Action.MEMBER_SILENCED: _sanctioned("silenced"),
+    Action.MEMBER_SUSPENDED: _sanctioned("suspended"),
+    Action.MEMBER_AUTO_SILENCED: lambda s: [
         *_capitalised(s.target_member()),
         " was silenced automatically after spam reports, until a moderator looks",
     ],
-    "sanction_confirmed": _sanction_step("confirmed"),
-    "sanction_lifted": _sanction_step("lifted"),
-    "appeal_granted": lambda s: [*s.who(), " granted an appeal"],
-    "appeal_denied": lambda s: [*s.who(), " turned down an appeal"],
+    Action.SANCTION_CONFIRMED: _sanction_step("confirmed"),
+    Action.SANCTION_LIFTED: _sanction_step("lifted"),
+    Action.APPEAL_GRANTED: lambda s: [*s.who(), " granted an appeal"],
+    Action.APPEAL_DENIED: lambda s: [*s.who(), " turned down an appeal"],
     # Topics.
-    "topic_locked": _verb("locked", lambda s: s.topic()),
-    "topic_unlocked": _verb("unlocked", lambda s: s.topic()),
-    "topic_pinned": _verb("pinned", lambda s: s.topic()),
-    "topic_unpinned": _verb("unpinned", lambda s: s.topic()),
-    "topic_closed": _verb("closed", lambda s: s.topic()),
-    "topic_opened": _verb("reopened", lambda s: s.topic()),
-    "topic_moved": _topic_moved,
-    "slow_mode_set": _slow_mode,
-    "undo": _undo,
+    Action.TOPIC_LOCKED: _verb("locked", lambda s: s.topic()),
+    Action.TOPIC_UNLOCKED: _verb("unlocked", lambda s: s.topic()),
+    Action.TOPIC_PINNED: _verb("pinned", lambda s: s.topic()),
+    Action.TOPIC_UNPINNED: _verb("unpinned", lambda s: s.topic()),
+    Action.TOPIC_CLOSED: _verb("closed", lambda s: s.topic()),
+    Action.TOPIC_OPENED: _verb("reopened", lambda s: s.topic()),
+    Action.TOPIC_MOVED: _topic_moved,
+    Action.SLOW_MODE_SET: _slow_mode,
+    Action.UNDO: _undo,
 }
 
 # Actions whose row keeps something else than a moderator's reason in `reason`: the role
 # given (add_member, set_role) or what changed (group_settings_changed).
-_REASON_IS_DATA = frozenset({"add_member", "set_role", "group_settings_changed"})
+_REASON_IS_DATA = frozenset({Action.ADD_MEMBER, Action.SET_ROLE, Action.GROUP_SETTINGS_CHANGED})
 
 
 def _capitalised(parts: list[Part]) -> list[Part]:

@@ -68,7 +68,7 @@ def undo(actor: Actor, entry: ModerationLog, *, reason: Any) -> bool:
     clean = clean_reason(reason)
     if entry.undone_at is not None:
         raise Conflict("That action has been undone already.")
-    reverse = _REVERSERS.get(Action(entry.action)) if entry.action in Action else None
+    reverse = _REVERSERS.get(entry.action)  # type: ignore[call-overload]
     if reverse is None:
         raise Conflict("That action cannot be undone.")
     data = entry_data(entry)

@@ -14,6 +14,7 @@ from forum.models.notifications import Notification
 from forum.models.posts import HiddenKind
 from forum.moderation import actions
 from forum.moderation import log
+from forum.moderation import undo
 from forum.services import posts as post_services
 from tests import factories as f
 
@@ -38,7 +39,7 @@ def _last_entry(db, action: str) -> ModerationLog:
 def _undo(db, action: str, by=None):
     entry = _last_entry(db, action)
     by = by or f.actor(f.make_user(moderator=True))
-    assert log.undo(by, entry, reason="Undone in a test.")
+    assert undo.undo(by, entry, reason="Undone in a test.")
     db.session.commit()
     return entry
 
@@ -79,7 +80,7 @@ def test_undo_hide_shows_the_post_and_an_entry_is_undone_once(db):
     assert entry.undone_at is not None
     assert _last_entry(db, "undo").data == f'{{"action": "post_hidden", "entry": {entry.id}}}'
     with pytest.raises(Conflict):
-        log.undo(f.actor(f.make_user(moderator=True)), entry, reason="Twice.")
+        undo.undo(f.actor(f.make_user(moderator=True)), entry, reason="Twice.")
 
 
 def test_unhide_clears_review_request_and_undo_hides_again(db):
@@ -323,8 +324,8 @@ def test_lower_rank_cannot_undo_a_higher_ranks_action(db):
     db.session.commit()
     entry = _last_entry(db, "topic_locked")
     with pytest.raises(Denied):
-        log.undo(f.actor(group_mod), entry, reason="I disagree.")
-    assert log.undo(f.actor(f.make_admin()), entry, reason="Admin disagrees.")
+        undo.undo(f.actor(group_mod), entry, reason="I disagree.")
+    assert undo.undo(f.actor(f.make_admin()), entry, reason="Admin disagrees.")
 
 
 def test_higher_rank_undoes_a_group_moderators_action(db):
@@ -334,7 +335,7 @@ def test_higher_rank_undoes_a_group_moderators_action(db):
     actions.pin_topic(f.actor(group_mod), topic, reason="Important.")
     db.session.commit()
     entry = _last_entry(db, "topic_pinned")
-    assert log.undo(f.actor(f.owner_of(group)), entry, reason="Not that important.")
+    assert undo.undo(f.actor(f.owner_of(group)), entry, reason="Not that important.")
     assert topic.pinned is False
 
 
@@ -344,9 +345,9 @@ def test_undo_needs_a_reason_and_a_moderator(db):
     db.session.commit()
     entry = _last_entry(db, "topic_locked")
     with pytest.raises(Invalid):
-        log.undo(mod, entry, reason="")
+        undo.undo(mod, entry, reason="")
     with pytest.raises(Denied):
-        log.undo(f.actor(f.make_user()), entry, reason="Members cannot.")
+        undo.undo(f.actor(f.make_user()), entry, reason="Members cannot.")
 
 
 def test_entries_are_listed_newest_first_in_scope(db):

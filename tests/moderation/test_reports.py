@@ -427,7 +427,7 @@ def test_spam_flags_under_dismissed_cases_do_not_count(db):
 
 
 def test_undo_a_dismissal_reopens_the_case_and_hides_again(db):
-    from forum.moderation import log
+    from forum.moderation import undo
 
     post = _post(author_level=1)
     for reporter in _members(3, 2):
@@ -437,12 +437,12 @@ def test_undo_a_dismissal_reopens_the_case_and_hides_again(db):
     entry = db.session.scalar(
         select(ModerationLog).where(ModerationLog.action == "report_dismissed")
     )
-    assert log.undo(f.actor(f.make_user(moderator=True)), entry, reason="Too hasty.")
+    assert undo.undo(f.actor(f.make_user(moderator=True)), entry, reason="Too hasty.")
     assert report.status == ReportStatus.OPEN and post.hidden_kind == HiddenKind.COMMUNITY
 
 
 def test_undo_a_community_hide_clears_the_post(db):
-    from forum.moderation import log
+    from forum.moderation import undo
 
     post = _post(author_level=0)
     reporter = f.make_user(trust_level=3)
@@ -450,7 +450,7 @@ def test_undo_a_community_hide_clears_the_post(db):
     entry = db.session.scalar(
         select(ModerationLog).where(ModerationLog.action == "post_hidden_by_community")
     )
-    assert log.undo(f.actor(f.make_user(moderator=True)), entry, reason="Not spam.")
+    assert undo.undo(f.actor(f.make_user(moderator=True)), entry, reason="Not spam.")
     assert not post.is_hidden and report.status == ReportStatus.DISMISSED
     with pytest.raises(Conflict):
         reports.report_post(f.actor(reporter), post, reason="spam")

@@ -15,8 +15,8 @@ from forum.models.groups import Membership
 from forum.models.moderation import SanctionState
 from forum.models.modlog import ModerationLog
 from forum.models.notifications import Notification
-from forum.moderation import log
 from forum.moderation import sanctions
+from forum.moderation import undo
 from tests import factories as f
 
 
@@ -159,7 +159,7 @@ def test_undo_a_silence_lifts_it_and_undo_a_lift_puts_it_back(db):
     entry = db.session.scalar(
         select(ModerationLog).where(ModerationLog.action == "member_silenced")
     )
-    assert log.undo(f.actor(second), entry, reason="Mistake.")
+    assert undo.undo(f.actor(second), entry, reason="Mistake.")
     db.session.commit()
     assert made.state == SanctionState.LIFTED and member.silenced_until is None
     lifted = db.session.scalar(select(ModerationLog).where(ModerationLog.action == "undo"))
@@ -174,7 +174,7 @@ def test_undo_a_silence_lifts_it_and_undo_a_lift_puts_it_back(db):
     )
     db.session.commit()
     lift = db.session.scalar(select(ModerationLog).where(ModerationLog.action == "sanction_lifted"))
-    assert log.undo(f.actor(first), lift, reason="Keep it.")
+    assert undo.undo(f.actor(first), lift, reason="Keep it.")
     db.session.commit()
     assert member.is_silenced()
 
