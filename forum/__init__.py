@@ -40,7 +40,6 @@ def create_app(config: type | dict[str, Any] | None = None) -> Flask:
     _configure_requests(app)
     _configure_errors(app)
     _configure_blueprints(app)
-    _configure_cli(app)
     return app
 
 
@@ -198,9 +197,3 @@ def _configure_blueprints(app: Flask) -> None:
         api_bp,
     ):
         app.register_blueprint(blueprint)
-
-
-def _configure_cli(app: Flask) -> None:
-    from forum.cli import register_flask_commands
-
-    register_flask_commands(app)

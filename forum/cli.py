@@ -270,12 +270,6 @@ def make_migration(message: str) -> None:
         migrate(directory=str(MIGRATIONS_PATH), message=message)
 
 
-def register_flask_commands(app: Flask) -> None:
-    """Expose the same commands under `flask` for developers."""
-    for name, command in main.commands.items():
-        app.cli.add_command(command, name)
-
-
 def run(*args: Any) -> None:
     """Entry point for `python -m forum.cli`."""
     main(*args)

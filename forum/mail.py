@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 
-from forum.services.accounts import Mail
+from forum.messages import Mail
 
 log = logging.getLogger("forum.mail")
 

@@ -17,6 +17,26 @@ from dataclasses import field
 from datetime import datetime
 from typing import Protocol
 
+# Languages both Whoosh's stemmers and PostgreSQL's text search know (the site setting
+# `search_language` chooses one; a change takes effect after `forum reindex`).
+LANGUAGES = (
+    "danish",
+    "dutch",
+    "english",
+    "finnish",
+    "french",
+    "german",
+    "hungarian",
+    "italian",
+    "norwegian",
+    "portuguese",
+    "romanian",
+    "russian",
+    "spanish",
+    "swedish",
+    "turkish",
+)
+
 
 class DocState(enum.StrEnum):
     """What a post's index entry says about who may find it."""

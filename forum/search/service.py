@@ -11,6 +11,7 @@ configured backend, then loads the page of ids through `policy.visible_posts` an
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import re
@@ -47,8 +48,10 @@ from forum.extensions import db
 from forum.models.boards import Board
 from forum.models.posts import Post
 from forum.models.search import SearchQueue
+from forum.models.settings import SiteSetting
 from forum.models.topics import Topic
 from forum.models.users import User
+from forum.search import LANGUAGES
 from forum.search import Backend
 from forum.search import Document
 from forum.search import IndexBusy
@@ -146,9 +149,13 @@ def init_search(app: Flask) -> None:
 
 
 def _language() -> str:
-    from forum.services.settings import get_settings
-
-    return str(get_settings().get("search_language") or "english")
+    # The stored setting, read here and not through forum.services.settings: search sits
+    # below the services (they write through its queue). Read once per backend.
+    stored = db.session.scalar(
+        select(SiteSetting.value).where(SiteSetting.key == "search_language")
+    )
+    language = json.loads(stored) if stored else None
+    return language if isinstance(language, str) and language in LANGUAGES else "english"
 
 
 def get_backend(app: Flask) -> Backend:

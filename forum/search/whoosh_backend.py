@@ -72,6 +72,7 @@ from whoosh.matching.wrappers import FilterMatcher
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length as _byte_to_length
 
+from forum.search import LANGUAGES
 from forum.search import MATCH_LIMIT
 from forum.search import DocState
 from forum.search import Document
@@ -82,7 +83,6 @@ from forum.search import Results
 from forum.search.syntax import Term
 from forum.search.syntax import parse
 from forum.search.syntax import render
-from forum.services.settings import SEARCH_LANGUAGE_CHOICES as LANGUAGES
 
 log = logging.getLogger(__name__)
 

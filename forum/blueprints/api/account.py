@@ -6,10 +6,10 @@ from typing import Any
 
 from forum import policy
 from forum.blueprints import context
-from forum.blueprints.api import bp
 from forum.blueprints.api import inputs
 from forum.blueprints.api import serializers
 from forum.blueprints.api.auth import token_answer
+from forum.blueprints.api.blueprint import bp
 from forum.errors import NotLoggedIn
 from forum.models.users import User
 from forum.services import accounts

@@ -10,9 +10,9 @@ from flask import g
 from flask import request
 
 from forum.blueprints import context
-from forum.blueprints.api import bp
 from forum.blueprints.api import inputs
 from forum.blueprints.api import serializers
+from forum.blueprints.api.blueprint import bp
 from forum.errors import NotLoggedIn
 from forum.extensions import csrf
 from forum.models.users import User

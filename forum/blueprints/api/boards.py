@@ -9,9 +9,9 @@ from flask import current_app
 from forum import listings
 from forum import policy
 from forum.blueprints import context
-from forum.blueprints.api import bp
 from forum.blueprints.api import inputs
 from forum.blueprints.api import serializers
+from forum.blueprints.api.blueprint import bp
 from forum.errors import Invalid
 from forum.services import boards
 from forum.services import topics

@@ -14,9 +14,9 @@ from forum import listings
 from forum import policy
 from forum import validation
 from forum.blueprints import context
-from forum.blueprints.api import bp
 from forum.blueprints.api import inputs
 from forum.blueprints.api import serializers
+from forum.blueprints.api.blueprint import bp
 from forum.errors import NotFound
 from forum.models.groups import Group
 from forum.models.invitations import MemberInvitation

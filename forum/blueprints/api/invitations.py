@@ -12,9 +12,9 @@ from typing import Any
 
 from forum import policy
 from forum.blueprints import context
-from forum.blueprints.api import bp
 from forum.blueprints.api import inputs
 from forum.blueprints.api import serializers
+from forum.blueprints.api.blueprint import bp
 from forum.blueprints.api.groups import actor_now
 from forum.blueprints.api.groups import group_answer
 from forum.blueprints.groups import invitation_link

@@ -13,7 +13,7 @@ from typing import Any
 
 from forum import rendering
 from forum.audit import REASON_MAX
-from forum.blueprints.api import bp
+from forum.blueprints.api.blueprint import bp
 from forum.blueprints.api.inputs import MAX_ID
 from forum.blueprints.api.inputs import MAX_PAGE
 from forum.blueprints.api.notifications import MAX_IDS as NOTIFICATION_IDS_MAX

@@ -6,9 +6,9 @@ from typing import Any
 
 from forum import policy
 from forum.blueprints import context
-from forum.blueprints.api import bp
 from forum.blueprints.api import inputs
 from forum.blueprints.api import serializers
+from forum.blueprints.api.blueprint import bp
 from forum.models.posts import Post
 from forum.moderation import reports
 from forum.policy import Actor

@@ -7,9 +7,9 @@ from typing import Any
 from flask import request
 
 from forum.blueprints import context
-from forum.blueprints.api import bp
 from forum.blueprints.api import inputs
 from forum.blueprints.api import serializers
+from forum.blueprints.api.blueprint import bp
 from forum.blueprints.search import search_arguments
 from forum.search import service
 

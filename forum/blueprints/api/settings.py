@@ -6,8 +6,8 @@ from typing import Any
 
 from forum import policy
 from forum.blueprints import context
-from forum.blueprints.api import bp
 from forum.blueprints.api import inputs
+from forum.blueprints.api.blueprint import bp
 from forum.services import settings
 
 

@@ -7,10 +7,10 @@ from typing import Any
 from forum import listings
 from forum import policy
 from forum.blueprints import context
-from forum.blueprints.api import bp
 from forum.blueprints.api import inputs
 from forum.blueprints.api import serializers
 from forum.blueprints.api.auth import sessionless
+from forum.blueprints.api.blueprint import bp
 from forum.services import accounts
 from forum.services import trust
 
