@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent / "forum"
@@ -47,3 +48,183 @@ def test_models_import_no_policy_services_or_login():
 def test_no_utils_or_helpers_modules():
     names = {p.stem for p in ROOT.rglob("*.py")}
     assert not names & {"utils", "helpers"}
+
+
+# --- imports: no circles, and every import runs down the layers ---------------------
+#
+# The graph has one node per module of forum/ and one edge per import of another: every
+# `import` and `from ... import` in the file, at module level or inside a function (a
+# lazy import hides a circle from the interpreter, not from the design, so it counts).
+# `from forum.x import y` points at the module forum.x.y if there is one, else at
+# forum.x; a package is a module (its __init__), and importing forum.a.b is no import of
+# forum.a (Python runs the package first, but that is how packages load, not a use).
+
+# Lowest first. A module belongs to the layer of the longest name that prefixes it; it
+# may import its own layer (sideways) and those below, never one above.
+LAYERS: list[tuple[str, tuple[str, ...]]] = [
+    (
+        "foundation",
+        (
+            "forum.config",
+            "forum.database",
+            "forum.errors",
+            "forum.extensions",
+            "forum.fragments",
+            "forum.messages",
+            "forum.passwords",
+            "forum.rendering",
+            "forum.validation",
+        ),
+    ),
+    ("models", ("forum.models",)),
+    ("audit", ("forum.audit",)),
+    ("policy", ("forum.policy", "forum.listings")),
+    ("mail and search", ("forum.mail", "forum.search", "forum.throttle")),
+    ("services and moderation", ("forum.services", "forum.moderation")),
+    ("chores", ("forum.activity", "forum.demo", "forum.maintenance")),
+    ("web", ("forum.blueprints",)),
+    ("application", ("forum", "forum.cli")),
+]
+
+# The issue's rules by name (the layers imply them; these say which one broke).
+FORBIDDEN = [
+    ("forum.services", "forum.blueprints"),
+    ("forum.mail", "forum.services"),
+    ("forum.search", "forum.services"),
+    ("forum.policy", "forum.services"),
+    ("forum.policy", "forum.blueprints"),
+    ("forum.policy", "forum.moderation"),
+]
+
+
+def _modules() -> dict[str, Path]:
+    found = {}
+    for path in ROOT.rglob("*.py"):
+        parts = list(path.relative_to(ROOT.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        found[".".join(parts)] = path
+    return found
+
+
+def _import_graph() -> dict[str, dict[str, int]]:
+    """module -> {imported module: line of the first such import}."""
+    modules = _modules()
+
+    def known(name: str) -> str:
+        while name not in modules:
+            name = name.rpartition(".")[0]
+        return name
+
+    graph: dict[str, dict[str, int]] = {}
+    for name, path in modules.items():
+        edges: dict[str, int] = {}
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            targets = []
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:  # relative: from the package, up level - 1
+                    anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join([*anchor, *([base] if base else [])])
+                targets = [f"{base}.{alias.name}" for alias in node.names]
+            for target in targets:
+                if target == "forum" or target.startswith("forum."):
+                    found = known(target)
+                    if found != name:
+                        edges.setdefault(found, node.lineno)
+        graph[name] = edges
+    return graph
+
+
+def _layer(module: str) -> int:
+    best = max(
+        ((len(p), index) for index, (_, ps) in enumerate(LAYERS) for p in ps if _under(module, p)),
+        default=None,
+    )
+    assert best is not None, f"{module} is in no layer: place it in LAYERS"
+    return best[1]
+
+
+def _under(module: str, prefix: str) -> bool:
+    return module == prefix or module.startswith(prefix + ".")
+
+
+def _cycle(graph: dict[str, dict[str, int]]) -> list[str] | None:
+    """One import circle, as the modules along it (the first repeated at the end)."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(module: str) -> list[str] | None:
+        state[module] = 1
+        path.append(module)
+        for target in sorted(graph[module]):
+            if state.get(target) == 1:
+                return [*path[path.index(target) :], target]
+            if target not in state and (found := visit(target)) is not None:
+                return found
+        path.pop()
+        state[module] = 2
+        return None
+
+    for module in sorted(graph):
+        if module not in state and (found := visit(module)) is not None:
+            return found
+    return None
+
+
+def test_no_import_circles_in_forum():
+    graph = _import_graph()
+    circle = _cycle(graph)
+    where = " -> ".join(
+        f"{a} (line {graph[a][b]})" for a, b in zip(circle or [], (circle or [])[1:], strict=False)
+    )
+    assert circle is None, f"import circle: {where} -> {circle[0] if circle else ''}"
+
+
+def test_the_cycle_check_finds_a_circle_and_names_it():
+    graph = {"a": {"b": 1}, "b": {"c": 2}, "c": {"a": 3}, "d": {"a": 4}}
+    assert _cycle(graph) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b": 1}, "b": {}}) is None
+
+
+def test_every_import_runs_down_the_layers_or_sideways():
+    upward = []
+    for module, edges in sorted(_import_graph().items()):
+        for target, line in sorted(edges.items()):
+            if _layer(target) > _layer(module):
+                names = (LAYERS[_layer(module)][0], LAYERS[_layer(target)][0])
+                upward.append(f"{module}:{line} imports {target} ({names[0]} -> {names[1]})")
+    assert upward == []
+
+
+def test_named_layer_rules():
+    broken = [
+        f"{module}:{line} imports {target}"
+        for module, edges in _import_graph().items()
+        for target, line in edges.items()
+        for low, high in FORBIDDEN
+        if _under(module, low) and _under(target, high)
+    ]
+    assert broken == []
+
+
+def test_models_and_audit_import_nothing_above_models():
+    for module, edges in _import_graph().items():
+        if _under(module, "forum.models") or _under(module, "forum.audit"):
+            above = [t for t in edges if _layer(t) > _layer("forum.models")]
+            assert above == [], f"{module} imports {above}"
+
+
+def test_every_cli_command_is_a_flask_command_too():
+    """The `flask` command finds the forum's commands through an entry point (the app
+    factory does not import the CLI): each command of `forum` must be listed."""
+    from forum.cli import main
+
+    with (ROOT.parent / "pyproject.toml").open("rb") as file:
+        listed = tomllib.load(file)["project"]["entry-points"]["flask.commands"]
+    assert listed == {
+        name: f"forum.cli:{command.callback.__name__}" for name, command in main.commands.items()
+    }
