@@ -2,8 +2,8 @@
 
 Each public action checks policy, is idempotent (True only when it changed something),
 bumps the revisions that key cached topic pages and board lists, and writes one log row.
-The small `apply_*` functions below do the change alone; the log's `undo` and the
-report and appeal decisions reuse them.
+The small `apply_*` functions below do the change alone; the reversers at the end
+(registered with `forum.moderation.undo`) and the report and appeal decisions reuse them.
 """
 
 from __future__ import annotations
