@@ -119,16 +119,9 @@ def entries(actor: Actor, *, page: int = 1, per_page: int = 50) -> Page[Moderati
 
 def undo(actor: Actor, entry: ModerationLog, *, reason: Any) -> bool:
     """Reverse a logged action (moderators of the same or a higher rank in its scope)."""
-    policy.require_member(actor)
     group = group_of(entry.group_id)
-    rank = policy.moderation_rank(actor, group)
-    if rank == policy.RANK_NONE:
-        raise Denied("Only this scope's moderators can undo its actions.")
-    if rank < entry.actor_rank:
-        raise Denied("Only a moderator of the same or a higher rank can undo this action.")
+    policy.check_undo_log_entry(actor, entry, group)
     clean = clean_reason(reason)
-    if entry.undone_at is not None:
-        raise Conflict("That action has been undone already.")
     if entry.action not in UNDOABLE:
         raise Conflict("That action cannot be undone.")
     data = entry_data(entry)

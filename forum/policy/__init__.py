@@ -24,10 +24,11 @@ name is re-exported here. Inside, the modules import one another in one directio
 
 * `actors`: the `Actor`, built from the database (`actor_for`) with the group facts cache;
 * `checks`: the check machinery (`passes`, `require_member`, the `silenced` reason);
-* `ranks`: roles and ranks: admins, who moderates which scope, at what rank, over whom;
+* `ranks`: roles and ranks: admins, who moderates which scope (`require_moderator`,
+  `check_moderate`, `check_moderate_scope`), at what rank, and over whom;
 * `groups`: groups, their members, doors (invitations, join requests) and break-glass;
 * `content`: boards, topics and posts: their scopes, guards, and the writing rules;
-* `moderation`: reports, sanctions, appeals and the log; the "moderator" guards;
+* `moderation`: reports, sanctions, appeals and the log: scopes, guards, decisions;
 * `users`: members' profiles, the admins' directory, trust grants, notifications;
 * `presentation`: what the page cache needs (view variants, post action maps), derived
   from the rules but kept apart from them.
@@ -44,6 +45,7 @@ from forum.policy.actors import Actor
 from forum.policy.actors import FactsCache
 from forum.policy.actors import GroupFacts
 from forum.policy.actors import actor_for
+from forum.policy.checks import REFUSALS
 from forum.policy.checks import WriteCheck
 from forum.policy.checks import passes
 from forum.policy.checks import require_member
@@ -66,6 +68,7 @@ from forum.policy.content import check_delete_post
 from forum.policy.content import check_edit_post
 from forum.policy.content import check_like_post
 from forum.policy.content import check_post_topic
+from forum.policy.content import check_redact_revision
 from forum.policy.content import check_reply
 from forum.policy.content import check_report_post
 from forum.policy.content import readable_board_ids
@@ -87,7 +90,12 @@ from forum.policy.groups import can_see_members
 from forum.policy.groups import require_group
 from forum.policy.groups import visible_groups
 from forum.policy.groups import visible_members
+from forum.policy.moderation import can_decide_appeal
+from forum.policy.moderation import can_resolve_report
 from forum.policy.moderation import can_undo_log_entry
+from forum.policy.moderation import check_decide_appeal
+from forum.policy.moderation import check_resolve_report
+from forum.policy.moderation import check_undo_log_entry
 from forum.policy.moderation import require_appeal
 from forum.policy.moderation import require_log_entry
 from forum.policy.moderation import require_report
@@ -112,11 +120,16 @@ from forum.policy.ranks import can_appoint_site_moderators
 from forum.policy.ranks import can_moderate
 from forum.policy.ranks import can_moderate_anywhere
 from forum.policy.ranks import can_moderate_scope
+from forum.policy.ranks import check_act_on_member
+from forum.policy.ranks import check_appoint_site_moderators
+from forum.policy.ranks import check_moderate
+from forum.policy.ranks import check_moderate_scope
 from forum.policy.ranks import member_rank
 from forum.policy.ranks import member_trust_level
 from forum.policy.ranks import moderated_board_ids
 from forum.policy.ranks import moderation_rank
 from forum.policy.ranks import require_admin
+from forum.policy.ranks import require_moderator
 from forum.policy.users import can_grant_trust
 from forum.policy.users import can_see_user
 from forum.policy.users import check_change_bio
@@ -136,6 +149,7 @@ __all__ = [
     "RANK_GROUP_OWNER",
     "RANK_NONE",
     "RANK_SITE_MODERATOR",
+    "REFUSALS",
     "SYSTEM",
     "WriteCheck",
     "actor_for",
@@ -145,6 +159,7 @@ __all__ = [
     "can_appoint_site_moderators",
     "can_break_glass",
     "can_create_board",
+    "can_decide_appeal",
     "can_delete_post",
     "can_edit_post",
     "can_grant_trust",
@@ -161,6 +176,7 @@ __all__ = [
     "can_reply",
     "can_report_post",
     "can_request_to_join",
+    "can_resolve_report",
     "can_see_board",
     "can_see_group",
     "can_see_group_log",
@@ -172,13 +188,21 @@ __all__ = [
     "can_see_topic",
     "can_see_user",
     "can_undo_log_entry",
+    "check_act_on_member",
+    "check_appoint_site_moderators",
     "check_change_bio",
+    "check_decide_appeal",
     "check_delete_post",
     "check_edit_post",
     "check_like_post",
+    "check_moderate",
+    "check_moderate_scope",
     "check_post_topic",
+    "check_redact_revision",
     "check_reply",
     "check_report_post",
+    "check_resolve_report",
+    "check_undo_log_entry",
     "directory_users",
     "member_rank",
     "member_trust_level",
@@ -193,6 +217,7 @@ __all__ = [
     "require_group",
     "require_log_entry",
     "require_member",
+    "require_moderator",
     "require_post",
     "require_report",
     "require_sanction",

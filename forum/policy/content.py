@@ -299,12 +299,25 @@ def can_delete_post(actor: Actor, post: Post) -> bool:
     return passes(check_delete_post, actor, post)
 
 
+def check_redact_revision(actor: Actor, post: Post) -> None:
+    """Raise unless the actor may remove the text of one of the post's earlier versions: its
+    author (even silenced: it only takes their own words away) or a moderator of its board.
+
+    Whoever may not read the history (a hidden or deleted post's, for a reader) hears 404,
+    as for a post they cannot see, before anything about logging in or rights.
+    """
+    if not can_see_revisions(actor, post) and post.author_id != actor.user_id:
+        raise NotFound()
+    _require_writer(actor)
+    if not can_see_post(actor, post):
+        raise NotFound()
+    if post.author_id != actor.user_id and not can_moderate(actor, post.topic.board):
+        raise Denied("Only the post's author and its moderators can remove an earlier version.")
+
+
 def can_redact_revision(actor: Actor, post: Post) -> bool:
-    """True if the actor may remove the text of one of the post's earlier versions: its
-    author (even silenced: it only takes their own words away) or a moderator of its board."""
-    if not actor.is_member or not can_see_post(actor, post):
-        return False
-    return post.author_id == actor.user_id or can_moderate(actor, post.topic.board)
+    """True if `check_redact_revision` lets the actor redact the post's earlier versions."""
+    return passes(check_redact_revision, actor, post)
 
 
 def can_post_links(actor: Actor, board: Board) -> bool:

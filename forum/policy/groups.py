@@ -14,6 +14,7 @@ from forum.models.groups import Group
 from forum.models.groups import Membership
 from forum.models.groups import Visibility
 from forum.policy.actors import Actor
+from forum.policy.ranks import _sanctioned_in
 from forum.policy.ranks import can_moderate_scope
 
 
@@ -72,10 +73,6 @@ def can_manage_group(actor: Actor, group: Group) -> bool:
     if not actor.is_admin:
         return False
     return not group.is_secret or group.id in actor.glass_group_ids
-
-
-def _sanctioned_in(actor: Actor, group: Group) -> bool:
-    return group.id in actor.silenced_group_ids or group.id in actor.suspended_group_ids
 
 
 def can_invite(actor: Actor, group: Group) -> bool:

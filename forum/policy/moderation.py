@@ -1,7 +1,7 @@
 """Reports, sanctions, appeals and the moderation log: scopes, guards and checks.
 
-Also the two "moderator" guards: `require_moderator` (moderates some scope: the queue,
-the log, the members tab) and `check_moderate` (moderates this board).
+Who moderates what (`require_moderator`, `check_moderate`, `check_moderate_scope`) and at
+what rank lives in `ranks`, below every area that asks.
 """
 
 from __future__ import annotations
@@ -11,17 +11,24 @@ from sqlalchemy import and_
 from sqlalchemy import or_
 from sqlalchemy import select
 
+from forum.errors import Conflict
+from forum.errors import Denied
 from forum.errors import NotFound
 from forum.extensions import db
 from forum.models.groups import Group
 from forum.models.moderation import Appeal
+from forum.models.moderation import AppealState
 from forum.models.moderation import Report
+from forum.models.moderation import ReportStatus
 from forum.models.moderation import Sanction
 from forum.models.modlog import ModerationLog
 from forum.models.posts import Post
 from forum.policy.actors import Actor
+from forum.policy.checks import passes
+from forum.policy.checks import require_member
 from forum.policy.ranks import RANK_NONE
 from forum.policy.ranks import _in_moderated_scope
+from forum.policy.ranks import check_moderate_scope
 from forum.policy.ranks import moderation_rank
 
 
@@ -106,10 +113,52 @@ def require_log_entry(actor: Actor, entry_id: int) -> ModerationLog:
     return entry
 
 
-def can_undo_log_entry(actor: Actor, entry: ModerationLog, group: Group | None) -> bool:
-    """True if the actor may undo a logged action (`group`: the entry's scope): once, and
-    only as a moderator there of the same or a higher rank than whoever acted."""
-    if entry.undone_at is not None:
-        return False
+def check_undo_log_entry(actor: Actor, entry: ModerationLog, group: Group | None) -> None:
+    """Raise unless the actor may undo a logged action (`group`: the entry's scope): once,
+    and only as a moderator there of the same or a higher rank than whoever acted."""
+    require_member(actor)
     rank = moderation_rank(actor, group)
-    return rank > RANK_NONE and rank >= entry.actor_rank
+    if rank == RANK_NONE:
+        raise Denied("Only this scope's moderators can undo its actions.")
+    if rank < entry.actor_rank:
+        raise Denied("Only a moderator of the same or a higher rank can undo this action.")
+    if entry.undone_at is not None:
+        raise Conflict("That action has been undone already.")
+
+
+def can_undo_log_entry(actor: Actor, entry: ModerationLog, group: Group | None) -> bool:
+    """True if `check_undo_log_entry` lets the actor undo the logged action."""
+    return passes(check_undo_log_entry, actor, entry, group)
+
+
+def check_resolve_report(actor: Actor, report: Report, group: Group | None) -> None:
+    """Raise unless the actor may decide the case (`group`: its scope): a moderator there,
+    never about their own post, and only while it is open."""
+    check_moderate_scope(actor, group)
+    if report.post.author_id == actor.user_id:
+        raise Denied("You cannot decide a report about your own post.")
+    if report.status != ReportStatus.OPEN:
+        raise Conflict("This report has been handled already.")
+
+
+def can_resolve_report(actor: Actor, report: Report, group: Group | None) -> bool:
+    """True if `check_resolve_report` lets the actor decide the case."""
+    return passes(check_resolve_report, actor, report, group)
+
+
+def check_decide_appeal(actor: Actor, appeal: Appeal, group: Group | None) -> None:
+    """Raise unless the actor may decide the appeal (`group`: its scope): a moderator there
+    other than the appellant and whoever acted, while it is open."""
+    require_member(actor)
+    if appeal.user_id == actor.user_id:
+        raise Denied("You cannot decide your own appeal.")
+    if appeal.acted_by_id is not None and appeal.acted_by_id == actor.user_id:
+        raise Denied("A different moderator must decide an appeal against your action.")
+    check_moderate_scope(actor, group)
+    if appeal.state != AppealState.OPEN:
+        raise Conflict("This appeal has been decided already.")
+
+
+def can_decide_appeal(actor: Actor, appeal: Appeal, group: Group | None) -> bool:
+    """True if `check_decide_appeal` lets the actor decide the appeal."""
+    return passes(check_decide_appeal, actor, appeal, group)

@@ -26,6 +26,7 @@ from forum.models.groups import Role
 from forum.models.groups import Visibility
 from forum.models.users import User
 from forum.policy.actors import Actor
+from forum.policy.checks import passes
 from forum.policy.checks import require_member
 
 
@@ -33,51 +34,91 @@ def _public_group_ids() -> Select[int]:
     return select(Group.id).where(Group.visibility == Visibility.PUBLIC)
 
 
-def can_administer(actor: Actor) -> bool:
-    """True for site admins: settings, boards."""
-    return actor.is_member and actor.is_admin
-
-
-def can_appoint_site_moderators(actor: Actor) -> bool:
-    """Site moderators are appointed by admins."""
-    return can_administer(actor)
-
-
 def require_admin(actor: Actor) -> None:
     """Raise unless the actor is a site admin (`NotLoggedIn` for guests, else `Denied`)."""
     require_member(actor)
-    if not can_administer(actor):
+    if not actor.is_admin:
         raise Denied("Only site admins may do that.")
 
 
+def can_administer(actor: Actor) -> bool:
+    """True for site admins: settings, boards (see `require_admin`)."""
+    return passes(require_admin, actor)
+
+
+def check_appoint_site_moderators(actor: Actor) -> None:
+    """Raise unless the actor may appoint (and remove) site moderators: admins only."""
+    require_member(actor)
+    if not actor.is_admin:
+        raise Denied("Only site admins appoint site moderators.")
+
+
+def can_appoint_site_moderators(actor: Actor) -> bool:
+    """True if `check_appoint_site_moderators` lets the actor appoint site moderators."""
+    return passes(check_appoint_site_moderators, actor)
+
+
+def require_moderator(actor: Actor) -> None:
+    """Raise unless the actor moderates some scope: the moderation queue, the log and the
+    members tab (`NotLoggedIn` for guests, else `Denied`).
+
+    The queue's existence is no secret (the contract lists `GET /reports` as "moderators;
+    others 403"), so a member who moderates nothing hears 403, on the pages as in the API.
+    What is in the queue stays scoped: items outside the actor's scope answer 404.
+    """
+    require_member(actor)
+    # A silenced moderator loses moderation rights while the silence runs.
+    scoped = actor.is_site_moderator or actor.moderated_group_ids or actor.glass_group_ids
+    if actor.silenced or not scoped:
+        raise Denied("Only moderators may do that.")
+
+
+def can_moderate_anywhere(actor: Actor) -> bool:
+    """True if the actor moderates some scope (the moderator dashboard and its nav link)."""
+    return passes(require_moderator, actor)
+
+
+def check_moderate_scope(actor: Actor, group: Group | None) -> None:
+    """Raise unless the actor moderates a scope: the site (None) or one group's boards."""
+    require_member(actor)
+    if not actor.silenced:
+        if group is None:
+            if actor.is_site_moderator:
+                return
+        elif group.id in actor.moderated_group_ids or group.id in actor.glass_group_ids:
+            return
+        # A site moderator silenced or suspended inside a public group does not moderate
+        # it; a secret group is moderated only from inside.
+        elif actor.is_site_moderator and not group.is_secret and not _sanctioned_in(actor, group):
+            return
+    raise Denied("You do not moderate there.")
+
+
 def can_moderate_scope(actor: Actor, group: Group | None) -> bool:
-    """True if the actor moderates a scope: the site (None) or one group's boards."""
-    if not actor.is_member or actor.silenced:
-        return False
-    if group is None:
-        return actor.is_site_moderator
-    if group.id in actor.moderated_group_ids or group.id in actor.glass_group_ids:
-        return True
-    # A site moderator silenced or suspended inside a public group does not moderate it.
-    sanctioned = group.id in actor.silenced_group_ids or group.id in actor.suspended_group_ids
-    return actor.is_site_moderator and not group.is_secret and not sanctioned
+    """True if `check_moderate_scope` finds that the actor moderates the scope."""
+    return passes(check_moderate_scope, actor, group)
 
 
-def can_moderate(actor: Actor, board: Board) -> bool:
-    """True if the actor moderates the board.
+def check_moderate(actor: Actor, board: Board) -> None:
+    """Raise unless the actor moderates the board (`NotLoggedIn` for guests, else `Denied`).
 
     Site moderators: site boards and public groups' boards. A group's moderators and
     owners: its boards. A secret group is moderated only from inside: a site moderator
     or admin who is not a member is an outsider there (admins: unless broken in).
     """
+    if not can_moderate_scope(actor, board.group):
+        require_member(actor)
+        raise Denied("Only this board's moderators may do that.")
+
+
+def can_moderate(actor: Actor, board: Board) -> bool:
+    """True if the actor moderates the board (see `check_moderate`)."""
     return can_moderate_scope(actor, board.group)
 
 
-def can_moderate_anywhere(actor: Actor) -> bool:
-    """True if the actor moderates some scope (the moderator dashboard and its nav link)."""
-    if not actor.is_member or actor.silenced:
-        return False
-    return actor.is_site_moderator or bool(actor.moderated_group_ids | actor.glass_group_ids)
+def _sanctioned_in(actor: Actor, group: Group) -> bool:
+    """True if the actor is silenced or suspended inside the group."""
+    return group.id in actor.silenced_group_ids or group.id in actor.suspended_group_ids
 
 
 def _in_moderated_scope(
@@ -109,17 +150,9 @@ def moderated_board_ids(actor: Actor) -> Select[int]:
 # Moderation ranks within one scope. An action may be undone only by someone of the same
 # or a higher rank, and nobody acts on a member whose rank is equal or higher.
 RANK_NONE = 0
-
-
 RANK_GROUP_MODERATOR = 1
-
-
 RANK_GROUP_OWNER = 2
-
-
 RANK_SITE_MODERATOR = 3
-
-
 RANK_ADMIN = 4
 
 
@@ -156,13 +189,20 @@ def member_rank(user: User, group: Group | None) -> int:
     return RANK_NONE
 
 
+def check_act_on_member(actor: Actor, user: User, group: Group | None) -> None:
+    """Raise unless the actor may sanction the member in a scope (or act against their
+    posts): never themselves, an admin, or a moderator of equal or higher rank there."""
+    require_member(actor)
+    if user.id == actor.user_id:
+        raise Denied("You cannot act on yourself.")
+    check_moderate_scope(actor, group)
+    if user.is_admin or member_rank(user, group) >= moderation_rank(actor, group):
+        raise Denied("You cannot act on an admin or a moderator of your rank or above.")
+
+
 def can_act_on_member(actor: Actor, user: User, group: Group | None) -> bool:
-    """True if the actor may sanction the member in a scope: never themselves, an admin,
-    or a moderator of equal or higher rank there."""
-    if user.id == actor.user_id or user.is_admin:
-        return False
-    rank = moderation_rank(actor, group)
-    return rank > RANK_NONE and member_rank(user, group) < rank
+    """True if `check_act_on_member` lets the actor act on the member in the scope."""
+    return passes(check_act_on_member, actor, user, group)
 
 
 def member_trust_level(user: User, group: Group | None) -> int:
