@@ -106,14 +106,16 @@ def check_moderate(actor: Actor, board: Board) -> None:
     owners: its boards. A secret group is moderated only from inside: a site moderator
     or admin who is not a member is an outsider there (admins: unless broken in).
     """
-    if not can_moderate_scope(actor, board.group):
-        require_member(actor)
-        raise Denied("Only this board's moderators may do that.")
+    try:
+        check_moderate_scope(actor, board.group)
+    except Denied:
+        # The same rule, said of the board the actor is looking at.
+        raise Denied("Only this board's moderators may do that.") from None
 
 
 def can_moderate(actor: Actor, board: Board) -> bool:
-    """True if the actor moderates the board (see `check_moderate`)."""
-    return can_moderate_scope(actor, board.group)
+    """True if `check_moderate` finds that the actor moderates the board."""
+    return passes(check_moderate, actor, board)
 
 
 def _sanctioned_in(actor: Actor, group: Group) -> bool:
