@@ -64,6 +64,7 @@ from forum.policy.content import can_see_post
 from forum.policy.content import can_see_post_body
 from forum.policy.content import can_see_revisions
 from forum.policy.content import can_see_topic
+from forum.policy.content import check_create_board
 from forum.policy.content import check_delete_post
 from forum.policy.content import check_edit_post
 from forum.policy.content import check_like_post
@@ -87,6 +88,12 @@ from forum.policy.groups import can_see_group
 from forum.policy.groups import can_see_group_log
 from forum.policy.groups import can_see_invitations
 from forum.policy.groups import can_see_members
+from forum.policy.groups import check_break_glass
+from forum.policy.groups import check_invite
+from forum.policy.groups import check_invite_by_name
+from forum.policy.groups import check_manage_group
+from forum.policy.groups import check_request_to_join
+from forum.policy.groups import check_see_members
 from forum.policy.groups import require_group
 from forum.policy.groups import visible_groups
 from forum.policy.groups import visible_members
@@ -133,6 +140,7 @@ from forum.policy.ranks import require_moderator
 from forum.policy.users import can_grant_trust
 from forum.policy.users import can_see_user
 from forum.policy.users import check_change_bio
+from forum.policy.users import check_grant_trust
 from forum.policy.users import directory_users
 from forum.policy.users import require_user
 from forum.policy.users import visible_notifications
@@ -190,18 +198,26 @@ __all__ = [
     "can_undo_log_entry",
     "check_act_on_member",
     "check_appoint_site_moderators",
+    "check_break_glass",
     "check_change_bio",
+    "check_create_board",
     "check_decide_appeal",
     "check_delete_post",
     "check_edit_post",
+    "check_grant_trust",
+    "check_invite",
+    "check_invite_by_name",
     "check_like_post",
+    "check_manage_group",
     "check_moderate",
     "check_moderate_scope",
     "check_post_topic",
     "check_redact_revision",
     "check_reply",
     "check_report_post",
+    "check_request_to_join",
     "check_resolve_report",
+    "check_see_members",
     "check_undo_log_entry",
     "directory_users",
     "member_rank",

@@ -23,6 +23,7 @@ from forum.policy.actors import Actor
 from forum.policy.checks import _deny_silenced
 from forum.policy.checks import _require_writer
 from forum.policy.checks import passes
+from forum.policy.checks import require_member
 from forum.policy.groups import can_manage_group
 from forum.policy.groups import can_see_group
 from forum.policy.ranks import _public_group_ids
@@ -157,11 +158,18 @@ def can_see_revisions(actor: Actor, post: Post) -> bool:
     return can_see_post_body(actor, post)
 
 
+def check_create_board(actor: Actor, group: Group | None) -> None:
+    """Raise unless the actor may make (and change) boards in a scope: site boards, admins;
+    a group's boards, whoever manages the group."""
+    require_member(actor)
+    allowed = can_administer(actor) if group is None else can_manage_group(actor, group)
+    if not allowed:
+        raise Denied("Only site admins (and a group's owners, for its boards) may do that.")
+
+
 def can_create_board(actor: Actor, group: Group | None) -> bool:
-    """Site boards: admins. A group's boards: whoever manages the group."""
-    if group is None:
-        return can_administer(actor)
-    return can_manage_group(actor, group)
+    """True if `check_create_board` lets the actor make boards in the scope."""
+    return passes(check_create_board, actor, group)
 
 
 def _posts_in(actor: Actor, board: Board) -> bool:

@@ -12,6 +12,7 @@ from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import true
 
+from forum.errors import Denied
 from forum.errors import NotFound
 from forum.extensions import db
 from forum.models.groups import Group
@@ -23,6 +24,8 @@ from forum.models.users import User
 from forum.policy.actors import Actor
 from forum.policy.checks import _deny_silenced
 from forum.policy.checks import _require_writer
+from forum.policy.checks import passes
+from forum.policy.checks import require_member
 from forum.policy.content import readable_board_ids
 from forum.policy.content import visible_posts
 from forum.policy.groups import can_manage_group
@@ -115,20 +118,34 @@ def can_see_user(actor: Actor, user: User) -> bool:
     return found is not None
 
 
-def can_grant_trust(actor: Actor, user: User, group: Group | None) -> bool:
-    """Site levels (`group` None): admins only, who may also lock them. A level inside a
-    group: whoever manages the group (its owners; admins where they may manage it), for
-    its members, up to level 3; it never changes the member's site level."""
-    if not actor.is_member or actor.silenced or user.id == actor.user_id:
-        return False
+def check_grant_trust(actor: Actor, user: User, group: Group | None) -> None:
+    """Raise unless the actor may set the member's trust level. Site levels (`group` None):
+    admins only, who may also lock them. A level inside a group: whoever manages the group
+    (its owners; admins where they may manage it), for its members, up to level 3; it
+    never changes the member's site level. Never one's own."""
+    require_member(actor)
+    allowed = not actor.silenced and user.id != actor.user_id
     if group is None:
-        return actor.is_admin
-    if not can_manage_group(actor, group):
-        return False
-    is_member = db.session.scalar(
-        select(Membership.id).where(Membership.group_id == group.id, Membership.user_id == user.id)
-    )
-    return is_member is not None
+        if not (allowed and actor.is_admin):
+            raise Denied(
+                "Only site admins set members' trust levels; "
+                "a group's owners grant levels that count inside their group."
+            )
+        return
+    if allowed and can_manage_group(actor, group):
+        is_member = db.session.scalar(
+            select(Membership.id).where(
+                Membership.group_id == group.id, Membership.user_id == user.id
+            )
+        )
+        if is_member is not None:
+            return
+    raise Denied("Only the group's owners grant trust levels inside it, to its members.")
+
+
+def can_grant_trust(actor: Actor, user: User, group: Group | None) -> bool:
+    """True if `check_grant_trust` lets the actor set the member's trust level there."""
+    return passes(check_grant_trust, actor, user, group)
 
 
 def check_change_bio(actor: Actor) -> None:
