@@ -1,4 +1,4 @@
-"""Structural rules that keep the policy module the only gate."""
+"""Structural rules that keep the policy package the only gate."""
 
 from __future__ import annotations
 

@@ -181,7 +181,7 @@ def _posts_in(actor: Actor, board: Board) -> bool:
 
 
 def check_post_topic(actor: Actor, board: Board) -> None:
-    """Raise unless the actor may start a topic on the board (see the checks above)."""
+    """Raise unless the actor may start a topic on the board (see `forum.policy.checks`)."""
     _require_writer(actor)
     if not can_see_board(actor, board):
         raise NotFound()
@@ -193,7 +193,7 @@ def check_post_topic(actor: Actor, board: Board) -> None:
 
 
 def check_reply(actor: Actor, topic: Topic) -> None:
-    """Raise unless the actor may reply to the topic (see the checks above)."""
+    """Raise unless the actor may reply to the topic (see `forum.policy.checks`)."""
     _require_writer(actor)
     if not can_see_topic(actor, topic):
         raise NotFound()
