@@ -27,7 +27,6 @@ from sqlalchemy.orm import defer
 from sqlalchemy.orm import joinedload
 
 from forum import policy
-from forum.errors import Denied
 from forum.errors import Invalid
 from forum.errors import NotFound
 from forum.extensions import db
@@ -361,17 +360,14 @@ def group_members(actor: Actor, group: Group) -> list[Membership]:
     The group itself is visible to the caller (it came through `require_group`), so a
     refusal here is a 403, not a 404.
     """
-    if not policy.can_see_members(actor, group):
-        policy.require_member(actor)
-        raise Denied("Only the group's members see who is in it.")
+    policy.check_see_members(actor, group)
     found = list(db.session.scalars(policy.visible_members(actor, group)))
     return sorted(found, key=lambda m: (_ROLE_ORDER[m.role], m.created_at, m.user.username_key))
 
 
 def join_request(actor: Actor, group: Group, request_id: int) -> JoinRequest:
     """One of the group's join requests, for whoever decides them; else `NotFound`/`Denied`."""
-    if not policy.can_invite(actor, group):
-        raise Denied("Only the group's owners and moderators see join requests.")
+    policy.check_invite(actor, group, "see join requests")
     found: JoinRequest | None = db.session.scalar(
         select(JoinRequest).where(JoinRequest.id == request_id, JoinRequest.group_id == group.id)
     )

@@ -52,9 +52,7 @@ REPORTERS_THANKS = "A moderator reviewed a post you reported. Thank you."
 
 def require_moderator(actor: Actor, board: Board) -> None:
     """Raise unless the actor moderates the board (`NotLoggedIn` for guests)."""
-    policy.require_member(actor)
-    if not policy.can_moderate(actor, board):
-        raise Denied("Only this board's moderators may do that.")
+    policy.check_moderate(actor, board)
 
 
 def require_not_own(actor: Actor, post: Post) -> None:
@@ -66,10 +64,7 @@ def require_not_own(actor: Actor, post: Post) -> None:
 def _require_may_act_against(actor: Actor, post: Post) -> None:
     """Acting against a post acts on its author: the rank rules apply."""
     require_not_own(actor, post)
-    if not policy.can_act_on_member(actor, post.author, post.topic.board.group):
-        raise Denied(
-            "You cannot act on the posts of an admin or a moderator of your rank or above."
-        )
+    policy.check_act_on_member(actor, post.author, post.topic.board.group)
 
 
 # --- changes without checks (shared with undo, reports and appeals) ---------------

@@ -85,16 +85,8 @@ def appeal(actor: Actor, *, target_type: Any, target_id: Any, text: Any) -> Appe
 def decide_appeal(actor: Actor, appeal: Appeal, *, grant: bool, reason: Any) -> Appeal:
     """Grant (the post shows again, the sanction ends) or deny an appeal; a moderator in
     scope other than the appellant and the one who acted decides."""
-    policy.require_member(actor)
-    if appeal.user_id == actor.user_id:
-        raise Denied("You cannot decide your own appeal.")
-    if appeal.acted_by_id is not None and appeal.acted_by_id == actor.user_id:
-        raise Denied("A different moderator must decide an appeal against your action.")
     group = group_of(appeal.group_id)
-    if not policy.can_moderate_scope(actor, group):
-        raise Denied("You do not moderate there.")
-    if appeal.state != AppealState.OPEN:
-        raise Conflict("This appeal has been decided already.")
+    policy.check_decide_appeal(actor, appeal, group)
     clean = clean_reason(reason)
     grant = validation.boolean(grant, "grant")
     post_id: int | None = None

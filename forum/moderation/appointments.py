@@ -8,7 +8,6 @@ from forum import audit
 from forum import policy
 from forum.audit import Action
 from forum.audit import clean_reason
-from forum.errors import Denied
 from forum.errors import Invalid
 from forum.extensions import db
 from forum.models.users import User
@@ -17,9 +16,7 @@ from forum.policy import Actor
 
 def appoint_site_moderator(actor: Actor, user: User, *, on: bool, reason: Any) -> bool:
     """Make a member a site moderator (`on`) or end that role; True if it changed."""
-    policy.require_member(actor)
-    if not policy.can_appoint_site_moderators(actor):
-        raise Denied("Only site admins appoint site moderators.")
+    policy.check_appoint_site_moderators(actor)
     clean = clean_reason(reason)
     if user.is_admin:
         # Admins moderate the site already; the flag would mean nothing for them.

@@ -33,7 +33,6 @@ from forum.audit import Action
 from forum.audit import clean_reason
 from forum.audit import group_of
 from forum.errors import Conflict
-from forum.errors import Denied
 from forum.errors import NotFound
 from forum.errors import NotLoggedIn
 from forum.errors import RateLimited
@@ -311,13 +310,8 @@ def resolve_report(
     policy.require_member(actor)
     clean_action = validation.choice(action, "action", ACTIONS)
     group = group_of(report.group_id)
-    if not policy.can_moderate_scope(actor, group):
-        raise Denied("You do not moderate there.")
+    policy.check_resolve_report(actor, report, group)
     post = report.post
-    if post.author_id == actor.user_id:
-        raise Denied("You cannot decide a report about your own post.")
-    if report.status != ReportStatus.OPEN:
-        raise Conflict("This report has been handled already.")
     clean = clean_reason(reason, required=False) or DEFAULT_REASONS[clean_action]
     if clean_action == "dismiss":
         actions.require_moderator(actor, post.topic.board)
@@ -367,17 +361,11 @@ def resolve_report(
 # --- lists ------------------------------------------------------------------------
 
 
-def _require_moderator(actor: Actor) -> None:
-    policy.require_member(actor)
-    if not policy.can_moderate_anywhere(actor):
-        raise Denied("Only moderators see reports.")
-
-
 def open_reports(
     actor: Actor, *, status: Any = "open", page: int = 1, per_page: int = 50
 ) -> Page[Report]:
     """Cases in the actor's scope with a status (open ones oldest first, others newest)."""
-    _require_moderator(actor)
+    policy.require_moderator(actor)
     clean_status = ReportStatus(validation.choice(status, "status", STATUSES))
     scope = policy.visible_reports(actor).where(Report.status == clean_status)
     total = int(db.session.scalar(select(func.count()).select_from(scope.subquery())) or 0)
@@ -500,7 +488,7 @@ def _queue_parts(actor: Actor) -> Any:
 def queue(actor: Actor, *, page: int = 1, per_page: int = 50) -> Page[QueueItem]:
     """What waits for the actor as a moderator, oldest first: open cases, re-review
     requests, posts awaiting approval, sanctions to confirm or review, appeals."""
-    _require_moderator(actor)
+    policy.require_moderator(actor)
     union = _queue_parts(actor)
     total = int(db.session.scalar(select(func.count()).select_from(union)) or 0)
     page = max(1, page)
@@ -517,7 +505,7 @@ def queue(actor: Actor, *, page: int = 1, per_page: int = 50) -> Page[QueueItem]
 
 def queue_item(actor: Actor, report: Report) -> QueueItem:
     """One case as the queue shows it (for its own page); `NotFound` outside the scope."""
-    _require_moderator(actor)
+    policy.require_moderator(actor)
     items = _queue_items(actor, [("report", report.id)])
     if not items:
         raise NotFound()

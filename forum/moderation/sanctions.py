@@ -105,13 +105,7 @@ def mirror(user: User, group_id: int | None, kind: SanctionKind) -> None:
 
 
 def _check_can_act(actor: Actor, user: User, group: Group | None) -> None:
-    policy.require_member(actor)
-    if user.id == actor.user_id:
-        raise Denied("You cannot act on yourself.")
-    if not policy.can_moderate_scope(actor, group):
-        raise Denied("You do not moderate there.")
-    if not policy.can_act_on_member(actor, user, group):
-        raise Denied("You cannot act on an admin or a moderator of your rank or above.")
+    policy.check_act_on_member(actor, user, group)
 
 
 def _days(days: Any) -> int | None:

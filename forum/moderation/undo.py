@@ -22,7 +22,6 @@ from forum.audit import entry_data
 from forum.audit import group_of
 from forum.audit import record
 from forum.errors import Conflict
-from forum.errors import Denied
 from forum.extensions import db
 from forum.models.base import utcnow
 from forum.models.modlog import ModerationLog
@@ -58,16 +57,10 @@ def stale() -> Conflict:
 
 def undo(actor: Actor, entry: ModerationLog, *, reason: Any) -> bool:
     """Reverse a logged action (moderators of the same or a higher rank in its scope)."""
-    policy.require_member(actor)
     group = group_of(entry.group_id)
+    policy.check_undo_log_entry(actor, entry, group)
     rank = policy.moderation_rank(actor, group)
-    if rank == policy.RANK_NONE:
-        raise Denied("Only this scope's moderators can undo its actions.")
-    if rank < entry.actor_rank:
-        raise Denied("Only a moderator of the same or a higher rank can undo this action.")
     clean = clean_reason(reason)
-    if entry.undone_at is not None:
-        raise Conflict("That action has been undone already.")
     reverse = _REVERSERS.get(entry.action)  # type: ignore[call-overload]
     if reverse is None:
         raise Conflict("That action cannot be undone.")

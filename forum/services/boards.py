@@ -12,7 +12,6 @@ from sqlalchemy import select
 
 from forum import policy
 from forum import validation
-from forum.errors import Denied
 from forum.errors import Invalid
 from forum.errors import NotFound
 from forum.extensions import db
@@ -52,9 +51,7 @@ def _parent(
 
 
 def _require_board_admin(actor: Actor, group: Group | None) -> None:
-    if not policy.can_create_board(actor, group):
-        policy.require_member(actor)
-        raise Denied("Only site admins (and a group's owners, for its boards) may do that.")
+    policy.check_create_board(actor, group)
 
 
 def _level(group_id: int | None, parent_id: int | None) -> ColumnElement[bool]:

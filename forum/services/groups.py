@@ -128,8 +128,7 @@ def create_group(
 
 def update_group(actor: Actor, group: Group, *, name: Any = None, description: Any = None) -> Group:
     """Rename or describe a group."""
-    if not policy.can_manage_group(actor, group):
-        raise Denied("Only the group's owners can change it.")
+    policy.check_manage_group(actor, group, "can change it")
     if name is not None:
         group.name = validation.text(name, "name", min_len=1, max_len=80)
     if description is not None:
@@ -150,8 +149,7 @@ def update_group_moderation(
     approve_first_posts: Any = None,
 ) -> Group:
     """Open the group's moderation log to its members, or hold new members' first posts."""
-    if not policy.can_manage_group(actor, group):
-        raise Denied("Only the group's owners can change how it is moderated.")
+    policy.check_manage_group(actor, group, "can change how it is moderated")
     errors: dict[str, str] = {}
     changes: dict[str, bool | int] = {}
     if log_visible_to_members is not None:
@@ -240,8 +238,7 @@ def set_member_role(
 ) -> Membership | MemberInvitation:
     """Change a member's role, or invite someone not in the group yet to join with that
     role: they become a member only by accepting (owners and admins only)."""
-    if not policy.can_manage_group(actor, group):
-        raise Denied("Only the group's owners can set roles.")
+    policy.check_manage_group(actor, group, "can set roles")
     clean_role = Role(validation.choice(role, "role", tuple(r.value for r in Role)))
     user = _find_member(actor, group, username)
     found = membership_of(group, user.id)
@@ -276,8 +273,7 @@ def set_member_role(
 def invite_member(actor: Actor, group: Group, user: User, *, role: Role) -> MemberInvitation:
     """Invite a member the actor knows, by name, to join the group with a role; they are
     told, and join only if they accept. Inviting again while it waits changes the role."""
-    if not policy.can_invite_by_name(actor, group):
-        raise Denied("Only the group's owners can invite people by name.")
+    policy.check_invite_by_name(actor, group)
     _refuse_excluded(group, user)
     pending: MemberInvitation | None = db.session.scalar(
         select(MemberInvitation).where(
@@ -351,8 +347,7 @@ def request_to_join(actor: Actor, group: Group) -> JoinRequest:
     member_id = policy.require_member(actor)
     # The same plain refusal whether or not the group keeps them out: it tells them
     # nothing they did not know.
-    if not policy.can_request_to_join(actor, group):
-        raise Denied("You cannot ask to join this group.")
+    policy.check_request_to_join(actor, group)
     if membership.live_exclusion(group, member_id) is not None:
         raise Denied("You cannot ask to join this group.")
     pending: JoinRequest | None = db.session.scalar(
@@ -372,8 +367,7 @@ def request_to_join(actor: Actor, group: Group) -> JoinRequest:
 
 def pending_requests(actor: Actor, group: Group) -> list[JoinRequest]:
     """Open join requests, for those who decide them."""
-    if not policy.can_invite(actor, group):
-        raise Denied("Only the group's owners and moderators see join requests.")
+    policy.check_invite(actor, group, "see join requests")
     return list(
         db.session.scalars(
             select(JoinRequest)
@@ -389,8 +383,7 @@ def decide_join_request(
     """Accept (the asker becomes a member) or decline a pending request; `keep_out` with a
     decline also keeps them from asking again (and from every other door) until an owner
     lets them back."""
-    if not policy.can_invite(actor, group):
-        raise Denied("Only the group's owners and moderators decide join requests.")
+    policy.check_invite(actor, group, "decide join requests")
     rid = validation.integer(request_id, "request_id", minimum=1)
     request = db.session.scalar(
         select(JoinRequest).where(JoinRequest.id == rid, JoinRequest.group_id == group.id)
@@ -431,8 +424,7 @@ def decide_join_request(
 
 def break_glass(actor: Actor, group: Group, *, reason: Any) -> BreakGlass:
     """Let an admin into a secret group for an hour: logged, and shown to its owners."""
-    if not policy.can_break_glass(actor, group):
-        raise Denied("Only a site admin outside this secret group can do that.")
+    policy.check_break_glass(actor, group)
     clean_reason = validation.text(reason, "reason", min_len=10, max_len=500, label="Reason")
     now = utcnow()
     entry = BreakGlass(

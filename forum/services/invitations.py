@@ -338,9 +338,7 @@ DECLINED_SHOWN = 50
 def group_member_invitations(actor: Actor, group: Group) -> list[MemberInvitation]:
     """The group's invitations by name for its owners: pending ones, and the latest
     declined ones, newest first."""
-    if not policy.can_manage_group(actor, group):
-        policy.require_member(actor)
-        raise Denied("Only the group's owners see its invitations by name.")
+    policy.check_manage_group(actor, group, "see its invitations by name")
     base = select(MemberInvitation).where(MemberInvitation.group_id == group.id)
     newest = (MemberInvitation.created_at.desc(), MemberInvitation.id.desc())
     pending = db.session.scalars(
@@ -356,9 +354,7 @@ def group_member_invitations(actor: Actor, group: Group) -> list[MemberInvitatio
 
 def withdraw_member_invitation(actor: Actor, group: Group, invitation_id: Any) -> bool:
     """Take back a pending invitation by name (owners); True if it was pending."""
-    if not policy.can_manage_group(actor, group):
-        policy.require_member(actor)
-        raise Denied("Only the group's owners can withdraw invitations.")
+    policy.check_manage_group(actor, group, "can withdraw invitations")
     iid = validation.integer(invitation_id, "invitation_id", minimum=1)
     invitation: MemberInvitation | None = db.session.scalar(
         select(MemberInvitation).where(

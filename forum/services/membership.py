@@ -27,7 +27,6 @@ from sqlalchemy import update
 from forum import audit
 from forum import policy
 from forum.audit import Action
-from forum.errors import Denied
 from forum.errors import NotFound
 from forum.extensions import db
 from forum.models.base import utcnow
@@ -244,9 +243,7 @@ def exclude(actor: Actor, group: Group, user_id: int, kind: ExclusionKind) -> Gr
 
 def exclusions(actor: Actor, group: Group) -> list[GroupExclusion]:
     """Who the group keeps out now, newest first: for those who manage it."""
-    if not policy.can_manage_group(actor, group):
-        policy.require_member(actor)
-        raise Denied("Only the group's owners see who is kept out.")
+    policy.check_manage_group(actor, group, "see who is kept out")
     return list(
         db.session.scalars(
             select(GroupExclusion)
@@ -259,9 +256,7 @@ def exclusions(actor: Actor, group: Group) -> list[GroupExclusion]:
 def allow_back(actor: Actor, group: Group, username: Any) -> GroupExclusion:
     """Let someone the group keeps out come back by its doors again (owners, admins);
     logged. `NotFound` if the group keeps nobody of that name out."""
-    if not policy.can_manage_group(actor, group):
-        policy.require_member(actor)
-        raise Denied("Only the group's owners can let someone back.")
+    policy.check_manage_group(actor, group, "can let someone back")
     if not isinstance(username, str) or len(username) > 40:
         raise NotFound()
     # Only names this group keeps out are found here: the owners knew them as members

@@ -16,7 +16,6 @@ from forum.audit import clean_reason
 from forum.errors import Denied
 from forum.errors import Invalid
 from forum.errors import NotFound
-from forum.errors import NotLoggedIn
 from forum.extensions import db
 from forum.models.base import utcnow
 from forum.models.boards import Board
@@ -227,12 +226,7 @@ def redact_revision(
     with who and when; a moderator's redaction is logged (with the reason, never the
     text). Returns the revision and whether it changed (False: already redacted).
     """
-    if not policy.can_redact_revision(actor, post):
-        if not policy.can_see_revisions(actor, post) and post.author_id != actor.user_id:
-            raise NotFound()
-        if not actor.is_member:
-            raise NotLoggedIn()
-        raise Denied("Only the post's author and its moderators can remove an earlier version.")
+    policy.check_redact_revision(actor, post)
     clean_number = validation.integer(number, "number", minimum=1)
     revision = db.session.scalar(
         select(PostRevision).where(

@@ -41,7 +41,6 @@ from forum import validation
 from forum.audit import Action
 from forum.errors import Denied
 from forum.errors import Invalid
-from forum.errors import NotLoggedIn
 from forum.extensions import db
 from forum.models.activity import PostLike
 from forum.models.activity import TopicRead
@@ -529,15 +528,7 @@ def grant_level(
     group), 1-3, or 0 to take the grant back; it never touches the site level, and
     `lock` does not apply (a grant is never recomputed).
     """
-    if not actor.is_member:
-        raise NotLoggedIn()
-    if not policy.can_grant_trust(actor, user, group):
-        if group is None:
-            raise Denied(
-                "Only site admins set members' trust levels; "
-                "a group's owners grant levels that count inside their group."
-            )
-        raise Denied("Only the group's owners grant trust levels inside it, to its members.")
+    policy.check_grant_trust(actor, user, group)
     if group is None:
         return _grant_site_level(actor, user, level=level, lock=lock, reason=reason)
     return _grant_group_level(actor, user, group, level=level, reason=reason)

@@ -201,17 +201,20 @@ def test_group_moderator_cannot_open_another_groups_report(client: FlaskClient, 
     assert flat(client.get(f"/mod/reports/{report.id}").text) == flat(missing.text)
     answer = client.post(f"/mod/reports/{report.id}", data={"action": "dismiss"})
     assert answer.status_code == 404
-    assert client.post(f"/mod/posts/{post.id}/review", data={}).status_code == 404
-    assert client.get(f"/t/{post.topic_id}/moderate").status_code == 404
+    # The post and topic are public: seen but not moderated by them is a 403, as in the API.
+    assert client.post(f"/mod/posts/{post.id}/review", data={}).status_code == 403
+    assert client.get(f"/t/{post.topic_id}/moderate").status_code == 403
 
 
-def test_dashboard_is_a_404_for_members_and_asks_guests_to_log_in(
+def test_dashboard_is_a_403_for_members_and_asks_guests_to_log_in(
     client: FlaskClient, login_as: Login
 ):
+    # The queue's existence is no secret (the API's `GET /reports`: "others 403"); what is
+    # in it is, and answers 404 outside the actor's scope (see the tests above).
     assert client.get("/mod").status_code == 302
     login_as(factories.make_user())
     for path in ("/mod", "/mod/log", "/mod/members"):
-        assert client.get(path).status_code == 404, path
+        assert client.get(path).status_code == 403, path
     assert "Moderation" not in client.get("/").text
 
 
@@ -367,7 +370,7 @@ def test_topic_page_shows_state_and_moderation_page_changes_it(
     assert "Pinned" in shown and "Closed" in shown and "Slow mode: 10 min" in shown
     login_as(factories.make_user())
     assert "This topic is closed" in client.get(f"/t/{topic.id}").text
-    assert client.get(f"/t/{topic.id}/moderate").status_code == 404
+    assert client.get(f"/t/{topic.id}/moderate").status_code == 403
 
 
 def test_moving_into_a_secret_group_needs_the_confirmation(client: FlaskClient, login_as: Login):
@@ -649,7 +652,7 @@ def test_waiting_post_is_approved_from_the_queue(client: FlaskClient, login_as: 
     db.session.refresh(waiting)
     assert not waiting.is_hidden
     login_as(factories.make_user())
-    assert client.post(f"/mod/posts/{waiting.id}/approval", data={}).status_code == 404
+    assert client.post(f"/mod/posts/{waiting.id}/approval", data={}).status_code == 403
 
 
 def test_member_search_does_not_find_someone_known_only_inside_a_secret_group(

@@ -1,0 +1,176 @@
+"""Members: whose profile the actor may see, the admins' directory, trust grants, the
+actor's own profile text and notifications.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement
+from sqlalchemy import Select
+from sqlalchemy import and_
+from sqlalchemy import false
+from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy import true
+
+from forum.errors import Denied
+from forum.errors import NotFound
+from forum.extensions import db
+from forum.models.groups import Group
+from forum.models.groups import Membership
+from forum.models.notifications import Notification
+from forum.models.posts import Post
+from forum.models.topics import Topic
+from forum.models.users import User
+from forum.policy.actors import Actor
+from forum.policy.checks import _deny_silenced
+from forum.policy.checks import _require_writer
+from forum.policy.checks import passes
+from forum.policy.checks import require_member
+from forum.policy.content import readable_board_ids
+from forum.policy.content import visible_posts
+from forum.policy.groups import can_manage_group
+from forum.policy.groups import visible_groups
+from forum.policy.ranks import can_administer
+from forum.policy.ranks import can_moderate_anywhere
+from forum.policy.ranks import moderated_board_ids
+
+
+def _user_visible(actor: Actor) -> ColumnElement[bool]:
+    """Whom a member may know exists: themselves, staff, authors of posts they can read
+    under the author's name, and fellow members of their groups. Admins know every member
+    (the member directory), though not which secret groups they are in.
+
+    Someone who only ever posts in a secret group stays unknown outside it: even a
+    pseudonym can identify a person. A post shows its author's name to readers only while
+    it is published (not deleted, hidden or waiting for approval), so only such posts
+    count: posting publicly once and deleting it must not make the author known for
+    good. Moderators see the names on every post of the boards they moderate (they review
+    hidden and waiting posts), so there any post counts.
+    """
+    if not actor.is_member:
+        return false()
+    if actor.is_admin:
+        return true()
+    named: list[ColumnElement[bool]] = [
+        and_(
+            Post.deleted_at.is_(None),
+            Post.hidden_at.is_(None),
+            Topic.awaiting_approval.is_(False),
+        )
+    ]
+    if can_moderate_anywhere(actor):
+        named.append(Topic.board_id.in_(moderated_board_ids(actor)))
+    wrote_visible = (
+        select(Post.id)
+        .join(Topic, Topic.id == Post.topic_id)
+        .where(
+            Post.author_id == User.id,
+            Topic.board_id.in_(readable_board_ids(actor)),
+            or_(*named),
+        )
+        .exists()
+    )
+    conditions: list[ColumnElement[bool]] = [
+        User.id == actor.user_id,
+        User.is_admin.is_(True),
+        User.is_moderator.is_(True),
+        wrote_visible,
+    ]
+    if actor.readable_group_ids:
+        fellow = select(Membership.user_id).where(
+            Membership.group_id.in_(sorted(actor.readable_group_ids))
+        )
+        conditions.append(User.id.in_(fellow))
+    return or_(*conditions)
+
+
+def visible_users(actor: Actor) -> Select[User]:
+    """Member profiles the actor may see (guests: none)."""
+    return select(User).where(_user_visible(actor))
+
+
+def directory_users(actor: Actor) -> Select[User]:
+    """Every member, for the admins' member directory (anyone else: none).
+
+    Admins know every member, also those who never posted, to appoint and look after
+    them; they do not know which secret groups a member is in, so whatever a directory
+    shows or filters on besides the accounts themselves comes from the other scopes
+    (posts through `visible_posts`, sanctions through `visible_sanctions`).
+    """
+    return select(User).where(true() if can_administer(actor) else false())
+
+
+def require_user(actor: Actor, username: str) -> User:
+    """The member by name (any case), if the actor may see them; else `NotFound`."""
+    user: User | None = db.session.scalar(
+        visible_users(actor).where(User.username_key == username.lower())
+    )
+    if user is None:
+        raise NotFound()
+    return user
+
+
+def can_see_user(actor: Actor, user: User) -> bool:
+    """True if the actor may see the member's profile (see `visible_users`)."""
+    if not actor.is_member:
+        return False
+    found = db.session.scalar(select(User.id).where(User.id == user.id, _user_visible(actor)))
+    return found is not None
+
+
+def check_grant_trust(actor: Actor, user: User, group: Group | None) -> None:
+    """Raise unless the actor may set the member's trust level. Site levels (`group` None):
+    admins only, who may also lock them. A level inside a group: whoever manages the group
+    (its owners; admins where they may manage it), for its members, up to level 3; it
+    never changes the member's site level. Never one's own."""
+    require_member(actor)
+    allowed = not actor.silenced and user.id != actor.user_id
+    if group is None:
+        if not (allowed and actor.is_admin):
+            raise Denied(
+                "Only site admins set members' trust levels; "
+                "a group's owners grant levels that count inside their group."
+            )
+        return
+    if allowed and can_manage_group(actor, group):
+        is_member = db.session.scalar(
+            select(Membership.id).where(
+                Membership.group_id == group.id, Membership.user_id == user.id
+            )
+        )
+        if is_member is not None:
+            return
+    raise Denied("Only the group's owners grant trust levels inside it, to its members.")
+
+
+def can_grant_trust(actor: Actor, user: User, group: Group | None) -> bool:
+    """True if `check_grant_trust` lets the actor set the member's trust level there."""
+    return passes(check_grant_trust, actor, user, group)
+
+
+def check_change_bio(actor: Actor) -> None:
+    """Raise unless the actor may change their public profile text (not while silenced
+    site-wide: it is public writing, like a post)."""
+    _require_writer(actor)
+    _deny_silenced(actor, None, "change the text about you")
+
+
+def visible_notifications(actor: Actor) -> Select[Notification]:
+    """The actor's notifications, each only while its post or group is still visible.
+
+    A notification is written when something happens; by the time it is read the member
+    may have left the group, so visibility is decided on reading, not on writing.
+    """
+    if not actor.is_member:
+        return select(Notification).where(false())
+    return select(Notification).where(
+        Notification.user_id == actor.user_id,
+        or_(
+            Notification.post_id.is_(None),
+            Notification.post_id.in_(visible_posts(actor).with_only_columns(Post.id)),
+        ),
+        or_(
+            Notification.group_id.is_(None),
+            Notification.group_id.in_(visible_groups(actor).with_only_columns(Group.id)),
+        ),
+    )
