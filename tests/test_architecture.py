@@ -47,3 +47,15 @@ def test_models_import_no_policy_services_or_login():
 def test_no_utils_or_helpers_modules():
     names = {p.stem for p in ROOT.rglob("*.py")}
     assert not names & {"utils", "helpers"}
+
+
+def test_views_never_commit_or_roll_back():
+    # One write boundary per request (`forum.transaction.writes`): a view that commits
+    # or rolls back by hand can split a write in two or send effects for a rolled-back one.
+    writes = re.compile(r"\.(commit|rollback)\(")
+    offenders = []
+    for path in (ROOT / "blueprints").rglob("*.py"):
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            if writes.search(line):
+                offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert offenders == []
