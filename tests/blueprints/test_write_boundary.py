@@ -117,8 +117,9 @@ def test_domain_error_rolls_back_and_runs_no_effect(client: FlaskClient, probe: 
     assert b"Not like that." in page.data
     answer = client.post("/api/v1/_boundary/invalid")
     assert answer.status_code == 400
+    fields = {"body": "Not like that."}
     assert answer.json == {
-        "error": {"code": "invalid", "message": "Not like that.", "fields": {"body": "Not like that."}}
+        "error": {"code": "invalid", "message": "Not like that.", "fields": fields}
     }
     assert _rows("boundary-invalid") == 0
     assert probe.ran == []
