@@ -52,7 +52,8 @@ def _safe_next(target: str | None) -> str:
 
 
 def _start_session(user: User, *, remember: bool = False) -> None:
-    """Log the member in on this browser with a new server-side session; the caller commits."""
+    """Log the member in on this browser with a new server-side session (committed with the
+    request, by the write boundary)."""
     # A new session at every login: nothing a visitor was handed before carries over,
     # and a session this browser still had (another account, say) ends here.
     previous = context.current_session_id()
