@@ -38,6 +38,8 @@ from flask import Flask
 from flask import Response
 from flask import current_app
 from flask import make_response
+from flask import message_flashed
+from flask import session
 from sqlalchemy.exc import OperationalError
 
 from forum.database import busy_timeout_ms
@@ -60,6 +62,9 @@ class Boundary:
 
     def __init__(self) -> None:
         self.callbacks: list[Callback] = []
+        # Messages flashed inside the boundary ("Settings saved."): taken back if it
+        # fails, so that the error page does not announce what did not happen.
+        self.flashed: list[tuple[str, str]] = []
 
     def commit(self) -> None:
         """Commit, then run the hooks and callbacks (the boundary is closed by then)."""
@@ -67,7 +72,7 @@ class Boundary:
         try:
             db.session.commit()
         except BaseException:
-            db.session.rollback()
+            self.fail()
             raise
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         for hook in app.extensions.get(HOOKS_KEY, ()):
@@ -80,10 +85,32 @@ class Boundary:
         self.callbacks.clear()
         db.session.rollback()
 
+    def fail(self) -> None:
+        """Abandon after an exception, taking back the messages flashed meanwhile."""
+        self.abandon()
+        if not self.flashed:
+            return
+        stored = session.get("_flashes")
+        for entry in reversed(self.flashed):
+            if stored and entry in stored:
+                # The last equal entry: an older, identical message stays.
+                del stored[len(stored) - 1 - stored[::-1].index(entry)]
+        self.flashed.clear()
+        session.modified = True
+
 
 _current: contextvars.ContextVar[Boundary | None] = contextvars.ContextVar(
     "forum_write_boundary", default=None
 )
+
+
+def _flashed(_sender: object, message: str, category: str, **_extra: object) -> None:
+    boundary = _current.get()
+    if boundary is not None:
+        boundary.flashed.append((category, message))
+
+
+message_flashed.connect(_flashed)
 
 
 def _guarded(effect: Callable[[], object]) -> None:
@@ -104,11 +131,6 @@ def on_commit(callback: Callback) -> None:
     if boundary is None:
         raise RuntimeError("on_commit() outside a write boundary (@writes or atomic())")
     boundary.callbacks.append(callback)
-
-
-def in_boundary() -> bool:
-    """Whether a write boundary is open in this context."""
-    return _current.get() is not None
 
 
 def discard() -> None:
@@ -144,7 +166,7 @@ def atomic() -> Iterator[None]:
     try:
         yield
     except BaseException:
-        boundary.abandon()
+        boundary.fail()
         _current.reset(token)
         raise
     _current.reset(token)
@@ -169,7 +191,7 @@ def writes(view: View) -> View:
         try:
             response: Response = make_response(view(*args, **kwargs))
         except BaseException:
-            boundary.abandon()
+            boundary.fail()
             _current.reset(token)
             raise
         _current.reset(token)

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from flask import flash
 from flask import request
 from flask.testing import FlaskClient
 from sqlalchemy import event
@@ -60,6 +61,11 @@ def probe(app: Flask) -> Probe:
             raise Invalid("body", "Not like that.")
         if outcome == "crash":
             raise RuntimeError("boom")
+        if outcome == "saved":
+            flash("Your change is saved.")
+        if outcome == "flash-crash":
+            flash("Your change is saved.")
+            raise RuntimeError("boom")
         if outcome == "form":
             return "the form again", 400
         if outcome == "failing-effect":
@@ -71,7 +77,7 @@ def probe(app: Flask) -> Probe:
             transaction.on_commit(seen.effect("after-broken", key))
         if outcome == "nested":
             return inner()
-        return {"ok": request.method}
+        return {"ok": request.method, "flashed": outcome == "saved"}
 
     @transaction.writes
     def inner() -> Any:
@@ -104,7 +110,7 @@ def test_commits_once_then_runs_effects_in_order(
 ) -> None:
     answer = client.post("/_boundary/ok")
     assert answer.status_code == 200
-    assert answer.json == {"ok": "POST"}
+    assert answer.json == {"ok": "POST", "flashed": False}
     assert len(commits) == 1
     # Each effect saw the row already committed (read on another connection).
     assert probe.ran == ["first:1", "second:1"]
@@ -216,3 +222,32 @@ def test_a_refused_topic_keeps_the_members_text_and_writes_nothing(
     assert done.status_code == 302
     db.session.rollback()
     assert db.session.get(type(board), board.id).topics_count == 1
+
+
+@pytest.mark.app_config(FORUM_TEST_SWALLOW_ERRORS=True)
+def test_a_failed_request_takes_back_what_it_flashed(client: FlaskClient, probe: Probe) -> None:
+    page = client.post("/_boundary/flash-crash")
+    assert page.status_code == 500
+    assert b"Nothing was saved" in page.data
+    assert b"Your change is saved." not in page.data
+    assert _rows("boundary-flash-crash") == 0
+
+
+@pytest.mark.app_config(FORUM_TEST_SWALLOW_ERRORS=True)
+def test_a_failed_commit_rolls_back_runs_no_effect_and_takes_back_flashes(
+    client: FlaskClient, probe: Probe, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse() -> None:
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(db.session, "commit", refuse)
+    page = client.post("/_boundary/saved")
+    monkeypatch.undo()
+    assert page.status_code == 500
+    assert b"Your change is saved." not in page.data
+    assert _rows("boundary-saved") == 0
+    assert probe.ran == []
+    # A message flashed by a request that succeeds is kept for the next page.
+    assert client.post("/_boundary/saved").json == {"ok": "POST", "flashed": True}
+    with client.session_transaction() as session:
+        assert session.get("_flashes") == [("message", "Your change is saved.")]
