@@ -101,6 +101,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "forum.messages",
             "forum.passwords",
             "forum.rendering",
+            "forum.transaction",
             "forum.validation",
         ),
     ),
@@ -256,3 +257,15 @@ def test_every_cli_command_is_a_flask_command_too():
     assert listed == {
         name: f"forum.cli:{command.callback.__name__}" for name, command in main.commands.items()
     }
+
+
+def test_views_never_commit_or_roll_back():
+    # One write boundary per request (`forum.transaction.writes`): a view that commits
+    # or rolls back by hand can split a write in two or send effects for a rolled-back one.
+    writes = re.compile(r"\.(commit|rollback)\(")
+    offenders = []
+    for path in (ROOT / "blueprints").rglob("*.py"):
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            if writes.search(line):
+                offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert offenders == []

@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response
 
 from forum import listings
 from forum import policy
+from forum import transaction
 from forum import validation
 from forum.blueprints import context
 from forum.blueprints.groups import invitation_link
@@ -24,7 +25,6 @@ from forum.blueprints.pages import requested_page
 from forum.errors import Conflict
 from forum.errors import Invalid
 from forum.errors import NotFound
-from forum.extensions import db
 from forum.models.users import User
 from forum.moderation import appointments
 from forum.policy import Actor
@@ -59,6 +59,7 @@ def _settings_page(form: dict[str, Any], errors: dict[str, str]) -> str:
 
 
 @bp.route("", methods=["GET", "POST"])
+@transaction.writes
 def settings() -> Page | Response:
     actor = context.current_actor()
     policy.require_admin(actor)
@@ -70,9 +71,8 @@ def settings() -> Page | Response:
     try:
         settings_service.update_settings(actor, form)
     except Invalid as exc:
-        db.session.rollback()
+        transaction.discard()
         return _settings_page(form, exc.fields), 400
-    context.commit()
     flash("Settings saved.")
     return redirect(url_for("admin.settings"))
 
@@ -84,6 +84,7 @@ def boards() -> Page:
 
 
 @bp.post("/boards")
+@transaction.writes
 def create_board() -> Page | Response:
     actor = context.current_actor()
     policy.require_admin(actor)
@@ -93,14 +94,14 @@ def create_board() -> Page | Response:
             actor, name=form["name"], description=form["description"], parent_id=form["parent_id"]
         )
     except Invalid as exc:
-        db.session.rollback()
+        transaction.discard()
         return _boards_page(400, errors=exc.fields, form=form, failed="new")
     flash(f"Board “{board.name}” created.")
-    context.commit()
     return redirect(url_for("admin.boards"))
 
 
 @bp.post("/boards/<id:board_id>")
+@transaction.writes
 def update_board(board_id: int) -> Page | Response:
     actor = context.current_actor()
     policy.require_admin(actor)
@@ -109,20 +110,19 @@ def update_board(board_id: int) -> Page | Response:
     try:
         board_service.update_board(actor, board, **form)
     except Invalid as exc:
-        db.session.rollback()
+        transaction.discard()
         return _boards_page(400, errors=exc.fields, form=form, failed=board_id)
-    context.commit()
     flash("Board saved.")
     return redirect(url_for("admin.boards"))
 
 
 @bp.post("/boards/<id:board_id>/move")
+@transaction.writes
 def move_board(board_id: int) -> Response:
     actor = context.current_actor()
     policy.require_admin(actor)
     board = policy.require_board(actor, board_id)
     board_service.move_board(actor, board, direction=request.form.get("direction", ""))
-    context.commit()
     return redirect(url_for("admin.boards", _anchor=f"board-{board_id}"))
 
 
@@ -155,6 +155,7 @@ def groups() -> Page:
 
 
 @bp.post("/groups")
+@transaction.writes
 def create_group() -> Page | Response:
     actor = context.current_actor()
     policy.require_admin(actor)
@@ -162,17 +163,17 @@ def create_group() -> Page | Response:
     try:
         group = group_service.create_group(actor, **form)
     except Invalid as exc:
-        db.session.rollback()
+        transaction.discard()
         return _groups_page(400, errors=exc.fields, form=form, failed="new")
     except Conflict as exc:
-        db.session.rollback()
+        transaction.discard()
         return _groups_page(409, errors={"slug": exc.message}, form=form, failed="new")
     flash(f"Group “{group.name}” created.")
-    context.commit()
     return redirect(url_for("admin.groups"))
 
 
 @bp.post("/groups/<id:group_id>/break-glass")
+@transaction.writes
 def break_glass(group_id: int) -> Page | Response:
     actor = context.current_actor()
     group = group_service.group_for_admin(actor, group_id)
@@ -180,10 +181,9 @@ def break_glass(group_id: int) -> Page | Response:
     try:
         group_service.break_glass(actor, group, reason=reason)
     except Invalid as exc:
-        db.session.rollback()
+        transaction.discard()
         return _groups_page(400, errors=exc.fields, form={"reason": reason}, failed=group_id)
     target = url_for("groups.show", slug=group.slug)
-    context.commit()
     flash("You are inside the group for one hour. Its owners can see that you entered, and why.")
     return redirect(target)
 
@@ -202,6 +202,7 @@ def _site_invitations_page(status: int = 200, **extra: Any) -> Page:
 
 
 @bp.route("/invitations", methods=["GET", "POST"])
+@transaction.writes
 def site_invitations() -> Page:
     actor = context.current_actor()
     policy.require_admin(actor)
@@ -213,19 +214,18 @@ def site_invitations() -> Page:
             actor, None, max_uses=form["max_uses"], expires_in_hours=form["expires_in_hours"]
         )
     except Invalid as exc:
-        db.session.rollback()
+        transaction.discard()
         return _site_invitations_page(400, form=form, errors=exc.fields)
-    context.commit()
     # Shown once: only a hash of the token is stored.
     return _site_invitations_page(link=invitation_link(made.token))
 
 
 @bp.post("/invitations/<id:invitation_id>/revoke")
+@transaction.writes
 def revoke_site_invitation(invitation_id: int) -> Response:
     actor = context.current_actor()
     policy.require_admin(actor)
     invitation_service.revoke_invitation(actor, None, invitation_id)
-    context.commit()
     flash("The invitation is revoked: its link no longer works.")
     return redirect(url_for("admin.site_invitations"))
 
@@ -272,6 +272,7 @@ def _moderators_page(status: int = 200, **extra: Any) -> Page:
 
 
 @bp.route("/moderators", methods=["GET", "POST"])
+@transaction.writes
 def moderators() -> Page | Response:
     actor = context.current_actor()
     policy.require_admin(actor)
@@ -283,10 +284,9 @@ def moderators() -> Page | Response:
         user = _visible_member(actor, form["username"])
         changed = appointments.appoint_site_moderator(actor, user, on=on, reason=form["reason"])
     except Invalid as exc:
-        db.session.rollback()
+        transaction.discard()
         return _moderators_page(400, form=form, errors=exc.fields)
     name = user.username
-    context.commit()
     if not changed:
         flash(f"Nothing to change: {name} {'is' if on else 'is not'} a site moderator.")
     else:

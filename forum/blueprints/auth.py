@@ -18,13 +18,13 @@ from flask_login import logout_user
 from werkzeug.wrappers import Response
 
 from forum import policy
+from forum import transaction
 from forum.blueprints import context
 from forum.errors import Conflict
 from forum.errors import Denied
 from forum.errors import Invalid
 from forum.errors import NotLoggedIn
 from forum.errors import RateLimited
-from forum.extensions import db
 from forum.models.groups import Group
 from forum.models.users import User
 from forum.services import accounts
@@ -52,7 +52,8 @@ def _safe_next(target: str | None) -> str:
 
 
 def _start_session(user: User, *, remember: bool = False) -> None:
-    """Log the member in on this browser with a new server-side session; the caller commits."""
+    """Log the member in on this browser with a new server-side session (committed with the
+    request, by the write boundary)."""
     # A new session at every login: nothing a visitor was handed before carries over,
     # and a session this browser still had (another account, say) ends here.
     previous = context.current_session_id()
@@ -73,11 +74,12 @@ def _form(*names: str) -> dict[str, str]:
 
 def _problem(exc: Invalid | Conflict) -> dict[str, str]:
     """Field messages for a form; a taken username belongs next to the username."""
-    db.session.rollback()
+    transaction.discard()
     return exc.fields if isinstance(exc, Invalid) else {"username": exc.message}
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@transaction.writes
 def login() -> Page | tuple[str, int, dict[str, str]] | Response:
     target = _safe_next(request.values.get("next"))
     if request.method == "GET":
@@ -88,29 +90,28 @@ def login() -> Page | tuple[str, int, dict[str, str]] | Response:
             request.form.get("username"), request.form.get("password"), ip=context.client_ip()
         )
     except (NotLoggedIn, Invalid):
-        db.session.rollback()
+        transaction.discard()
         # One message whether or not the name exists.
         page = render_template(
             "auth/login.html", next=target, form=form, error=accounts.WRONG_LOGIN
         )
         return page, 401
     except RateLimited as exc:
-        db.session.rollback()
+        transaction.discard()
         # The form again, saying how long to wait: after a few typos the wait is seconds.
         page = render_template("auth/login.html", next=target, form=form, error=exc.message)
         return page, 429, {"Retry-After": str(exc.retry_after)}
     _start_session(user, remember=bool(request.form.get("remember")))
-    context.commit()
     return redirect(target)
 
 
 @bp.post("/logout")
+@transaction.writes
 def logout() -> Response:
     current = context.current_session_id()
     if current is not None:
         # Server-side first: a copy of either cookie, replayed later, opens nothing.
         sessions.end_own_session(current)
-        context.commit()
     _forget_login()
     return redirect(url_for("boards.index"))
 
@@ -141,6 +142,7 @@ def _register_page(form: dict[str, str], errors: dict[str, str], invite: str = "
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@transaction.writes
 def register() -> Page | Response:
     actor = context.current_actor()
     invite = request.values.get("invite", "")
@@ -167,16 +169,17 @@ def register() -> Page | Response:
     except (Invalid, Conflict) as exc:
         return _register_page(form, _problem(exc), invite), 400
     _start_session(user)
-    context.commit(mail)
+    context.send_mail(mail)
     return render_template("auth/codes.html", codes=codes, welcome=True, next_url=target)
 
 
 @bp.route("/reset", methods=["GET", "POST"])
+@transaction.writes
 def reset() -> Page | Response:
     if request.method == "GET":
         return render_template("auth/reset.html", form={}, errors={}, sent=None)
     if request.form.get("method") == "email":
-        context.commit(
+        context.send_mail(
             accounts.request_password_reset(request.form.get("email"), ip=context.client_ip())
         )
         # The same words whether or not the address belongs to anyone.
@@ -193,12 +196,12 @@ def reset() -> Page | Response:
         errors = _problem(exc)
         return render_template("auth/reset.html", form=form, errors=errors, sent=None), 400
     _start_session(user)
-    context.commit()
     flash("Your password is changed. That recovery code is now used up.")
     return redirect(url_for("auth.account"))
 
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])
+@transaction.writes
 def reset_with_link(token: str) -> Page | Response:
     accounts.check_reset_token(token)
     if request.method == "GET":
@@ -211,18 +214,17 @@ def reset_with_link(token: str) -> Page | Response:
         errors = _problem(exc)
         return render_template("auth/reset_link.html", token=token, errors=errors), 400
     _start_session(user)
-    context.commit()
     flash("Your password is changed.")
     return redirect(url_for("boards.index"))
 
 
 @bp.route("/account/confirm/<token>", methods=["GET", "POST"])
+@transaction.writes
 def confirm_email(token: str) -> Page | Response:
     if request.method == "GET":
         # Mail scanners follow links: only the button below confirms.
         return render_template("auth/confirm.html", token=token)
     accounts.confirm_email(token)
-    context.commit()
     flash("Your e-mail address is confirmed.")
     return redirect(url_for("boards.index"))
 
@@ -255,6 +257,7 @@ def account() -> Page:
 
 
 @bp.post("/account/password")
+@transaction.writes
 def change_password() -> Page | Response:
     user = _me()
     try:
@@ -271,23 +274,23 @@ def change_password() -> Page | Response:
     # it was before.
     remember_cookie = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
     _start_session(user, remember=remember_cookie in request.cookies)
-    context.commit()
     flash("Your password is changed. You are logged out everywhere else.")
     return redirect(url_for("auth.account"))
 
 
 @bp.post("/account/sessions/<id:session_id>/logout")
+@transaction.writes
 def end_session(session_id: int) -> Response:
     user = _me()
     if session_id == context.current_session_id():
         return logout()
     sessions.end_session(context.current_actor(), user, session_id)
-    context.commit()
     flash("That session is logged out.")
     return redirect(url_for("auth.account"))
 
 
 @bp.post("/account/sessions/logout-others")
+@transaction.writes
 def end_other_sessions() -> Response:
     user = _me()
     ended = sessions.end_other_sessions(
@@ -296,7 +299,6 @@ def end_other_sessions() -> Response:
     # Apps with API tokens are "elsewhere" too: a member shutting out a lost phone
     # means its app as well.
     tokens = accounts.revoke_all_api_tokens(user)
-    context.commit()
     if ended or tokens:
         flash("You are logged out everywhere else.")
     else:
@@ -305,6 +307,7 @@ def end_other_sessions() -> Response:
 
 
 @bp.post("/account/profile")
+@transaction.writes
 def update_profile() -> Page | Response:
     user = _me()
     shown = user.pending_email or user.email or ""
@@ -327,10 +330,10 @@ def update_profile() -> Page | Response:
         return _account_page(400, errors=_problem(exc), form=form, email_value=email)
     except Denied as exc:
         # A silenced member changing their bio: the reason goes next to the field.
-        db.session.rollback()
+        transaction.discard()
         errors = {"bio": exc.message}
         return _account_page(403, errors=errors, form=form, email_value=email, denied=exc.code)
-    context.commit(mail)
+    context.send_mail(mail)
     flash("Your profile is saved.")
     if mail:
         flash("Check your e-mail: we sent a link to confirm the new address.")
@@ -338,6 +341,7 @@ def update_profile() -> Page | Response:
 
 
 @bp.post("/account/recovery-codes")
+@transaction.writes
 def new_recovery_codes() -> Page:
     user = _me()
     try:
@@ -345,11 +349,11 @@ def new_recovery_codes() -> Page:
     except Invalid as exc:
         return _account_page(400, errors=_problem(exc))
     codes = accounts.issue_recovery_codes(user)
-    context.commit()
     return render_template("auth/codes.html", codes=codes, welcome=False, replaced=True)
 
 
 @bp.route("/setup/<token>", methods=["GET", "POST"])
+@transaction.writes
 def first_setup(token: str) -> Page | Response:
     setup.check_setup_token(token)
     if request.method == "GET":
@@ -368,6 +372,5 @@ def first_setup(token: str) -> Page | Response:
         errors = _problem(exc)
         return render_template("auth/setup.html", token=token, form=form, errors=errors), 400
     _start_session(user)
-    context.commit()
     flash("Welcome! Your forum is ready. Start by creating its boards.")
     return redirect(url_for("admin.boards"))

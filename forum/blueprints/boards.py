@@ -14,11 +14,11 @@ from werkzeug.wrappers import Response
 from forum import fragments
 from forum import listings
 from forum import policy
+from forum import transaction
 from forum.blueprints import context
 from forum.blueprints.pages import requested_page
 from forum.errors import Invalid
 from forum.errors import RateLimited
-from forum.extensions import db
 from forum.models.boards import Board
 from forum.policy import Actor
 from forum.services import topics
@@ -72,6 +72,7 @@ def _topics_fragment(actor: Actor, board: Board, number: int, per_page: int) -> 
 
 
 @bp.route("/b/<id:board_id>/new", methods=["GET", "POST"])
+@transaction.writes
 def new_topic(board_id: int) -> Page | Response:
     actor = context.current_actor()
     board = policy.require_board(actor, board_id)
@@ -82,17 +83,16 @@ def new_topic(board_id: int) -> Page | Response:
     try:
         topic, _post = topics.create_topic(actor, board, title=form["title"], body=form["body"])
     except Invalid as exc:
-        db.session.rollback()
+        transaction.discard()
         page = render_template("boards/new_topic.html", board=board, form=form, errors=exc.fields)
         return page, 400
     except RateLimited as exc:
         # A daily cap for new members: the form comes back with the text kept.
-        db.session.rollback()
+        transaction.discard()
         errors = {"body": exc.message}
         page = render_template("boards/new_topic.html", board=board, form=form, errors=errors)
         return page, 429, {"Retry-After": str(exc.retry_after)}
     target = url_for("topics.show", topic_id=topic.id)
-    context.commit()
     return redirect(target)
 
 

@@ -1,4 +1,4 @@
-"""Per-request plumbing: the actor, the client address, headers, and the commit."""
+"""Per-request plumbing: the actor, the client address, headers, mail from a write."""
 
 from __future__ import annotations
 
@@ -16,12 +16,10 @@ from flask import g
 from flask import request
 from flask import session
 from flask_login import current_user
-from sqlalchemy.exc import OperationalError
 
 from forum import mail
-from forum.database import busy_timeout_ms
+from forum import transaction
 from forum.database import write_intent
-from forum.extensions import db
 from forum.models.users import User
 from forum.policy import Actor
 from forum.policy import actor_for
@@ -155,24 +153,17 @@ def _write_last_seen() -> None:
     token_id = g.pop("touch_token", None)
     if session_id is None and token_id is None:
         return
-    # As with reading activity (forum.activity): what the request left uncommitted is
-    # discarded at teardown anyway, and a GET's read transaction cannot safely turn into
-    # a write on SQLite. So end it, and write in a short transaction of our own.
-    db.session.rollback()
-    intent = write_intent.set(True)
-    waiting = busy_timeout_ms.set(TOUCH_WAIT_MS)
-    try:
+
+    def touch() -> None:
         if session_id is not None:
             sessions.touch_session(session_id)
         if token_id is not None:
             accounts.touch_api_token(token_id)
-        db.session.commit()
-    except OperationalError as exc:
-        db.session.rollback()
-        log.debug("last seen not recorded (busy database): %s", exc)
-    finally:
-        busy_timeout_ms.reset(waiting)
-        write_intent.reset(intent)
+
+    # As with reading activity (forum.activity): what the request left uncommitted is
+    # discarded at teardown anyway, and a GET's read transaction cannot safely turn into
+    # a write on SQLite; so it is written in a short transaction of its own.
+    transaction.write_apart(touch, wait_ms=TOUCH_WAIT_MS, what="last seen")
 
 
 def _forget_dead_login() -> None:
@@ -204,12 +195,13 @@ def _warn_about_forwarded_for(app: Flask) -> None:
     )
 
 
-def commit(*mails: Mail | None) -> None:
-    """Commit the request's one transaction, update the search index, then send any
-    mail it produced."""
-    db.session.commit()
-    # After the commit: a busy or broken index never fails the write (errors logged).
-    search_service.after_commit(current_app)
+def send_mail(*mails: Mail | None) -> None:
+    """Send the mail a write produced (None: it produced none).
+
+    Called in the view body, before the boundary commits: `forum.mail.send` is to queue
+    the mail in the request's transaction (the outbox), so it leaves only if the write
+    is committed.
+    """
     for message in mails:
         if message is not None:
             mail.send(message)
@@ -271,6 +263,10 @@ def init_app(app: Flask) -> None:
         elif not is_static:
             headers.setdefault("Cache-Control", "no-cache")
         return response
+
+    # The search index is updated after each write boundary's commit (errors logged,
+    # never failing the write): the place for any drain of work queued by a write.
+    transaction.add_after_commit_hook(app, search_service.after_commit)
 
     @app.teardown_request
     def _end_request(_exc: BaseException | None) -> None:

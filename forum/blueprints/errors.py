@@ -17,13 +17,13 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.routing import RequestRedirect
 
+from forum import transaction
 from forum.blueprints.context import current_member
 from forum.blueprints.context import site_settings
 from forum.errors import ForumError
 from forum.errors import Invalid
 from forum.errors import NotLoggedIn
 from forum.errors import RateLimited
-from forum.extensions import db
 
 log = logging.getLogger("forum.errors")
 
@@ -101,7 +101,7 @@ def _guest_gate() -> None:
 
 def handle_forum_error(exc: ForumError) -> Any:
     """Roll back, then answer in the request's language (JSON or HTML)."""
-    db.session.rollback()
+    transaction.discard()
     message = NOT_FOUND_MESSAGE if exc.status == 404 else exc.message
     if is_api_request():
         response = api_error(
@@ -128,7 +128,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError) -> Any:
-        db.session.rollback()
+        transaction.discard()
         message = "The form expired or was sent from elsewhere. Go back, reload and try again."
         if is_api_request():
             return api_error(400, "csrf_failed", "Missing or invalid CSRF token.")
@@ -136,7 +136,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Any:
-        db.session.rollback()
+        transaction.discard()
         status = exc.code or 500
         if status == 404:
             message = NOT_FOUND_MESSAGE
@@ -150,7 +150,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Any:
-        db.session.rollback()
+        transaction.discard()
         if app.testing and not app.config.get("FORUM_TEST_SWALLOW_ERRORS"):
             raise exc  # tests see the real traceback
         log.exception("unhandled error on %s %s", request.method, request.path)

@@ -21,6 +21,7 @@ from werkzeug.wrappers import Response
 
 from forum import listings
 from forum import policy
+from forum import transaction
 from forum import validation
 from forum.blueprints import context
 from forum.blueprints.pages import requested_page
@@ -28,7 +29,6 @@ from forum.errors import Conflict
 from forum.errors import Denied
 from forum.errors import Invalid
 from forum.errors import NotFound
-from forum.extensions import db
 from forum.models.groups import Group
 from forum.models.groups import Membership
 from forum.models.groups import Role
@@ -119,16 +119,17 @@ def show(slug: str) -> str:
 
 
 @bp.post("/g/<slug>/join")
+@transaction.writes
 def join(slug: str) -> Response:
     actor = context.current_actor()
     group = policy.require_group(actor, slug)
     groups.request_to_join(actor, group)
-    context.commit()
     flash("Your request is sent. One of the group's owners or moderators will decide.")
     return redirect(url_for("groups.show", slug=slug))
 
 
 @bp.route("/g/<slug>/leave", methods=["GET", "POST"])
+@transaction.writes
 def leave(slug: str) -> Page | Response:
     actor = context.current_actor()
     group = policy.require_group(actor, slug)
@@ -139,11 +140,10 @@ def leave(slug: str) -> Page | Response:
     try:
         left = groups.remove_member(actor, group, _my_name())
     except Conflict as exc:
-        db.session.rollback()
+        transaction.discard()
         page = render_template("groups/leave.html", group=group, role=role, error=exc.message)
         return page, 409
     name = group.name
-    context.commit()
     if left:
         flash(f"You have left {name}.")
     return redirect(url_for("groups.index"))
@@ -177,6 +177,7 @@ def _role_news(found: Membership | MemberInvitation) -> str:
 
 
 @bp.route("/g/<slug>/members", methods=["GET", "POST"])
+@transaction.writes
 def members(slug: str) -> Page | Response:
     actor = context.current_actor()
     group = _group_for(actor, slug, policy.can_manage_group, OWNERS_ONLY)
@@ -186,37 +187,36 @@ def members(slug: str) -> Page | Response:
     try:
         found = groups.set_member_role(actor, group, form["username"], role=form["role"])
     except Invalid as exc:
-        db.session.rollback()
+        transaction.discard()
         return _members_page(actor, group, 400, form=form, errors=exc.fields)
     except NotFound:
-        db.session.rollback()
+        transaction.discard()
         errors = {"username": "There is no member with that username."}
         return _members_page(actor, group, 400, form=form, errors=errors)
     except (Conflict, Denied) as exc:
-        db.session.rollback()
+        transaction.discard()
         return _members_page(actor, group, exc.status, form=form, problem=exc.message)
     flash(_role_news(found))
-    context.commit()
     return redirect(url_for("groups.members", slug=slug))
 
 
 @bp.post("/g/<slug>/member-invitations/<id:member_invitation_id>/withdraw")
+@transaction.writes
 def withdraw_member_invitation(slug: str, member_invitation_id: int) -> Response:
     actor = context.current_actor()
     group = _group_for(actor, slug, policy.can_manage_group, OWNERS_ONLY)
     if invitations.withdraw_member_invitation(actor, group, member_invitation_id):
         flash("The invitation is withdrawn.")
-    context.commit()
     return redirect(url_for("groups.members", slug=slug))
 
 
 @bp.post("/g/<slug>/exclusions/<username>/allow")
+@transaction.writes
 def allow_back(slug: str, username: str) -> Response:
     actor = context.current_actor()
     group = _group_for(actor, slug, policy.can_manage_group, OWNERS_ONLY)
     exclusion = membership.allow_back(actor, group, username)
     name = exclusion.user.username
-    context.commit()
     flash(
         f"{name} may come back: an invitation, a link or (in a public group) a request "
         "to join can let them in again."
@@ -225,22 +225,23 @@ def allow_back(slug: str, username: str) -> Response:
 
 
 @bp.post("/g/<slug>/members/<username>/role")
+@transaction.writes
 def set_role(slug: str, username: str) -> Page | Response:
     actor = context.current_actor()
     group = _group_for(actor, slug, policy.can_manage_group, OWNERS_ONLY)
     try:
         membership = groups.set_member_role(actor, group, username, role=request.form.get("role"))
     except (Invalid, Conflict) as exc:
-        db.session.rollback()
+        transaction.discard()
         return _members_page(actor, group, exc.status, problem=exc.message)
     flash(f"{membership.user.username} is now a {membership.role.value} of the group.")
-    context.commit()
     # Owners who step down cannot manage members any more: back to the group's page.
     own = username.lower() == _my_name().lower()
     return redirect(url_for("groups.show" if own else "groups.members", slug=slug))
 
 
 @bp.route("/g/<slug>/members/<username>/remove", methods=["GET", "POST"])
+@transaction.writes
 def remove_member(slug: str, username: str) -> Page | Response:
     actor = context.current_actor()
     group = _group_for(actor, slug, policy.can_manage_group, OWNERS_ONLY)
@@ -253,9 +254,8 @@ def remove_member(slug: str, username: str) -> Page | Response:
     try:
         groups.remove_member(actor, group, name)
     except Conflict as exc:
-        db.session.rollback()
+        transaction.discard()
         return _members_page(actor, group, 409, problem=exc.message)
-    context.commit()
     flash(f"{name} is no longer in the group.")
     # Owners who remove themselves have left: the members page is no longer theirs.
     own = name.lower() == _my_name().lower()
@@ -289,6 +289,7 @@ def _invitations_page(
 
 
 @bp.route("/g/<slug>/invitations", methods=["GET", "POST"])
+@transaction.writes
 def invitation_list(slug: str) -> Page:
     actor = context.current_actor()
     group = _group_for(actor, slug, policy.can_see_invitations, RUNNERS_ONLY)
@@ -300,22 +301,21 @@ def invitation_list(slug: str) -> Page:
             actor, group, max_uses=form["max_uses"], expires_in_hours=form["expires_in_hours"]
         )
     except Invalid as exc:
-        db.session.rollback()
+        transaction.discard()
         return _invitations_page(actor, group, 400, form=form, errors=exc.fields)
     except Denied as exc:
-        db.session.rollback()
+        transaction.discard()
         return _invitations_page(actor, group, 403, problem=exc.message)
-    context.commit()
     # The token exists in the clear only now: the page shows it once, and it is not stored.
     return _invitations_page(actor, group, link=invitation_link(made.token))
 
 
 @bp.post("/g/<slug>/invitations/<id:invitation_id>/revoke")
+@transaction.writes
 def revoke_invitation(slug: str, invitation_id: int) -> Response:
     actor = context.current_actor()
     group = _group_for(actor, slug, policy.can_see_invitations, RUNNERS_ONLY)
     invitations.revoke_invitation(actor, group, invitation_id)
-    context.commit()
     flash("The invitation is revoked: its link no longer works.")
     return redirect(url_for("groups.invitation_list", slug=slug))
 
@@ -336,6 +336,7 @@ def join_requests(slug: str) -> str:
 
 
 @bp.post("/g/<slug>/requests/<id:request_id>")
+@transaction.writes
 def decide_request(slug: str, request_id: int) -> Response:
     actor = context.current_actor()
     group = _group_for(actor, slug, policy.can_invite, RUNNERS_ONLY)
@@ -347,7 +348,7 @@ def decide_request(slug: str, request_id: int) -> Response:
             actor, group, request_id, accept=accept, keep_out=keep_out
         )
     except Conflict as exc:
-        db.session.rollback()
+        transaction.discard()
         flash(exc.message)
         return redirect(url_for("groups.join_requests", slug=slug))
     if decided:
@@ -357,7 +358,6 @@ def decide_request(slug: str, request_id: int) -> Response:
             flash("Request declined. They cannot ask again unless an owner allows them back.")
         else:
             flash("Request declined.")
-    context.commit()
     return redirect(url_for("groups.join_requests", slug=slug))
 
 
@@ -365,6 +365,7 @@ def decide_request(slug: str, request_id: int) -> Response:
 
 
 @bp.route("/g/<slug>/boards/new", methods=["GET", "POST"])
+@transaction.writes
 def new_board(slug: str) -> Page | Response:
     actor = context.current_actor()
     group = _group_for(actor, slug, policy.can_create_board, OWNERS_ONLY)
@@ -376,11 +377,10 @@ def new_board(slug: str) -> Page | Response:
             actor, name=form["name"], description=form["description"], group=group
         )
     except Invalid as exc:
-        db.session.rollback()
+        transaction.discard()
         page = render_template("groups/new_board.html", group=group, form=form, errors=exc.fields)
         return page, 400
     target = url_for("boards.show", board_id=board.id)
-    context.commit()
     flash("Board created. Members of the group can start topics in it.")
     return redirect(target)
 
@@ -403,6 +403,7 @@ def _moderation_page(
 
 
 @bp.route("/g/<slug>/moderation", methods=["GET", "POST"])
+@transaction.writes
 def moderation_settings(slug: str) -> Page | Response:
     actor = context.current_actor()
     group = _group_for(actor, slug, policy.can_manage_group, OWNERS_ONLY)
@@ -415,9 +416,8 @@ def moderation_settings(slug: str) -> Page | Response:
     try:
         groups.update_group_moderation(actor, group, **form)
     except Invalid as exc:
-        db.session.rollback()
+        transaction.discard()
         return _moderation_page(actor, group, 400, form=form, errors=exc.fields)
-    context.commit()
     flash("Moderation settings saved.")
     return redirect(url_for("groups.moderation_settings", slug=slug))
 
@@ -461,6 +461,7 @@ def invitation(token: str) -> str:
 
 
 @bp.post("/invite/<token>")
+@transaction.writes
 def accept(token: str) -> Response:
     actor = context.current_actor()
     if not actor.is_member:
@@ -470,19 +471,18 @@ def accept(token: str) -> Response:
     group, _membership = invitations.accept_invitation(actor, token)
     if group is None:
         # A site invitation is for newcomers: a member spends none of its uses.
-        db.session.rollback()
+        transaction.discard()
         return redirect(url_for("boards.index"))
     return _welcome(group)
 
 
 def _welcome(group: Group) -> Response:
-    """Commit a join and show the group; or, while a group suspension the member left with
+    """After a join, the group; or, while a group suspension the member left with
     still runs, their standing (the group stays closed to them until it ends)."""
     member_now = policy.actor_for(context.current_member(), guests_read=False)
     inside = policy.can_see_group(member_now, group)
     target = url_for("groups.show", slug=group.slug) if inside else url_for("moderation.standing")
     name = group.name
-    context.commit()
     if inside:
         flash(f"Welcome to {name}.")
     else:
@@ -502,6 +502,7 @@ def my_invitations() -> str:
 
 
 @bp.post("/account/invitations/<id:member_invitation_id>/accept")
+@transaction.writes
 def accept_member_invitation(member_invitation_id: int) -> Response:
     actor = context.current_actor()
     policy.require_member(actor)
@@ -510,10 +511,10 @@ def accept_member_invitation(member_invitation_id: int) -> Response:
 
 
 @bp.post("/account/invitations/<id:member_invitation_id>/decline")
+@transaction.writes
 def decline_member_invitation(member_invitation_id: int) -> Response:
     actor = context.current_actor()
     policy.require_member(actor)
     invitations.decline_member_invitation(actor, member_invitation_id)
-    context.commit()
     flash("Invitation declined. The group's owners see only that you declined.")
     return redirect(url_for("groups.my_invitations"))

@@ -22,6 +22,7 @@ from werkzeug.wrappers import Response
 
 from forum import listings
 from forum import policy
+from forum import transaction
 from forum import validation
 from forum.blueprints import context
 from forum.blueprints.pages import requested_page
@@ -30,7 +31,6 @@ from forum.errors import Denied
 from forum.errors import Invalid
 from forum.errors import NotFound
 from forum.errors import RateLimited
-from forum.extensions import db
 from forum.models.groups import Group
 from forum.models.moderation import FlagReason
 from forum.models.moderation import Report
@@ -125,6 +125,7 @@ def _report_page(actor: Actor, post: Post, status: int = 200, **extra: Any) -> t
 
 
 @bp.route("/p/<id:post_id>/report", methods=["GET", "POST"])
+@transaction.writes
 def report(post_id: int) -> Page | Response:
     actor = context.current_actor()
     post = policy.require_post(actor, post_id)
@@ -136,18 +137,17 @@ def report(post_id: int) -> Page | Response:
     try:
         reports.report_post(actor, post, reason=form["reason"], note=form["note"])
     except Invalid as exc:
-        db.session.rollback()
+        transaction.discard()
         errors = dict(exc.fields)
         if "reason" in errors:
             errors["reason"] = "Choose what is wrong with the post."
         return _report_page(actor, post, 400, form=form, errors=errors)
     except (Conflict, RateLimited) as exc:
-        db.session.rollback()
+        transaction.discard()
         page, status = _report_page(actor, post, exc.status, form=form, problem=exc.message)
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else {}
         return Response(page, status, headers=headers)
     target = url_for("topics.permalink", post_id=post.id)
-    context.commit()
     flash("Thank you: your report is with the moderators.")
     return redirect(target)
 
@@ -182,6 +182,7 @@ def standing() -> Page:
 
 
 @bp.post("/account/standing/appeal")
+@transaction.writes
 def appeal() -> Page | Response:
     actor = context.current_actor()
     policy.require_member(actor)
@@ -193,13 +194,12 @@ def appeal() -> Page | Response:
             actor, target_type=form["target_type"], target_id=target_id, text=form["text"]
         )
     except Invalid as exc:
-        db.session.rollback()
+        transaction.discard()
         return _standing_page(actor, 400, form=form, errors=exc.fields, failed=failed)
     except Conflict as exc:
-        db.session.rollback()
+        transaction.discard()
         errors = {"text": exc.message}
         return _standing_page(actor, 409, form=form, errors=errors, failed=failed)
-    context.commit()
     flash("Your appeal is sent. A moderator who did not take the action will decide.")
     return redirect(url_for("moderation.standing"))
 
@@ -257,6 +257,7 @@ def report_item(report_id: int) -> Page:
 
 
 @bp.post("/mod/reports/<id:report_id>")
+@transaction.writes
 def resolve(report_id: int) -> Page | Response:
     actor = context.current_actor()
     found = policy.require_report(actor, report_id)
@@ -266,12 +267,11 @@ def resolve(report_id: int) -> Page | Response:
         days = _days(form["days"] or "7") if action in ("silence_user", "suspend_user") else None
         reports.resolve_report(actor, found, action=action, reason=form["reason"], days=days)
     except Invalid as exc:
-        db.session.rollback()
+        transaction.discard()
         return _report_item_page(actor, found, 400, form=form, errors=exc.fields)
     except (Denied, Conflict) as exc:
-        db.session.rollback()
+        transaction.discard()
         return _report_item_page(actor, found, exc.status, form=form, problem=exc.message)
-    context.commit()
     flash("Done: the report is handled, and whoever reported it is told.")
     return redirect(url_for("moderation.queue"))
 
@@ -283,15 +283,15 @@ def _decide(
     try:
         message = run()
     except (Invalid, Denied, Conflict) as exc:
-        db.session.rollback()
+        transaction.discard()
         problem = exc.message
         return _queue_page(actor, exc.status, problem=problem, failed=key, form=request.form)
-    context.commit()
     flash(message)
     return redirect(back or url_for("moderation.queue"))
 
 
 @bp.post("/mod/posts/<id:post_id>/review")
+@transaction.writes
 def review(post_id: int) -> Page | Response:
     actor = context.current_actor()
     post = _require_moderates_post(actor, post_id)
@@ -309,6 +309,7 @@ def review(post_id: int) -> Page | Response:
 
 
 @bp.post("/mod/posts/<id:post_id>/approval")
+@transaction.writes
 def approval(post_id: int) -> Page | Response:
     actor = context.current_actor()
     post = _require_moderates_post(actor, post_id)
@@ -327,6 +328,7 @@ def approval(post_id: int) -> Page | Response:
 
 
 @bp.post("/mod/sanctions/<id:sanction_id>")
+@transaction.writes
 def sanction(sanction_id: int) -> Page | Response:
     actor = context.current_actor()
     policy.require_member(actor)
@@ -354,6 +356,7 @@ def sanction(sanction_id: int) -> Page | Response:
 
 
 @bp.post("/mod/appeals/<id:appeal_id>")
+@transaction.writes
 def decide_appeal(appeal_id: int) -> Page | Response:
     actor = context.current_actor()
     policy.require_member(actor)
@@ -400,6 +403,7 @@ def log_page() -> Page:
 
 
 @bp.post("/mod/log/<id:entry_id>/undo")
+@transaction.writes
 def undo(entry_id: int) -> Page | Response:
     actor = context.current_actor()
     policy.require_member(actor)
@@ -410,9 +414,8 @@ def undo(entry_id: int) -> Page | Response:
     try:
         log.undo(actor, entry, reason=request.form.get("reason", ""))
     except (Invalid, Denied, Conflict) as exc:
-        db.session.rollback()
+        transaction.discard()
         return _log_page(actor, exc.status, problem=exc.message, failed=entry_id)
-    context.commit()
     flash("Undone. The log keeps both the action and its undoing.")
     return redirect(url_for("moderation.log_page"))
 
@@ -464,6 +467,7 @@ def _scope(actor: Actor, user: User, value: str) -> Group | None:
 
 
 @bp.post("/mod/members/<username>/sanction")
+@transaction.writes
 def sanction_member(username: str) -> Page | Response:
     actor = context.current_actor()
     policy.require_moderator(actor)
@@ -477,13 +481,12 @@ def sanction_member(username: str) -> Page | Response:
         act = sanctions.silence_member if kind == "silence" else sanctions.suspend_member
         act(actor, user, group=group, days=_days(form["days"]), reason=form["reason"])
     except Invalid as exc:
-        db.session.rollback()
+        transaction.discard()
         return _members_page(actor, user.username, 400, form=form, errors=exc.fields)
     except (Denied, Conflict) as exc:
-        db.session.rollback()
+        transaction.discard()
         return _members_page(actor, user.username, exc.status, form=form, problem=exc.message)
     name = user.username
-    context.commit()
     flash(f"{name} is {'silenced' if kind == 'silence' else 'suspended'}; they are told why.")
     return redirect(url_for("moderation.members", username=name))
 
@@ -522,6 +525,7 @@ def _run_topic_action(actor: Actor, topic: Topic, action: str, form: dict[str, s
 
 
 @bp.route("/t/<id:topic_id>/moderate", methods=["GET", "POST"])
+@transaction.writes
 def topic(topic_id: int) -> Page | Response:
     actor = context.current_actor()
     found = policy.require_topic(actor, topic_id)
@@ -536,10 +540,9 @@ def topic(topic_id: int) -> Page | Response:
     try:
         changed = _run_topic_action(actor, found, action, form)
     except (Invalid, Denied) as exc:
-        db.session.rollback()
+        transaction.discard()
         errors = exc.fields if isinstance(exc, Invalid) else {"reason": exc.message}
         return _topic_page(actor, found, exc.status, form=form, errors=errors, failed=action)
     target = url_for("topics.show", topic_id=found.id)
-    context.commit()
     flash(TOPIC_DONE[action] if changed else "Nothing to change: it was like that already.")
     return redirect(target)

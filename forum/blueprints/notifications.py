@@ -11,6 +11,7 @@ from flask import url_for
 from werkzeug.wrappers import Response
 
 from forum import policy
+from forum import transaction
 from forum.blueprints import context
 from forum.blueprints.pages import requested_page
 from forum.database import write_intent
@@ -41,6 +42,7 @@ def _navigation() -> dict[str, object]:
 
 
 @bp.get("/notifications")
+@transaction.writes
 def index() -> str:
     # Opening the page marks what it shows as read, so this GET writes: take SQLite's
     # write lock when the transaction begins (a read one could not be upgraded under load).
@@ -52,19 +54,17 @@ def index() -> str:
     fresh = {n.id for n in found.items if n.read_at is None}
     if fresh:
         notifications.mark_read(actor, sorted(fresh))
-    # Rendered before the commit, which would expire every loaded notification.
-    page = render_template("notifications/index.html", found=found, fresh=fresh)
-    if fresh:
-        context.commit()
-    return page
+    # Rendered here, before the boundary's commit, which would expire every loaded
+    # notification.
+    return render_template("notifications/index.html", found=found, fresh=fresh)
 
 
 @bp.post("/notifications/read")
+@transaction.writes
 def mark_read() -> Response:
     actor = context.current_actor()
     policy.require_member(actor)
     marked = notifications.mark_all_read(actor)
-    context.commit()
     if marked:
         flash("All notifications are marked as read.")
     return redirect(url_for("notifications.index"))

@@ -21,12 +21,12 @@ from forum import activity
 from forum import fragments
 from forum import listings
 from forum import policy
+from forum import transaction
 from forum import validation
 from forum.blueprints import context
 from forum.blueprints.pages import requested_page
 from forum.errors import Invalid
 from forum.errors import RateLimited
-from forum.extensions import db
 from forum.models.posts import Post
 from forum.models.topics import Topic
 from forum.policy import Actor
@@ -197,6 +197,7 @@ def show(topic_id: int) -> str:
 
 
 @bp.post("/t/<id:topic_id>/reply")
+@transaction.writes
 def reply(topic_id: int) -> Page | Response:
     actor = context.current_actor()
     topic = policy.require_topic(actor, topic_id)
@@ -205,7 +206,7 @@ def reply(topic_id: int) -> Page | Response:
         post = posts.reply_to_topic(actor, topic, body=body, reply_to=reply_to)
     except (Invalid, RateLimited) as exc:
         # Slow mode and new members' daily caps answer 429, with the text kept.
-        db.session.rollback()
+        transaction.discard()
         # ASCII digits only: "²".isdigit() is True, but int("²") raises (a 500).
         wanted = reply_to.isascii() and reply_to.isdigit() and len(reply_to) <= 9
         target = policy.require_post(actor, int(reply_to)) if wanted else None
@@ -213,7 +214,6 @@ def reply(topic_id: int) -> Page | Response:
         return _reply_page(actor, topic, target, body, errors), exc.status, _retry_after(exc)
     target_url = _post_url(post)
     waiting = post.is_hidden
-    context.commit()
     if waiting:
         flash("Your post waits for a moderator's approval; until then only you see it.")
     return redirect(target_url)
@@ -226,22 +226,22 @@ def permalink(post_id: int) -> Response:
 
 
 @bp.post("/p/<id:post_id>/like")
+@transaction.writes
 def like(post_id: int) -> Response:
     actor = context.current_actor()
     post = policy.require_post(actor, post_id)
     likes.like_post(actor, post)
     target_url = _post_url(post)
-    context.commit()
     return redirect(target_url)
 
 
 @bp.post("/p/<id:post_id>/unlike")
+@transaction.writes
 def unlike(post_id: int) -> Response:
     actor = context.current_actor()
     post = policy.require_post(actor, post_id)
     likes.unlike_post(actor, post)
     target_url = _post_url(post)
-    context.commit()
     return redirect(target_url)
 
 
@@ -254,6 +254,7 @@ def reply_form(post_id: int) -> str:
 
 
 @bp.route("/p/<id:post_id>/edit", methods=["GET", "POST"])
+@transaction.writes
 def edit(post_id: int) -> Page | Response:
     actor = context.current_actor()
     post = policy.require_post(actor, post_id)
@@ -264,16 +265,16 @@ def edit(post_id: int) -> Page | Response:
     try:
         posts.edit_post(actor, post, body=body)
     except (Invalid, RateLimited) as exc:
-        db.session.rollback()
+        transaction.discard()
         errors = exc.fields if isinstance(exc, Invalid) else {"body": exc.message}
         page = render_template("topics/edit.html", post=post, body=body, errors=errors)
         return page, exc.status, _retry_after(exc)
     target_url = _post_url(post)
-    context.commit()
     return redirect(target_url)
 
 
 @bp.route("/p/<id:post_id>/delete", methods=["GET", "POST"])
+@transaction.writes
 def delete(post_id: int) -> str | Response:
     actor = context.current_actor()
     post = policy.require_post(actor, post_id)
@@ -282,7 +283,6 @@ def delete(post_id: int) -> str | Response:
         return render_template("topics/delete.html", post=post)
     posts.delete_post(actor, post)
     target_url = _post_url(post)
-    context.commit()
     return redirect(target_url)
 
 
@@ -308,6 +308,7 @@ def revisions(post_id: int) -> str:
 
 
 @bp.post("/p/<id:post_id>/revisions/<id:number>/redact")
+@transaction.writes
 def redact_revision(post_id: int, number: int) -> Page | Response:
     actor = context.current_actor()
     post = policy.require_post(actor, post_id)
@@ -316,10 +317,9 @@ def redact_revision(post_id: int, number: int) -> Page | Response:
             actor, post, number, reason=request.form.get("reason", "")
         )
     except Invalid as exc:
-        db.session.rollback()
+        transaction.discard()
         return _revisions_page(actor, post, failed=number, errors=exc.fields), exc.status
     target_url = url_for("topics.revisions", post_id=post.id, _anchor=f"version-{number}")
-    context.commit()
     if changed:
         flash(f"The text of version {number} is removed from the history.")
     return redirect(target_url)

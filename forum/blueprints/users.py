@@ -14,10 +14,10 @@ from werkzeug.wrappers import Response
 
 from forum import listings
 from forum import policy
+from forum import transaction
 from forum.blueprints import context
 from forum.errors import Denied
 from forum.errors import Invalid
-from forum.extensions import db
 from forum.models.groups import Group
 from forum.models.users import User
 from forum.policy import Actor
@@ -62,6 +62,7 @@ def _grant_scope(actor: Actor, user: User, value: str) -> Group | None:
 
 
 @bp.post("/u/<username>/trust")
+@transaction.writes
 def grant_trust(username: str) -> Page | Response:
     actor = context.current_actor()
     user = policy.require_user(actor, username)
@@ -74,13 +75,12 @@ def grant_trust(username: str) -> Page | Response:
             actor, user, level=form["level"], lock=form["lock"], group=group, reason=form["reason"]
         )
     except Invalid as exc:
-        db.session.rollback()
+        transaction.discard()
         return _profile_page(actor, user, 400, form=form, errors=exc.fields)
     except Denied as exc:
-        db.session.rollback()
+        transaction.discard()
         return _profile_page(actor, user, 403, form=form, problem=exc.message)
     name = user.username
-    context.commit()
     flash("Trust level saved." if changed else "Nothing to change.")
     return redirect(url_for("users.profile", username=name))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from forum import policy
+from forum import transaction
 from forum.blueprints import context
 from forum.blueprints.api import inputs
 from forum.blueprints.api import serializers
@@ -34,6 +35,7 @@ def show_me() -> Any:
 
 
 @bp.patch("/me")
+@transaction.writes
 def update_me() -> Any:
     data = inputs.json_object(("bio", "show_join_date", "email", "password"))
     user = _me()
@@ -48,11 +50,12 @@ def update_me() -> Any:
         email=("" if data["email"] is None else data["email"]) if "email" in data else None,
     )
     answer = _account(user)
-    context.commit(mail)
+    context.send_mail(mail)
     return answer
 
 
 @bp.post("/me/password")
+@transaction.writes
 def change_password() -> Any:
     data = inputs.json_object(("current_password", "new_password"))
     user = _me()
@@ -65,17 +68,16 @@ def change_password() -> Any:
     )
     # Every session and token has just ended, this one included: hand over a new one.
     answer = token_answer(user)
-    context.commit()
     return answer
 
 
 @bp.post("/me/recovery-codes")
+@transaction.writes
 def new_recovery_codes() -> Any:
     data = inputs.json_object(("password",))
     user = _me()
     accounts.confirm_password(user, data.get("password"), ip=context.client_ip())
     codes = accounts.issue_recovery_codes(user)
-    context.commit()
     return {"codes": codes}, 201
 
 
@@ -88,8 +90,8 @@ def list_sessions() -> Any:
 
 
 @bp.delete("/me/sessions/<id:session_id>")
+@transaction.writes
 def end_session(session_id: int) -> Any:
     user = _me()
     sessions.end_session(context.current_actor(), user, session_id)
-    context.commit()
     return "", 204

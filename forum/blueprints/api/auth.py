@@ -9,6 +9,7 @@ from flask import current_app
 from flask import g
 from flask import request
 
+from forum import transaction
 from forum.blueprints import context
 from forum.blueprints.api import inputs
 from forum.blueprints.api import serializers
@@ -97,25 +98,26 @@ def token_answer(user: User) -> dict[str, Any]:
 
 @bp.post("/auth/token")
 @sessionless
+@transaction.writes
 def create_token() -> Any:
     data = inputs.json_object(("username", "password"))
     user = accounts.authenticate(data.get("username"), data.get("password"), ip=context.client_ip())
     answer = token_answer(user)
-    context.commit()
     return answer, 201
 
 
 @bp.delete("/auth/token")
+@transaction.writes
 def revoke_token() -> Any:
     if "api_token" not in g:
         raise NotLoggedIn("Send the token to revoke as `Authorization: Bearer <token>`.")
     accounts.revoke_api_token(g.api_token)
-    context.commit()
     return "", 204
 
 
 @bp.post("/auth/recover")
 @sessionless
+@transaction.writes
 def recover() -> Any:
     data = inputs.json_object(("username", "code", "new_password"))
     user = accounts.reset_password_with_code(
@@ -125,25 +127,25 @@ def recover() -> Any:
         ip=context.client_ip(),
     )
     answer = token_answer(user)
-    context.commit()
     return answer
 
 
 @bp.post("/auth/reset-request")
 @sessionless
+@transaction.writes
 def request_reset() -> Any:
     data = inputs.json_object(("email",))
-    context.commit(accounts.request_password_reset(data.get("email"), ip=context.client_ip()))
+    context.send_mail(accounts.request_password_reset(data.get("email"), ip=context.client_ip()))
     return RESET_REQUESTED, 202
 
 
 @bp.post("/auth/reset")
 @sessionless
+@transaction.writes
 def reset_password() -> Any:
     data = inputs.json_object(("token", "new_password"))
     user = accounts.reset_password_with_token(
         token=data.get("token"), new_password=data.get("new_password")
     )
     answer = token_answer(user)
-    context.commit()
     return answer

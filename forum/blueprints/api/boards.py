@@ -8,6 +8,7 @@ from flask import current_app
 
 from forum import listings
 from forum import policy
+from forum import transaction
 from forum.blueprints import context
 from forum.blueprints.api import inputs
 from forum.blueprints.api import serializers
@@ -27,6 +28,7 @@ def list_boards() -> Any:
 
 
 @bp.post("/boards")
+@transaction.writes
 def create_board() -> Any:
     data = inputs.json_object(("name", "description", "parent_id", "group"))
     actor = context.current_actor()
@@ -44,7 +46,6 @@ def create_board() -> Any:
         parent_id=data.get("parent_id"),
         group=group,
     )
-    context.commit()
     return serializers.board(board), 201
 
 
@@ -54,11 +55,11 @@ def show_board(board_id: int) -> Any:
 
 
 @bp.patch("/boards/<id:board_id>")
+@transaction.writes
 def update_board(board_id: int) -> Any:
     data = inputs.json_object(BOARD_FIELDS)
     actor = context.current_actor()
     board = boards.update_board(actor, policy.require_board(actor, board_id), **data)
-    context.commit()
     return serializers.board(board)
 
 
@@ -73,10 +74,10 @@ def board_topics(board_id: int) -> Any:
 
 
 @bp.post("/boards/<id:board_id>/topics")
+@transaction.writes
 def create_topic(board_id: int) -> Any:
     data = inputs.json_object(("title", "body"))
     actor = context.current_actor()
     board = policy.require_board(actor, board_id)
     topic, post = topics.create_topic(actor, board, title=data.get("title"), body=data.get("body"))
-    context.commit()
     return {"topic": serializers.topic(topic), "post": serializers.post(actor, post)}, 201

@@ -12,6 +12,7 @@ from typing import Any
 
 from forum import listings
 from forum import policy
+from forum import transaction
 from forum import validation
 from forum.blueprints import context
 from forum.blueprints.api import inputs
@@ -53,6 +54,7 @@ def list_groups() -> Any:
 
 
 @bp.post("/groups")
+@transaction.writes
 def create_group() -> Any:
     data = inputs.json_object(GROUP_FIELDS)
     group = groups.create_group(
@@ -64,7 +66,6 @@ def create_group() -> Any:
         owner=data.get("owner"),
     )
     answer = group_answer(actor_now(), group)
-    context.commit()
     return answer, 201
 
 
@@ -80,6 +81,7 @@ def list_members(slug: str) -> Any:
 
 
 @bp.put("/groups/<slug>/members/<username>")
+@transaction.writes
 def set_member_role(slug: str, username: str) -> Any:
     data = inputs.json_object(("role",))
     actor = context.current_actor()
@@ -90,21 +92,19 @@ def set_member_role(slug: str, username: str) -> Any:
     if isinstance(found, MemberInvitation):
         # Not in the group yet: invited, and a member only once they accept.
         invited = serializers.member_invitation(found)
-        context.commit()
         return invited, 202
     answer = serializers.member(found)
-    context.commit()
     return answer
 
 
 @bp.delete("/groups/<slug>/members/<username>")
+@transaction.writes
 def remove_member(slug: str, username: str) -> Any:
     actor = context.current_actor()
     policy.require_member(actor)
     if not groups.remove_member(actor, _group(slug), inputs.username(username)):
         # Someone who is not in the group: there is no membership to remove.
         raise NotFound()
-    context.commit()
     return "", 204
 
 
@@ -117,12 +117,12 @@ def list_member_invitations(slug: str) -> Any:
 
 
 @bp.delete("/groups/<slug>/member-invitations/<id:member_invitation_id>")
+@transaction.writes
 def withdraw_member_invitation(slug: str, member_invitation_id: int) -> Any:
     actor = context.current_actor()
     policy.require_member(actor)
     # Withdrawing twice, or one already answered, is not an error: it stands no more.
     invitations.withdraw_member_invitation(actor, _group(slug), member_invitation_id)
-    context.commit()
     return "", 204
 
 
@@ -135,11 +135,11 @@ def list_exclusions(slug: str) -> Any:
 
 
 @bp.delete("/groups/<slug>/exclusions/<username>")
+@transaction.writes
 def allow_back(slug: str, username: str) -> Any:
     actor = context.current_actor()
     policy.require_member(actor)
     membership.allow_back(actor, _group(slug), inputs.username(username))
-    context.commit()
     return "", 204
 
 
@@ -154,12 +154,12 @@ def my_groups() -> Any:
 
 
 @bp.post("/groups/<slug>/join-requests")
+@transaction.writes
 def request_to_join(slug: str) -> Any:
     actor = context.current_actor()
     policy.require_member(actor)
     request = groups.request_to_join(actor, _group(slug))
     answer = serializers.join_request(request)
-    context.commit()
     return answer, 201
 
 
@@ -177,16 +177,17 @@ def _decide(slug: str, request_id: int, *, accept: bool, keep_out: bool = False)
     group = _group(slug)
     groups.decide_join_request(actor, group, request_id, accept=accept, keep_out=keep_out)
     answer = serializers.join_request(listings.join_request(actor, group, request_id))
-    context.commit()
     return answer
 
 
 @bp.post("/groups/<slug>/join-requests/<id:request_id>/accept")
+@transaction.writes
 def accept_join_request(slug: str, request_id: int) -> Any:
     return _decide(slug, request_id, accept=True)
 
 
 @bp.post("/groups/<slug>/join-requests/<id:request_id>/decline")
+@transaction.writes
 def decline_join_request(slug: str, request_id: int) -> Any:
     data = inputs.json_object(("keep_out",), optional=True)
     keep_out = data.get("keep_out")
@@ -204,6 +205,7 @@ def admin_groups() -> Any:
 
 
 @bp.post("/admin/groups/<id:group_id>/break-glass")
+@transaction.writes
 def break_glass(group_id: int) -> Any:
     # By id, not slug: the admin cannot "see" the group, and slugs resolve only for those
     # who can. `group_for_admin` answers admins alone (others: 401/403 for every id).
@@ -215,7 +217,6 @@ def break_glass(group_id: int) -> Any:
         "group": group_answer(actor_now(), group),
         "expires_at": serializers.timestamp(entry.expires_at),
     }
-    context.commit()
     return answer, 201
 
 
@@ -223,11 +224,11 @@ def break_glass(group_id: int) -> Any:
 
 
 @bp.patch("/groups/<slug>/moderation")
+@transaction.writes
 def update_group_moderation(slug: str) -> Any:
     data = inputs.json_object(("log_visible_to_members", "approve_first_posts"))
     actor = context.current_actor()
     policy.require_member(actor)
     group = groups.update_group_moderation(actor, _group(slug), **data)
     answer = serializers.group_moderation(group)
-    context.commit()
     return answer

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from forum import policy
+from forum import transaction
 from forum.blueprints import context
 from forum.blueprints.api import inputs
 from forum.blueprints.api import serializers
@@ -24,6 +25,7 @@ from forum.services import invitations
 
 
 @bp.post("/groups/<slug>/invitations")
+@transaction.writes
 def create_invitation(slug: str) -> Any:
     data = inputs.json_object(("max_uses", "expires_in_hours"), optional=True)
     actor = context.current_actor()
@@ -38,7 +40,6 @@ def create_invitation(slug: str) -> Any:
     answer = serializers.new_invitation(
         made.invitation, made.token, link=invitation_link(made.token)
     )
-    context.commit()
     return answer, 201
 
 
@@ -53,24 +54,24 @@ def list_invitations(slug: str) -> Any:
 
 
 @bp.delete("/groups/<slug>/invitations/<id:invitation_id>")
+@transaction.writes
 def revoke_invitation(slug: str, invitation_id: int) -> Any:
     actor = context.current_actor()
     policy.require_member(actor)
     group = policy.require_group(actor, inputs.slug(slug))
     # Revoking twice is not an error: the link is dead either way.
     invitations.revoke_invitation(actor, group, invitation_id)
-    context.commit()
     return "", 204
 
 
 @bp.post("/invitations/<token>/accept")
+@transaction.writes
 def accept_invitation(token: str) -> Any:
     actor = context.current_actor()
     # Guests first, whatever the token: a guest learns nothing about which tokens exist.
     policy.require_member(actor)
     group, membership = invitations.accept_invitation(actor, inputs.token(token))
     answer = _acceptance(group, membership)
-    context.commit()
     return answer
 
 
@@ -96,19 +97,19 @@ def my_invitations() -> Any:
 
 
 @bp.post("/me/invitations/<id:member_invitation_id>/accept")
+@transaction.writes
 def accept_member_invitation(member_invitation_id: int) -> Any:
     actor = context.current_actor()
     policy.require_member(actor)
     group, membership = invitations.accept_member_invitation(actor, member_invitation_id)
     answer = _acceptance(group, membership)
-    context.commit()
     return answer
 
 
 @bp.post("/me/invitations/<id:member_invitation_id>/decline")
+@transaction.writes
 def decline_member_invitation(member_invitation_id: int) -> Any:
     actor = context.current_actor()
     policy.require_member(actor)
     invitations.decline_member_invitation(actor, member_invitation_id)
-    context.commit()
     return "", 204

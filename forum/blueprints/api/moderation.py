@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from forum import policy
+from forum import transaction
 from forum import validation
 from forum.blueprints import context
 from forum.blueprints.api import inputs
@@ -70,6 +71,7 @@ def show_report(report_id: int) -> Any:
 
 
 @bp.post("/reports/<id:report_id>/resolve")
+@transaction.writes
 def resolve_report(report_id: int) -> Any:
     data = inputs.json_object(("action", "reason", "days"))
     actor = _member()
@@ -83,7 +85,6 @@ def resolve_report(report_id: int) -> Any:
         days=data.get("days"),
     )
     answer = serializers.review_report(actor, report)
-    context.commit()
     return answer
 
 
@@ -108,13 +109,13 @@ def moderation_log() -> Any:
 
 
 @bp.post("/moderation/log/<id:entry_id>/undo")
+@transaction.writes
 def undo_entry(entry_id: int) -> Any:
     data = inputs.json_object(("reason",), optional=True)
     actor = _member()
     entry = policy.require_log_entry(actor, entry_id)
     changed = modlog.undo(actor, entry, reason=data.get("reason"))
     answer = {**serializers.log_entry(entry), "changed": changed}
-    context.commit()
     return answer
 
 
@@ -131,11 +132,12 @@ def _post_action(name: str, action: Callable[..., bool]) -> None:
         # Missing is None: the services refuse it where a reason is required (all but approve).
         changed = action(actor, post, reason=data.get("reason"))
         answer = {**serializers.post(actor, post), "changed": changed}
-        context.commit()
         return answer
 
     endpoint = f"{name.replace('-', '_')}_post"
-    bp.add_url_rule(f"/posts/<id:post_id>/{name}", endpoint, view, methods=["POST"])
+    bp.add_url_rule(
+        f"/posts/<id:post_id>/{name}", endpoint, transaction.writes(view), methods=["POST"]
+    )
 
 
 def _topic_action(name: str, action: Callable[..., bool]) -> None:
@@ -145,10 +147,14 @@ def _topic_action(name: str, action: Callable[..., bool]) -> None:
         topic = policy.require_topic(actor, topic_id)
         changed = action(actor, topic, reason=data.get("reason"))
         answer = {**serializers.topic(topic), "changed": changed}
-        context.commit()
         return answer
 
-    bp.add_url_rule(f"/topics/<id:topic_id>/{name}", f"{name}_topic", view, methods=["POST"])
+    bp.add_url_rule(
+        f"/topics/<id:topic_id>/{name}",
+        f"{name}_topic",
+        transaction.writes(view),
+        methods=["POST"],
+    )
 
 
 POST_ACTIONS: dict[str, Callable[..., bool]] = {
@@ -178,6 +184,7 @@ def _topic_answer(topic: Topic, changed: bool) -> dict[str, Any]:
 
 
 @bp.post("/topics/<id:topic_id>/move")
+@transaction.writes
 def move_topic(topic_id: int) -> Any:
     data = inputs.json_object(("board_id", "reason", "confirm_group_change"))
     actor = _member()
@@ -192,11 +199,11 @@ def move_topic(topic_id: int) -> Any:
         actor, topic, board, reason=data.get("reason"), confirm_group_change=confirm
     )
     answer = _topic_answer(topic, changed)
-    context.commit()
     return answer
 
 
 @bp.put("/topics/<id:topic_id>/slow-mode")
+@transaction.writes
 def set_slow_mode(topic_id: int) -> Any:
     data = inputs.json_object(("minutes", "reason"))
     actor = _member()
@@ -205,7 +212,6 @@ def set_slow_mode(topic_id: int) -> Any:
         actor, topic, minutes=data.get("minutes"), reason=data.get("reason")
     )
     answer = _topic_answer(topic, changed)
-    context.commit()
     return answer
 
 
@@ -213,6 +219,7 @@ def set_slow_mode(topic_id: int) -> Any:
 
 
 @bp.post("/users/<username>/sanctions")
+@transaction.writes
 def impose_sanction(username: str) -> Any:
     data = inputs.json_object(("kind", "days", "reason", "group"))
     actor = _member()
@@ -222,7 +229,6 @@ def impose_sanction(username: str) -> Any:
     impose = sanctions.silence_member if kind == "silence" else sanctions.suspend_member
     made = impose(actor, user, group=group, days=data.get("days"), reason=data.get("reason"))
     answer = serializers.sanction(made)
-    context.commit()
     return answer, 201
 
 
@@ -243,23 +249,23 @@ def my_standing() -> Any:
 
 
 @bp.post("/sanctions/<id:sanction_id>/confirm")
+@transaction.writes
 def confirm_sanction(sanction_id: int) -> Any:
     actor = _member()
     sanction = policy.require_sanction(actor, sanction_id)
     changed = sanctions.confirm_sanction(actor, sanction)
     answer = {**serializers.sanction(sanction), "changed": changed}
-    context.commit()
     return answer
 
 
 @bp.post("/sanctions/<id:sanction_id>/lift")
+@transaction.writes
 def lift_sanction(sanction_id: int) -> Any:
     data = inputs.json_object(("reason",), optional=True)
     actor = _member()
     sanction = policy.require_sanction(actor, sanction_id)
     changed = sanctions.lift_sanction(actor, sanction, reason=data.get("reason"))
     answer = {**serializers.sanction(sanction), "changed": changed}
-    context.commit()
     return answer
 
 
@@ -267,6 +273,7 @@ def lift_sanction(sanction_id: int) -> Any:
 
 
 @bp.post("/appeals")
+@transaction.writes
 def make_appeal() -> Any:
     data = inputs.json_object(("target_type", "target_id", "text"))
     actor = _member()
@@ -277,7 +284,6 @@ def make_appeal() -> Any:
         text=data.get("text"),
     )
     answer = serializers.appeal(made)
-    context.commit()
     return answer, 201
 
 
@@ -290,6 +296,7 @@ def list_appeals() -> Any:
 
 
 @bp.post("/appeals/<id:appeal_id>/decide")
+@transaction.writes
 def decide_appeal(appeal_id: int) -> Any:
     data = inputs.json_object(("grant", "reason"))
     actor = _member()
@@ -298,7 +305,6 @@ def decide_appeal(appeal_id: int) -> Any:
     grant: Any = data.get("grant")
     decided = appeals.decide_appeal(actor, appeal, grant=grant, reason=data.get("reason"))
     answer = serializers.appeal(decided)
-    context.commit()
     return answer
 
 
@@ -306,6 +312,7 @@ def decide_appeal(appeal_id: int) -> Any:
 
 
 @bp.put("/admin/moderators/<username>")
+@transaction.writes
 def appoint_moderator(username: str) -> Any:
     data = inputs.json_object(("moderator", "reason"))
     actor = _member()
@@ -314,5 +321,4 @@ def appoint_moderator(username: str) -> Any:
     on = validation.boolean(data.get("moderator"), "moderator")
     changed = appointments.appoint_site_moderator(actor, user, on=on, reason=data.get("reason"))
     answer = {**serializers.user(user), "changed": changed}
-    context.commit()
     return answer

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from forum import policy
+from forum import transaction
 from forum.blueprints import context
 from forum.blueprints.api import inputs
 from forum.blueprints.api import serializers
@@ -31,6 +32,7 @@ def list_notifications() -> Any:
 
 
 @bp.post("/notifications/read")
+@transaction.writes
 def mark_notifications_read() -> Any:
     data = inputs.json_object(("ids",), optional=True)
     ids = data.get("ids")
@@ -43,5 +45,4 @@ def mark_notifications_read() -> Any:
     actor = context.current_actor()
     policy.require_member(actor)
     marked = notifications.mark_read(actor, ids)
-    context.commit()
     return {"marked": marked}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from forum import policy
+from forum import transaction
 from forum.blueprints import context
 from forum.blueprints.api import inputs
 from forum.blueprints.api import serializers
@@ -29,21 +30,21 @@ def show_post(post_id: int) -> Any:
 
 
 @bp.patch("/posts/<id:post_id>")
+@transaction.writes
 def edit_post(post_id: int) -> Any:
     data = inputs.json_object(("body",))
     actor = context.current_actor()
     post = policy.require_post(actor, post_id)
     posts.edit_post(actor, post, body=data.get("body"))
     answer = post_answer(actor, post)
-    context.commit()
     return answer
 
 
 @bp.delete("/posts/<id:post_id>")
+@transaction.writes
 def delete_post(post_id: int) -> Any:
     actor = context.current_actor()
     posts.delete_post(actor, policy.require_post(actor, post_id))
-    context.commit()
     return "", 204
 
 
@@ -55,17 +56,18 @@ def post_revisions(post_id: int) -> Any:
 
 
 @bp.post("/posts/<id:post_id>/revisions/<id:number>/redact")
+@transaction.writes
 def redact_revision(post_id: int, number: int) -> Any:
     data = inputs.json_object(("reason",), optional=True)
     actor = context.current_actor()
     post = policy.require_post(actor, post_id)
     revision, changed = posts.redact_revision(actor, post, number, reason=data.get("reason"))
     answer = {"revision": serializers.revision(revision), "changed": changed}
-    context.commit()
     return answer
 
 
 @bp.post("/posts/<id:post_id>/reports")
+@transaction.writes
 def report_post(post_id: int) -> Any:
     data = inputs.json_object(("reason", "note"))
     actor = context.current_actor()
@@ -77,7 +79,6 @@ def report_post(post_id: int) -> Any:
     # updated_at on. A second report by the same member updates their first (200).
     created = bool(own) and own[0].updated_at == own[0].created_at
     answer = serializers.report(report, own)
-    context.commit()
     return answer, 201 if created else 200
 
 
@@ -86,22 +87,22 @@ def _like_answer(post: Post, liked: bool) -> dict[str, Any]:
 
 
 @bp.put("/posts/<id:post_id>/like")
+@transaction.writes
 def like_post(post_id: int) -> Any:
     actor = context.current_actor()
     policy.require_member(actor)
     post = policy.require_post(actor, post_id)
     likes.like_post(actor, post)
     answer = _like_answer(post, True)
-    context.commit()
     return answer
 
 
 @bp.delete("/posts/<id:post_id>/like")
+@transaction.writes
 def unlike_post(post_id: int) -> Any:
     actor = context.current_actor()
     policy.require_member(actor)
     post = policy.require_post(actor, post_id)
     likes.unlike_post(actor, post)
     answer = _like_answer(post, False)
-    context.commit()
     return answer

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from forum import policy
+from forum import transaction
 from forum.blueprints import context
 from forum.blueprints.api import inputs
 from forum.blueprints.api.blueprint import bp
@@ -18,8 +19,8 @@ def show_settings() -> Any:
 
 
 @bp.patch("/settings")
+@transaction.writes
 def update_settings() -> Any:
     data = inputs.json_object(settings.DEFAULTS)
     changed = settings.update_settings(context.current_actor(), data)
-    context.commit()
     return changed

@@ -8,6 +8,7 @@ from flask import current_app
 
 from forum import listings
 from forum import policy
+from forum import transaction
 from forum.blueprints import context
 from forum.blueprints.api import inputs
 from forum.blueprints.api import serializers
@@ -28,12 +29,12 @@ def show_topic(topic_id: int) -> Any:
 
 
 @bp.post("/topics/<id:topic_id>/posts")
+@transaction.writes
 def reply(topic_id: int) -> Any:
     data = inputs.json_object(("body", "reply_to"))
     actor = context.current_actor()
     topic = policy.require_topic(actor, topic_id)
     post = posts.reply_to_topic(actor, topic, body=data.get("body"), reply_to=data.get("reply_to"))
-    context.commit()
     return serializers.post(actor, post), 201
 
 

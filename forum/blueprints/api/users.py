@@ -6,6 +6,7 @@ from typing import Any
 
 from forum import listings
 from forum import policy
+from forum import transaction
 from forum.blueprints import context
 from forum.blueprints.api import inputs
 from forum.blueprints.api import serializers
@@ -17,6 +18,7 @@ from forum.services import trust
 
 @bp.post("/users")
 @sessionless
+@transaction.writes
 def register() -> Any:
     data = inputs.json_object(("username", "password", "email", "invite"))
     user = accounts.register_member(
@@ -36,7 +38,7 @@ def register() -> Any:
         "recovery_codes": codes,
         "group": joined[0].group.slug if joined else None,
     }
-    context.commit(mail)
+    context.send_mail(mail)
     return answer, 201
 
 
@@ -48,6 +50,7 @@ def show_user(username: str) -> Any:
 
 
 @bp.put("/users/<username>/trust-level")
+@transaction.writes
 def set_trust_level(username: str) -> Any:
     data = inputs.json_object(("level", "lock", "group", "reason"))
     actor = context.current_actor()
@@ -71,7 +74,6 @@ def set_trust_level(username: str) -> Any:
         "group_trust_level": trust.group_level(user, group) if group is not None else None,
         "changed": changed,
     }
-    context.commit()
     return answer
 
 
