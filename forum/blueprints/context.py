@@ -19,16 +19,16 @@ from flask_login import current_user
 from sqlalchemy.exc import OperationalError
 
 from forum import mail
+from forum import outbox
 from forum.database import busy_timeout_ms
 from forum.database import write_intent
 from forum.extensions import db
+from forum.mail import Mail
 from forum.models.users import User
 from forum.policy import Actor
 from forum.policy import actor_for
-from forum.search import service as search_service
 from forum.services import accounts
 from forum.services import sessions
-from forum.services.accounts import Mail
 from forum.services.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -205,14 +205,14 @@ def _warn_about_forwarded_for(app: Flask) -> None:
 
 
 def commit(*mails: Mail | None) -> None:
-    """Commit the request's one transaction, update the search index, then send any
-    mail it produced."""
-    db.session.commit()
-    # After the commit: a busy or broken index never fails the write (errors logged).
-    search_service.after_commit(current_app)
+    """Queue the mail the request produced, commit its one transaction, then deliver
+    what it queued (forum.outbox: the search index now, mail after the answer)."""
     for message in mails:
         if message is not None:
             mail.send(message)
+    db.session.commit()
+    # After the commit: a busy index or a dead mail server never fails the write.
+    outbox.after_commit(current_app)
 
 
 def _reject_invalid_utf8() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
 from typing import Any
@@ -29,6 +28,7 @@ from forum.errors import Invalid
 from forum.errors import NotFound
 from forum.errors import NotLoggedIn
 from forum.extensions import db
+from forum.mail import Mail
 from forum.models.base import utcnow
 from forum.models.users import ApiToken
 from forum.models.users import RecoveryCode
@@ -48,15 +48,6 @@ CONFIRM_MAX_AGE = 2 * 24 * 60 * 60
 WRONG_LOGIN = "Wrong username or password."
 # A token's "last used" is written at most this often: not a write per API request.
 TOKEN_TOUCH_EVERY = timedelta(hours=1)
-
-
-@dataclass
-class Mail:
-    """A message for the caller to send once the transaction has committed."""
-
-    to: str
-    subject: str
-    body: str
 
 
 def _hash_password(password: str) -> str:
