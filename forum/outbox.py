@@ -56,6 +56,8 @@ from flask import after_this_request
 from flask import current_app
 from flask import has_app_context
 from flask import has_request_context
+from sqlalchemy import bindparam
+from sqlalchemy import case
 from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import insert
@@ -64,6 +66,7 @@ from sqlalchemy import update
 
 from forum.database import write_intent
 from forum.extensions import db
+from forum.models.base import UTCDateTime
 from forum.models.base import utcnow
 from forum.models.outbox import OutboxRow
 
@@ -353,22 +356,19 @@ class KindStatus:
 
 def status() -> list[KindStatus]:
     """Counts per kind (every kind in the table, registered or not)."""
-    now = utcnow()
+    # One named parameter, so that PostgreSQL sees the same expression in GROUP BY.
+    now = bindparam("now", utcnow(), type_=UTCDateTime())
+    state = case(
+        (OutboxRow.failed_at.is_not(None), 2),
+        (OutboxRow.next_attempt_at > now, 1),
+        else_=0,
+    )
     found: dict[str, list[int]] = {}
-    for kind, failed, waiting, count in db.session.execute(
-        select(
-            OutboxRow.kind,
-            OutboxRow.failed_at.is_not(None),
-            OutboxRow.next_attempt_at > now,
-            func.count(OutboxRow.id),
-        ).group_by(
-            OutboxRow.kind,
-            OutboxRow.failed_at.is_not(None),
-            OutboxRow.next_attempt_at > now,
-        )
-    ):
-        counts = found.setdefault(kind, [0, 0, 0])
-        counts[2 if failed else 1 if waiting else 0] += count
+    rows = db.session.execute(
+        select(OutboxRow.kind, state, func.count(OutboxRow.id)).group_by(OutboxRow.kind, state)
+    )
+    for kind, column, count in rows:
+        found.setdefault(kind, [0, 0, 0])[column] += count
     return [KindStatus(kind, *found[kind]) for kind in sorted(found)]
 
 
@@ -392,6 +392,9 @@ def after_commit(app: Flask) -> None:
     after the answer is sent. Once a minute also what is due from elsewhere (retries,
     rows a killed worker left). Never fails the request (errors are logged)."""
     global _next_check
+    # The app itself, not `current_app`: deferred kinds are delivered after the request's
+    # context is gone.
+    app = getattr(app, "_get_current_object", lambda: app)()
     queued: set[str] = db.session.info.pop(_SESSION_KEY, set())
     now = time.monotonic()
     look_around = now >= _next_check

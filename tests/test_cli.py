@@ -214,6 +214,7 @@ def test_outbox_status_lists_the_mail_given_up_on(run_forum, monkeypatch):
     with app.app_context():
         row = db.session.scalar(db.select(OutboxRow))
         row.attempts = outbox.MAX_ATTEMPTS - 1
+        row_id = row.id
         db.session.commit()
         db.session.remove()
         db.engine.dispose()
@@ -221,4 +222,4 @@ def test_outbox_status_lists_the_mail_given_up_on(run_forum, monkeypatch):
     assert run_forum("outbox", "drain")[0] == 1
     code, out = run_forum("outbox", "status")
     assert code == 0 and "mail: 0 due, 0 waiting for a retry, 1 failed" in out
-    assert f"failed #{row.id} mail after {outbox.MAX_ATTEMPTS} attempts" in out
+    assert f"failed #{row_id} mail after {outbox.MAX_ATTEMPTS} attempts" in out

@@ -45,7 +45,11 @@ def _count(kind: str | None = None) -> int:
     stmt = select(func.count(OutboxRow.id))
     if kind is not None:
         stmt = stmt.where(OutboxRow.kind == kind)
-    return int(db.session.scalar(stmt) or 0)
+    count = int(db.session.scalar(stmt) or 0)
+    # End the read: on SQLite the test's transaction would hold the write lock (tests
+    # open theirs with BEGIN IMMEDIATE) that a drain after the answer needs.
+    db.session.rollback()
+    return count
 
 
 def test_enqueue_refuses_a_kind_nobody_delivers(app):

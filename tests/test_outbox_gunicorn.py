@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from gunicorn.config import KNOWN_SETTINGS
 from sqlalchemy import create_engine
 from sqlalchemy import text
 
@@ -32,6 +33,13 @@ from tests.smtp_sink import SmtpServer
 from tests.smtp_sink import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
+# Gunicorn 24+ opens a control socket in ~/.gunicorn by default; tests running side by
+# side would share it.
+_NO_CONTROL_SOCKET = (
+    ["--no-control-socket"]
+    if any(setting.name == "control_socket_disable" for setting in KNOWN_SETTINGS)
+    else []
+)
 
 
 def _wait_for_port(port: int, deadline: float) -> None:
@@ -76,7 +84,8 @@ def test_a_killed_worker_loses_no_mail(backend, tmp_path, monkeypatch):
         db.engine.dispose()
 
     port = free_port()
-    with SmtpServer(stall=True) as hung:
+    log = tmp_path / "gunicorn.log"
+    with SmtpServer(stall=True) as hung, log.open("wb") as log_file:
         server = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
             [
                 sys.executable,
@@ -84,6 +93,7 @@ def test_a_killed_worker_loses_no_mail(backend, tmp_path, monkeypatch):
                 "gunicorn",
                 "--workers",
                 "1",
+                *_NO_CONTROL_SOCKET,
                 "--bind",
                 f"127.0.0.1:{port}",
                 "wsgi:app",
@@ -96,7 +106,7 @@ def test_a_killed_worker_loses_no_mail(backend, tmp_path, monkeypatch):
                 "PYTHONPATH": str(ROOT),
             },
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=log_file,
             start_new_session=True,
         )
         try:
@@ -111,7 +121,7 @@ def test_a_killed_worker_loses_no_mail(backend, tmp_path, monkeypatch):
                 assert answer.status == 202
             # The member has their answer; the worker is now talking to the mail server,
             # which never replies. Kill everything, as the OOM killer or a power cut would.
-            assert hung.sink.connected.wait(10)
+            assert hung.sink.connected.wait(10), log.read_text()
         finally:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait(timeout=10)
