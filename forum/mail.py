@@ -20,7 +20,6 @@ from urllib.parse import unquote
 from urllib.parse import urlsplit
 
 from flask import Flask
-from flask import current_app
 
 from forum import outbox
 
@@ -61,7 +60,7 @@ def deliver(app: Flask, payload: dict[str, Any]) -> None:
     url = app.config.get("FORUM_MAIL_URL")
     if not url:
         log.info("mail to %s: %s\n%s", mail.to, mail.subject, mail.body)
-        current_app.extensions.setdefault("forum_outbox", []).append(mail)
+        app.extensions.setdefault("forum_outbox", []).append(mail)
         return
     message = EmailMessage()
     message["From"] = app.config["FORUM_MAIL_FROM"]

@@ -339,7 +339,7 @@ def retry(*, kinds: Iterable[str] | None = None) -> int:
     )
     if kinds is not None:
         stmt = stmt.where(OutboxRow.kind.in_(list(kinds)))
-    count = db.session.execute(stmt).rowcount
+    count = getattr(db.session.execute(stmt), "rowcount", 0)
     db.session.commit()
     return int(count or 0)
 
