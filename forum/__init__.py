@@ -35,6 +35,7 @@ def create_app(config: type | dict[str, Any] | None = None) -> Flask:
     _configure_theme(app)
     _configure_database(app)
     _configure_search(app)
+    _configure_outbox(app)
     _configure_auth(app)
     _configure_throttle(app)
     _configure_requests(app)
@@ -108,6 +109,17 @@ def _configure_search(app: Flask) -> None:
     from forum.search.service import init_search
 
     init_search(app)
+
+
+def _configure_outbox(app: Flask) -> None:
+    # The kinds the outbox delivers register themselves on import (forum.outbox):
+    # search (forum.search.service, above) and mail.
+    import forum.mail  # noqa: F401
+
+    ca_file = app.config.get("FORUM_MAIL_CA_FILE")
+    if ca_file and not Path(ca_file).is_file():
+        # Said at start, not at the first mail: every mail would fail until fixed.
+        raise RuntimeError(f"FORUM_MAIL_CA_FILE={ca_file!r} is not a file.")
 
 
 def _configure_auth(app: Flask) -> None:

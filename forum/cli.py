@@ -1,5 +1,5 @@
 """The `forum` command: init, create-user, serve, demo and maintenance chores (prune,
-trust, reindex)."""
+trust, reindex, outbox)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 @contextmanager
-def _app_context(config: dict[str, Any] | None = None) -> Iterator[Flask]:
-    """An app context for one command; its connections are closed at the end."""
+def _app_context(config: dict[str, Any] | None = None, *, drain: bool = True) -> Iterator[Flask]:
+    """An app context for one command; what it queued is delivered and its connections
+    are closed at the end."""
     from forum import create_app
     from forum.extensions import db
 
@@ -26,21 +27,29 @@ def _app_context(config: dict[str, Any] | None = None) -> Iterator[Flask]:
     with app.app_context():
         try:
             yield app
-            _drain_search_queue(app)
+            if drain:
+                _drain_outbox(app)
         finally:
             db.session.remove()
             db.engine.dispose()
 
 
-def _drain_search_queue(app: Flask) -> None:
-    """Index what the command wrote (demo posts, re-rendered posts): web workers drain
-    only after their own commits, and a forum with readers only would wait for one."""
-    from forum.search.service import drain_all
+def _drain_outbox(app: Flask) -> None:
+    """Deliver what the command queued (index demo posts, re-rendered posts; mail): web
+    workers drain only after their own commits, and a forum with readers only would
+    wait for one."""
+    from forum import outbox
 
     try:
-        drain_all(app)
+        result = outbox.drain_all(app)
     except Exception as exc:  # noqa: BLE001 - the command's own work is committed
-        click.echo(f"Warning: the search index was not updated ({exc}); it will be later.")
+        click.echo(f"Warning: the outbox was not delivered ({exc}); it will be later.")
+        return
+    if result.failed:
+        click.echo(
+            f"Warning: {result.failed} outbox deliveries failed; they are retried later"
+            " (see `forum outbox status`)."
+        )
 
 
 def _fail(message: str) -> None:
@@ -254,6 +263,48 @@ def reindex() -> None:
         started = time.monotonic()
         count = rebuild_index(app)
         click.echo(f"indexed {count} posts in {time.monotonic() - started:.1f} s")
+
+
+@main.group("outbox")
+def outbox_group() -> None:
+    """The outbox: mail and search updates waiting to be delivered."""
+
+
+@outbox_group.command("status")
+def outbox_status() -> None:
+    """Rows per kind (due now, waiting for a retry, given up on) and the failed rows."""
+    from forum import outbox
+
+    with _app_context(drain=False):
+        kinds = outbox.status()
+        if not kinds:
+            click.echo("The outbox is empty.")
+        for kind in kinds:
+            click.echo(
+                f"{kind.kind}: {kind.due} due, {kind.waiting} waiting for a retry,"
+                f" {kind.failed} failed"
+            )
+        for row in outbox.failed_rows():
+            click.echo(
+                f"failed #{row.id} {row.kind} after {row.attempts} attempts"
+                f" ({row.failed_at:%Y-%m-%d %H:%M} UTC): {row.last_error}"
+            )
+
+
+@outbox_group.command("drain")
+@click.option("--retry", is_flag=True, help="First make waiting and failed rows due now.")
+@click.option("--budget", default=300, show_default=True, help="Seconds to spend at most.")
+def outbox_drain(retry: bool, budget: int) -> None:
+    """Deliver what is due (for cron or a systemd timer); fails if a delivery failed."""
+    from forum import outbox
+
+    with _app_context() as app:
+        if retry:
+            click.echo(f"{outbox.retry()} rows made due now")
+        result = outbox.drain_all(app, budget_seconds=float(budget))
+        click.echo(f"delivered {result.delivered}, failed {result.failed}")
+        if result.failed:
+            raise click.exceptions.Exit(1)
 
 
 @main.command("make-migration")

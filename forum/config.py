@@ -16,6 +16,7 @@ ENV_KEYS = (
     "REDIS_URL",
     "MAIL_URL",
     "MAIL_FROM",
+    "MAIL_CA_FILE",
     "RATELIMITS",
     "TRUSTED_PROXIES",
     "BASE_URL",
@@ -36,6 +37,9 @@ class BaseConfig:
     FORUM_REDIS_URL: str | None = None
     FORUM_MAIL_URL: str | None = None
     FORUM_MAIL_FROM = "forum@localhost"
+    # A PEM file of the CA that signed the mail server's certificate, if it is a private
+    # one; by default the system's CAs are trusted (the certificate is always verified).
+    FORUM_MAIL_CA_FILE: str | None = None
     FORUM_RATELIMITS = "on"
     # Comma-separated addresses of reverse proxies whose X-Forwarded-For we believe.
     FORUM_TRUSTED_PROXIES = ""

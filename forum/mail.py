@@ -1,55 +1,91 @@
-"""Outgoing mail: written to the log by default, sent by SMTP when FORUM_MAIL_URL is set."""
+"""Outgoing mail, through the outbox: written to the log by default, sent by SMTP when
+FORUM_MAIL_URL is set.
+
+`send` only queues the mail (a row in the current transaction, forum.outbox); the
+"mail" handler delivers it once that transaction has committed. So a mail goes out only
+for a change that was saved, a worker killed before the send loses nothing, and a mail
+server that is down is retried with backoff.
+"""
 
 from __future__ import annotations
 
 import logging
 import smtplib
-import threading
+import ssl
+from dataclasses import asdict
 from email.message import EmailMessage
+from typing import Any
 from urllib.parse import unquote
 from urllib.parse import urlsplit
 
-from flask import current_app
+from flask import Flask
 
+from forum import outbox
 from forum.messages import Mail
 
 log = logging.getLogger("forum.mail")
 
+KIND = "mail"
+TIMEOUT_SECONDS = 20  # per SMTP operation; well inside the first retry's minute
+
+
+class NotSent(Exception):
+    """The mail server would not take the mail safely (no TLS for the password)."""
+
 
 def send(mail: Mail) -> None:
-    """Deliver one message; call only after the transaction that made it has committed."""
-    url = current_app.config.get("FORUM_MAIL_URL")
+    """Queue one message in the current transaction; it is delivered after the commit."""
+    # A row either way: the answer to "reset my password" takes the same time whether
+    # or not the address belongs to someone whose mail goes out over the network.
+    outbox.enqueue(KIND, asdict(mail))
+
+
+def _smtp_configured(app: Flask) -> bool:
+    return bool(app.config.get("FORUM_MAIL_URL"))
+
+
+@outbox.handler(KIND, deferred=_smtp_configured)
+def deliver(app: Flask, payload: dict[str, Any]) -> None:
+    """Deliver one queued mail (raises if it could not be handed over; it is retried)."""
+    mail = Mail(to=str(payload["to"]), subject=str(payload["subject"]), body=str(payload["body"]))
+    url = app.config.get("FORUM_MAIL_URL")
     if not url:
         log.info("mail to %s: %s\n%s", mail.to, mail.subject, mail.body)
-        current_app.extensions.setdefault("forum_outbox", []).append(mail)
+        app.extensions.setdefault("forum_outbox", []).append(mail)
         return
     message = EmailMessage()
-    message["From"] = current_app.config["FORUM_MAIL_FROM"]
+    message["From"] = app.config["FORUM_MAIL_FROM"]
     message["To"] = mail.to
     message["Subject"] = mail.subject
     message.set_content(mail.body)
-    # Sent from a thread: the answer to "reset my password" must take the same time
-    # whether or not a mail goes out, or its timing would tell who has an account.
-    threading.Thread(target=_deliver, args=(url, message), daemon=True).start()
+    _smtp_send(str(url), message, ca_file=app.config.get("FORUM_MAIL_CA_FILE") or None)
 
 
-def _deliver(url: str, message: EmailMessage) -> None:
+def tls_context(ca_file: str | None = None) -> ssl.SSLContext:
+    """Verify the mail server's certificate and name against the system's CAs, or
+    against FORUM_MAIL_CA_FILE for a private CA: without it, anyone between the forum
+    and the server could read the mail password and every reset link."""
+    return ssl.create_default_context(cafile=ca_file)
+
+
+def _smtp_send(url: str, message: EmailMessage, *, ca_file: str | None) -> None:
     parts = urlsplit(url)
+    host = parts.hostname or "localhost"
     port = parts.port or (465 if parts.scheme == "smtps" else 587)
-    smtp_class = smtplib.SMTP_SSL if parts.scheme == "smtps" else smtplib.SMTP
-    try:
-        with smtp_class(parts.hostname or "localhost", port, timeout=30) as smtp:
+    context = tls_context(ca_file)
+    smtp: smtplib.SMTP
+    if parts.scheme == "smtps":
+        smtp = smtplib.SMTP_SSL(host, port, timeout=TIMEOUT_SECONDS, context=context)
+    else:
+        smtp = smtplib.SMTP(host, port, timeout=TIMEOUT_SECONDS)
+    with smtp:
+        smtp.ehlo()
+        if parts.scheme == "smtp" and smtp.has_extn("starttls"):
+            smtp.starttls(context=context)
             smtp.ehlo()
-            if parts.scheme == "smtp" and smtp.has_extn("starttls"):
-                smtp.starttls()
-                smtp.ehlo()
-            elif parts.scheme == "smtp" and parts.username:
-                # Never send the mail password in the clear.
-                log.error("mail server offers no STARTTLS; not sending credentials")
-                return
-            if parts.username:
-                smtp.login(unquote(parts.username), unquote(parts.password or ""))
-            smtp.send_message(message)
-    except (OSError, smtplib.SMTPException):
-        # The member's action has already been saved; a mail failure must not undo it.
-        log.exception("could not send mail to %s", message["To"])
+        elif parts.scheme == "smtp" and parts.username:
+            # Never send the mail password in the clear.
+            raise NotSent("the mail server offers no STARTTLS; not sending credentials")
+        if parts.username:
+            smtp.login(unquote(parts.username), unquote(parts.password or ""))
+        smtp.send_message(message)

@@ -106,7 +106,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         ),
     ),
     ("models", ("forum.models",)),
-    ("audit", ("forum.audit",)),
+    ("audit and outbox", ("forum.audit", "forum.outbox")),
     ("policy", ("forum.policy", "forum.listings")),
     ("mail and search", ("forum.mail", "forum.search", "forum.throttle")),
     ("services and moderation", ("forum.services", "forum.moderation")),

@@ -161,3 +161,65 @@ def test_init_prints_a_configured_base_url_over_the_port(run_forum, monkeypatch,
     code, out = run_forum("init")
     assert code == 0, out
     assert "https://forum.example/setup/" in out
+
+
+def _queue_mail() -> None:
+    """A mail queued by some earlier request, on the database the commands use."""
+    from forum import create_app
+    from forum import mail
+    from forum.extensions import db
+
+    app = create_app()
+    with app.app_context():
+        mail.send(mail.Mail(to="a@example.org", subject="Hello", body="Body"))
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_outbox_status_and_drain_report_failures_with_the_exit_code(run_forum, monkeypatch):
+    from tests.smtp_sink import SmtpServer
+    from tests.smtp_sink import free_port
+
+    assert run_forum("init")[0] == 0
+    assert run_forum("outbox", "status") == (0, "The outbox is empty.\n")
+    _queue_mail()
+    code, out = run_forum("outbox", "status")
+    assert code == 0 and "mail: 1 due, 0 waiting for a retry, 0 failed" in out
+    # The mail server is down: the drain says so, and cron/systemd see a failure.
+    monkeypatch.setenv("FORUM_MAIL_URL", f"smtp://127.0.0.1:{free_port()}")
+    code, out = run_forum("outbox", "drain")
+    assert code == 1 and "delivered 0, failed 1" in out
+    code, out = run_forum("outbox", "status")
+    assert "mail: 0 due, 1 waiting for a retry, 0 failed" in out
+    # Waiting rows are not due: a plain drain does nothing and succeeds.
+    assert run_forum("outbox", "drain") == (0, "delivered 0, failed 0\n")
+    with SmtpServer() as server:
+        monkeypatch.setenv("FORUM_MAIL_URL", f"smtp://127.0.0.1:{server.port}")
+        code, out = run_forum("outbox", "drain", "--retry")
+    assert code == 0 and "delivered 1, failed 0" in out
+    assert len(server.sink.messages) == 1
+    assert run_forum("outbox", "status") == (0, "The outbox is empty.\n")
+
+
+def test_outbox_status_lists_the_mail_given_up_on(run_forum, monkeypatch):
+    from forum import create_app
+    from forum import outbox
+    from forum.extensions import db
+    from forum.models.outbox import OutboxRow
+
+    assert run_forum("init")[0] == 0
+    _queue_mail()
+    app = create_app()
+    with app.app_context():
+        row = db.session.scalar(db.select(OutboxRow))
+        row.attempts = outbox.MAX_ATTEMPTS - 1
+        row_id = row.id
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    monkeypatch.setenv("FORUM_MAIL_URL", "smtp://127.0.0.1:1")
+    assert run_forum("outbox", "drain")[0] == 1
+    code, out = run_forum("outbox", "status")
+    assert code == 0 and "mail: 0 due, 0 waiting for a retry, 1 failed" in out
+    assert f"failed #{row_id} mail after {outbox.MAX_ATTEMPTS} attempts" in out

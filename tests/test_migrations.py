@@ -427,3 +427,51 @@ def test_upgrade_renumbers_board_positions_per_scope(empty_url, tmp_path):
             found = dict(conn.execute(text("SELECT id, position FROM boards")).all())
         db.engine.dispose()
     assert found == {1: 1, 4: 2, 2: 1, 3: 2, 6: 1, 5: 2}
+
+
+def test_upgrade_moves_the_search_queue_into_the_outbox_and_back(empty_url, tmp_path):
+    """0015: queued posts become outbox rows of kind "search", in order, and a downgrade
+    puts them back (mail rows have nowhere to go there and are dropped)."""
+    app = make_test_app(empty_url, tmp_path / "instance")
+    init_migrations(app)
+    with app.app_context():
+        upgrade(directory=MIGRATIONS, revision="0014")
+        with db.engine.begin() as conn:
+            for queue_id, post_id in ((3, 30), (5, 10), (8, 20)):
+                conn.execute(
+                    text(
+                        "INSERT INTO search_queue (id, post_id, queued_at)"
+                        " VALUES (:id, :post_id, '2026-12-01 10:00:00')"
+                    ),
+                    {"id": queue_id, "post_id": post_id},
+                )
+        upgrade(directory=MIGRATIONS)
+        with db.engine.begin() as conn:
+            moved = conn.execute(
+                text(
+                    "SELECT kind, subject_id, attempts, failed_at, created_at, next_attempt_at"
+                    " FROM outbox ORDER BY id"
+                )
+            ).all()
+            assert "search_queue" not in db.inspect(conn).get_table_names()
+            conn.execute(
+                text(
+                    "INSERT INTO outbox (kind, payload, created_at, attempts, next_attempt_at)"
+                    " VALUES ('mail', '{}', '2026-12-01 10:00:00', 0, '2026-12-01 10:00:00')"
+                )
+            )
+        from flask_migrate import downgrade
+
+        downgrade(directory=MIGRATIONS, revision="0014")
+        with db.engine.connect() as conn:
+            back = conn.execute(text("SELECT post_id FROM search_queue ORDER BY id")).all()
+            assert "outbox" not in db.inspect(conn).get_table_names()
+        db.engine.dispose()
+    assert [(kind, subject, attempts, failed) for kind, subject, attempts, failed, *_ in moved] == [
+        ("search", 30, 0, None),
+        ("search", 10, 0, None),
+        ("search", 20, 0, None),
+    ]
+    assert all(str(row.created_at).startswith("2026-12-01 10:00:00") for row in moved)
+    assert all(row.created_at == row.next_attempt_at for row in moved)
+    assert [row.post_id for row in back] == [30, 10, 20]

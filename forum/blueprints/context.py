@@ -18,15 +18,15 @@ from flask import session
 from flask_login import current_user
 
 from forum import mail
+from forum import outbox
 from forum import transaction
 from forum.database import write_intent
+from forum.messages import Mail
 from forum.models.users import User
 from forum.policy import Actor
 from forum.policy import actor_for
-from forum.search import service as search_service
 from forum.services import accounts
 from forum.services import sessions
-from forum.services.accounts import Mail
 from forum.services.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -266,7 +266,7 @@ def init_app(app: Flask) -> None:
 
     # The search index is updated after each write boundary's commit (errors logged,
     # never failing the write): the place for any drain of work queued by a write.
-    transaction.add_after_commit_hook(app, search_service.after_commit)
+    transaction.add_after_commit_hook(app, outbox.after_commit)
 
     @app.teardown_request
     def _end_request(_exc: BaseException | None) -> None:

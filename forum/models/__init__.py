@@ -21,10 +21,10 @@ from forum.models.moderation import Report
 from forum.models.moderation import Sanction
 from forum.models.modlog import ModerationLog
 from forum.models.notifications import Notification
+from forum.models.outbox import OutboxRow
 from forum.models.posts import Post
 from forum.models.posts import PostEdit
 from forum.models.posts import PostRevision
-from forum.models.search import SearchQueue
 from forum.models.security import ThrottleEvent
 from forum.models.sessions import UserSession
 from forum.models.settings import SiteSetting
@@ -48,12 +48,12 @@ __all__ = [
     "Membership",
     "ModerationLog",
     "Notification",
+    "OutboxRow",
     "Post",
     "PostEdit",
     "PostLike",
     "PostRevision",
     "RecoveryCode",
-    "SearchQueue",
     "Report",
     "Sanction",
     "SiteSetting",

@@ -1,5 +1,6 @@
 """Keeping the index up to date: every change that alters a post's document queues the
-post, in the same transaction as the change.
+post, in the same transaction as the change, as an outbox row of kind "search"
+(forum.outbox; the post's id is the row's `subject_id`).
 
 An `after_flush` listener (like the one that bumps `memberships_version`) watches the
 session, so no service can forget it. It queues:
@@ -27,13 +28,16 @@ from sqlalchemy.orm import Session
 from forum.models.base import UTCDateTime
 from forum.models.base import utcnow
 from forum.models.boards import Board
+from forum.models.outbox import OutboxRow
 from forum.models.posts import Post
-from forum.models.search import SearchQueue
 from forum.models.topics import Topic
 
 POST_FIELDS = ("body", "html", "hidden_at", "hidden_kind", "deleted_at", "topic_id")
 TOPIC_FIELDS = ("title", "board_id", "awaiting_approval")
 BOARD_FIELDS = ("name",)
+KIND = "search"
+# The columns an INSERT ... SELECT fills, in order (the select gives the post ids).
+_COLUMNS = ["kind", "subject_id", "created_at", "next_attempt_at", "attempts"]
 
 _registered = False
 
@@ -71,21 +75,31 @@ def _enqueue(session: Session, _context: object) -> None:
     conn = session.connection()
     if post_ids:
         conn.execute(
-            insert(SearchQueue), [{"post_id": pid, "queued_at": now} for pid in sorted(post_ids)]
+            insert(OutboxRow),
+            [
+                {
+                    "kind": KIND,
+                    "subject_id": pid,
+                    "created_at": now,
+                    "next_attempt_at": now,
+                    "attempts": 0,
+                }
+                for pid in sorted(post_ids)
+            ],
         )
     stamp = literal(now, UTCDateTime())
+    fixed = (literal(KIND), Post.id, stamp, stamp, literal(0))
     if topic_ids:
         conn.execute(
-            insert(SearchQueue).from_select(
-                ["post_id", "queued_at"],
-                select(Post.id, stamp).where(Post.topic_id.in_(sorted(topic_ids))),
+            insert(OutboxRow).from_select(
+                _COLUMNS, select(*fixed).where(Post.topic_id.in_(sorted(topic_ids)))
             )
         )
     if board_ids:
         conn.execute(
-            insert(SearchQueue).from_select(
-                ["post_id", "queued_at"],
-                select(Post.id, stamp)
+            insert(OutboxRow).from_select(
+                _COLUMNS,
+                select(*fixed)
                 .join(Topic, Topic.id == Post.topic_id)
                 .where(Topic.board_id.in_(sorted(board_ids))),
             )

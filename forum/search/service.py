@@ -5,7 +5,8 @@ they may read, and hidden/pending/deleted posts only where they moderate), asks 
 configured backend, then loads the page of ids through `policy.visible_posts` and
 `policy.can_see_post_body` as a second gate: raw hits are never rendered.
 
-`drain` moves queued posts (forum.search.queue) into the index after a request's commit;
+`drain` moves queued posts (forum.search.queue: outbox rows of kind "search") into the
+index after a request's commit (it is the outbox's drainer for that kind);
 `reindex` rebuilds the whole index from the database (`forum reindex`).
 """
 
@@ -39,6 +40,7 @@ from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm import lazyload
 
+from forum import outbox
 from forum import policy
 from forum.database import write_intent
 from forum.errors import ForumError
@@ -46,8 +48,8 @@ from forum.errors import Invalid
 from forum.errors import NotFound
 from forum.extensions import db
 from forum.models.boards import Board
+from forum.models.outbox import OutboxRow
 from forum.models.posts import Post
-from forum.models.search import SearchQueue
 from forum.models.settings import SiteSetting
 from forum.models.topics import Topic
 from forum.models.users import User
@@ -478,7 +480,10 @@ def drain(app: Flask, *, limit: int = DRAIN_BATCH) -> int:
     token = write_intent.set(False)
     try:
         rows = db.session.execute(
-            select(SearchQueue.id, SearchQueue.post_id).order_by(SearchQueue.id).limit(limit)
+            select(OutboxRow.id, OutboxRow.subject_id.label("post_id"))
+            .where(OutboxRow.kind == queue.KIND)
+            .order_by(OutboxRow.id)
+            .limit(limit)
         ).all()
         db.session.commit()
         if not rows:
@@ -510,8 +515,8 @@ def drain(app: Flask, *, limit: int = DRAIN_BATCH) -> int:
 def _delete_rows(ids: Sequence[int]) -> None:
     for start in range(0, len(ids), 1000):
         db.session.execute(
-            delete(SearchQueue)
-            .where(SearchQueue.id.in_(ids[start : start + 1000]))
+            delete(OutboxRow)
+            .where(OutboxRow.id.in_(ids[start : start + 1000]))
             .execution_options(synchronize_session=False)
         )
 
@@ -530,15 +535,17 @@ def drain_all(app: Flask, *, budget_seconds: float = 60.0) -> int:
 
 
 def _queued() -> bool:
-    return db.session.scalar(select(SearchQueue.id).limit(1)) is not None
+    return (
+        db.session.scalar(select(OutboxRow.id).where(OutboxRow.kind == queue.KIND).limit(1))
+        is not None
+    )
 
 
-def after_commit(app: Flask) -> None:
-    """Drain after a request's commit; never fails the request (errors are logged)."""
-    try:
-        drain(app)
-    except Exception:  # noqa: BLE001 - the database write already succeeded
-        log.exception("search index update failed; queued posts stay queued")
+@outbox.drainer(queue.KIND)
+def _drain_for_outbox(app: Flask, _limit: int) -> int:
+    """The outbox's drain of this kind, in batches of DRAIN_BATCH posts (one index write
+    each); its errors are logged by the outbox, and the rows stay queued."""
+    return drain(app)
 
 
 def index_problem(app: Flask) -> str | None:
@@ -560,7 +567,7 @@ def reindex(app: Flask) -> int:
     backend = _backend_with_language(app)
     token = write_intent.set(False)
     try:
-        queued = list(db.session.scalars(select(SearchQueue.id)))
+        queued = list(db.session.scalars(select(OutboxRow.id).where(OutboxRow.kind == queue.KIND)))
         db.session.commit()
         count = backend.rebuild(all_documents())
         db.session.commit()

@@ -28,8 +28,8 @@ from sqlalchemy import text
 
 from forum.extensions import db
 from forum.extensions import init_migrations
+from forum.models.outbox import OutboxRow
 from forum.models.posts import Post
-from forum.models.search import SearchQueue
 from forum.models.users import User
 from forum.search import DocState
 from forum.search import Document
@@ -461,7 +461,7 @@ def test_four_processes_write_at_once_and_lose_nothing(
     with multiprocessing.get_context("spawn").Pool(WORKERS) as pool:
         assert pool.starmap(_write_and_drain, jobs) == [[]] * WORKERS
     service.drain_all(app)  # what the workers left (busy writer lock), as the next request
-    assert db.session.scalar(select(func.count(SearchQueue.id))) == 0
+    assert db.session.scalar(select(func.count(OutboxRow.id))) == 0
     assert engine.count() == db.session.scalar(select(func.count(Post.id)))
     for n in range(WORKERS):
         for i in range(ROUNDS):

@@ -17,8 +17,8 @@ from flask import Flask
 
 from forum.errors import Invalid
 from forum.extensions import db
+from forum.models.outbox import OutboxRow
 from forum.models.posts import Post
-from forum.models.search import SearchQueue
 from forum.models.users import User
 from forum.moderation import actions
 from forum.policy import Actor
@@ -197,7 +197,7 @@ def test_date_range_filter_is_inclusive_by_day(app, site):
     post = site["reply"]
     post.created_at = datetime(2024, 3, 15, 23, 30, tzinfo=UTC)
     db.session.commit()
-    db.session.add(SearchQueue(post_id=post.id))
+    db.session.add(OutboxRow(kind="search", subject_id=post.id))
     db.session.commit()
     index(app)
     assert ids(find(site["reader"], "copper", since="2024-03-15", until="2024-03-15")) == [post.id]
@@ -460,7 +460,7 @@ def test_new_posts_and_topics_are_queued_and_drained(app, site):
     assert find(site["reader"], "garlic").total == 0  # searching does not wait
     index(app)
     assert find(site["reader"], "garlic").total == 1
-    assert db.session.scalar(db.select(db.func.count(SearchQueue.id))) == 0
+    assert db.session.scalar(db.select(db.func.count(OutboxRow.id))) == 0
 
 
 def test_an_edit_replaces_the_old_text(app, site):
@@ -544,11 +544,11 @@ def test_queue_ids_are_never_reused(app, site):
     id of one just deleted (SQLite reused the highest id, and a post went unindexed)."""
     index(app)
     factories.make_post(site["topic"], site["grower"], body="first of two")
-    first = db.session.scalar(db.select(db.func.max(SearchQueue.id)))
+    first = db.session.scalar(db.select(db.func.max(OutboxRow.id)))
     index(app)
-    assert db.session.scalar(db.select(db.func.count(SearchQueue.id))) == 0
+    assert db.session.scalar(db.select(db.func.count(OutboxRow.id))) == 0
     factories.make_post(site["topic"], site["grower"], body="second of two")
-    assert db.session.scalar(db.select(db.func.max(SearchQueue.id))) > first
+    assert db.session.scalar(db.select(db.func.max(OutboxRow.id))) > first
 
 
 def test_a_request_drains_after_its_commit(app, site, login_as):
@@ -558,7 +558,7 @@ def test_a_request_drains_after_its_commit(app, site, login_as):
     )
     assert response.status_code in (302, 303), response.status_code
     assert find(site["reader"], "marigolds").total == 1
-    assert db.session.scalar(db.select(db.func.count(SearchQueue.id))) == 0
+    assert db.session.scalar(db.select(db.func.count(OutboxRow.id))) == 0
 
 
 def test_a_busy_index_never_fails_the_write(app, site, login_as, monkeypatch):
@@ -575,7 +575,7 @@ def test_a_busy_index_never_fails_the_write(app, site, login_as, monkeypatch):
     assert response.status_code in (302, 303)
     assert db.session.scalar(db.select(db.func.count(Post.id)).where(Post.body.like("Nast%"))) == 1
     # The row waits for a later drain.
-    assert db.session.scalar(db.select(db.func.count(SearchQueue.id))) >= 1
+    assert db.session.scalar(db.select(db.func.count(OutboxRow.id))) >= 1
     monkeypatch.undo()
     index(app)
     assert find(site["reader"], "nasturtiums").total == 1
@@ -598,10 +598,10 @@ def test_a_broken_index_never_fails_the_write(app, site, login_as, monkeypatch):
 
 def test_reindex_rebuilds_from_the_database_and_empties_the_queue(app, site):
     factories.make_post(site["topic"], site["grower"], body="kohlrabi is odd")
-    assert db.session.scalar(db.select(db.func.count(SearchQueue.id))) >= 1
+    assert db.session.scalar(db.select(db.func.count(OutboxRow.id))) >= 1
     count = service.reindex(app)
     assert count == db.session.scalar(db.select(db.func.count(Post.id)))
-    assert db.session.scalar(db.select(db.func.count(SearchQueue.id))) == 0
+    assert db.session.scalar(db.select(db.func.count(OutboxRow.id))) == 0
     assert find(site["reader"], "kohlrabi").total == 1
     assert find(site["insider"], SECRET_MARKER).total == 1
     assert find(site["reader"], SECRET_MARKER).total == 0
@@ -621,7 +621,7 @@ def test_search_language_must_be_supported(app):
 
 def test_the_queue_rows_go_with_group_scoped_moves_only_once(app, site):
     # Queue rows are plain ids: draining twice, or a post queued twice, is harmless.
-    db.session.add_all([SearchQueue(post_id=site["reply"].id) for _ in range(3)])
+    db.session.add_all([OutboxRow(kind="search", subject_id=site["reply"].id) for _ in range(3)])
     db.session.commit()
     index(app)
     index(app)

@@ -20,8 +20,8 @@ import pytest
 from click.testing import CliRunner
 
 from forum.extensions import db as _db
+from forum.models.outbox import OutboxRow
 from forum.models.posts import Post
-from forum.models.search import SearchQueue
 from forum.search import DocState
 from forum.search import Document
 from forum.search import IndexBusy
@@ -377,7 +377,7 @@ def test_forum_reindex_rebuilds_the_file_index_from_the_database(app, tmp_path, 
     reader = factories.make_user("reader", trust_level=1)
     topic = factories.make_topic(factories.make_board("Seeds"), reader, body="sowing leeks")
     factories.make_post(topic, reader, body="leeks again")
-    assert _db.session.scalar(_db.select(_db.func.count(SearchQueue.id))) == 2
+    assert _db.session.scalar(_db.select(_db.func.count(OutboxRow.id))) == 2
     url = _db.engine.url.render_as_string(hide_password=False)
     board_id = topic.board_id
     _db.session.close()
@@ -387,7 +387,7 @@ def test_forum_reindex_rebuilds_the_file_index_from_the_database(app, tmp_path, 
     result = CliRunner().invoke(main, ["reindex"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert result.output.startswith("indexed 2 posts in ")
-    assert _db.session.scalar(_db.select(_db.func.count(SearchQueue.id))) == 0
+    assert _db.session.scalar(_db.select(_db.func.count(OutboxRow.id))) == 0
     index = WhooshBackend(instance / "search")
     assert index.search(q("leek", {board_id})).total == 2
 
@@ -456,7 +456,7 @@ def test_four_processes_write_at_once_and_lose_nothing(app, tmp_path):
     )
     with parent.app_context():
         service.drain_all(parent)
-        assert _db.session.scalar(_db.select(_db.func.count(SearchQueue.id))) == 0
+        assert _db.session.scalar(_db.select(_db.func.count(OutboxRow.id))) == 0
         post_ids = set(_db.session.scalars(_db.select(Post.id)))
         _db.session.remove()
         _db.engine.dispose()
