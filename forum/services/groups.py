@@ -7,7 +7,6 @@ Nobody becomes a member here directly: every door ends in
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -42,7 +41,6 @@ from forum.services.membership import Door
 from forum.services.membership import membership_of
 from forum.services.notifications import notify
 
-SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 BREAK_GLASS_LIFETIME = timedelta(hours=1)
 
 
@@ -70,8 +68,8 @@ def log_action(
 
 
 def _slug(value: Any) -> str:
-    slug = validation.text(value, "slug", min_len=1, max_len=40, label="Slug")
-    if not SLUG_RE.match(slug):
+    slug = validation.text(value, "slug", min_len=1, max_len=validation.SLUG_MAX, label="Slug")
+    if not validation.SLUG_RE.match(slug):
         raise Invalid(
             "slug", "Slug may use lower-case letters, digits and dashes (not at either end)."
         )
@@ -103,9 +101,15 @@ def create_group(
     errors: dict[str, str] = {}
     values: dict[str, Any] = {}
     checks: dict[str, tuple[Any, Callable[[Any], Any]]] = {
-        "name": (name, lambda v: validation.text(v, "name", min_len=1, max_len=80)),
+        "name": (
+            name,
+            lambda v: validation.text(v, "name", min_len=1, max_len=validation.NAME_MAX),
+        ),
         "slug": (slug, _slug),
-        "description": (description, lambda v: validation.text(v, "description", max_len=500)),
+        "description": (
+            description,
+            lambda v: validation.text(v, "description", max_len=validation.DESCRIPTION_MAX),
+        ),
         "visibility": (
             visibility,
             lambda v: validation.choice(v, "visibility", ("public", "secret")),
@@ -147,9 +151,11 @@ def update_group(actor: Actor, group: Group, *, name: Any = None, description: A
     if not policy.can_manage_group(actor, group):
         raise Denied("Only the group's owners can change it.")
     if name is not None:
-        group.name = validation.text(name, "name", min_len=1, max_len=80)
+        group.name = validation.text(name, "name", min_len=1, max_len=validation.NAME_MAX)
     if description is not None:
-        group.description = validation.text(description, "description", max_len=500)
+        group.description = validation.text(
+            description, "description", max_len=validation.DESCRIPTION_MAX
+        )
     db.session.flush()
     return group
 
