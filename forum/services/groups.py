@@ -42,6 +42,7 @@ from forum.services.membership import membership_of
 from forum.services.notifications import notify
 
 BREAK_GLASS_LIFETIME = timedelta(hours=1)
+BREAK_GLASS_REASON_MIN = 10
 
 
 def log_action(
@@ -451,7 +452,9 @@ def break_glass(actor: Actor, group: Group, *, reason: Any) -> BreakGlass:
     """Let an admin into a secret group for an hour: logged, and shown to its owners."""
     if not policy.can_break_glass(actor, group):
         raise Denied("Only a site admin outside this secret group can do that.")
-    clean_reason = validation.text(reason, "reason", min_len=10, max_len=500, label="Reason")
+    clean_reason = validation.text(
+        reason, "reason", min_len=BREAK_GLASS_REASON_MIN, max_len=500, label="Reason"
+    )
     now = utcnow()
     entry = BreakGlass(
         group_id=group.id,

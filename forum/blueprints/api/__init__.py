@@ -22,6 +22,7 @@ from forum.blueprints.api import account  # noqa: E402
 from forum.blueprints.api import admin  # noqa: E402
 from forum.blueprints.api import auth  # noqa: E402
 from forum.blueprints.api import boards  # noqa: E402
+from forum.blueprints.api import contracts  # noqa: E402
 from forum.blueprints.api import groups  # noqa: E402
 from forum.blueprints.api import invitations  # noqa: E402
 from forum.blueprints.api import moderation  # noqa: E402
@@ -39,6 +40,7 @@ __all__ = [
     "auth",
     "boards",
     "bp",
+    "contracts",
     "groups",
     "invitations",
     "moderation",

@@ -8,6 +8,7 @@ from forum import policy
 from forum.blueprints import context
 from forum.blueprints.api import bp
 from forum.blueprints.api import inputs
+from forum.blueprints.api import schemas
 from forum.blueprints.api import serializers
 from forum.blueprints.api.auth import token_answer
 from forum.errors import NotLoggedIn
@@ -35,7 +36,7 @@ def show_me() -> Any:
 
 @bp.patch("/me")
 def update_me() -> Any:
-    data = inputs.json_object(("bio", "show_join_date", "email", "password"))
+    data = inputs.body(schemas.accounts.ProfileChange)
     user = _me()
     if "email" in data:
         accounts.confirm_password(user, data.get("password"), ip=context.client_ip())
@@ -54,7 +55,7 @@ def update_me() -> Any:
 
 @bp.post("/me/password")
 def change_password() -> Any:
-    data = inputs.json_object(("current_password", "new_password"))
+    data = inputs.body(schemas.accounts.PasswordChange)
     user = _me()
     accounts.change_password(
         context.current_actor(),
@@ -71,7 +72,7 @@ def change_password() -> Any:
 
 @bp.post("/me/recovery-codes")
 def new_recovery_codes() -> Any:
-    data = inputs.json_object(("password",))
+    data = inputs.body(schemas.accounts.PasswordConfirmation)
     user = _me()
     accounts.confirm_password(user, data.get("password"), ip=context.client_ip())
     codes = accounts.issue_recovery_codes(user)

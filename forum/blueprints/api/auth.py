@@ -12,6 +12,7 @@ from flask import request
 from forum.blueprints import context
 from forum.blueprints.api import bp
 from forum.blueprints.api import inputs
+from forum.blueprints.api import schemas
 from forum.blueprints.api import serializers
 from forum.errors import NotLoggedIn
 from forum.extensions import csrf
@@ -98,7 +99,7 @@ def token_answer(user: User) -> dict[str, Any]:
 @bp.post("/auth/token")
 @sessionless
 def create_token() -> Any:
-    data = inputs.json_object(("username", "password"))
+    data = inputs.body(schemas.accounts.Credentials)
     user = accounts.authenticate(data.get("username"), data.get("password"), ip=context.client_ip())
     answer = token_answer(user)
     context.commit()
@@ -117,7 +118,7 @@ def revoke_token() -> Any:
 @bp.post("/auth/recover")
 @sessionless
 def recover() -> Any:
-    data = inputs.json_object(("username", "code", "new_password"))
+    data = inputs.body(schemas.accounts.RecoverRequest)
     user = accounts.reset_password_with_code(
         username=data.get("username"),
         code=data.get("code"),
@@ -132,7 +133,7 @@ def recover() -> Any:
 @bp.post("/auth/reset-request")
 @sessionless
 def request_reset() -> Any:
-    data = inputs.json_object(("email",))
+    data = inputs.body(schemas.accounts.ResetRequest)
     context.commit(accounts.request_password_reset(data.get("email"), ip=context.client_ip()))
     return RESET_REQUESTED, 202
 
@@ -140,7 +141,7 @@ def request_reset() -> Any:
 @bp.post("/auth/reset")
 @sessionless
 def reset_password() -> Any:
-    data = inputs.json_object(("token", "new_password"))
+    data = inputs.body(schemas.accounts.ResetWithToken)
     user = accounts.reset_password_with_token(
         token=data.get("token"), new_password=data.get("new_password")
     )

@@ -14,6 +14,7 @@ from forum import policy
 from forum.blueprints import context
 from forum.blueprints.api import bp
 from forum.blueprints.api import inputs
+from forum.blueprints.api import schemas
 from forum.blueprints.api import serializers
 from forum.blueprints.api.groups import actor_now
 from forum.blueprints.api.groups import group_answer
@@ -25,7 +26,7 @@ from forum.services import invitations
 
 @bp.post("/groups/<slug>/invitations")
 def create_invitation(slug: str) -> Any:
-    data = inputs.json_object(("max_uses", "expires_in_hours"), optional=True)
+    data = inputs.body(schemas.groups.InvitationDraft, optional=True)
     actor = context.current_actor()
     policy.require_member(actor)
     group = policy.require_group(actor, inputs.slug(slug))

@@ -8,6 +8,7 @@ from forum import policy
 from forum.blueprints import context
 from forum.blueprints.api import bp
 from forum.blueprints.api import inputs
+from forum.blueprints.api import schemas
 from forum.blueprints.api import serializers
 from forum.models.posts import Post
 from forum.moderation import reports
@@ -30,7 +31,7 @@ def show_post(post_id: int) -> Any:
 
 @bp.patch("/posts/<id:post_id>")
 def edit_post(post_id: int) -> Any:
-    data = inputs.json_object(("body",))
+    data = inputs.body(schemas.boards.PostEdit)
     actor = context.current_actor()
     post = policy.require_post(actor, post_id)
     posts.edit_post(actor, post, body=data.get("body"))
@@ -56,7 +57,7 @@ def post_revisions(post_id: int) -> Any:
 
 @bp.post("/posts/<id:post_id>/revisions/<id:number>/redact")
 def redact_revision(post_id: int, number: int) -> Any:
-    data = inputs.json_object(("reason",), optional=True)
+    data = inputs.body(schemas.moderation.OptionalReason, optional=True)
     actor = context.current_actor()
     post = policy.require_post(actor, post_id)
     revision, changed = posts.redact_revision(actor, post, number, reason=data.get("reason"))
@@ -67,7 +68,7 @@ def redact_revision(post_id: int, number: int) -> Any:
 
 @bp.post("/posts/<id:post_id>/reports")
 def report_post(post_id: int) -> Any:
-    data = inputs.json_object(("reason", "note"))
+    data = inputs.body(schemas.moderation.ReportDraft)
     actor = context.current_actor()
     policy.require_member(actor)
     post = policy.require_post(actor, post_id)

@@ -8,6 +8,7 @@ from forum import policy
 from forum.blueprints import context
 from forum.blueprints.api import bp
 from forum.blueprints.api import inputs
+from forum.blueprints.api import schemas
 from forum.services import settings
 
 
@@ -19,7 +20,7 @@ def show_settings() -> Any:
 
 @bp.patch("/settings")
 def update_settings() -> Any:
-    data = inputs.json_object(settings.DEFAULTS)
+    data = inputs.body(schemas.site.SettingsChange)
     changed = settings.update_settings(context.current_actor(), data)
     context.commit()
     return changed
