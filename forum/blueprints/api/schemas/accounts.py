@@ -12,7 +12,9 @@ from forum.blueprints.api.schemas.base import Body
 from forum.blueprints.api.schemas.base import Count
 from forum.blueprints.api.schemas.base import Flag
 from forum.blueprints.api.schemas.base import Id
+from forum.blueprints.api.schemas.base import NullableOpaqueText
 from forum.blueprints.api.schemas.base import NullableText
+from forum.blueprints.api.schemas.base import OpaqueText
 from forum.blueprints.api.schemas.base import Text
 from forum.blueprints.api.schemas.base import Time
 from forum.blueprints.api.schemas.base import TrustLevel
@@ -47,11 +49,11 @@ class RecoverRequest(Body):
 
 
 class ResetRequest(Body):
-    email: Text
+    email: OpaqueText
 
 
 class ResetWithToken(Body):
-    token: Text
+    token: OpaqueText
     new_password: Text = _password()
 
 
@@ -77,7 +79,7 @@ class Registration(Body):
     )
     password: Text = _password()
     email: NullableText = None
-    invite: NullableText = spec(None, description="An invitation token (from a link)")
+    invite: NullableOpaqueText = spec(None, description="An invitation token (from a link)")
 
 
 # --- answers --------------------------------------------------------------------

@@ -50,6 +50,11 @@ class Answer(BaseModel):
 # shows the type the client should send.
 
 Text = Annotated[str | None, WithJsonSchema({"type": "string"})]
+# Where the service answers any value it cannot use exactly like an unknown one (an
+# e-mail address, a token), a number there must not answer differently: 400 would tell
+# a prober which answers mean "unknown". Documented as text, read as whatever came.
+OpaqueText = Annotated[Any, WithJsonSchema({"type": "string"})]
+NullableOpaqueText = Annotated[Any, WithJsonSchema({"type": ["string", "null"]})]
 NullableText = Annotated[str | None, WithJsonSchema({"type": ["string", "null"]})]
 # A whole number; the services also take it as a string of ASCII digits, as the HTML
 # forms send it, and check its range.
