@@ -66,9 +66,13 @@ def _check_contract(response: Response) -> Response:
             return response
         raise ContractBroken(f"{where} has no operation in the table")
     parsed = getattr(request, PARSED_WITH, None)
-    if parsed is not None and parsed.__name__ != op.body:
-        raise ContractBroken(f"{where} read its body as {parsed.__name__}, declared {op.body}")
-    if op.body and parsed is None and response.status_code < 400:
+    if parsed is not None:
+        model, optional = parsed
+        if model.__name__ != op.body:
+            raise ContractBroken(f"{where} read its body as {model.__name__}, declared {op.body}")
+        if optional == op.body_required:
+            raise ContractBroken(f"{where}: the body's being optional disagrees with the table")
+    elif op.body and response.status_code < 400:
         raise ContractBroken(f"{where} never read its declared body {op.body}")
     model = answer_model(op, response.status_code)
     if model is None:

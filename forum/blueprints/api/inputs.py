@@ -34,7 +34,7 @@ MAX_PAGE = 1_000_000
 BODY_FIELD = "request"
 _PAGE_RE = re.compile(r"[0-9]{1,7}")
 # Read by the contract check (forum.blueprints.api.contracts): the model each request's
-# body was read with, to compare with the operation table.
+# body was read with, and whether it was optional, to compare with the operation table.
 PARSED_WITH = "forum_api_body_model"
 B = TypeVar("B", bound=Body)
 
@@ -124,7 +124,7 @@ def body(model: type[B], *, optional: bool = False) -> dict[str, Any]:
     body at all reads as `{}`.
     """
     if current_app.config.get("FORUM_CHECK_CONTRACTS"):
-        setattr(request, PARSED_WITH, model)
+        setattr(request, PARSED_WITH, (model, optional))
     if optional and not request.get_data(cache=True).strip():
         return {}
     data = _decode_json()

@@ -1,10 +1,12 @@
 """Moderation over the API: reports and the review queue, actions on posts and topics,
 sanctions, appeals, the moderation log, and appointing site moderators.
 
-Every target is looked up through a `policy.require_*` guard before any of the body is
-checked, so an outsider asking about a secret thing gets exactly the answer a missing
-thing gets (404), whatever they send; a 403 only ever concerns something the caller can
-see. The services decide who may act and validate; these views read input and serialise.
+Every target is looked up through a `policy.require_*` guard before the services check
+the body's values, so an outsider asking about a secret thing gets exactly the answer a
+missing thing gets (404), whatever values they send; only the body's shape (unknown
+fields, a wrong JSON type: `schemas.moderation`) is refused first, alike for every
+target. A 403 only ever concerns something the caller can see. The services decide who
+may act and validate; these views read input and serialise.
 """
 
 from __future__ import annotations
@@ -297,9 +299,11 @@ def decide_appeal(appeal_id: int) -> Any:
     data = inputs.body(schemas.moderation.AppealDecision)
     actor = _member()
     appeal = policy.require_appeal(actor, appeal_id)
-    # The service checks the flag after deciding whether the caller may decide at all.
-    grant: Any = data.get("grant")
-    decided = appeals.decide_appeal(actor, appeal, grant=grant, reason=data.get("reason"))
+    # The service checks the flag after deciding whether the caller may decide at all
+    # (the contract leaves `grant` to it).
+    decided = appeals.decide_appeal(
+        actor, appeal, grant=data.get("grant"), reason=data.get("reason")
+    )
     answer = serializers.appeal(decided)
     context.commit()
     return answer

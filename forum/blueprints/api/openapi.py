@@ -1,7 +1,11 @@
-"""The OpenAPI 3.1 description of the API, built from one declarative table.
+"""The OpenAPI 3.1 description of the API: one declarative table of operations, and the
+contract models' JSON Schemas.
 
-Every route of the blueprint has one `Operation` below; a test walks the URL map and
-fails when a route is missing here (or this table names one that does not exist).
+Every route of the blueprint has one `Operation` below, naming its body and answer
+models (`forum.blueprints.api.schemas`); a test walks the URL map and fails when a route
+is missing here (or this table names one that does not exist), and with
+FORUM_CHECK_CONTRACTS every request is held to its operation (`contracts`). The schemas
+are generated from the models, never written by hand.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode
 from pydantic.json_schema import models_json_schema
 
 from forum import rendering
@@ -1137,7 +1143,7 @@ def _component_schemas() -> JSON:
     Request bodies as they are read ("validation"), answers as they are sent
     ("serialization"); `$ref`s point into the document's components.
     """
-    models = [
+    models: list[tuple[type[BaseModel], JsonSchemaMode]] = [
         (model, "validation" if issubclass(model, schemas.Body) else "serialization")
         for model in schemas.MODELS.values()
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from typing import Any
 from typing import Literal
 
 from pydantic import Field
@@ -30,7 +31,7 @@ from forum.validation import USERNAME_MIN
 from forum.validation import USERNAME_RE
 
 
-def _password() -> object:
+def _password() -> Any:
     return spec(minLength=PASSWORD_MIN, maxLength=PASSWORD_MAX)
 
 
@@ -147,7 +148,7 @@ class Message(Answer):
 
 
 class DirectoryNote(Answer):
-    kind: one_of(k.value for k in SanctionKind)  # type: ignore[valid-type]
+    kind: one_of(k.value for k in SanctionKind)
     until: Annotated[Time | None, Field(description="null: until lifted")]
     group: Annotated[str | None, Field(description="A group's slug; null: site-wide")]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from typing import Any
 from typing import Literal
 
 from pydantic import Field
@@ -39,7 +40,7 @@ POST_LIMITS = (
 )
 
 
-def _post_body() -> object:
+def _post_body() -> Any:
     return spec(minLength=BODY_MIN, maxLength=BODY_MAX, description=POST_LIMITS)
 
 

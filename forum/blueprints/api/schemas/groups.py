@@ -111,7 +111,7 @@ class JoinRequest(Answer):
     id: Id
     username: str
     user_url: Url
-    state: one_of(s.value for s in RequestState)  # type: ignore[valid-type]
+    state: one_of(s.value for s in RequestState)
     created_at: Time
     decided_at: Time | None
 
@@ -139,7 +139,7 @@ class MemberInvitation(Answer):
     username: str
     user_url: Url
     role: RoleName
-    state: one_of(s.value for s in MemberInvitationState)  # type: ignore[valid-type]
+    state: one_of(s.value for s in MemberInvitationState)
     invited_by: str | None
     created_at: Time
     decided_at: Time | None
@@ -170,7 +170,7 @@ class MyInvitationList(Answer):
 
 class Exclusion(Answer):
     username: str
-    kind: one_of(k.value for k in ExclusionKind)  # type: ignore[valid-type]
+    kind: one_of(k.value for k in ExclusionKind)
     created_at: Time
     by: Annotated[str | None, Field(description="Who removed or declined them")]
 

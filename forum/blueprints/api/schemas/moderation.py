@@ -7,6 +7,7 @@ from typing import Annotated
 from typing import Any
 
 from pydantic import Field
+from pydantic import WithJsonSchema
 
 from forum.blueprints.api.schemas.accounts import User
 from forum.blueprints.api.schemas.base import Answer
@@ -110,7 +111,9 @@ class AppealDraft(Body):
 
 
 class AppealDecision(Body):
-    grant: Flag
+    # Read by the service after it decided whether the caller may decide at all: someone
+    # who may not gets 403 whatever `grant` holds.
+    grant: Annotated[Any, WithJsonSchema({"type": "boolean"})]
     reason: Text = _reason()
 
 
@@ -196,13 +199,13 @@ class Report(Answer):
     reasons: Annotated[
         list[FlagNote], Field(description="Yours only, unless you moderate the post")
     ]
-    status: one_of(s.value for s in ReportStatus)  # type: ignore[valid-type]
+    status: one_of(s.value for s in ReportStatus)
     created_at: Time
 
 
 class ReviewReport(Report):
     score: Annotated[int, Field(description="The reports' summed weight")]
-    resolution: one_of(RESOLVE_ACTIONS) | None  # type: ignore[valid-type]
+    resolution: one_of(RESOLVE_ACTIONS) | None
     resolution_reason: str | None
     resolved_at: Time | None
     post: Post
@@ -216,7 +219,7 @@ class Sanction(Answer):
     id: Id
     username: str
     kind: SanctionKindName
-    state: one_of(s.value for s in SanctionState)  # type: ignore[valid-type]
+    state: one_of(s.value for s in SanctionState)
     group_id: Annotated[Id | None, Field(description="null: site-wide")]
     reason: Annotated[str, Field(description="Shown to the member")]
     starts_at: Time
@@ -237,10 +240,10 @@ class SanctionList(Answer):
 class Appeal(Answer):
     id: Id
     username: Annotated[str, Field(description="Who appealed")]
-    target_type: one_of(APPEAL_TARGETS)  # type: ignore[valid-type]
+    target_type: one_of(APPEAL_TARGETS)
     target_id: Id
     text: str
-    state: one_of(s.value for s in AppealState)  # type: ignore[valid-type]
+    state: one_of(s.value for s in AppealState)
     created_at: Time
     decided_at: Time | None
     decision_reason: str | None
@@ -257,7 +260,7 @@ class MemberHistory(Answer):
 
 class QueueItem(Answer):
     kind: Annotated[
-        one_of(["report", "review", "approval", "sanction", "appeal"]),  # type: ignore[valid-type]
+        one_of(["report", "review", "approval", "sanction", "appeal"]),
         Field(
             description="report: an open case; review: a hidden post its author edited; "
             "approval: a new member's post waiting; sanction: to confirm (long) or review "
