@@ -26,7 +26,7 @@ def _collect() -> dict[str, type[BaseModel]]:
             if (
                 isinstance(value, type)
                 and issubclass(value, (Answer, Body))
-                and value not in (Answer, Body)
+                and value not in (Answer, Body, boards.PagedAnswer)
             ):
                 name = value.__name__
                 if found.get(name, value) is not value:

@@ -10,8 +10,8 @@ from pydantic import Field
 
 from forum.blueprints.api.schemas.base import Answer
 from forum.blueprints.api.schemas.base import Body
+from forum.blueprints.api.schemas.base import Boolean
 from forum.blueprints.api.schemas.base import Count
-from forum.blueprints.api.schemas.base import Flag
 from forum.blueprints.api.schemas.base import Id
 from forum.blueprints.api.schemas.base import NullableOpaqueText
 from forum.blueprints.api.schemas.base import NullableText
@@ -60,7 +60,7 @@ class ResetWithToken(Body):
 
 class ProfileChange(Body):
     bio: Text = spec(None, maxLength=BIO_MAX)
-    show_join_date: Flag = None
+    show_join_date: Boolean = None
     email: NullableText = spec(None, description='"" or null removes the address')
     password: Text = spec(None, description="Your password; required with email")
 

@@ -60,7 +60,7 @@ NullableText = Annotated[str | None, WithJsonSchema({"type": ["string", "null"]}
 # forms send it, and check its range.
 Whole = Annotated[int | str | None, WithJsonSchema({"type": "integer"})]
 NullableWhole = Annotated[int | str | None, WithJsonSchema({"type": ["integer", "null"]})]
-Flag = Annotated[bool | None, WithJsonSchema({"type": "boolean"})]
+Boolean = Annotated[bool | None, WithJsonSchema({"type": "boolean"})]
 IdList = Annotated[
     list[int] | None,
     WithJsonSchema(

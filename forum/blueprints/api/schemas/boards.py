@@ -146,16 +146,18 @@ class Post(Answer):
     url: Url
 
 
-class Paged(Answer):
+class PagedAnswer(Answer):
+    """The page fields of a paged list (a base, not a component of its own)."""
+
     page: Number
     pages: Number
 
 
-class TopicPage(Paged):
+class TopicPage(PagedAnswer):
     topics: list[Topic]
 
 
-class TopicWithPosts(Paged):
+class TopicWithPosts(PagedAnswer):
     topic: Topic
     posts: list[Post]
 
@@ -206,7 +208,7 @@ class SearchResult(Answer):
     url: Annotated[str, Field(description="The post's page in the browser (a path)")]
 
 
-class SearchPage(Paged):
+class SearchPage(PagedAnswer):
     results: list[SearchResult]
     total: Annotated[
         Count,

@@ -9,8 +9,8 @@ from pydantic import Field
 
 from forum.blueprints.api.schemas.base import Answer
 from forum.blueprints.api.schemas.base import Body
+from forum.blueprints.api.schemas.base import Boolean
 from forum.blueprints.api.schemas.base import Count
-from forum.blueprints.api.schemas.base import Flag
 from forum.blueprints.api.schemas.base import Id
 from forum.blueprints.api.schemas.base import NullableText
 from forum.blueprints.api.schemas.base import Number
@@ -57,7 +57,7 @@ class RoleChange(Body):
 
 
 class JoinRequestDecline(Body):
-    keep_out: Flag = spec(False, description="Do not let them ask again")
+    keep_out: Boolean = spec(False, description="Do not let them ask again")
 
 
 class InvitationDraft(Body):
@@ -72,7 +72,7 @@ class BreakGlassRequest(Body):
 
 
 class GroupModerationChange(Body):
-    log_visible_to_members: Flag = None
+    log_visible_to_members: Boolean = None
     approve_first_posts: Whole = spec(None, minimum=0, maximum=APPROVE_FIRST_POSTS_MAX)
 
 

@@ -12,8 +12,8 @@ from pydantic import WithJsonSchema
 from forum.blueprints.api.schemas.accounts import User
 from forum.blueprints.api.schemas.base import Answer
 from forum.blueprints.api.schemas.base import Body
+from forum.blueprints.api.schemas.base import Boolean
 from forum.blueprints.api.schemas.base import Count
-from forum.blueprints.api.schemas.base import Flag
 from forum.blueprints.api.schemas.base import Id
 from forum.blueprints.api.schemas.base import NullableText
 from forum.blueprints.api.schemas.base import NullableWhole
@@ -24,7 +24,7 @@ from forum.blueprints.api.schemas.base import TrustLevel
 from forum.blueprints.api.schemas.base import Whole
 from forum.blueprints.api.schemas.base import one_of
 from forum.blueprints.api.schemas.base import spec
-from forum.blueprints.api.schemas.boards import Paged
+from forum.blueprints.api.schemas.boards import PagedAnswer
 from forum.blueprints.api.schemas.boards import Post
 from forum.blueprints.api.schemas.boards import Topic
 from forum.models.moderation import AppealState
@@ -81,9 +81,14 @@ class Resolution(Body):
 class TopicMove(Body):
     messages = {"board_id": "board_id must be a positive whole number (an id)."}
 
-    board_id: Annotated[int, Field(ge=1, le=INT_MAX)] | None
+    # Checked here whole (the view reads it before the service): null or left out is
+    # "choose the board" in the view's words.
+    board_id: Annotated[
+        Annotated[int, Field(ge=1, le=INT_MAX)] | None,
+        WithJsonSchema({"type": "integer", "minimum": 1, "maximum": INT_MAX}),
+    ]
     reason: Text = _reason()
-    confirm_group_change: Flag = spec(
+    confirm_group_change: Boolean = spec(
         False, description="Required (true) to move into or out of a secret group"
     )
 
@@ -121,7 +126,7 @@ class TrustGrant(Body):
     messages = {"group": "Give the group's slug, or null."}
 
     level: Whole = spec(minimum=0, maximum=4)
-    lock: Flag = True
+    lock: Boolean = True
     group: NullableText = spec(
         None, description="A level inside this group (a slug): 0-3, 0 takes it back"
     )
@@ -129,19 +134,15 @@ class TrustGrant(Body):
 
 
 class Appointment(Body):
-    moderator: Flag
+    moderator: Boolean
     reason: Text = _reason()
 
 
 # --- answers --------------------------------------------------------------------
 
 
-class ChangedUser(User):
+class UserChange(User):
     changed: bool
-
-
-class UserChange(ChangedUser):
-    pass
 
 
 class TrustChange(User):
@@ -186,7 +187,7 @@ class TopicChange(Topic):
     changed: bool
 
 
-class FlagNote(Answer):
+class Flag(Answer):
     reason: ReasonName
     note: str
     trust_level: Annotated[TrustLevel, Field(description="The reporter's (never their name)")]
@@ -196,9 +197,7 @@ class Report(Answer):
     id: Id
     post_id: Id
     topic_id: Id
-    reasons: Annotated[
-        list[FlagNote], Field(description="Yours only, unless you moderate the post")
-    ]
+    reasons: Annotated[list[Flag], Field(description="Yours only, unless you moderate the post")]
     status: one_of(s.value for s in ReportStatus)
     created_at: Time
 
@@ -211,7 +210,7 @@ class ReviewReport(Report):
     post: Post
 
 
-class ReviewReportPage(Paged):
+class ReviewReportPage(PagedAnswer):
     reports: list[ReviewReport]
 
 
@@ -249,7 +248,7 @@ class Appeal(Answer):
     decision_reason: str | None
 
 
-class AppealPage(Paged):
+class AppealPage(PagedAnswer):
     appeals: list[Appeal]
 
 
@@ -271,7 +270,7 @@ class QueueItem(Answer):
     created_at: Time
     post: Post | None
     topic: Topic | None
-    reasons: list[FlagNote]
+    reasons: list[Flag]
     score: Annotated[int | None, Field(description="Reports only")]
     sanction: Sanction | None
     appeal: Appeal | None
@@ -279,7 +278,7 @@ class QueueItem(Answer):
     member_history: MemberHistory | None
 
 
-class QueuePage(Paged):
+class QueuePage(PagedAnswer):
     items: list[QueueItem]
 
 
@@ -302,5 +301,5 @@ class LogEntryChange(LogEntry):
     changed: bool
 
 
-class LogPage(Paged):
+class LogPage(PagedAnswer):
     entries: list[LogEntry]

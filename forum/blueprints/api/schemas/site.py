@@ -11,14 +11,14 @@ from pydantic import create_model
 
 from forum.blueprints.api.schemas.base import Answer
 from forum.blueprints.api.schemas.base import Body
+from forum.blueprints.api.schemas.base import Boolean
 from forum.blueprints.api.schemas.base import Count
-from forum.blueprints.api.schemas.base import Flag
 from forum.blueprints.api.schemas.base import Id
 from forum.blueprints.api.schemas.base import Text
 from forum.blueprints.api.schemas.base import Time
 from forum.blueprints.api.schemas.base import Whole
 from forum.blueprints.api.schemas.base import spec
-from forum.blueprints.api.schemas.boards import Paged
+from forum.blueprints.api.schemas.boards import PagedAnswer
 from forum.services import settings
 
 # At most one page's worth of ids and then some: a client marks what it showed.
@@ -48,7 +48,7 @@ def _setting_fields(*, answer: bool) -> dict[str, Any]:
                 spec(default if not answer else ..., description=number.label, **limits),
             )
         elif isinstance(default, bool):
-            fields[key] = (bool if answer else Flag, spec(default if not answer else ...))
+            fields[key] = (bool if answer else Boolean, spec(default if not answer else ...))
         else:
             schema: dict[str, Any] = {}
             if key in choices:
@@ -80,7 +80,7 @@ class Notification(Answer):
     read: bool
 
 
-class NotificationPage(Paged):
+class NotificationPage(PagedAnswer):
     notifications: list[Notification]
     unread: Count
 
