@@ -299,11 +299,9 @@ def decide_appeal(appeal_id: int) -> Any:
     data = inputs.body(schemas.moderation.AppealDecision)
     actor = _member()
     appeal = policy.require_appeal(actor, appeal_id)
-    # The service checks the flag after deciding whether the caller may decide at all
-    # (the contract leaves `grant` to it).
-    decided = appeals.decide_appeal(
-        actor, appeal, grant=data.get("grant"), reason=data.get("reason")
-    )
+    # The service checks the flag after deciding whether the caller may decide at all.
+    grant: Any = data.get("grant")
+    decided = appeals.decide_appeal(actor, appeal, grant=grant, reason=data.get("reason"))
     answer = serializers.appeal(decided)
     context.commit()
     return answer
