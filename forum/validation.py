@@ -27,6 +27,8 @@ PASSWORD_MIN, PASSWORD_MAX = 10, 1000
 NAME_MAX = 80
 DESCRIPTION_MAX = 500
 BIO_MAX = 500
+# A reason written to the moderation log by a service (trust grants, break-glass).
+REASON_MAX = 500
 # Ids and counts fit a 32-bit signed column everywhere; a larger number cannot name
 # anything, and PostgreSQL would reject it with an error rather than "no such row".
 INT_MAX = 2**31 - 1

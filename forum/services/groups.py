@@ -453,7 +453,11 @@ def break_glass(actor: Actor, group: Group, *, reason: Any) -> BreakGlass:
     if not policy.can_break_glass(actor, group):
         raise Denied("Only a site admin outside this secret group can do that.")
     clean_reason = validation.text(
-        reason, "reason", min_len=BREAK_GLASS_REASON_MIN, max_len=500, label="Reason"
+        reason,
+        "reason",
+        min_len=BREAK_GLASS_REASON_MIN,
+        max_len=validation.REASON_MAX,
+        label="Reason",
     )
     now = utcnow()
     entry = BreakGlass(

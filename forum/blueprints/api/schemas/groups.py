@@ -32,6 +32,7 @@ from forum.services.invitations import MAX_HOURS
 from forum.services.invitations import MAX_USES
 from forum.validation import DESCRIPTION_MAX
 from forum.validation import NAME_MAX
+from forum.validation import REASON_MAX
 from forum.validation import SLUG_MAX
 from forum.validation import SLUG_RE
 
@@ -67,7 +68,7 @@ class InvitationDraft(Body):
 
 class BreakGlassRequest(Body):
     reason: Text = spec(
-        minLength=BREAK_GLASS_REASON_MIN, maxLength=DESCRIPTION_MAX, description="Logged"
+        minLength=BREAK_GLASS_REASON_MIN, maxLength=REASON_MAX, description="Logged"
     )
 
 

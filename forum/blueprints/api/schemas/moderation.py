@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import Field
 from pydantic import WithJsonSchema
 
+from forum import validation
 from forum.blueprints.api.schemas.accounts import User
 from forum.blueprints.api.schemas.base import Answer
 from forum.blueprints.api.schemas.base import Body
@@ -130,7 +131,7 @@ class TrustGrant(Body):
     group: NullableText = spec(
         None, description="A level inside this group (a slug): 0-3, 0 takes it back"
     )
-    reason: Text = spec(None, maxLength=REASON_MAX, description="Logged")
+    reason: Text = spec(None, maxLength=validation.REASON_MAX, description="Logged")
 
 
 class Appointment(Body):
