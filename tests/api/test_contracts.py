@@ -129,7 +129,7 @@ def test_every_operation_names_models_the_document_holds() -> None:
         if op.response is not None:
             assert issubclass(schemas.MODELS[op.response], schemas.Answer), op.path
     # And no declaration is left over that no route uses (reached through a $ref counts).
-    text = str(document["paths"]) + str(components)
+    text = str(document["paths"]) + str(document["components"])
     unused = {name for name in schemas.MODELS if f"/schemas/{name}'" not in text} - named
     assert unused == set()
 
