@@ -130,18 +130,19 @@ def body(model: type[B], *, optional: bool = False) -> dict[str, Any]:
     data = _decode_json()
     if not isinstance(data, dict):
         raise _refuse("The request body must be a JSON object.")
+    fields = model.model_fields
     errors: dict[str, str] = {}
     for key, value in data.items():
         if (problem := _problem(key)) is not None:
             errors["?"] = "Unknown field."
-        elif key in model.model_fields and (problem := _problem(value)) is not None:
+        elif key in fields and (problem := _problem(value)) is not None:
             errors[key] = f"{_label(key)} {problem}"
     if errors:
         raise Invalid(errors)
     # A required field left out reaches the service as null, whose message says what is
     # missing in the service's words (the same as the HTML form's).
     try:
-        model.model_validate({**dict.fromkeys(model.model_fields), **data})
+        model.model_validate({**dict.fromkeys(fields), **data})
     except ValidationError as exc:
         raise Invalid(_field_errors(model, exc)) from exc
     return data
