@@ -33,7 +33,7 @@ __all__ = [
     "record",
 ]
 
-REASON_MAX = 500
+REASON_MAX = validation.REASON_MAX
 
 
 class Author(Protocol):

@@ -41,6 +41,8 @@ class BaseConfig:
     # one; by default the system's CAs are trusted (the certificate is always verified).
     FORUM_MAIL_CA_FILE: str | None = None
     FORUM_RATELIMITS = "on"
+    # Check every API answer against its declared model (tests; a cost in production).
+    FORUM_CHECK_CONTRACTS = False
     # Comma-separated addresses of reverse proxies whose X-Forwarded-For we believe.
     FORUM_TRUSTED_PROXIES = ""
     # Used in links printed by the CLI and in e-mails; pages use relative links.
@@ -77,6 +79,8 @@ class TestConfig(BaseConfig):
     WTF_CSRF_ENABLED = False
     # Password hashing dominates test time; scrypt stays, with the cheapest cost.
     FORUM_PASSWORD_METHOD = "scrypt:1024:8:1"  # noqa: S105 - a method name, not a secret
+    # Every API answer is checked against its declared contract (an exception if not).
+    FORUM_CHECK_CONTRACTS = True
 
 
 def read_env_file(path: Path) -> dict[str, str]:

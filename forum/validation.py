@@ -7,7 +7,15 @@ from typing import Any
 
 from forum.errors import Invalid
 
-USERNAME_RE = re.compile(r"^[A-Za-z0-9_-]{3,20}$")
+# The one definition of each name's shape: the services, the API's path checks and the
+# OpenAPI document (through forum.blueprints.api.schemas) all read these.
+USERNAME_MIN, USERNAME_MAX = 3, 20
+USERNAME_RE = re.compile(rf"^[A-Za-z0-9_-]{{{USERNAME_MIN},{USERNAME_MAX}}}$")
+# Group slugs: lower-case letters, digits and inner hyphens, as in a URL.
+SLUG_MAX = 40
+SLUG_RE = re.compile(rf"^[a-z0-9](?:[a-z0-9-]{{0,{SLUG_MAX - 2}}}[a-z0-9])?$")
+# Invitation tokens are URL-safe base64 (`secrets.token_urlsafe`).
+TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{8,100}$")
 # Deliberately simple: one @, something on both sides, a dot in the domain. The real
 # check is the confirmation link.
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
@@ -15,6 +23,12 @@ EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 TITLE_MIN, TITLE_MAX = 3, 200
 BODY_MIN, BODY_MAX = 1, 50_000
 PASSWORD_MIN, PASSWORD_MAX = 10, 1000
+# Boards' and groups' names and descriptions, and a member's "about you".
+NAME_MAX = 80
+DESCRIPTION_MAX = 500
+BIO_MAX = 500
+# A reason written to the moderation log by a service (trust grants, break-glass).
+REASON_MAX = 500
 # Ids and counts fit a 32-bit signed column everywhere; a larger number cannot name
 # anything, and PostgreSQL would reject it with an error rather than "no such row".
 INT_MAX = 2**31 - 1
@@ -92,7 +106,7 @@ def body(value: Any) -> str:
 
 def username(value: Any) -> str:
     """A pseudonym: 3-20 letters, digits, `_` or `-`."""
-    name = text(value, "username", min_len=3, max_len=20)
+    name = text(value, "username", min_len=USERNAME_MIN, max_len=USERNAME_MAX)
     if not USERNAME_RE.match(name):
         raise Invalid("username", "Username may use only letters, digits, _ and -.")
     return name

@@ -504,7 +504,7 @@ def update_profile(
     mail = None
     if bio is not None:
         try:
-            clean_bio = validation.text(bio, "bio", max_len=500, label="About you")
+            clean_bio = validation.text(bio, "bio", max_len=validation.BIO_MAX, label="About you")
         except Invalid as exc:
             errors.update(exc.fields)
         else:

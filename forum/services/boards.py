@@ -84,8 +84,10 @@ def create_board(
 ) -> Board:
     """Add a board (at the end of its level), on the site or in a group."""
     _require_board_admin(actor, group)
-    clean_name = validation.text(name, "name", min_len=1, max_len=80)
-    clean_description = validation.text(description, "description", max_len=500)
+    clean_name = validation.text(name, "name", min_len=1, max_len=validation.NAME_MAX)
+    clean_description = validation.text(
+        description, "description", max_len=validation.DESCRIPTION_MAX
+    )
     group_id = group.id if group else None
     parent = _parent(actor, parent_id, group_id=group_id)
     board = Board(
@@ -115,8 +117,10 @@ def update_board(
     given = {"name": name, "description": description, "parent_id": parent_id}
     given["position"] = position
     checks: dict[str, Callable[[Any], Any]] = {
-        "name": lambda v: validation.text(v, "name", min_len=1, max_len=80),
-        "description": lambda v: validation.text(v, "description", max_len=500),
+        "name": lambda v: validation.text(v, "name", min_len=1, max_len=validation.NAME_MAX),
+        "description": lambda v: validation.text(
+            v, "description", max_len=validation.DESCRIPTION_MAX
+        ),
         "parent_id": lambda v: _parent(actor, v, group_id=board.group_id, board=board),
         "position": lambda v: validation.integer(v, "position", minimum=0),
     }

@@ -7,7 +7,6 @@ Nobody becomes a member here directly: every door ends in
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -42,13 +41,13 @@ from forum.services.membership import Door
 from forum.services.membership import membership_of
 from forum.services.notifications import notify
 
-SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 BREAK_GLASS_LIFETIME = timedelta(hours=1)
+BREAK_GLASS_REASON_MIN = 10
 
 
 def _slug(value: Any) -> str:
-    slug = validation.text(value, "slug", min_len=1, max_len=40, label="Slug")
-    if not SLUG_RE.match(slug):
+    slug = validation.text(value, "slug", min_len=1, max_len=validation.SLUG_MAX, label="Slug")
+    if not validation.SLUG_RE.match(slug):
         raise Invalid(
             "slug", "Slug may use lower-case letters, digits and dashes (not at either end)."
         )
@@ -80,9 +79,15 @@ def create_group(
     errors: dict[str, str] = {}
     values: dict[str, Any] = {}
     checks: dict[str, tuple[Any, Callable[[Any], Any]]] = {
-        "name": (name, lambda v: validation.text(v, "name", min_len=1, max_len=80)),
+        "name": (
+            name,
+            lambda v: validation.text(v, "name", min_len=1, max_len=validation.NAME_MAX),
+        ),
         "slug": (slug, _slug),
-        "description": (description, lambda v: validation.text(v, "description", max_len=500)),
+        "description": (
+            description,
+            lambda v: validation.text(v, "description", max_len=validation.DESCRIPTION_MAX),
+        ),
         "visibility": (
             visibility,
             lambda v: validation.choice(v, "visibility", ("public", "secret")),
@@ -130,9 +135,11 @@ def update_group(actor: Actor, group: Group, *, name: Any = None, description: A
     """Rename or describe a group."""
     policy.check_manage_group(actor, group, "can change it")
     if name is not None:
-        group.name = validation.text(name, "name", min_len=1, max_len=80)
+        group.name = validation.text(name, "name", min_len=1, max_len=validation.NAME_MAX)
     if description is not None:
-        group.description = validation.text(description, "description", max_len=500)
+        group.description = validation.text(
+            description, "description", max_len=validation.DESCRIPTION_MAX
+        )
     db.session.flush()
     return group
 
@@ -425,7 +432,13 @@ def decide_join_request(
 def break_glass(actor: Actor, group: Group, *, reason: Any) -> BreakGlass:
     """Let an admin into a secret group for an hour: logged, and shown to its owners."""
     policy.check_break_glass(actor, group)
-    clean_reason = validation.text(reason, "reason", min_len=10, max_len=500, label="Reason")
+    clean_reason = validation.text(
+        reason,
+        "reason",
+        min_len=BREAK_GLASS_REASON_MIN,
+        max_len=validation.REASON_MAX,
+        label="Reason",
+    )
     now = utcnow()
     entry = BreakGlass(
         group_id=group.id,

@@ -26,6 +26,8 @@ GUEST_ACCESS_CHOICES = ("none", "public_boards")
 SEARCH_LANGUAGE_CHOICES = LANGUAGES
 
 NUMBER_MAX = 100_000
+SITE_NAME_MAX = 80
+SITE_DESCRIPTION_MAX = 500
 
 
 @dataclass(frozen=True)
@@ -176,9 +178,9 @@ def _validate(key: str, value: Any) -> Any:
     if key == "search_language":
         return validation.choice(value, key, SEARCH_LANGUAGE_CHOICES)
     if key == "site_name":
-        return validation.text(value, key, min_len=1, max_len=80, label="Site name")
+        return validation.text(value, key, min_len=1, max_len=SITE_NAME_MAX, label="Site name")
     if key == "site_description":
-        return validation.text(value, key, max_len=500, label="Site description")
+        return validation.text(value, key, max_len=SITE_DESCRIPTION_MAX, label="Site description")
     raise Invalid(key, f"Unknown setting {key!r}.")
 
 

@@ -537,7 +537,7 @@ def grant_level(
 def _grant_site_level(actor: Actor, user: User, *, level: Any, lock: Any, reason: Any) -> bool:
     new_level = validation.integer(level, "level", minimum=0, maximum=MAX_LEVEL)
     locked = validation.boolean(lock, "lock")
-    why = validation.text(reason, "reason", max_len=500, label="Reason")
+    why = validation.text(reason, "reason", max_len=validation.REASON_MAX, label="Reason")
     if user.trust_level == new_level and user.trust_level_locked == locked:
         return False
     before = {"level": user.trust_level, "locked": user.trust_level_locked}
@@ -580,7 +580,7 @@ def _grant_group_level(actor: Actor, user: User, group: Group, *, level: Any, re
         raise Invalid(
             "level", f"Inside a group, levels go up to {MAX_OWNER_GRANT}; site admins grant 4."
         )
-    why = validation.text(reason, "reason", max_len=500, label="Reason")
+    why = validation.text(reason, "reason", max_len=validation.REASON_MAX, label="Reason")
     membership = db.session.scalar(
         select(Membership).where(Membership.group_id == group.id, Membership.user_id == user.id)
     )

@@ -143,9 +143,20 @@ def test_document_is_well_formed_openapi_3_1(doc: dict[str, Any]) -> None:
 
 
 def _conforms(doc: dict[str, Any], schema: dict[str, Any], value: Any, where: str) -> None:
-    """A small JSON Schema check: $ref, type, required, properties, items, enum."""
+    """A small JSON Schema check: $ref, anyOf, oneOf, type, required, properties, items,
+    enum."""
     if "$ref" in schema:
         _conforms(doc, _resolve(doc, schema["$ref"]), value, where)
+        return
+    if "anyOf" in schema:
+        # pydantic's nullable fields: {"anyOf": [<the value's schema>, {"type": "null"}]}.
+        failures = []
+        for option in schema["anyOf"]:
+            try:
+                _conforms(doc, option, value, where)
+            except AssertionError as exc:
+                failures.append(str(exc))
+        assert len(failures) < len(schema["anyOf"]), f"{where}: matches no anyOf: {failures}"
         return
     if "oneOf" in schema:
         matched = 0

@@ -11,6 +11,7 @@ from forum.blueprints.api import account
 from forum.blueprints.api import admin
 from forum.blueprints.api import auth
 from forum.blueprints.api import boards
+from forum.blueprints.api import contracts
 from forum.blueprints.api import groups
 from forum.blueprints.api import invitations
 from forum.blueprints.api import moderation
@@ -29,6 +30,7 @@ __all__ = [
     "auth",
     "boards",
     "bp",
+    "contracts",
     "groups",
     "invitations",
     "moderation",

@@ -8,6 +8,7 @@ from forum import policy
 from forum import transaction
 from forum.blueprints import context
 from forum.blueprints.api import inputs
+from forum.blueprints.api import schemas
 from forum.blueprints.api import serializers
 from forum.blueprints.api.auth import token_answer
 from forum.blueprints.api.blueprint import bp
@@ -37,7 +38,7 @@ def show_me() -> Any:
 @bp.patch("/me")
 @transaction.writes
 def update_me() -> Any:
-    data = inputs.json_object(("bio", "show_join_date", "email", "password"))
+    data = inputs.body(schemas.accounts.ProfileChange)
     user = _me()
     if "email" in data:
         accounts.confirm_password(user, data.get("password"), ip=context.client_ip())
@@ -57,7 +58,7 @@ def update_me() -> Any:
 @bp.post("/me/password")
 @transaction.writes
 def change_password() -> Any:
-    data = inputs.json_object(("current_password", "new_password"))
+    data = inputs.body(schemas.accounts.PasswordChange)
     user = _me()
     accounts.change_password(
         context.current_actor(),
@@ -74,7 +75,7 @@ def change_password() -> Any:
 @bp.post("/me/recovery-codes")
 @transaction.writes
 def new_recovery_codes() -> Any:
-    data = inputs.json_object(("password",))
+    data = inputs.body(schemas.accounts.PasswordConfirmation)
     user = _me()
     accounts.confirm_password(user, data.get("password"), ip=context.client_ip())
     codes = accounts.issue_recovery_codes(user)

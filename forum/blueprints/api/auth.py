@@ -12,6 +12,7 @@ from flask import request
 from forum import transaction
 from forum.blueprints import context
 from forum.blueprints.api import inputs
+from forum.blueprints.api import schemas
 from forum.blueprints.api import serializers
 from forum.blueprints.api.blueprint import bp
 from forum.errors import NotLoggedIn
@@ -100,7 +101,7 @@ def token_answer(user: User) -> dict[str, Any]:
 @sessionless
 @transaction.writes
 def create_token() -> Any:
-    data = inputs.json_object(("username", "password"))
+    data = inputs.body(schemas.accounts.Credentials)
     user = accounts.authenticate(data.get("username"), data.get("password"), ip=context.client_ip())
     answer = token_answer(user)
     return answer, 201
@@ -119,7 +120,7 @@ def revoke_token() -> Any:
 @sessionless
 @transaction.writes
 def recover() -> Any:
-    data = inputs.json_object(("username", "code", "new_password"))
+    data = inputs.body(schemas.accounts.RecoverRequest)
     user = accounts.reset_password_with_code(
         username=data.get("username"),
         code=data.get("code"),
@@ -134,7 +135,7 @@ def recover() -> Any:
 @sessionless
 @transaction.writes
 def request_reset() -> Any:
-    data = inputs.json_object(("email",))
+    data = inputs.body(schemas.accounts.ResetRequest)
     context.send_mail(accounts.request_password_reset(data.get("email"), ip=context.client_ip()))
     return RESET_REQUESTED, 202
 
@@ -143,7 +144,7 @@ def request_reset() -> Any:
 @sessionless
 @transaction.writes
 def reset_password() -> Any:
-    data = inputs.json_object(("token", "new_password"))
+    data = inputs.body(schemas.accounts.ResetWithToken)
     user = accounts.reset_password_with_token(
         token=data.get("token"), new_password=data.get("new_password")
     )

@@ -11,13 +11,11 @@ from forum import policy
 from forum import transaction
 from forum.blueprints import context
 from forum.blueprints.api import inputs
+from forum.blueprints.api import schemas
 from forum.blueprints.api import serializers
 from forum.blueprints.api.blueprint import bp
-from forum.errors import Invalid
 from forum.services import boards
 from forum.services import topics
-
-BOARD_FIELDS = ("name", "description", "parent_id", "position")
 
 
 @bp.get("/boards")
@@ -30,12 +28,10 @@ def list_boards() -> Any:
 @bp.post("/boards")
 @transaction.writes
 def create_board() -> Any:
-    data = inputs.json_object(("name", "description", "parent_id", "group"))
+    data = inputs.body(schemas.boards.NewBoard)
     actor = context.current_actor()
     group = None
     if data.get("group") is not None:
-        if not isinstance(data["group"], str):
-            raise Invalid("group", "Give the group's slug, or null for a site board.")
         policy.require_member(actor)
         # A group the actor may not see answers like one that does not exist.
         group = policy.require_group(actor, data["group"])
@@ -57,7 +53,7 @@ def show_board(board_id: int) -> Any:
 @bp.patch("/boards/<id:board_id>")
 @transaction.writes
 def update_board(board_id: int) -> Any:
-    data = inputs.json_object(BOARD_FIELDS)
+    data = inputs.body(schemas.boards.BoardChange)
     actor = context.current_actor()
     board = boards.update_board(actor, policy.require_board(actor, board_id), **data)
     return serializers.board(board)
@@ -76,7 +72,7 @@ def board_topics(board_id: int) -> Any:
 @bp.post("/boards/<id:board_id>/topics")
 @transaction.writes
 def create_topic(board_id: int) -> Any:
-    data = inputs.json_object(("title", "body"))
+    data = inputs.body(schemas.boards.TopicDraft)
     actor = context.current_actor()
     board = policy.require_board(actor, board_id)
     topic, post = topics.create_topic(actor, board, title=data.get("title"), body=data.get("body"))

@@ -16,6 +16,7 @@ from forum import transaction
 from forum import validation
 from forum.blueprints import context
 from forum.blueprints.api import inputs
+from forum.blueprints.api import schemas
 from forum.blueprints.api import serializers
 from forum.blueprints.api.blueprint import bp
 from forum.errors import NotFound
@@ -25,8 +26,6 @@ from forum.policy import Actor
 from forum.services import groups
 from forum.services import invitations
 from forum.services import membership
-
-GROUP_FIELDS = ("name", "slug", "visibility", "description", "owner")
 
 
 def actor_now() -> Actor:
@@ -56,7 +55,7 @@ def list_groups() -> Any:
 @bp.post("/groups")
 @transaction.writes
 def create_group() -> Any:
-    data = inputs.json_object(GROUP_FIELDS)
+    data = inputs.body(schemas.groups.NewGroup)
     group = groups.create_group(
         context.current_actor(),
         name=data.get("name"),
@@ -83,7 +82,7 @@ def list_members(slug: str) -> Any:
 @bp.put("/groups/<slug>/members/<username>")
 @transaction.writes
 def set_member_role(slug: str, username: str) -> Any:
-    data = inputs.json_object(("role",))
+    data = inputs.body(schemas.groups.RoleChange)
     actor = context.current_actor()
     policy.require_member(actor)
     found = groups.set_member_role(
@@ -189,7 +188,7 @@ def accept_join_request(slug: str, request_id: int) -> Any:
 @bp.post("/groups/<slug>/join-requests/<id:request_id>/decline")
 @transaction.writes
 def decline_join_request(slug: str, request_id: int) -> Any:
-    data = inputs.json_object(("keep_out",), optional=True)
+    data = inputs.body(schemas.groups.JoinRequestDecline, optional=True)
     keep_out = data.get("keep_out")
     clean = False if keep_out is None else validation.boolean(keep_out, "keep_out")
     return _decide(slug, request_id, accept=False, keep_out=clean)
@@ -209,7 +208,7 @@ def admin_groups() -> Any:
 def break_glass(group_id: int) -> Any:
     # By id, not slug: the admin cannot "see" the group, and slugs resolve only for those
     # who can. `group_for_admin` answers admins alone (others: 401/403 for every id).
-    data = inputs.json_object(("reason",))
+    data = inputs.body(schemas.groups.BreakGlassRequest)
     actor = context.current_actor()
     group = groups.group_for_admin(actor, group_id)
     entry = groups.break_glass(actor, group, reason=data.get("reason"))
@@ -226,7 +225,7 @@ def break_glass(group_id: int) -> Any:
 @bp.patch("/groups/<slug>/moderation")
 @transaction.writes
 def update_group_moderation(slug: str) -> Any:
-    data = inputs.json_object(("log_visible_to_members", "approve_first_posts"))
+    data = inputs.body(schemas.groups.GroupModerationChange)
     actor = context.current_actor()
     policy.require_member(actor)
     group = groups.update_group_moderation(actor, _group(slug), **data)

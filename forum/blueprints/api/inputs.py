@@ -1,23 +1,29 @@
-"""Reading what an API client sent: the JSON object body, `?page=` and path values.
+"""Reading what an API client sent: the JSON body (through its declared model), `?page=`
+and path values.
 
 Everything a service later stores passes through here first, so that malformed JSON,
-invalid UTF-8, NUL bytes, lone surrogates and integers no database column can hold are
-refused with a 400 naming the field, and never reach the database as a 500.
+invalid UTF-8, NUL bytes, lone surrogates, integers no database column can hold, unknown
+fields and values of the wrong JSON type are refused with a 400 naming the field, and
+never reach the database as a 500.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
 from typing import Any
+from typing import TypeVar
 
+from flask import current_app
 from flask import request
+from pydantic import ValidationError
 
+from forum.blueprints.api.schemas.base import Body
 from forum.errors import Invalid
 from forum.errors import NotFound
-from forum.services.groups import SLUG_RE
 from forum.validation import INT_MAX
+from forum.validation import SLUG_RE
+from forum.validation import TOKEN_RE
 from forum.validation import USERNAME_RE
 
 # Ids are 32-bit integer columns on PostgreSQL; a larger value in a body would fail
@@ -27,7 +33,10 @@ MAX_PAGE = 1_000_000
 # Where a problem belongs to the whole body rather than to one field.
 BODY_FIELD = "request"
 _PAGE_RE = re.compile(r"[0-9]{1,7}")
-_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{8,100}")
+# Read by the contract check (forum.blueprints.api.contracts): the model each request's
+# body was read with, and whether it was optional, to compare with the operation table.
+PARSED_WITH = "forum_api_body_model"
+B = TypeVar("B", bound=Body)
 
 
 def _refuse(message: str) -> Invalid:
@@ -74,27 +83,68 @@ def _problem(value: Any, depth: int = 0) -> str | None:
     return None
 
 
-def json_object(allowed: Iterable[str], *, optional: bool = False) -> dict[str, Any]:
-    """The body as a JSON object with only `allowed` keys, each value storable; else `Invalid`.
+def _label(name: str) -> str:
+    return name.capitalize().replace("_", " ")
 
-    `optional`: where every field has a default, no body at all reads as `{}`.
+
+# What a value of the wrong JSON type is told, by the type its field expects.
+_TYPE_MESSAGES = {
+    "string_type": "{label} must be text.",
+    "int_type": "{name} must be a whole number.",
+    "bool_type": "{name} must be true or false.",
+    "list_type": "{name} must be a list.",
+}
+
+
+def _field_errors(model: type[Body], exc: ValidationError) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for error in exc.errors(include_url=False, include_input=False):
+        name = str(error["loc"][0]) if error["loc"] else BODY_FIELD
+        if name in errors:
+            continue  # a union reports once per member: the first says enough
+        if name in model.messages:
+            errors[name] = model.messages[name]
+        elif error["type"] == "extra_forbidden":
+            # Strict: a misspelt field in a PATCH would otherwise "succeed" doing nothing.
+            errors[name[:40]] = "Unknown field."
+        else:
+            template = _TYPE_MESSAGES.get(error["type"], "{label}: {message}.")
+            errors[name] = template.format(
+                name=name, label=_label(name), message=error["msg"].rstrip(".")
+            )
+    return errors
+
+
+def body(model: type[B], *, optional: bool = False) -> dict[str, Any]:
+    """The body read with its declared `model`: the fields the client sent, each of the
+    type the model declares and storable; else `Invalid` naming the fields.
+
+    A dict of what was sent, not the model: a PATCH tells "left out" from "null", and the
+    services keep their own defaults. `optional`: where every field has a default, no
+    body at all reads as `{}`.
     """
+    if current_app.config.get("FORUM_CHECK_CONTRACTS"):
+        setattr(request, PARSED_WITH, (model, optional))
     if optional and not request.get_data(cache=True).strip():
         return {}
     data = _decode_json()
     if not isinstance(data, dict):
         raise _refuse("The request body must be a JSON object.")
-    known = set(allowed)
+    fields = model.model_fields
     errors: dict[str, str] = {}
     for key, value in data.items():
-        if key not in known:
-            # Strict: a misspelt field in a PATCH would otherwise "succeed" doing nothing.
-            shown = key if _problem(key) is None else "?"
-            errors[shown[:40]] = "Unknown field."
-        elif (problem := _problem(value)) is not None:
-            errors[key] = f"{key.capitalize().replace('_', ' ')} {problem}"
+        if (problem := _problem(key)) is not None:
+            errors["?"] = "Unknown field."
+        elif key in fields and (problem := _problem(value)) is not None:
+            errors[key] = f"{_label(key)} {problem}"
     if errors:
         raise Invalid(errors)
+    # A required field left out reaches the service as null, whose message says what is
+    # missing in the service's words (the same as the HTML form's).
+    try:
+        model.model_validate({**dict.fromkeys(fields), **data})
+    except ValidationError as exc:
+        raise Invalid(_field_errors(model, exc)) from exc
     return data
 
 
@@ -121,7 +171,7 @@ def token(value: str) -> str:
     Checked here because a NUL byte in a path would fail inside PostgreSQL (500)
     instead of answering like any other unknown token.
     """
-    if not _TOKEN_RE.fullmatch(value):
+    if not TOKEN_RE.fullmatch(value):
         raise NotFound()
     return value
 
@@ -140,28 +190,4 @@ def query_choice(name: str, options: tuple[str, ...], default: str) -> str:
         return default
     if value not in options:
         raise Invalid(name, f"{name} must be one of: {', '.join(options)}.")
-    return value
-
-
-def optional_id(data: dict[str, Any], name: str) -> int | None:
-    """An id field of a body: absent or null is None; anything but a positive id, `Invalid`."""
-    value = data.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
-        raise Invalid(name, f"{name} must be a positive whole number (an id).")
-    return value
-
-
-def optional_slug(data: dict[str, Any], name: str) -> str | None:
-    """A group slug field of a body: absent or null is None; not text, `Invalid`.
-
-    A string no group could have is left to the guard, which answers it like any
-    unknown slug (404).
-    """
-    value = data.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise Invalid(name, "Give the group's slug, or null.")
     return value

@@ -14,6 +14,7 @@ from forum import policy
 from forum import transaction
 from forum.blueprints import context
 from forum.blueprints.api import inputs
+from forum.blueprints.api import schemas
 from forum.blueprints.api import serializers
 from forum.blueprints.api.blueprint import bp
 from forum.blueprints.api.groups import actor_now
@@ -27,7 +28,7 @@ from forum.services import invitations
 @bp.post("/groups/<slug>/invitations")
 @transaction.writes
 def create_invitation(slug: str) -> Any:
-    data = inputs.json_object(("max_uses", "expires_in_hours"), optional=True)
+    data = inputs.body(schemas.groups.InvitationDraft, optional=True)
     actor = context.current_actor()
     policy.require_member(actor)
     group = policy.require_group(actor, inputs.slug(slug))

@@ -1,10 +1,12 @@
 """Moderation over the API: reports and the review queue, actions on posts and topics,
 sanctions, appeals, the moderation log, and appointing site moderators.
 
-Every target is looked up through a `policy.require_*` guard before any of the body is
-checked, so an outsider asking about a secret thing gets exactly the answer a missing
-thing gets (404), whatever they send; a 403 only ever concerns something the caller can
-see. The services decide who may act and validate; these views read input and serialise.
+Every target is looked up through a `policy.require_*` guard before the services check
+the body's values, so an outsider asking about a secret thing gets exactly the answer a
+missing thing gets (404), whatever values they send; only the body's shape (unknown
+fields, a wrong JSON type: `schemas.moderation`) is refused first, alike for every
+target. A 403 only ever concerns something the caller can see. The services decide who
+may act and validate; these views read input and serialise.
 """
 
 from __future__ import annotations
@@ -17,8 +19,11 @@ from forum import transaction
 from forum import validation
 from forum.blueprints import context
 from forum.blueprints.api import inputs
+from forum.blueprints.api import schemas
 from forum.blueprints.api import serializers
 from forum.blueprints.api.blueprint import bp
+from forum.blueprints.api.schemas.moderation import ActionReason
+from forum.blueprints.api.schemas.moderation import OptionalReason
 from forum.errors import Invalid
 from forum.models.groups import Group
 from forum.models.moderation import ReportStatus
@@ -33,9 +38,6 @@ from forum.policy import Actor
 
 REPORT_STATUSES = tuple(status.value for status in ReportStatus)
 SANCTION_KINDS = ("silence", "suspend")
-# The contract makes a resolution's reason optional; the log and the notified reporters
-# still need one, so a resolution sent without it records this.
-DEFAULT_RESOLVE_REASON = "Resolved from the review queue."
 
 View = Callable[..., Any]
 
@@ -47,7 +49,7 @@ def _member() -> Actor:
 
 
 def _group_from(actor: Actor, data: dict[str, Any]) -> Group | None:
-    slug = inputs.optional_slug(data, "group")
+    slug = data.get("group")
     return policy.require_group(actor, slug) if slug is not None else None
 
 
@@ -73,7 +75,7 @@ def show_report(report_id: int) -> Any:
 @bp.post("/reports/<id:report_id>/resolve")
 @transaction.writes
 def resolve_report(report_id: int) -> Any:
-    data = inputs.json_object(("action", "reason", "days"))
+    data = inputs.body(schemas.moderation.Resolution)
     actor = _member()
     report = policy.require_report(actor, report_id)
     reason = data.get("reason")
@@ -81,7 +83,7 @@ def resolve_report(report_id: int) -> Any:
         actor,
         report,
         action=data.get("action"),
-        reason=DEFAULT_RESOLVE_REASON if reason is None else reason,
+        reason=schemas.moderation.DEFAULT_RESOLVE_REASON if reason is None else reason,
         days=data.get("days"),
     )
     answer = serializers.review_report(actor, report)
@@ -111,7 +113,7 @@ def moderation_log() -> Any:
 @bp.post("/moderation/log/<id:entry_id>/undo")
 @transaction.writes
 def undo_entry(entry_id: int) -> Any:
-    data = inputs.json_object(("reason",), optional=True)
+    data = inputs.body(schemas.moderation.ActionReason, optional=True)
     actor = _member()
     entry = policy.require_log_entry(actor, entry_id)
     changed = modlog.undo(actor, entry, reason=data.get("reason"))
@@ -125,8 +127,11 @@ def undo_entry(entry_id: int) -> Any:
 
 
 def _post_action(name: str, action: Callable[..., bool]) -> None:
+    # Approving needs no reason; every other action on a post does.
+    model = OptionalReason if name == "approve" else ActionReason
+
     def view(post_id: int) -> Any:
-        data = inputs.json_object(("reason",), optional=True)
+        data = inputs.body(model, optional=True)
         actor = _member()
         post = policy.require_post(actor, post_id)
         # Missing is None: the services refuse it where a reason is required (all but approve).
@@ -142,7 +147,7 @@ def _post_action(name: str, action: Callable[..., bool]) -> None:
 
 def _topic_action(name: str, action: Callable[..., bool]) -> None:
     def view(topic_id: int) -> Any:
-        data = inputs.json_object(("reason",), optional=True)
+        data = inputs.body(ActionReason, optional=True)
         actor = _member()
         topic = policy.require_topic(actor, topic_id)
         changed = action(actor, topic, reason=data.get("reason"))
@@ -186,10 +191,10 @@ def _topic_answer(topic: Topic, changed: bool) -> dict[str, Any]:
 @bp.post("/topics/<id:topic_id>/move")
 @transaction.writes
 def move_topic(topic_id: int) -> Any:
-    data = inputs.json_object(("board_id", "reason", "confirm_group_change"))
+    data = inputs.body(schemas.moderation.TopicMove)
     actor = _member()
     topic = policy.require_topic(actor, topic_id)
-    board_id = inputs.optional_id(data, "board_id")
+    board_id = data.get("board_id")
     if board_id is None:
         raise Invalid("board_id", "Choose the board to move the topic to.")
     # A board the caller cannot see answers like one that does not exist.
@@ -205,7 +210,7 @@ def move_topic(topic_id: int) -> Any:
 @bp.put("/topics/<id:topic_id>/slow-mode")
 @transaction.writes
 def set_slow_mode(topic_id: int) -> Any:
-    data = inputs.json_object(("minutes", "reason"))
+    data = inputs.body(schemas.moderation.SlowMode)
     actor = _member()
     topic = policy.require_topic(actor, topic_id)
     changed = actions.set_slow_mode(
@@ -221,7 +226,7 @@ def set_slow_mode(topic_id: int) -> Any:
 @bp.post("/users/<username>/sanctions")
 @transaction.writes
 def impose_sanction(username: str) -> Any:
-    data = inputs.json_object(("kind", "days", "reason", "group"))
+    data = inputs.body(schemas.moderation.SanctionDraft)
     actor = _member()
     user = policy.require_user(actor, inputs.username(username))
     group = _group_from(actor, data)
@@ -261,7 +266,7 @@ def confirm_sanction(sanction_id: int) -> Any:
 @bp.post("/sanctions/<id:sanction_id>/lift")
 @transaction.writes
 def lift_sanction(sanction_id: int) -> Any:
-    data = inputs.json_object(("reason",), optional=True)
+    data = inputs.body(schemas.moderation.ActionReason, optional=True)
     actor = _member()
     sanction = policy.require_sanction(actor, sanction_id)
     changed = sanctions.lift_sanction(actor, sanction, reason=data.get("reason"))
@@ -275,7 +280,7 @@ def lift_sanction(sanction_id: int) -> Any:
 @bp.post("/appeals")
 @transaction.writes
 def make_appeal() -> Any:
-    data = inputs.json_object(("target_type", "target_id", "text"))
+    data = inputs.body(schemas.moderation.AppealDraft)
     actor = _member()
     made = appeals.appeal(
         actor,
@@ -298,7 +303,7 @@ def list_appeals() -> Any:
 @bp.post("/appeals/<id:appeal_id>/decide")
 @transaction.writes
 def decide_appeal(appeal_id: int) -> Any:
-    data = inputs.json_object(("grant", "reason"))
+    data = inputs.body(schemas.moderation.AppealDecision)
     actor = _member()
     appeal = policy.require_appeal(actor, appeal_id)
     # The service checks the flag after deciding whether the caller may decide at all.
@@ -314,7 +319,7 @@ def decide_appeal(appeal_id: int) -> Any:
 @bp.put("/admin/moderators/<username>")
 @transaction.writes
 def appoint_moderator(username: str) -> Any:
-    data = inputs.json_object(("moderator", "reason"))
+    data = inputs.body(schemas.moderation.Appointment)
     actor = _member()
     policy.require_admin(actor)
     user = policy.require_user(actor, inputs.username(username))

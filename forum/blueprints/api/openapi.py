@@ -1,7 +1,11 @@
-"""The OpenAPI 3.1 description of the API, built from one declarative table.
+"""The OpenAPI 3.1 description of the API: one declarative table of operations, and the
+contract models' JSON Schemas.
 
-Every route of the blueprint has one `Operation` below; a test walks the URL map and
-fails when a route is missing here (or this table names one that does not exist).
+Every route of the blueprint has one `Operation` below, naming its body and answer
+models (`forum.blueprints.api.schemas`); a test walks the URL map and fails when a route
+is missing here (or this table names one that does not exist), and with
+FORUM_CHECK_CONTRACTS every request is held to its operation (`contracts`). The schemas
+are generated from the models, never written by hand.
 """
 
 from __future__ import annotations
@@ -11,49 +15,28 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode
+from pydantic.json_schema import models_json_schema
+
 from forum import rendering
-from forum.audit import REASON_MAX
+from forum.blueprints.api import schemas
 from forum.blueprints.api.blueprint import bp
 from forum.blueprints.api.inputs import MAX_ID
 from forum.blueprints.api.inputs import MAX_PAGE
-from forum.blueprints.api.notifications import MAX_IDS as NOTIFICATION_IDS_MAX
 from forum.listings import DIRECTORY_SANCTIONS
 from forum.listings import DIRECTORY_SORTS
-from forum.models.groups import ExclusionKind
-from forum.models.invitations import MemberInvitationState
-from forum.models.moderation import AppealState
-from forum.models.moderation import FlagReason
-from forum.models.moderation import ReportStatus
-from forum.models.moderation import SanctionKind
-from forum.models.moderation import SanctionState
-from forum.models.posts import HiddenKind
-from forum.moderation.actions import SLOW_MODE_MAX
-from forum.moderation.appeals import TARGET_TYPES as APPEAL_TARGETS
-from forum.moderation.appeals import TEXT_MAX as APPEAL_TEXT_MAX
-from forum.moderation.reports import ACTIONS as RESOLVE_ACTIONS
-from forum.moderation.reports import NOTE_MAX
-from forum.moderation.sanctions import DAYS_MAX as SANCTION_DAYS_MAX
 from forum.search.service import DATE_MAX
 from forum.search.service import DATE_MIN
 from forum.search.service import MAX_QUERY_CHARS as QUERY_MAX
-from forum.services.groups import APPROVE_FIRST_POSTS_MAX
-from forum.services.groups import SLUG_RE
-from forum.services.invitations import DEFAULT_HOURS
-from forum.services.invitations import MAX_HOURS
-from forum.services.invitations import MAX_USES
-from forum.services.settings import DEFAULTS
-from forum.services.settings import GUEST_ACCESS_CHOICES
-from forum.services.settings import REGISTRATION_CHOICES
-from forum.validation import BODY_MAX
-from forum.validation import PASSWORD_MAX
-from forum.validation import PASSWORD_MIN
-from forum.validation import TITLE_MAX
-from forum.validation import TITLE_MIN
+from forum.validation import SLUG_MAX
+from forum.validation import SLUG_RE
+from forum.validation import TOKEN_RE
+from forum.validation import USERNAME_RE
 
 JSON = dict[str, Any]
 VERSION = "1.0.0"
-SLUG_PATTERN = SLUG_RE.pattern
-ROLES = ["member", "moderator", "owner"]
+REF_TEMPLATE = "#/components/schemas/{model}"
 
 
 @dataclass(frozen=True)
@@ -1149,646 +1132,48 @@ OPERATIONS: tuple[Operation, ...] = (
 
 
 def _ref(name: str) -> JSON:
-    return {"$ref": f"#/components/schemas/{name}"}
+    if name not in schemas.MODELS:
+        raise LookupError(f"the operation table names {name}, which no contract model is")
+    return {"$ref": REF_TEMPLATE.format(model=name)}
 
 
-def _object(required: tuple[str, ...] = (), **properties: JSON) -> JSON:
-    schema: JSON = {"type": "object", "properties": properties}
-    if required:
-        schema["required"] = list(required)
-    return schema
+def _component_schemas() -> JSON:
+    """The models' JSON Schemas, each under its own name.
+
+    Request bodies as they are read ("validation"), answers as they are sent
+    ("serialization"); `$ref`s point into the document's components.
+    """
+    models: list[tuple[type[BaseModel], JsonSchemaMode]] = [
+        (model, "validation" if issubclass(model, schemas.Body) else "serialization")
+        for model in schemas.MODELS.values()
+    ]
+    _, found = models_json_schema(models, ref_template=REF_TEMPLATE)
+    defs: JSON = found.get("$defs", {})
+    for name, schema in defs.items():
+        _drop_titles(schema)
+        if name in schemas.MODELS and issubclass(schemas.MODELS[name], schemas.Answer):
+            # An answer has every field, always; pydantic leaves defaulted ones optional.
+            schema["required"] = list(schema.get("properties", {}))
+            if name == "ErrorDetail":
+                schema["required"] = ["code", "message"]
+    return defs
 
 
-def _record(**properties: JSON) -> JSON:
-    """An answer object: every field is always present (perhaps null)."""
-    return _object(tuple(properties), **properties)
-
-
-def _closed(required: tuple[str, ...] = (), **properties: JSON) -> JSON:
-    """A request body: unknown fields are refused with 400."""
-    return {**_object(required, **properties), "additionalProperties": False}
-
-
-def _string(**extra: Any) -> JSON:
-    return {"type": "string", **extra}
-
-
-def _nullable(schema: JSON) -> JSON:
-    return {**schema, "type": [schema["type"], "null"]}
-
-
-def _nullable_ref(name: str) -> JSON:
-    return {"oneOf": [_ref(name), {"type": "null"}]}
-
-
-def _list(item: str) -> JSON:
-    return {"type": "array", "items": _ref(item)}
-
-
-ID: JSON = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
-NUMBER: JSON = {"type": "integer", "minimum": 1}
-TIME = _string(format="date-time", description="UTC, e.g. 2026-11-25T20:04:53Z")
-URL = _string(description="The object's page in the browser (a path)")
-COUNT: JSON = {"type": "integer", "minimum": 0}
-BOOL: JSON = {"type": "boolean"}
-PASSWORD = _string(minLength=PASSWORD_MIN, maxLength=PASSWORD_MAX)
-BODY = _string(minLength=1, maxLength=BODY_MAX, description="Markdown")
-PAGE_FIELDS: dict[str, JSON] = {"page": NUMBER, "pages": NUMBER}
-REPORT_REASONS = [r.value for r in FlagReason]
-REASON = _string(
-    minLength=1, maxLength=REASON_MAX, description="Logged, and shown to those concerned"
-)
-DAYS: JSON = {"type": "integer", "minimum": 1, "maximum": SANCTION_DAYS_MAX}
-
-USER_FIELDS: dict[str, JSON] = {
-    "id": ID,
-    "username": _string(),
-    "trust_level": {"type": "integer", "minimum": 0, "maximum": 4},
-    "roles": {"type": "array", "items": _string(enum=["admin", "moderator"])},
-    "created_at": {**TIME, "description": "The first of the join month, unless shown in full"},
-    "bio": _string(),
-    "url": URL,
-}
-SETTINGS_FIELDS: dict[str, JSON] = {
-    "registration": _string(enum=list(REGISTRATION_CHOICES)),
-    "guest_access": _string(enum=list(GUEST_ACCESS_CHOICES)),
-    "site_name": _string(maxLength=80),
-    "site_description": _string(maxLength=500),
-}
-_SETTING_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string"}
-# The other settings (trust thresholds, the auto-hide threshold, new members' caps) are
-# described by their defaults, so that a setting added later is documented at once.
-SETTINGS_FIELDS.update(
-    {
-        key: {"type": _SETTING_TYPES.get(type(default), "string"), "default": default}
-        for key, default in DEFAULTS.items()
-        if key not in SETTINGS_FIELDS
-    }
-)
-
-
-def _answer_schemas() -> JSON:
-    return {
-        "Error": _object(
-            ("error",),
-            error=_object(
-                ("code", "message"),
-                code=_string(examples=["not_found", "invalid", "not_logged_in", "invalid_token"]),
-                message=_string(),
-                fields={
-                    "type": "object",
-                    "additionalProperties": _string(),
-                    "description": "Field name to message, for 400 invalid input",
-                },
-            ),
-        ),
-        "Document": {"type": "object", "description": "An OpenAPI 3.1 document"},
-        "Message": _record(message=_string()),
-        "User": _record(**USER_FIELDS),
-        "NewUser": _record(
-            **USER_FIELDS,
-            recovery_codes={"type": "array", "items": _string(), "description": "Shown once"},
-            group=_nullable(_string(description="The slug of the group the invitation led into")),
-        ),
-        "Profile": _record(**USER_FIELDS, posts_count=COUNT, topics_count=COUNT),
-        "Me": _record(
-            **USER_FIELDS,
-            show_join_date=BOOL,
-            has_email=BOOL,
-            email_pending=BOOL,
-            recovery_codes_left=COUNT,
-            silenced_until=_nullable(TIME),
-        ),
-        "TokenAnswer": _record(token=_string(), user=_ref("User")),
-        "UserSession": _record(
-            id=ID,
-            device=_string(description='A coarse label, e.g. "Firefox on Android"'),
-            created_at=TIME,
-            last_seen_at={**TIME, "description": "Updated every few minutes, not per request"},
-            expires_at=TIME,
-            remembered=BOOL,
-            current=BOOL,
-        ),
-        "SessionList": _record(sessions=_list("UserSession")),
-        "RecoveryCodes": _record(codes={"type": "array", "items": _string()}),
-        "Settings": _record(**SETTINGS_FIELDS),
-        "Board": _record(
-            id=ID,
-            name=_string(),
-            description=_string(),
-            group=_nullable(_string(description="The owning group's slug")),
-            parent_id=_nullable(ID),
-            position={"type": "integer"},
-            topics_count=COUNT,
-            posts_count=COUNT,
-            last_post_at=_nullable(TIME),
-            url=URL,
-        ),
-        "BoardList": _record(boards=_list("Board")),
-        "Topic": _record(**_topic_fields()),
-        "TopicPage": _record(topics=_list("Topic"), **PAGE_FIELDS),
-        "TopicWithPosts": _record(topic=_ref("Topic"), posts=_list("Post"), **PAGE_FIELDS),
-        "NewTopic": _record(topic=_ref("Topic"), post=_ref("Post")),
-        "Post": _record(**POST_FIELDS),
-        "Revision": _record(
-            number=NUMBER,
-            body=_nullable(_string(description="null once redacted")),
-            html=_nullable(_string(description="null once redacted")),
-            created_at=_string(**{**TIME, "description": "When this text was written"}),
-            replaced_at=_nullable(
-                _string(**{**TIME, "description": "When an edit replaced it (null if unknown)"})
-            ),
-            redacted=BOOL,
-            redacted_by=_nullable(_string(enum=["author", "moderator", None])),
-            redacted_at=_nullable(TIME),
-        ),
-        "RevisionChange": _record(revision=_ref("Revision"), changed=BOOL),
-        "Group": _record(
-            id=ID,
-            name=_string(),
-            slug=_string(pattern=SLUG_PATTERN),
-            description=_string(),
-            visibility=_string(enum=["public", "secret"]),
-            url=URL,
-            members_count=_nullable(
-                {**COUNT, "description": "null unless you may see who is in the group"}
-            ),
-            role=_nullable(_string(enum=[*ROLES, None], description="Yours; null if not a member")),
-        ),
-        "GroupList": _record(groups=_list("Group")),
-        "Member": _record(
-            username=_string(),
-            role=_string(enum=ROLES),
-            joined_at={**TIME, "description": "The first of the month they joined the group"},
-            url=URL,
-        ),
-        "MemberList": _record(members=_list("Member")),
-        "JoinRequest": _record(
-            id=ID,
-            username=_string(),
-            user_url=URL,
-            state=_string(enum=["pending", "accepted", "declined"]),
-            created_at=TIME,
-            decided_at=_nullable(TIME),
-        ),
-        "JoinRequestList": _record(join_requests=_list("JoinRequest")),
-        "Invitation": _record(
-            id=ID,
-            created_at=TIME,
-            created_by=_nullable(_string(description="Who made the link; null: account gone")),
-            expires_at=TIME,
-            max_uses=NUMBER,
-            uses=COUNT,
-            working={**BOOL, "description": "false while its maker may not invite"},
-        ),
-        "InvitationList": _record(invitations=_list("Invitation")),
-        "MemberInvitation": _record(
-            id=ID,
-            username=_string(),
-            user_url=URL,
-            role=_string(enum=ROLES),
-            state=_string(enum=[s.value for s in MemberInvitationState]),
-            invited_by=_nullable(_string()),
-            created_at=TIME,
-            decided_at=_nullable(TIME),
-        ),
-        "MemberInvitationList": _record(invitations=_list("MemberInvitation")),
-        "MyInvitation": _record(
-            id=ID,
-            group=_record(
-                name=_string(),
-                description=_string(),
-                visibility=_string(enum=["public", "secret"]),
-            ),
-            role=_string(enum=ROLES),
-            invited_by=_nullable(_string()),
-            created_at=TIME,
-            url=_string(description="Your invitations page in the browser"),
-        ),
-        "MyInvitationList": _record(invitations=_list("MyInvitation")),
-        "Exclusion": _record(
-            username=_string(),
-            kind=_string(enum=[k.value for k in ExclusionKind]),
-            created_at=TIME,
-            by=_nullable(_string(description="Who removed or declined them")),
-        ),
-        "ExclusionList": _record(exclusions=_list("Exclusion")),
-        "NewInvitation": _record(
-            id=ID,
-            token=_string(description="Shown only in this answer"),
-            url=_string(description="The invitation's page in the browser: /invite/<token>"),
-            link=_string(
-                description="The full link to share, on the host and port this request "
-                "came in on (a configured https address keeps https)"
-            ),
-            expires_at=TIME,
-            max_uses=NUMBER,
-            uses=COUNT,
-        ),
-        "Acceptance": _record(group=_nullable_ref("Group"), member=_nullable_ref("Member")),
-        "AdminGroup": _record(
-            id=ID,
-            name=_string(),
-            slug=_string(pattern=SLUG_PATTERN),
-            visibility=_string(enum=["public", "secret"]),
-            members_count=COUNT,
-        ),
-        "AdminGroupList": _record(groups=_list("AdminGroup")),
-        "DirectoryMember": _record(
-            **USER_FIELDS,
-            joined_at={**TIME, "description": "When the account was made (in full)"},
-            posts_count={**COUNT, "description": "Posts you can read"},
-            sanctions={
-                "type": "array",
-                "items": _record(
-                    kind=_string(enum=[k.value for k in SanctionKind]),
-                    until=_nullable({**TIME, "description": "null: until lifted"}),
-                    group=_nullable(_string(description="A group's slug; null: site-wide")),
-                ),
-            },
-        ),
-        "DirectoryPage": _record(users=_list("DirectoryMember"), total=COUNT, **PAGE_FIELDS),
-        "BreakGlass": _record(group=_ref("Group"), expires_at=TIME),
-        "RevisionList": _record(revisions=_list("Revision")),
-        **_moderation_answer_schemas(),
-        **_search_answer_schemas(),
-    }
-
-
-def _search_answer_schemas() -> JSON:
-    return {
-        "SearchResult": _record(
-            post_id=ID,
-            topic_id=ID,
-            title=_string(description="The topic's title"),
-            snippet=_string(
-                description="HTML: the post's own text, escaped, matches in <mark>...</mark>"
-            ),
-            board_id=ID,
-            board=_string(description="The board's name"),
-            author=_string(description="The author's username"),
-            created_at=TIME,
-            url=_string(description="The post's page in the browser (a path)"),
-        ),
-        "SearchPage": _record(
-            results=_list("SearchResult"),
-            total={
-                **COUNT,
-                "description": "Every match you may see, on all pages; at most 1000 (see"
-                " total_exact)",
-            },
-            total_exact={
-                "type": "boolean",
-                "description": "false: more than 1000 posts match; the results are the"
-                " newest 1000 of them, ranked, and `total` is 1000",
-            },
-            **PAGE_FIELDS,
-            suggestion=_nullable(
-                _string(description="A corrected query that finds something you may see")
-            ),
-        ),
-    }
-
-
-POST_FIELDS: dict[str, JSON] = {
-    "id": ID,
-    "topic_id": ID,
-    "number": NUMBER,
-    "author": _nullable(_string(description="null if deleted or hidden and not yours to read")),
-    "reply_to": _nullable(ID),
-    "body": _nullable(
-        _string(description="Markdown; null if deleted or hidden and not yours to read")
-    ),
-    "html": _nullable(_string(description="Sanitised HTML rendered from body")),
-    "created_at": TIME,
-    "edited_at": _nullable(TIME),
-    "deleted": BOOL,
-    "hidden": BOOL,
-    "hidden_kind": _nullable(
-        _string(
-            enum=[*(k.value for k in HiddenKind), None],
-            description="moderators: hidden by a moderator; community: members' reports "
-            "hid it pending review; approval: a new member's post waiting for approval",
-        )
-    ),
-    "hidden_reason": _nullable(_string(description="For the author and moderators only")),
-    "review_requested": {
-        **BOOL,
-        "description": "The author edited the hidden post and asks for a review",
-    },
-    "likes_count": COUNT,
-    "liked": {**BOOL, "description": "Whether you like it"},
-    "url": URL,
-}
-
-
-def _topic_fields() -> dict[str, JSON]:
-    return dict(
-        id=ID,
-        board_id=ID,
-        title=_string(),
-        author=_string(),
-        posts_count=COUNT,
-        created_at=TIME,
-        last_post_at=TIME,
-        locked=BOOL,
-        pinned=BOOL,
-        closed=BOOL,
-        slow_mode_minutes={**COUNT, "maximum": SLOW_MODE_MAX, "description": "0: off"},
-        url=URL,
-    )
-
-
-def _moderation_answer_schemas() -> JSON:
-    trust_level = {"type": "integer", "minimum": 0, "maximum": 4}
-    flag = _record(
-        reason=_string(enum=REPORT_REASONS),
-        note=_string(),
-        trust_level={**trust_level, "description": "The reporter's (never their name)"},
-    )
-    report_fields: dict[str, JSON] = {
-        "id": ID,
-        "post_id": ID,
-        "topic_id": ID,
-        "reasons": {
-            "type": "array",
-            "items": _ref("Flag"),
-            "description": "Yours only, unless you moderate the post",
-        },
-        "status": _string(enum=[s.value for s in ReportStatus]),
-        "created_at": TIME,
-    }
-    return {
-        "PostChange": _record(**POST_FIELDS, changed=BOOL),
-        "TopicChange": _record(**_topic_fields(), changed=BOOL),
-        "Flag": flag,
-        "Report": _record(**report_fields),
-        "ReviewReport": _record(
-            **report_fields,
-            score={"type": "integer", "description": "The reports' summed weight"},
-            resolution=_nullable(_string(enum=[*RESOLVE_ACTIONS, None])),
-            resolution_reason=_nullable(_string()),
-            resolved_at=_nullable(TIME),
-            post=_ref("Post"),
-        ),
-        "ReviewReportPage": _record(reports=_list("ReviewReport"), **PAGE_FIELDS),
-        "QueueItem": _record(
-            kind=_string(
-                enum=["report", "review", "approval", "sanction", "appeal"],
-                description="report: an open case; review: a hidden post its author "
-                "edited; approval: a new member's post waiting; sanction: to confirm (long) "
-                "or review (automatic); appeal: to decide",
-            ),
-            id={**ID, "description": "The report's, post's, sanction's or appeal's id"},
-            created_at=TIME,
-            post=_nullable_ref("Post"),
-            topic=_nullable_ref("Topic"),
-            reasons=_list("Flag"),
-            score=_nullable({"type": "integer", "description": "Reports only"}),
-            sanction=_nullable_ref("Sanction"),
-            appeal=_nullable_ref("Appeal"),
-            member=_nullable(_string(description="Whom it is about")),
-            member_history=_nullable(
-                _record(
-                    hidden_posts={**COUNT, "description": "Earlier hidden posts, this scope"},
-                    sanctions={**COUNT, "description": "Silences and suspensions, this scope"},
-                )
-            ),
-        ),
-        "QueuePage": _record(items=_list("QueueItem"), **PAGE_FIELDS),
-        "LogEntry": _record(**LOG_FIELDS),
-        "LogEntryChange": _record(**LOG_FIELDS, changed=BOOL),
-        "LogPage": _record(entries=_list("LogEntry"), **PAGE_FIELDS),
-        "Sanction": _record(**SANCTION_FIELDS),
-        "SanctionChange": _record(**SANCTION_FIELDS, changed=BOOL),
-        "SanctionList": _record(sanctions=_list("Sanction")),
-        "Appeal": _record(
-            id=ID,
-            username=_string(description="Who appealed"),
-            target_type=_string(enum=list(APPEAL_TARGETS)),
-            target_id=ID,
-            text=_string(),
-            state=_string(enum=[s.value for s in AppealState]),
-            created_at=TIME,
-            decided_at=_nullable(TIME),
-            decision_reason=_nullable(_string()),
-        ),
-        "AppealPage": _record(appeals=_list("Appeal"), **PAGE_FIELDS),
-        "LikeState": _record(liked=BOOL, likes_count=COUNT),
-        "Notification": _record(
-            id=ID,
-            kind=_string(examples=["report_handled", "post_hidden", "sanction"]),
-            text=_string(description="Plain text"),
-            post_url=_nullable(_string(description="The post's page, if it is about one")),
-            created_at=TIME,
-            read=BOOL,
-        ),
-        "NotificationPage": _record(
-            notifications=_list("Notification"), **PAGE_FIELDS, unread=COUNT
-        ),
-        "Marked": _record(marked=COUNT),
-        "TrustChange": _record(
-            **USER_FIELDS,
-            trust_level_locked=BOOL,
-            group=_nullable(_string(description="The group's slug, for a grant inside it")),
-            group_trust_level=_nullable(
-                {
-                    "type": "integer",
-                    "minimum": 1,
-                    "maximum": 3,
-                    "description": "The level granted inside `group` (null: none)",
-                }
-            ),
-            changed=BOOL,
-        ),
-        "TrustProgress": _record(
-            level=trust_level,
-            name=_string(examples=["new member", "member", "regular"]),
-            locked={**BOOL, "description": "Set by hand: not recomputed"},
-            next_level=_nullable({**trust_level, "description": "null: none to reach"}),
-            next_name=_nullable(_string()),
-            keeping={**BOOL, "description": "The requirements are for keeping level 3"},
-            window_days={**NUMBER, "description": "Level 3 looks back this many days"},
-            requirements={
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "description": "One requirement: what you have, what it needs",
-                },
-            },
-            met=BOOL,
-            group_levels={
-                "type": "array",
-                "description": "Levels your groups granted you; each counts on its boards only",
-                "items": _record(
-                    group=_string(description="The group's slug"),
-                    group_name=_string(),
-                    level={"type": "integer", "minimum": 1, "maximum": 3},
-                    name=_string(examples=["regular"]),
-                ),
-            },
-        ),
-        "UserChange": _record(**USER_FIELDS, changed=BOOL),
-        "GroupModeration": _record(
-            log_visible_to_members=BOOL,
-            approve_first_posts={**COUNT, "maximum": APPROVE_FIRST_POSTS_MAX},
-        ),
-    }
-
-
-LOG_FIELDS: dict[str, JSON] = {
-    "id": ID,
-    "actor": _nullable(_string(description="null: the community's automatic defences")),
-    "action": _string(examples=["post_hidden", "post_hidden_by_community", "member_silenced"]),
-    "target_type": _string(examples=["post", "topic", "user", "report", "sanction", "group"]),
-    "target_id": {"type": "integer"},
-    "reason": _string(),
-    "created_at": TIME,
-    "undone": BOOL,
-}
-SANCTION_FIELDS: dict[str, JSON] = {
-    "id": ID,
-    "username": _string(),
-    "kind": _string(enum=[k.value for k in SanctionKind]),
-    "state": _string(enum=[s.value for s in SanctionState]),
-    "group_id": _nullable({**ID, "description": "null: site-wide"}),
-    "reason": _string(description="Shown to the member"),
-    "starts_at": TIME,
-    "ends_at": _nullable({**TIME, "description": "null: until lifted"}),
-    "requested_days": _nullable({"type": "integer", "minimum": 1, "maximum": SANCTION_DAYS_MAX}),
-    "automatic": {**BOOL, "description": "Imposed by the community's defences"},
-    "lifted_at": _nullable(TIME),
-}
-
-
-def _request_schemas() -> JSON:
-    return {
-        "Credentials": _closed(("username", "password"), username=_string(), password=_string()),
-        "RecoverRequest": _closed(
-            ("username", "code", "new_password"),
-            username=_string(),
-            code=_string(),
-            new_password=PASSWORD,
-        ),
-        "ResetRequest": _closed(("email",), email=_string()),
-        "ResetWithToken": _closed(
-            ("token", "new_password"), token=_string(), new_password=PASSWORD
-        ),
-        "ProfileChange": _closed(
-            bio=_string(maxLength=500),
-            show_join_date=BOOL,
-            email=_nullable(_string(description='"" or null removes the address')),
-            password=_string(description="Your password; required with email"),
-        ),
-        "PasswordChange": _closed(
-            ("current_password", "new_password"), current_password=_string(), new_password=PASSWORD
-        ),
-        "PasswordConfirmation": _closed(("password",), password=_string()),
-        "Registration": _closed(
-            ("username", "password"),
-            username=_string(minLength=3, maxLength=20, pattern="^[A-Za-z0-9_-]+$"),
-            password=PASSWORD,
-            email=_nullable(_string()),
-            invite=_nullable(_string()),
-        ),
-        "SettingsChange": _closed((), **SETTINGS_FIELDS),
-        "NewBoard": _closed(
-            ("name",),
-            name=_string(minLength=1, maxLength=80),
-            description=_string(maxLength=500),
-            parent_id=_nullable(ID),
-            group=_nullable(_string(description="A group's slug: the board is the group's")),
-        ),
-        "BoardChange": _closed(
-            name=_string(minLength=1, maxLength=80),
-            description=_string(maxLength=500),
-            parent_id=_nullable(ID),
-            position={"type": "integer", "minimum": 0},
-        ),
-        "NewGroup": _closed(
-            ("name", "slug", "visibility"),
-            name=_string(minLength=1, maxLength=80),
-            slug=_string(pattern=SLUG_PATTERN, maxLength=40),
-            visibility=_string(enum=["public", "secret"]),
-            description=_string(maxLength=500),
-            owner=_nullable(_string(description="A username; defaults to you")),
-        ),
-        "RoleChange": _closed(("role",), role=_string(enum=ROLES)),
-        "JoinRequestDecline": _closed(
-            keep_out={**BOOL, "default": False, "description": "Do not let them ask again"}
-        ),
-        "InvitationDraft": _closed(
-            max_uses={**NUMBER, "maximum": MAX_USES, "default": 1},
-            expires_in_hours={**NUMBER, "maximum": MAX_HOURS, "default": DEFAULT_HOURS},
-        ),
-        "BreakGlassRequest": _closed(
-            ("reason",), reason=_string(minLength=10, maxLength=500, description="Logged")
-        ),
-        "TopicDraft": _closed(
-            ("title", "body"), title=_string(minLength=TITLE_MIN, maxLength=TITLE_MAX), body=BODY
-        ),
-        "ReplyDraft": _closed(("body",), body=BODY, reply_to=_nullable(ID)),
-        "PostEdit": _closed(("body",), body=BODY),
-        "ActionReason": _closed(("reason",), reason=REASON),
-        "OptionalReason": _closed(reason=REASON),
-        "ReportDraft": _closed(
-            ("reason",),
-            reason=_string(enum=REPORT_REASONS),
-            note=_string(maxLength=NOTE_MAX, description="Seen by the moderators"),
-        ),
-        "Resolution": _closed(
-            ("action",),
-            action=_string(enum=list(RESOLVE_ACTIONS)),
-            reason={**REASON, "default": "Resolved from the review queue."},
-            days=_nullable(DAYS),
-        ),
-        "TopicMove": _closed(
-            ("board_id", "reason"),
-            board_id=ID,
-            reason=REASON,
-            confirm_group_change={
-                **BOOL,
-                "default": False,
-                "description": "Required (true) to move into or out of a secret group",
-            },
-        ),
-        "SlowMode": _closed(
-            ("minutes", "reason"),
-            minutes={"type": "integer", "minimum": 0, "maximum": SLOW_MODE_MAX},
-            reason=REASON,
-        ),
-        "SanctionDraft": _closed(
-            ("kind", "reason"),
-            kind=_string(enum=[k.value for k in SanctionKind]),
-            days=_nullable({**DAYS, "description": "null or omitted: permanent"}),
-            reason=REASON,
-            group=_nullable(_string(description="A group's slug: the sanction is the group's")),
-        ),
-        "AppealDraft": _closed(
-            ("target_type", "target_id", "text"),
-            target_type=_string(enum=list(APPEAL_TARGETS)),
-            target_id=ID,
-            text=_string(minLength=1, maxLength=APPEAL_TEXT_MAX),
-        ),
-        "AppealDecision": _closed(("grant", "reason"), grant=BOOL, reason=REASON),
-        "TrustGrant": _closed(
-            ("level",),
-            level={"type": "integer", "minimum": 0, "maximum": 4},
-            lock={**BOOL, "default": True},
-            group=_nullable(
-                _string(description="A level inside this group (a slug): 0-3, 0 takes it back")
-            ),
-            reason=_string(maxLength=REASON_MAX, description="Logged"),
-        ),
-        "Appointment": _closed(("moderator", "reason"), moderator=BOOL, reason=REASON),
-        "NotificationsRead": _closed(
-            ids={"type": "array", "items": ID, "maxItems": NOTIFICATION_IDS_MAX}
-        ),
-        "GroupModerationChange": _closed(
-            log_visible_to_members=BOOL,
-            approve_first_posts={**COUNT, "maximum": APPROVE_FIRST_POSTS_MAX},
-        ),
-    }
+def _drop_titles(schema: Any) -> None:
+    """pydantic titles every property after its name, and gives an optional field's null
+    default; the document needs neither (a null default is "left out" here)."""
+    if isinstance(schema, dict):
+        if isinstance(schema.get("properties"), dict):
+            for sub in schema["properties"].values():
+                if isinstance(sub, dict):
+                    sub.pop("title", None)
+                    if "default" in sub and sub["default"] is None:
+                        del sub["default"]
+        for value in schema.values():
+            _drop_titles(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            _drop_titles(value)
 
 
 # --- errors -------------------------------------------------------------------
@@ -1872,10 +1257,15 @@ def _parameters(op: Operation, path_params: list[str]) -> list[JSON]:
     return params
 
 
+ID: JSON = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 PATH_SCHEMAS: dict[str, JSON] = {
-    "username": _string(pattern="^[A-Za-z0-9_-]{3,20}$"),
-    "slug": _string(pattern=SLUG_PATTERN, maxLength=40),
-    "token": _string(pattern="^[A-Za-z0-9_-]{8,100}$", description="From the invitation link"),
+    "username": {"type": "string", "pattern": USERNAME_RE.pattern},
+    "slug": {"type": "string", "pattern": SLUG_RE.pattern, "maxLength": SLUG_MAX},
+    "token": {
+        "type": "string",
+        "pattern": TOKEN_RE.pattern,
+        "description": "From the invitation link",
+    },
 }
 
 SECURITY: dict[str, list[JSON]] = {
@@ -1942,7 +1332,7 @@ def document() -> JSON:
         "servers": [{"url": bp.url_prefix}],
         "paths": paths,
         "components": {
-            "schemas": {**_answer_schemas(), **_request_schemas()},
+            "schemas": _component_schemas(),
             "responses": _error_responses(),
             "securitySchemes": {
                 "bearerAuth": {

@@ -8,6 +8,7 @@ from forum import policy
 from forum import transaction
 from forum.blueprints import context
 from forum.blueprints.api import inputs
+from forum.blueprints.api import schemas
 from forum.blueprints.api import serializers
 from forum.blueprints.api.blueprint import bp
 from forum.models.posts import Post
@@ -32,7 +33,7 @@ def show_post(post_id: int) -> Any:
 @bp.patch("/posts/<id:post_id>")
 @transaction.writes
 def edit_post(post_id: int) -> Any:
-    data = inputs.json_object(("body",))
+    data = inputs.body(schemas.boards.PostEdit)
     actor = context.current_actor()
     post = policy.require_post(actor, post_id)
     posts.edit_post(actor, post, body=data.get("body"))
@@ -58,7 +59,7 @@ def post_revisions(post_id: int) -> Any:
 @bp.post("/posts/<id:post_id>/revisions/<id:number>/redact")
 @transaction.writes
 def redact_revision(post_id: int, number: int) -> Any:
-    data = inputs.json_object(("reason",), optional=True)
+    data = inputs.body(schemas.moderation.OptionalReason, optional=True)
     actor = context.current_actor()
     post = policy.require_post(actor, post_id)
     revision, changed = posts.redact_revision(actor, post, number, reason=data.get("reason"))
@@ -69,7 +70,7 @@ def redact_revision(post_id: int, number: int) -> Any:
 @bp.post("/posts/<id:post_id>/reports")
 @transaction.writes
 def report_post(post_id: int) -> Any:
-    data = inputs.json_object(("reason", "note"))
+    data = inputs.body(schemas.moderation.ReportDraft)
     actor = context.current_actor()
     policy.require_member(actor)
     post = policy.require_post(actor, post_id)

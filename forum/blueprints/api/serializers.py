@@ -1,5 +1,10 @@
 """JSON shapes of the API's objects, in one place so that every endpoint agrees.
 
+Each shape is declared as an answer model in `forum.blueprints.api.schemas`; the test
+suite validates every answer against its model (FORUM_CHECK_CONTRACTS), so a field added
+here and not there fails. Plain dicts rather than model instances: no validation cost on
+the way out in production.
+
 Serialisers read attributes and relationships, never run queries of their own. What an
 actor may see is decided before an object gets here (scopes and guards), except a
 deleted or hidden post's text, which `post` blanks through `policy.can_see_post_body`.

@@ -8,6 +8,7 @@ from forum import policy
 from forum import transaction
 from forum.blueprints import context
 from forum.blueprints.api import inputs
+from forum.blueprints.api import schemas
 from forum.blueprints.api.blueprint import bp
 from forum.services import settings
 
@@ -21,6 +22,6 @@ def show_settings() -> Any:
 @bp.patch("/settings")
 @transaction.writes
 def update_settings() -> Any:
-    data = inputs.json_object(settings.DEFAULTS)
+    data = inputs.body(schemas.site.SettingsChange)
     changed = settings.update_settings(context.current_actor(), data)
     return changed

@@ -11,6 +11,7 @@ from forum import policy
 from forum import transaction
 from forum.blueprints import context
 from forum.blueprints.api import inputs
+from forum.blueprints.api import schemas
 from forum.blueprints.api import serializers
 from forum.blueprints.api.blueprint import bp
 from forum.services import likes
@@ -31,7 +32,7 @@ def show_topic(topic_id: int) -> Any:
 @bp.post("/topics/<id:topic_id>/posts")
 @transaction.writes
 def reply(topic_id: int) -> Any:
-    data = inputs.json_object(("body", "reply_to"))
+    data = inputs.body(schemas.boards.ReplyDraft)
     actor = context.current_actor()
     topic = policy.require_topic(actor, topic_id)
     post = posts.reply_to_topic(actor, topic, body=data.get("body"), reply_to=data.get("reply_to"))

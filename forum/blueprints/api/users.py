@@ -9,6 +9,7 @@ from forum import policy
 from forum import transaction
 from forum.blueprints import context
 from forum.blueprints.api import inputs
+from forum.blueprints.api import schemas
 from forum.blueprints.api import serializers
 from forum.blueprints.api.auth import sessionless
 from forum.blueprints.api.blueprint import bp
@@ -20,7 +21,7 @@ from forum.services import trust
 @sessionless
 @transaction.writes
 def register() -> Any:
-    data = inputs.json_object(("username", "password", "email", "invite"))
+    data = inputs.body(schemas.accounts.Registration)
     user = accounts.register_member(
         context.current_actor(),
         username=data.get("username"),
@@ -52,11 +53,11 @@ def show_user(username: str) -> Any:
 @bp.put("/users/<username>/trust-level")
 @transaction.writes
 def set_trust_level(username: str) -> Any:
-    data = inputs.json_object(("level", "lock", "group", "reason"))
+    data = inputs.body(schemas.moderation.TrustGrant)
     actor = context.current_actor()
     policy.require_member(actor)
     user = policy.require_user(actor, inputs.username(username))
-    slug = inputs.optional_slug(data, "group")
+    slug = data.get("group")
     group = policy.require_group(actor, slug) if slug is not None else None
     changed = trust.grant_level(
         actor,

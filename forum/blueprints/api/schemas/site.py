@@ -1,0 +1,107 @@
+"""The site: settings, notifications, errors and the document itself."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from typing import Any
+
+from pydantic import ConfigDict
+from pydantic import Field
+from pydantic import create_model
+
+from forum.blueprints.api.schemas.base import Answer
+from forum.blueprints.api.schemas.base import Body
+from forum.blueprints.api.schemas.base import Boolean
+from forum.blueprints.api.schemas.base import Count
+from forum.blueprints.api.schemas.base import Id
+from forum.blueprints.api.schemas.base import Text
+from forum.blueprints.api.schemas.base import Time
+from forum.blueprints.api.schemas.base import Whole
+from forum.blueprints.api.schemas.base import spec
+from forum.blueprints.api.schemas.boards import PagedAnswer
+from forum.services import settings
+
+# At most one page's worth of ids and then some: a client marks what it showed.
+NOTIFICATION_IDS_MAX = 100
+
+# --- settings: one field per setting, so that a setting added later is declared at once
+
+
+def _setting_fields(*, answer: bool) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    choices = {
+        "registration": settings.REGISTRATION_CHOICES,
+        "guest_access": settings.GUEST_ACCESS_CHOICES,
+        "search_language": settings.SEARCH_LANGUAGE_CHOICES,
+    }
+    lengths = {
+        "site_name": settings.SITE_NAME_MAX,
+        "site_description": settings.SITE_DESCRIPTION_MAX,
+    }
+    for key, default in settings.DEFAULTS.items():
+        if key in settings.NUMBER_SETTINGS:
+            number = settings.NUMBER_SETTINGS[key]
+            limits = {"minimum": number.minimum, "maximum": number.maximum}
+            kind: Any = int if answer else Whole
+            fields[key] = (
+                kind,
+                spec(default if not answer else ..., description=number.label, **limits),
+            )
+        elif isinstance(default, bool):
+            fields[key] = (bool if answer else Boolean, spec(default if not answer else ...))
+        else:
+            schema: dict[str, Any] = {}
+            if key in choices:
+                schema["enum"] = list(choices[key])
+            if key in lengths:
+                schema["maxLength"] = lengths[key]
+            fields[key] = (str if answer else Text, spec(default if not answer else ..., **schema))
+    return fields
+
+
+Settings = create_model("Settings", __base__=Answer, **_setting_fields(answer=True))
+SettingsChange = create_model("SettingsChange", __base__=Body, **_setting_fields(answer=False))
+
+
+class NotificationsRead(Body):
+    messages = {"ids": f"ids must be a list of at most {NOTIFICATION_IDS_MAX} notification ids."}
+
+    ids: Annotated[
+        list[Annotated[int, Field(gt=0)]] | None, Field(max_length=NOTIFICATION_IDS_MAX)
+    ] = spec(None, description="Omitted or null: all of them")
+
+
+class Notification(Answer):
+    id: Id
+    kind: Annotated[str, Field(examples=["report_handled", "post_hidden", "sanction"])]
+    text: Annotated[str, Field(description="Plain text")]
+    post_url: Annotated[str | None, Field(description="The post's page, if it is about one")]
+    created_at: Time
+    read: bool
+
+
+class NotificationPage(PagedAnswer):
+    notifications: list[Notification]
+    unread: Count
+
+
+class Marked(Answer):
+    marked: Count
+
+
+class ErrorDetail(Answer):
+    code: Annotated[str, Field(examples=["not_found", "invalid", "not_logged_in", "invalid_token"])]
+    message: str
+    fields: dict[str, str] = Field(
+        default_factory=dict, description="Field name to message, for 400 invalid input"
+    )
+
+
+class Error(Answer):
+    error: ErrorDetail
+
+
+class Document(Answer):
+    """An OpenAPI 3.1 document."""
+
+    model_config = ConfigDict(extra="allow")
