@@ -144,10 +144,36 @@ def test_check_act_on_member_gives_each_reason(db):
 
 
 def test_check_appoint_site_moderators_is_for_admins(db):
-    assert _raises(policy.check_appoint_site_moderators, f.actor(f.make_user(moderator=True)))[
-        0
-    ] == (403)
+    site_mod = f.actor(f.make_user(moderator=True))
+    assert _raises(policy.check_appoint_site_moderators, site_mod) == (403, "forbidden")
+    assert not policy.can_appoint_site_moderators(site_mod)
     assert policy.can_appoint_site_moderators(f.actor(f.make_admin()))
+
+
+# --- groups -------------------------------------------------------------------------------
+
+
+def test_check_manage_group_words_the_refusal_for_its_caller(db):
+    group = f.make_group()
+    member = f.make_user()
+    with pytest.raises(Denied, match="^Only the group's owners can set roles.$"):
+        policy.check_manage_group(f.actor(member), group, "can set roles")
+    with pytest.raises(NotLoggedIn):
+        policy.check_manage_group(f.actor(None, guests_read=True), group)
+    assert policy.can_manage_group(f.actor(f.owner_of(group)), group)
+    assert policy.can_manage_group(f.actor(f.make_admin()), group)
+    # Inside a secret group an admin runs nothing unless broken in.
+    assert not policy.can_manage_group(f.actor(f.make_admin()), f.make_group(secret=True))
+
+
+def test_check_request_to_join_refuses_members_and_secret_groups(db):
+    member = f.make_user()
+    group = f.make_group(members=(member,))
+    outsider = f.actor(f.make_user())
+    assert policy.can_request_to_join(outsider, group)
+    with pytest.raises(Denied, match="cannot ask to join"):
+        policy.check_request_to_join(f.actor(member), group)
+    assert not policy.can_request_to_join(outsider, f.make_group(secret=True))
 
 
 # --- decisions: the log, reports ----------------------------------------------------------
