@@ -198,9 +198,9 @@ def _warn_about_forwarded_for(app: Flask) -> None:
 def send_mail(*mails: Mail | None) -> None:
     """Send the mail a write produced (None: it produced none).
 
-    Called in the view body, before the boundary commits: `forum.mail.send` is to queue
-    the mail in the request's transaction (the outbox), so it leaves only if the write
-    is committed.
+    Called in the view body, before the boundary commits: `forum.mail.send` queues the
+    mail in the request's transaction (the outbox), so it leaves only if the write is
+    committed, and only after the answer has been sent.
     """
     for message in mails:
         if message is not None:
@@ -264,8 +264,8 @@ def init_app(app: Flask) -> None:
             headers.setdefault("Cache-Control", "no-cache")
         return response
 
-    # The search index is updated after each write boundary's commit (errors logged,
-    # never failing the write): the place for any drain of work queued by a write.
+    # After each write boundary's commit the outbox delivers what the request queued
+    # (search at once, mail after the answer; errors logged, never failing the write).
     transaction.add_after_commit_hook(app, outbox.after_commit)
 
     @app.teardown_request
