@@ -13,6 +13,7 @@ import logging
 import smtplib
 import ssl
 from dataclasses import asdict
+from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
 from urllib.parse import unquote
@@ -21,9 +22,18 @@ from urllib.parse import urlsplit
 from flask import Flask
 
 from forum import outbox
-from forum.messages import Mail
 
 log = logging.getLogger("forum.mail")
+
+
+@dataclass
+class Mail:
+    """An outgoing e-mail, as services build it; `send` queues it with the change."""
+
+    to: str
+    subject: str
+    body: str
+
 
 KIND = "mail"
 TIMEOUT_SECONDS = 20  # per SMTP operation; well inside the first retry's minute

@@ -98,7 +98,6 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "forum.errors",
             "forum.extensions",
             "forum.fragments",
-            "forum.messages",
             "forum.passwords",
             "forum.rendering",
             "forum.transaction",

@@ -21,7 +21,7 @@ from forum import mail
 from forum import outbox
 from forum import transaction
 from forum.database import write_intent
-from forum.messages import Mail
+from forum.mail import Mail
 from forum.models.users import User
 from forum.policy import Actor
 from forum.policy import actor_for

@@ -28,7 +28,7 @@ from forum.errors import Invalid
 from forum.errors import NotFound
 from forum.errors import NotLoggedIn
 from forum.extensions import db
-from forum.messages import Mail
+from forum.mail import Mail
 from forum.models.base import utcnow
 from forum.models.users import ApiToken
 from forum.models.users import RecoveryCode
