@@ -27,8 +27,12 @@ run: install
 	PORT=$(PORT) $(BIN)/forum init
 	PORT=$(PORT) $(BIN)/forum serve --port $(PORT)
 
+# One pytest worker per core (xdist); each test file runs whole on one worker, so a
+# module's shared fixtures (the leak tests' planted world) are built once.
+PYTEST_WORKERS ?= auto
+
 test: install-dev
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 lint: install-dev
 	$(BIN)/ruff check forum tests bench migrations wsgi.py

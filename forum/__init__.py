@@ -164,13 +164,43 @@ def _configure_throttle(app: Flask) -> None:
 
 def _configure_requests(app: Flask) -> None:
     from forum.blueprints import context
+
+    _make_caches(app)
+    context.init_app(app)
+
+
+def _make_caches(app: Flask) -> None:
     from forum.fragments import LRU
 
     app.extensions["forum_fragments"] = LRU(budget=app.config["FORUM_FRAGMENT_CACHE_BYTES"])
     # Members' group memberships, keyed by (user id, memberships_version): 10,000 members.
     app.extensions["forum_group_facts"] = LRU(budget=10_000)
 
-    context.init_app(app)
+
+# What a worker keeps between requests, made on first use: the site settings, the pages'
+# read/visit memo, the search backend (with its in-memory index in tests), captured mail.
+LAZY_EXTENSIONS = (
+    "forum_settings_cache",
+    "forum_activity",
+    "forum_forwarded_warned",
+    "forum_outbox",
+)
+
+
+def reset_caches(app: Flask) -> None:
+    """Forget everything this worker remembers between requests, as after a restart.
+
+    The tests reuse one app for many tests, each on an emptied database: ids start at 1
+    again, so a cache keyed by id would answer for the previous test's rows. A new
+    per-worker cache must be reset here too.
+    """
+    from forum.search.service import EXTENSION as SEARCH_EXTENSION
+
+    for name in LAZY_EXTENSIONS:
+        app.extensions.pop(name, None)
+    app.extensions[SEARCH_EXTENSION] = None
+    _make_caches(app)
+    _configure_throttle(app)
 
 
 def _configure_errors(app: Flask) -> None:

@@ -324,6 +324,7 @@ def test_answers_match_their_documented_schemas(
     _conforms(doc, _resolve(doc, "#/components/schemas/NewUser"), registered.get_json(), "users")
 
 
+@pytest.mark.fresh_app
 def test_completeness_check_catches_an_undocumented_route(app: Flask) -> None:
     from forum.blueprints.api import openapi
 

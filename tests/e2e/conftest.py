@@ -48,17 +48,47 @@ def _buffered(app: Flask) -> Any:
     return wsgi
 
 
+class _InFlight:
+    """Counts the requests being answered, so the test can wait for the last one."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.count = 0
+        self.idle = threading.Condition()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        with self.idle:
+            self.count += 1
+        try:
+            return self.app(environ, start_response)
+        finally:
+            with self.idle:
+                self.count -= 1
+                self.idle.notify_all()
+
+    def wait(self, timeout: float) -> None:
+        """Return once no request is being answered (or after `timeout` seconds)."""
+        with self.idle:
+            self.idle.wait_for(lambda: self.count == 0, timeout=timeout)
+
+
 @pytest.fixture
 def live_server(app: Flask) -> Iterator[str]:
     """The app on a free loopback port, in a thread; yields its base URL."""
     # The test's own session must hold no lock while the server writes.
     db.session.remove()
-    server = make_server("127.0.0.1", 0, _buffered(app), threaded=True)
+    in_flight = _InFlight(_buffered(app))
+    server = make_server("127.0.0.1", 0, in_flight, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(timeout=5)
+    # Each request has a thread of its own that shutdown() does not wait for. The app is
+    # shared with the next test (its database is emptied after this one): a request
+    # still running then could write into the next test's rows.
+    in_flight.wait(timeout=10)
+    server.server_close()
 
 
 @pytest.fixture
