@@ -21,6 +21,9 @@ from forum.extensions import db
 from forum.models.security import ThrottleEvent
 from tests import factories
 
+# The probe views are routes added to the app: each test gets an app of its own.
+pytestmark = pytest.mark.fresh_app
+
 
 def _rows(key: str) -> int:
     """Committed rows under `key`, read on a connection of its own."""
