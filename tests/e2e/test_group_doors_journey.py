@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from forum.extensions import db
@@ -42,7 +43,7 @@ def _log_in(page: Any, username: str) -> None:
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(factories.PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    assert page.get_by_role("button", name="Log out").is_visible()
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 
 def _log_out(page: Any) -> None:
@@ -88,15 +89,15 @@ def test_removal_sticks_until_allowed_back_and_invitations_by_name_need_a_yes(
     page.goto("/g/thursday/members")
     page.get_by_role("link", name="Remove ben").click()
     page.get_by_role("button", name="Remove ben").click()
-    assert page.get_by_text("ben is no longer in the group.").is_visible()
-    assert page.get_by_role("heading", name="Kept out").is_visible()
+    expect(page.get_by_text("ben is no longer in the group.")).to_be_visible()
+    expect(page.get_by_role("heading", name="Kept out")).to_be_visible()
     _shot(page, "members-kept-out")
     _log_out(page)
 
     # The meeting link still works for others, but leads ben nowhere.
     _log_in(page, "ben")
     page.goto(link)
-    assert page.get_by_role("heading", name="Not found").is_visible()
+    expect(page.get_by_role("heading", name="Not found")).to_be_visible()
     assert page.get_by_text("Thursday circle").count() == 0
     _shot(page, "old-link-removed")
     _log_out(page)
@@ -106,10 +107,10 @@ def test_removal_sticks_until_allowed_back_and_invitations_by_name_need_a_yes(
     _log_in(page, "rosa")
     page.goto("/g/thursday/members")
     page.get_by_role("button", name="Allow back ben").click()
-    assert page.get_by_text("ben may come back").is_visible()
+    expect(page.get_by_text("ben may come back")).to_be_visible()
     page.get_by_label("Username").fill("kim")
     page.get_by_role("button", name="Send the invitation").click()
-    assert page.get_by_text("kim is invited to join as a member.").is_visible()
+    expect(page.get_by_text("kim is invited to join as a member.")).to_be_visible()
     _shot(page, "members-invited")
     _log_out(page)
 
@@ -117,8 +118,8 @@ def test_removal_sticks_until_allowed_back_and_invitations_by_name_need_a_yes(
     _log_in(page, "ben")
     page.goto(link)
     page.get_by_role("button", name="Join Thursday circle").click()
-    assert page.get_by_role("heading", name="Thursday circle").is_visible()
-    assert page.get_by_text("Welcome to Thursday circle.").is_visible()
+    expect(page.get_by_role("heading", name="Thursday circle")).to_be_visible()
+    expect(page.get_by_text("Welcome to Thursday circle.")).to_be_visible()
     _log_out(page)
     assert _member(circle["group"], "ben")
 
@@ -126,17 +127,17 @@ def test_removal_sticks_until_allowed_back_and_invitations_by_name_need_a_yes(
     # and accepts.
     _log_in(page, "kim")
     page.goto("/g/thursday")
-    assert page.get_by_role("heading", name="Not found").is_visible()
+    expect(page.get_by_role("heading", name="Not found")).to_be_visible()
     assert not _member(circle["group"], "kim")
     page.get_by_role("link", name="Notifications (1)").click()
     page.get_by_role("link", name="Your invitations").click()
-    assert page.get_by_role("heading", name="Thursday circle").is_visible()
-    assert page.get_by_text("A small online meeting, Thursday evenings.").is_visible()
-    assert page.get_by_text("rosa invited you").is_visible()
+    expect(page.get_by_role("heading", name="Thursday circle")).to_be_visible()
+    expect(page.get_by_text("A small online meeting, Thursday evenings.")).to_be_visible()
+    expect(page.get_by_text("rosa invited you")).to_be_visible()
     _shot(page, "my-invitations")
     page.get_by_role("button", name="Accept the invitation to Thursday circle").click()
-    assert page.get_by_role("heading", name="Thursday circle").is_visible()
-    assert page.get_by_text("Welcome to Thursday circle.").is_visible()
+    expect(page.get_by_role("heading", name="Thursday circle")).to_be_visible()
+    expect(page.get_by_text("Welcome to Thursday circle.")).to_be_visible()
     _shot(page, "accepted")
     assert _member(circle["group"], "kim")
     # Nothing was ever fetched from anywhere but the forum itself.

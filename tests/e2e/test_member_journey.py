@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests import factories
 
@@ -34,7 +35,7 @@ def test_register_log_in_start_topic_reply_and_edit(open_forum, browser_page, li
     page.get_by_label("Username").fill("quiet_river")
     page.get_by_label("Password").fill("a long walk by the canal")
     page.get_by_role("button", name="Register").click()
-    assert page.get_by_text(re.compile("recovery code", re.I)).first.is_visible()
+    expect(page.get_by_text(re.compile("recovery code", re.I)).first).to_be_visible()
     codes = page.locator("code").all_inner_texts()
     assert len(codes) >= 8
 
@@ -44,7 +45,7 @@ def test_register_log_in_start_topic_reply_and_edit(open_forum, browser_page, li
     page.get_by_label("Username").fill("quiet_river")
     page.get_by_label("Password").fill("a long walk by the canal")
     page.get_by_role("button", name="Log in").click()
-    assert page.get_by_role("button", name="Log out").is_visible()
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
     # Start a topic on the board.
     page.goto(f"/b/{open_forum}")
@@ -52,25 +53,27 @@ def test_register_log_in_start_topic_reply_and_edit(open_forum, browser_page, li
     page.get_by_label("Title").fill("Evenings are the hardest part")
     page.get_by_label("Your post").fill("What do you all do around **8pm**?")
     page.get_by_role("button", name="Start topic").click()
-    assert page.get_by_role("heading", name="Evenings are the hardest part").is_visible()
-    assert page.locator("article strong", has_text="8pm").is_visible()
+    expect(page.get_by_role("heading", name="Evenings are the hardest part")).to_be_visible()
+    expect(page.locator("article strong", has_text="8pm")).to_be_visible()
 
     # Reply to that post (Discourse style: a reply link, then a flat topic).
     page.locator("article").first.get_by_role("link", name="Reply").click()
     page.get_by_label("Your post").fill("Walking helps me, even ten minutes.")
     page.get_by_role("button", name="Post reply").click()
     reply = page.locator("article", has_text="Walking helps me")
-    assert reply.is_visible()
-    assert reply.get_by_role("link", name=re.compile(r"in reply to @quiet_river #1")).is_visible()
+    expect(reply).to_be_visible()
+    expect(
+        reply.get_by_role("link", name=re.compile(r"in reply to @quiet_river #1"))
+    ).to_be_visible()
 
     # Edit the reply: the new text shows, marked as edited, with the history kept.
     reply.get_by_role("link", name="Edit").click()
     page.get_by_label("Your post").fill("Walking helps me, even five minutes.")
     page.get_by_role("button", name="Save changes").click()
     edited = page.locator("article", has_text="even five minutes")
-    assert edited.is_visible()
+    expect(edited).to_be_visible()
     edited.get_by_role("link", name="edited").click()
-    assert page.get_by_text("even ten minutes").is_visible()
+    expect(page.get_by_text("even ten minutes")).to_be_visible()
 
     # Nothing was ever fetched from anywhere but the forum itself.
     assert outside == []

@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from forum.extensions import db
@@ -39,7 +40,7 @@ def _log_in(page: Any, username: str) -> None:
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(factories.PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    assert page.get_by_role("button", name="Log out").is_visible()
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 
 def _fits(page: Any) -> bool:
@@ -65,20 +66,20 @@ def test_member_reports_and_peer_moderator_hides_from_the_queue(
     page.goto(f"/t/{allotment['topic']}")
     spam = page.locator("article", has_text=SPAM)
     spam.get_by_role("link", name="Report").click()
-    assert page.get_by_role("heading", name="Report post #2 by watch_seller").is_visible()
+    expect(page.get_by_role("heading", name="Report post #2 by watch_seller")).to_be_visible()
     assert _fits(page)
     page.get_by_label("Spam", exact=False).check()
     page.get_by_label("Note for the moderators").fill("Posted in three topics today.")
     page.get_by_role("button", name="Send report").click()
-    assert page.get_by_text("your report is with the moderators").is_visible()
+    expect(page.get_by_text("your report is with the moderators")).to_be_visible()
     page.get_by_role("button", name="Log out").click()
 
     # A peer moderator (a member of the group, not staff) opens the queue on their phone.
     _log_in(page, "peer_mod")
     page.get_by_role("link", name="Moderation").click()
-    assert page.get_by_role("heading", name="Moderation").is_visible()
+    expect(page.get_by_role("heading", name="Moderation")).to_be_visible()
     item = page.locator(".queue-item", has_text=SPAM)
-    assert item.get_by_text("Posted in three topics today.").is_visible()
+    expect(item.get_by_text("Posted in three topics today.")).to_be_visible()
     assert _fits(page)
     if _SHOTS:
         page.screenshot(path=f"{_SHOTS}/queue.png", full_page=True)
@@ -89,12 +90,12 @@ def test_member_reports_and_peer_moderator_hides_from_the_queue(
     page.get_by_label("Hide the post").check()
     page.get_by_label("Reason").fill("Advertising")
     page.get_by_role("button", name="Apply").click()
-    assert page.get_by_text("Nothing is waiting").is_visible()
+    expect(page.get_by_text("Nothing is waiting")).to_be_visible()
 
     # The moderator still reads it, marked; everyone else sees only a placeholder.
     page.goto(f"/t/{allotment['topic']}")
     hidden = page.locator("article", has_text=SPAM)
-    assert hidden.get_by_text("Reason: Advertising").is_visible()
+    expect(hidden.get_by_text("Reason: Advertising")).to_be_visible()
     page.get_by_role("link", name="Moderate topic").click()
     assert _fits(page)
     if _SHOTS:
@@ -102,9 +103,9 @@ def test_member_reports_and_peer_moderator_hides_from_the_queue(
     page.get_by_role("button", name="Log out").click()
     _log_in(page, "green_thumb")
     page.goto(f"/t/{allotment['topic']}")
-    assert page.get_by_text("Hidden by moderators.").is_visible()
+    expect(page.get_by_text("Hidden by moderators.")).to_be_visible()
     assert page.get_by_text(SPAM).count() == 0
-    assert page.get_by_role("link", name="Notifications (1)").is_visible()
+    expect(page.get_by_role("link", name="Notifications (1)")).to_be_visible()
 
     db.session.rollback()
     post = db.session.scalar(select(Post).where(Post.id == allotment["post"]))

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from forum.extensions import db
@@ -82,13 +83,13 @@ def test_saved_link_invites_to_log_in_and_lands_on_the_page(circle, browser_page
     missing: list[str] = []
     page.on("response", lambda r: missing.append(r.url) if r.status == 404 else None)
     page.goto(f"/t/{circle['topic']}")
-    assert page.get_by_text("log in to read this forum").is_visible()
+    expect(page.get_by_text("log in to read this forum")).to_be_visible()
     assert page.get_by_text("Not found").count() == 0
     page.get_by_label("Username").fill(circle["member"])
     page.get_by_label("Password").fill(factories.PASSWORD)
     page.get_by_role("button", name="Log in").click()
     assert page.url == f"{live_server}/t/{circle['topic']}"
-    assert page.get_by_role("heading", name="What helped this week").is_visible()
+    expect(page.get_by_role("heading", name="What helped this week")).to_be_visible()
     # The header's icon came from the forum: no 404 anywhere on the way (it was one).
     assert missing == []
 
@@ -99,7 +100,7 @@ def test_opening_notifications_clears_the_badge_and_marks_what_was_new(circle, b
     page.goto("/")
     page.get_by_role("link", name="Notifications (1)").click()
     item = page.locator("li", has_text="Someone answered you in the circle.")
-    assert item.get_by_text("New").is_visible()
+    expect(item.get_by_text("New")).to_be_visible()
     assert page.get_by_role("link", name="Notifications (1)").count() == 0
     page.goto("/")
     assert page.get_by_role("link", name="Notifications (1)").count() == 0
@@ -181,11 +182,12 @@ def test_admin_finds_a_member_who_never_posted(long_named_admin, browser_page):
     page.get_by_label("Name contains").fill("silent")
     page.get_by_role("button", name="Show members").click()
     rows = page.locator("ul.directory > li")
-    assert rows.count() == 1 and rows.first.get_by_role("link", name="silent_sam").is_visible()
+    expect(rows).to_have_count(1)
+    expect(rows.first.get_by_role("link", name="silent_sam")).to_be_visible()
     assert "0 posts you can read" in rows.first.inner_text()
     page.get_by_label("Name contains").fill("")
     page.get_by_text("More filters").click()
     page.get_by_label("Trust level").select_option("2")
     page.get_by_role("button", name="Show members").click()
     assert page.locator("ul.directory > li").all_inner_texts()[0].startswith("loud_voice")
-    assert page.get_by_text("1 member", exact=True).is_visible()
+    expect(page.get_by_text("1 member", exact=True)).to_be_visible()

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests import factories
 
@@ -26,7 +27,7 @@ def _log_in(page: Any, *, remember: bool) -> None:
     if remember:
         page.get_by_label("Keep me logged in on this device").check()
     page.get_by_role("button", name="Log in").click()
-    assert page.get_by_role("button", name="Log out").is_visible()
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 
 def _is_guest(page: Any) -> bool:
@@ -59,8 +60,8 @@ def test_a_lost_phone_is_logged_out_from_another_device(
         _log_in(laptop, remember=False)
         laptop.goto("/account")
         sessions = laptop.get_by_role("region", name="Where you are logged in")
-        assert sessions.get_by_text("Firefox on Android", exact=True).is_visible()
-        assert sessions.get_by_text("This one", exact=True).is_visible()
+        expect(sessions.get_by_text("Firefox on Android", exact=True)).to_be_visible()
+        expect(sessions.get_by_text("This one", exact=True)).to_be_visible()
         assert _fits(laptop)
         if _SHOTS:
             Path(_SHOTS).mkdir(parents=True, exist_ok=True)
@@ -68,7 +69,7 @@ def test_a_lost_phone_is_logged_out_from_another_device(
 
         phone_row = sessions.get_by_role("listitem").filter(has_text="Firefox on Android")
         phone_row.get_by_role("button", name="Log out").click()
-        assert laptop.get_by_text("That session is logged out.").is_visible()
+        expect(laptop.get_by_text("That session is logged out.")).to_be_visible()
         assert laptop.get_by_text("Firefox on Android", exact=True).count() == 0
 
         # The phone, and a browser holding copies of its cookies, are guests now.

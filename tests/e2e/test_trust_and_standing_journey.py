@@ -8,6 +8,7 @@ import os
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from forum.extensions import db
@@ -27,7 +28,7 @@ def _log_in(page: Any, username: str) -> None:
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(factories.PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    assert page.get_by_role("button", name="Log out").is_visible()
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 
 def _fits(page: Any) -> bool:
@@ -62,14 +63,14 @@ def test_silenced_member_finds_their_standing_from_not_allowed(
     page = browser_page
     _log_in(page, "heated_member")
     page.goto(f"/b/{circle['board']}/new")
-    assert page.get_by_role("heading", name="Not allowed").is_visible()
-    assert page.get_by_text("You are silenced in this group").is_visible()
+    expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
+    expect(page.get_by_text("You are silenced in this group")).to_be_visible()
     assert _fits(page)
     _shot(page, "silenced-not-allowed")
     page.get_by_role("link", name="Your standing").first.click()
     assert page.url.endswith("/account/standing")
-    assert page.get_by_text("Shouting at others.").is_visible()
-    assert page.get_by_text("Appeal").first.is_visible()
+    expect(page.get_by_text("Shouting at others.")).to_be_visible()
+    expect(page.get_by_text("Appeal").first).to_be_visible()
     assert _fits(page)
     _shot(page, "silenced-standing")
 
@@ -85,9 +86,9 @@ def test_admin_appoints_a_member_who_never_posted(
     page.get_by_label("Username").fill("quiet_volunteer")
     page.get_by_label("Reason").fill("Offered to help on weekday mornings.")
     page.get_by_role("button", name="Save").click()
-    assert page.get_by_text("quiet_volunteer is now a site moderator.").is_visible()
+    expect(page.get_by_text("quiet_volunteer is now a site moderator.")).to_be_visible()
     page.get_by_role("link", name="quiet_volunteer").click()
-    assert page.get_by_role("heading", name="quiet_volunteer").is_visible()
+    expect(page.get_by_role("heading", name="quiet_volunteer")).to_be_visible()
     assert _fits(page)
     _shot(page, "admin-profile-of-quiet-member")
 
@@ -98,13 +99,13 @@ def test_owner_grants_a_trust_level_inside_their_group(
     page = browser_page
     _log_in(page, "circle_owner")
     page.goto("/u/heated_member")
-    assert page.get_by_role("heading", name="Trust level inside Tuesday circle").is_visible()
+    expect(page.get_by_role("heading", name="Trust level inside Tuesday circle")).to_be_visible()
     assert page.get_by_role("heading", name="Site trust level").count() == 0
     assert _fits(page)
     _shot(page, "owner-grants-trust")
     page.get_by_label("Trust level in Tuesday circle").select_option("2")
     page.get_by_role("button", name="Save trust level in Tuesday circle").click()
-    assert page.get_by_text("Trust level saved.").is_visible()
+    expect(page.get_by_text("Trust level saved.")).to_be_visible()
     db.session.rollback()
     member = db.session.get(User, circle["member"])
     assert member is not None and (member.trust_level, member.trust_level_locked) == (1, False)
