@@ -131,7 +131,17 @@ def _repair_search_index(app: Flask) -> None:
         return
     click.echo(f"Rebuilding the search index: {problem} ...")
     started = time.monotonic()
-    count = rebuild_index(app)
+    try:
+        count = rebuild_index(app)
+    except Exception as exc:  # noqa: BLE001 - the forum starts; searches answer 503
+        # `forum init` runs before the server starts (ExecStartPre, `make run`): a failed
+        # rebuild must not keep the forum down. The error's type, not a traceback.
+        click.echo(
+            f"The search index could not be rebuilt ({exc.__class__.__name__}: {exc}); "
+            "searches answer 503 until `forum reindex` succeeds.",
+            err=True,
+        )
+        return
     click.echo(f"Search index rebuilt: {count} posts in {time.monotonic() - started:.1f} s.")
 
 

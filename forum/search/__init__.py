@@ -141,6 +141,10 @@ class Backend(Protocol):
         """How many documents the index holds."""
         ...
 
+    def contains(self, post_id: int) -> bool:
+        """Whether the index holds a document for post `post_id` (one key lookup)."""
+        ...
+
     def stale(self) -> str | None:
         """Why the index must be rebuilt before it can serve searches (None: it can)."""
         ...

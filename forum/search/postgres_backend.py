@@ -349,6 +349,14 @@ class PostgresBackend:
         """How many documents the index holds."""
         return int(db.session.execute(text("SELECT count(*) FROM search_documents")).scalar_one())
 
+    def contains(self, post_id: int) -> bool:
+        """Whether the index holds a document for post `post_id` (a primary key lookup)."""
+        found = db.session.execute(
+            text("SELECT 1 FROM search_documents WHERE post_id = :post_id"),
+            {"post_id": int(post_id)},
+        ).first()
+        return found is not None
+
     def stale(self) -> str | None:
         """Never, by its shape: migration 0008 owns the table (emptiness is the
         service's question)."""

@@ -34,6 +34,8 @@ from flask import current_app
 from markupsafe import Markup
 from markupsafe import escape
 from sqlalchemy import delete
+from sqlalchemy import distinct
+from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import contains_eager
@@ -550,15 +552,86 @@ def _drain_for_outbox(app: Flask, _limit: int) -> int:
 
 def index_problem(app: Flask) -> str | None:
     """Why the index must be rebuilt before it serves this forum (None: it need not):
-    built by an earlier version or for another language, unreadable, or empty while
-    the forum has posts (a lost index, or a forum upgraded from before search)."""
-    backend = _backend_with_language(app)
-    problem = backend.stale()
-    if problem is None and backend.count() == 0:
-        # Every post is a document (hidden and deleted ones carry their state).
-        if db.session.scalar(select(Post.id).limit(1)) is not None:
-            problem = "it is empty, and the forum has posts"
+    built by an earlier version or for another language, unreadable or damaged, or
+    missing posts (a lost index refilled by one drain, an emptied table, a forum
+    upgraded from before search). Never raises: an index that cannot even be inspected
+    is damaged, and its error's type is logged (not its traceback).
+
+    Cheap at any size: a count and a key lookup on each side, read without a write lock
+    on the database or the index (`forum init` runs beside a serving forum)."""
+    try:
+        backend = _backend_with_language(app)
+        problem = backend.stale()
+        if problem is None:
+            problem = _missing_posts(backend)
+    except Exception as exc:  # noqa: BLE001 - any failure to inspect it means "rebuild"
+        db.session.rollback()
+        log.warning("search index could not be inspected: %s", exc.__class__.__name__)
+        return f"it cannot be read ({exc.__class__.__name__})"
     return problem
+
+
+# Compared twice before a rebuild: a post committed and drained between the database's
+# count and the index's looks like a gap once, never twice in a row.
+_CHECKS = 2
+
+
+def _missing_posts(backend: Backend) -> str | None:
+    """Whether the index lacks posts the queue will not bring (None: it does not)."""
+    token = write_intent.set(False)
+    try:
+        problem: str | None = None
+        for _attempt in range(_CHECKS):
+            problem = _compare_with_posts(backend)
+            db.session.commit()  # ends the read: the next look sees newer commits
+            if problem is None:
+                return None
+        return problem
+    finally:
+        write_intent.reset(token)
+
+
+def index_counts(backend: Backend) -> tuple[int, int, int]:
+    """(posts, documents, queued posts): what the index should hold, what it holds, and
+    how many posts wait in the outbox's "search" rows (a drain applies them)."""
+    posts = int(db.session.scalar(select(func.count(Post.id))) or 0)
+    queued = int(
+        db.session.scalar(
+            select(func.count(distinct(OutboxRow.subject_id))).where(OutboxRow.kind == queue.KIND)
+        )
+        or 0
+    )
+    return posts, backend.count(), queued
+
+
+def _compare_with_posts(backend: Backend) -> str | None:
+    # Every post is a document: hidden, pending and deleted ones carry their state
+    # (forum.search.documents), so the two counts agree but for queued posts - new ones
+    # not yet in the index, removed ones still in it, edits either way.
+    posts, documents, queued = index_counts(backend)
+    waiting = f" ({queued} queued)" if queued else ""
+    if documents == 0 and posts > queued:
+        return "it is empty, and the forum has posts"
+    if abs(posts - documents) > queued:
+        return f"it holds {documents} posts, and the forum has {posts}{waiting}"
+    # The newest post that is not queued must be indexed: the counts can agree while
+    # the index lacks recent posts (as many old ones removed from the forum as new ones
+    # missing). The ids descend the primary key, so this stops at the first one found.
+    newest = db.session.scalar(
+        select(Post.id)
+        .where(
+            Post.id.not_in(
+                select(OutboxRow.subject_id).where(
+                    OutboxRow.kind == queue.KIND, OutboxRow.subject_id.is_not(None)
+                )
+            )
+        )
+        .order_by(Post.id.desc())
+        .limit(1)
+    )
+    if newest is not None and not backend.contains(int(newest)):
+        return f"it lacks the newest post ({newest})"
+    return None
 
 
 def reindex(app: Flask) -> int:

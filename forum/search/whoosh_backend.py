@@ -489,6 +489,10 @@ class WhooshBackend:
         count: int = self._searcher().doc_count()
         return count
 
+    def contains(self, post_id: int) -> bool:
+        """Whether the index holds a live document for post `post_id` (a term lookup)."""
+        return self._searcher().document_number(post_id=str(int(post_id))) is not None
+
     def stale(self) -> str | None:
         """Why the current index cannot serve this forum (None: it can, or there is
         none yet - an empty one is made on first use)."""
