@@ -182,21 +182,37 @@ def _caddyfile(proxy_port: int, app_port: int) -> str:
     return adapted
 
 
-class _Clients:
-    """Idle connections that never send a byte, and slowloris clients that send their
-    request line and headers one byte every 0.2 s and never finish."""
+_SLOW_HEADERS = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: " + b"a" * 10_000
+# The headers at once, then a body that never arrives in full (a slow upload).
+_SLOW_BODY = (
+    b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 10000\r\n\r\n"
+)
 
-    def __init__(self, port: int, *, idle: int, slow: int) -> None:
+
+class _Clients:
+    """Idle connections that never send a byte; slowloris clients that send their request
+    line and headers one byte every 0.2 s and never finish; slow uploads that send
+    their headers whole, then their body one byte every 0.2 s."""
+
+    def __init__(self, port: int, *, idle: int, slow: int, uploads: int) -> None:
         self.stop = threading.Event()
         self.sockets = [socket.create_connection(("127.0.0.1", port)) for _ in range(idle)]
-        self.threads = [threading.Thread(target=self._slowloris, args=(port,)) for _ in range(slow)]
+        self.threads = [
+            threading.Thread(target=self._trickle, args=(port, b"", _SLOW_HEADERS))
+            for _ in range(slow)
+        ] + [
+            threading.Thread(target=self._trickle, args=(port, _SLOW_BODY, b"a" * 10_000))
+            for _ in range(uploads)
+        ]
         for thread in self.threads:
             thread.start()
         time.sleep(0.5)  # the slow clients are all connected and trickling
 
-    def _slowloris(self, port: int) -> None:
+    def _trickle(self, port: int, start: bytes, trickled: bytes) -> None:
         with socket.create_connection(("127.0.0.1", port)) as conn:
-            for byte in b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: " + b"a" * 10_000:
+            conn.sendall(start)
+            for byte in trickled:
                 if self.stop.wait(0.2):
                     return
                 try:
@@ -290,7 +306,7 @@ def test_slow_and_idle_clients_do_not_reach_gunicorn_behind_caddy(backend, tmp_p
         _wait_for_port(proxy_port, proxy, tmp_path / "caddy.log")
         assert _get(proxy_port, timeout=10)[0] == 200  # and the workers are warm
 
-        clients = _Clients(proxy_port, idle=200, slow=8)
+        clients = _Clients(proxy_port, idle=200, slow=8, uploads=4)
         try:
             for _ in range(5):
                 status, seconds = _get(proxy_port, timeout=5)
@@ -298,13 +314,14 @@ def test_slow_and_idle_clients_do_not_reach_gunicorn_behind_caddy(backend, tmp_p
         finally:
             clients.close()
 
-        # The control: the same clients against gunicorn alone take both workers.
-        clients = _Clients(app_port, idle=2, slow=8)
-        try:
-            with pytest.raises(TimeoutError):
-                _get(app_port, timeout=1.0)
-        finally:
-            clients.close()
+        # The controls: against gunicorn alone, two of either kind take both workers.
+        for idle, slow, uploads in ((2, 0, 0), (0, 2, 0), (0, 0, 2)):
+            clients = _Clients(app_port, idle=idle, slow=slow, uploads=uploads)
+            try:
+                with pytest.raises(TimeoutError):
+                    _get(app_port, timeout=1.0)
+            finally:
+                clients.close()
     finally:
         _stop(proxy)
         _stop(gunicorn)
