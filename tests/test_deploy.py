@@ -146,6 +146,44 @@ def test_install_systemd_writes_the_units_and_keeps_an_existing_settings_file(tm
     assert env_file.read_text() == "FORUM_BASE_URL=https://mine.example\n"
 
 
+def test_caddy_accepts_the_caddyfile(tmp_path):
+    caddy = shutil.which("caddy")
+    if caddy is None:
+        pytest.skip("caddy is not installed (Debian package `caddy`; .ci/run installs it)")
+    result = subprocess.run(
+        [caddy, "validate", "--adapter", "caddyfile", "--config", str(DEPLOY_PATH / "Caddyfile")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Valid configuration" in result.stdout + result.stderr
+
+
+def test_nginx_accepts_the_alternative_configuration(tmp_path):
+    nginx = shutil.which("nginx") or next(
+        (path for path in ("/usr/sbin/nginx",) if os.access(path, os.X_OK)), None
+    )
+    if nginx is None:
+        pytest.skip("nginx is not installed: deploy/nginx.conf was not checked")
+    # The site file as /etc/nginx/sites-enabled/ would include it, in a minimal nginx.conf.
+    (tmp_path / "logs").mkdir()
+    main_conf = tmp_path / "nginx.conf"
+    main_conf.write_text(
+        f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/logs/error.log;\n"
+        f"events {{}}\nhttp {{\n  access_log off;\n  include {DEPLOY_PATH / 'nginx.conf'};\n}}\n"
+    )
+    result = subprocess.run(
+        [nginx, "-t", "-p", str(tmp_path), "-c", str(main_conf)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "test is successful" in result.stderr
+
+
 # --- Slow and idle clients behind the documented proxy -------------------------------
 
 
