@@ -4,16 +4,17 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint format typecheck check install install-dev bench bench-search clean
+.PHONY: run test lint format typecheck check install install-dev lock bench bench-search clean
 
-$(BIN)/forum: pyproject.toml
+# Installs take the versions in constraints.txt (the lock file), never whatever is newest.
+$(BIN)/forum: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet -c constraints.txt -e .
 	touch $@
 
 $(VENV)/.dev: $(BIN)/forum
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $@
 
 install: $(BIN)/forum
@@ -47,6 +48,21 @@ typecheck: install-dev
 
 check: lint typecheck test
 
+# Regenerate constraints.txt: the newest versions pyproject.toml allows, installed into a
+# throw-away venv. Deliberate only: run the tests on the result, then commit it.
+LOCK_VENV ?= .venv-lock
+
+lock:
+	rm -rf $(LOCK_VENV)
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/pip install --quiet --upgrade pip
+	$(LOCK_VENV)/bin/pip install --quiet -e '.[dev]'
+	sed -n '/^#/p' constraints.txt > constraints.txt.new
+	$(LOCK_VENV)/bin/pip freeze --exclude-editable >> constraints.txt.new
+	mv constraints.txt.new constraints.txt
+	rm -rf $(LOCK_VENV)
+	@echo "constraints.txt regenerated: run make test, then commit it."
+
 bench: install-dev
 	$(BIN)/python bench/run.py
 
@@ -54,4 +70,4 @@ bench-search: install-dev
 	$(BIN)/python bench/search.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) $(LOCK_VENV) .pytest_cache .ruff_cache .mypy_cache

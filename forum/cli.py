@@ -317,6 +317,97 @@ def outbox_drain(retry: bool, budget: int) -> None:
             raise click.exceptions.Exit(1)
 
 
+DEPLOY_PATH = PROJECT_ROOT / "deploy"
+UNITS = (
+    "forum.service",
+    "forum-outbox.service",
+    "forum-outbox.timer",
+    "forum-trust.service",
+    "forum-trust.timer",
+    "forum-prune.service",
+    "forum-prune.timer",
+)
+
+
+def render_units(
+    *, root: Path, forum: Path, user: str, env_file: Path, port: int, workers: int
+) -> dict[str, str]:
+    """deploy/systemd's unit files with this install's paths, user and port filled in."""
+    values = {
+        "@ROOT@": str(root),
+        "@FORUM@": str(forum),
+        "@USER@": user,
+        "@ENV_FILE@": str(env_file),
+        "@PORT@": str(port),
+        "@WORKERS@": str(workers),
+    }
+    rendered = {}
+    for name in UNITS:
+        text = (DEPLOY_PATH / "systemd" / name).read_text()
+        for placeholder, value in values.items():
+            text = text.replace(placeholder, value)
+        rendered[name] = text
+    return rendered
+
+
+@main.command("install-systemd")
+@click.option("--user", default="forum", show_default=True, help="The system user to run as.")
+@click.option("--domain", default="forum.example.org", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--env-file",
+    default="/etc/forum/forum.env",
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+)
+@click.option(
+    "--unit-dir",
+    default="/etc/systemd/system",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+)
+@click.option("--write", is_flag=True, help="Write the files (as root) instead of printing them.")
+def install_systemd(
+    user: str, domain: str, port: int, workers: int, env_file: Path, unit_dir: Path, write: bool
+) -> None:
+    """The systemd units for this install: gunicorn on 127.0.0.1 and the periodic jobs'
+    timers (outbox every 5 minutes, trust and prune daily). Prints them; with --write (as
+    root) writes them, and the settings file if it does not exist yet."""
+    units = render_units(
+        root=PROJECT_ROOT,
+        forum=Path(sys.executable).parent / "forum",
+        user=user,
+        env_file=env_file,
+        port=port,
+        workers=workers,
+    )
+    settings = (DEPLOY_PATH / "systemd" / "forum.env").read_text().replace("@DOMAIN@", domain)
+    if not write:
+        for name, text in units.items():
+            click.echo(f"# ----- {unit_dir / name}\n{text}")
+        click.echo(f"# ----- {env_file} (written only if missing)\n{settings}")
+        return
+    if os.geteuid() != 0:
+        _fail("--write needs root (run it with sudo); without it the files are printed.")
+    for name, text in units.items():
+        (unit_dir / name).write_text(text)
+        click.echo(f"wrote {unit_dir / name}")
+    if env_file.exists():
+        click.echo(f"kept {env_file} (already there)")
+    else:
+        env_file.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+        # Root-owned and readable by root only: systemd reads it before dropping to the user.
+        fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(settings)
+        click.echo(f"wrote {env_file}")
+    click.echo(
+        "Next: systemctl daemon-reload && systemctl enable --now forum.service"
+        " forum-outbox.timer forum-trust.timer forum-prune.timer"
+    )
+
+
 @main.command("make-migration")
 @click.argument("message")
 def make_migration(message: str) -> None:
