@@ -28,6 +28,7 @@ from forum.errors import RateLimited
 from forum.models.groups import Group
 from forum.models.users import User
 from forum.services import accounts
+from forum.services import data_rights
 from forum.services import invitations
 from forum.services import sessions
 from forum.services import setup
@@ -304,6 +305,14 @@ def end_other_sessions() -> Response:
     else:
         flash("You were not logged in anywhere else.")
     return redirect(url_for("auth.account"))
+
+
+@bp.post("/account/export")
+def export_data() -> Response:
+    """The member's data as a zip (a POST: the form carries the CSRF token)."""
+    user = _me()
+    data = data_rights.export_member_data(context.current_actor(), user)
+    return context.zip_response(data)
 
 
 @bp.post("/account/profile")
