@@ -315,6 +315,28 @@ def export_data() -> Response:
     return context.zip_response(data)
 
 
+@bp.post("/account/delete")
+@transaction.writes
+def delete_account() -> Page | Response:
+    user = _me()
+    try:
+        accounts.confirm_password(
+            user,
+            request.form.get("delete_password"),
+            ip=context.client_ip(),
+            field="delete_password",
+        )
+        data_rights.delete_account(context.current_actor(), user, posts=request.form.get("posts"))
+    except Invalid as exc:
+        return _account_page(400, errors=_problem(exc))
+    except Conflict as exc:
+        transaction.discard()
+        return _account_page(409, errors={"posts": exc.message})
+    _forget_login()
+    flash("Your account is deleted. Thank you for having been part of this forum.")
+    return redirect(url_for("boards.index"))
+
+
 @bp.post("/account/profile")
 @transaction.writes
 def update_profile() -> Page | Response:

@@ -456,6 +456,13 @@ _SENTENCES: dict[str, Sentence] = {
         *s.target_member(),
         " from the site moderators",
     ],
+    Action.ACCOUNT_DELETED: lambda s: [
+        *s.who(),
+        " deleted the account ",
+        *s.target_member(),
+        " on request, ",
+        "removing its posts" if s.data.get("posts") == "remove" else "keeping its posts",
+    ],
     # Reports and posts.
     Action.REPORT_DISMISSED: _verb("dismissed the reports about", lambda s: s.post()),
     Action.POST_HIDDEN: lambda s: (

@@ -1,9 +1,19 @@
-"""Members' data rights (UK GDPR): a copy of everything the forum holds about a member.
+"""Members' data rights (UK GDPR): a copy of everything the forum holds about a member,
+and deleting their account.
 
 `export_member_data` gathers the member's own data into a zip: `account.json` and their
 posts as Markdown. Only what is theirs: the names of other members who reported the same
 post, moderated them or invited them are left out (those are other people's data); the
 text of a post they reported is in, as they saw it.
+
+`delete_account` removes the person and keeps a tombstone: the row stays (posts kept as
+"deleted member" and moderation log rows point at it) under the name `deleted-<id>`,
+with no e-mail, password, bio, sessions, tokens, codes, notifications, invitations,
+group memberships, likes or reading history. Their posts are either emptied (text,
+earlier versions and titles of their topics; the others' replies stay) or kept under the
+tombstone. The old name is free at once: nothing keeps it, not even a hash (a list of
+old names would itself be the personal data being erased); links to the old profile
+then reach whoever takes the name, which the member accepts by deleting.
 """
 
 from __future__ import annotations
@@ -15,23 +25,49 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
+from sqlalchemy import delete
+from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy import update
 
+from forum import audit
+from forum import outbox
+from forum import validation
+from forum.audit import clean_reason
+from forum.errors import Conflict
+from forum.errors import Invalid
 from forum.errors import NotFound
 from forum.extensions import db
 from forum.models.activity import PostLike
+from forum.models.activity import TopicRead
+from forum.models.activity import UserStats
+from forum.models.activity import UserVisit
+from forum.models.base import utcnow
+from forum.models.boards import Board
 from forum.models.groups import Group
+from forum.models.groups import JoinRequest
 from forum.models.groups import Membership
+from forum.models.groups import Role
 from forum.models.invitations import MemberInvitation
 from forum.models.moderation import Flag
 from forum.models.moderation import Sanction
+from forum.models.modlog import Action
 from forum.models.notifications import Notification
 from forum.models.posts import Post
+from forum.models.posts import PostEdit
+from forum.models.posts import PostRevision
+from forum.models.sessions import UserSession
 from forum.models.topics import Topic
+from forum.models.users import ApiToken
+from forum.models.users import RecoveryCode
 from forum.models.users import User
 from forum.policy import Actor
+from forum.policy import can_administer
+from forum.policy import directory_users
+from forum.policy import moderation_rank
 from forum.policy import require_member
 from forum.policy import visible_posts
+from forum.search import queue as search_queue
 from forum.services import sessions
 
 EXPORT_FORMAT = 1
@@ -207,3 +243,168 @@ def export_member_data(actor: Actor, user: User) -> bytes:
         for post in posts:
             archive.writestr(_post_file(post), _post_markdown(post, post.topic))
     return buffer.getvalue()
+
+
+# --- deleting an account --------------------------------------------------------------
+
+REMOVE = "remove"
+KEEP = "keep"
+POST_CHOICES = (REMOVE, KEEP)
+REMOVED_TITLE = "Removed topic"
+
+
+def tombstone_name(user: User) -> str:
+    """The placeholder name of a deleted account: never derived from the old name."""
+    return f"{validation.TOMBSTONE_PREFIX}{user.id}"
+
+
+def _clean_choice(posts: Any) -> str:
+    if posts not in POST_CHOICES:
+        raise Invalid("posts", "Choose whether to remove your posts or keep them.")
+    return str(posts)
+
+
+def _check_no_sole_ownership(user: User) -> None:
+    # A group must keep an owner: the member hands it over first (or an admin does).
+    owned = db.session.scalars(
+        select(Group)
+        .join(Membership, Membership.group_id == Group.id)
+        .where(Membership.user_id == user.id, Membership.role == Role.OWNER)
+    )
+    for group in owned:
+        others = db.session.scalar(
+            select(func.count(Membership.id)).where(
+                Membership.group_id == group.id,
+                Membership.role == Role.OWNER,
+                Membership.user_id != user.id,
+            )
+        )
+        if not others:
+            raise Conflict(
+                f"You are the only owner of the group {group.name}: make another member "
+                "an owner first.",
+                code="sole_owner",
+            )
+
+
+def _remove_posts(user: User) -> None:
+    """Empty every post of the member (as if they had deleted each), and its history."""
+    now = utcnow()
+    posts = list(db.session.scalars(select(Post).where(Post.author_id == user.id)))
+    for post in posts:
+        if not post.is_deleted:
+            topic = post.topic
+            topic.posts_count = Topic.posts_count - 1
+            topic.revision = Topic.revision + 1
+            topic.board.posts_count = Board.posts_count - 1
+            topic.board.revision = Board.revision + 1
+            post.deleted_at = now
+            post.deleted_by_id = user.id
+        # The text goes for everyone, moderators too: it is the member's, not the forum's.
+        post.body = ""
+        post.html = ""
+        post.hidden_reason = ""
+        post.revisions_count = 0
+    ids = [post.id for post in posts]
+    if ids:
+        db.session.execute(delete(PostRevision).where(PostRevision.post_id.in_(ids)))
+        db.session.execute(delete(PostLike).where(PostLike.post_id.in_(ids)))
+    # A title is their writing too; the topic stays for the replies of others.
+    for topic in db.session.scalars(select(Topic).where(Topic.author_id == user.id)):
+        topic.title = REMOVED_TITLE
+        topic.revision = Topic.revision + 1
+
+
+def _requeue_kept_posts(user: User) -> None:
+    # The index holds each post's author name: rebuild their documents under the new name.
+    for post_id in db.session.scalars(select(Post.id).where(Post.author_id == user.id)):
+        outbox.enqueue(search_queue.KIND, {}, subject_id=post_id)
+
+
+def _forget_private_data(user: User, old_name: str) -> None:
+    sessions.end_every_session(user)
+    for model in (
+        UserSession,
+        ApiToken,
+        RecoveryCode,
+        Notification,
+        MemberInvitation,
+        JoinRequest,
+        Membership,
+        PostEdit,
+        UserVisit,
+        TopicRead,
+        UserStats,
+    ):
+        column = model.editor_id if model is PostEdit else model.user_id
+        db.session.execute(delete(model).where(column == user.id))
+    # Likes they gave: a like is a private signal of what they read and agreed with.
+    liked = list(db.session.scalars(select(PostLike.post_id).where(PostLike.user_id == user.id)))
+    if liked:
+        db.session.execute(delete(PostLike).where(PostLike.user_id == user.id))
+        for post in db.session.scalars(select(Post).where(Post.id.in_(liked))):
+            post.likes_count = Post.likes_count - 1
+            post.topic.revision = Topic.revision + 1
+    # Other members' notifications name them ("x replied to you"): the name goes there too.
+    db.session.execute(
+        update(Notification)
+        .where(Notification.text.contains(old_name))
+        .values(text=func.replace(Notification.text, old_name, tombstone_name(user)))
+        .execution_options(synchronize_session=False)
+    )
+
+
+def delete_account(actor: Actor, user: User, *, posts: Any, reason: Any = "") -> None:
+    """Delete a member's account, by the member (password confirmed by the caller) or an
+    admin on their request (logged). Leaves a tombstone row; see the module docstring."""
+    acting = require_member(actor)
+    by_admin = acting != user.id
+    if by_admin and not can_administer(actor):
+        raise NotFound()
+    if user.is_deleted:
+        raise NotFound()
+    choice = _clean_choice(posts)
+    clean = clean_reason(reason) if by_admin else ""
+    _check_no_sole_ownership(user)
+    old_name = user.username
+    name = tombstone_name(user)
+    if choice == REMOVE:
+        _remove_posts(user)
+    else:
+        _requeue_kept_posts(user)
+    _forget_private_data(user, old_name)
+    user.username = name
+    user.username_key = name
+    user.email = None
+    user.pending_email = None
+    # Not a hash of anything: no password can ever match it.
+    user.password_hash = "!"  # noqa: S105 - a marker, not a password
+    user.bio = ""
+    user.is_admin = False
+    user.is_moderator = False
+    user.trust_level = 0
+    user.trust_level_locked = True
+    user.show_join_date = False
+    user.auth_epoch += 1
+    user.deleted_at = utcnow()
+    if by_admin:
+        audit.record(
+            actor,
+            Action.ACCOUNT_DELETED,
+            rank=moderation_rank(actor, None),
+            target_type="user",
+            target_id=user.id,
+            group=None,
+            reason=clean,
+            data={"posts": choice},
+        )
+    db.session.flush()
+
+
+def require_member_to_delete(actor: Actor, username: Any) -> User:
+    """The account an admin is about to delete on request, by name; else `Invalid`."""
+    name = username.strip().lower()[:40] if isinstance(username, str) else ""
+    user: User | None = db.session.scalar(directory_users(actor).where(User.username_key == name))
+    if user is None:
+        raise Invalid("username", "There is no member with that username.")
+    return user

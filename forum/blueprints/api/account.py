@@ -89,6 +89,16 @@ def export_data() -> Any:
     return context.zip_response(data_rights.export_member_data(context.current_actor(), user))
 
 
+@bp.delete("/me")
+@transaction.writes
+def delete_me() -> Any:
+    data = inputs.body(schemas.accounts.AccountDeletion)
+    user = _me()
+    accounts.confirm_password(user, data.get("password"), ip=context.client_ip())
+    data_rights.delete_account(context.current_actor(), user, posts=data.get("posts"))
+    return "", 204
+
+
 @bp.get("/me/sessions")
 def list_sessions() -> Any:
     user = _me()

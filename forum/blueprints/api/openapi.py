@@ -602,6 +602,22 @@ OPERATIONS: tuple[Operation, ...] = (
         description="The codes are shown only in this answer.",
     ),
     Operation(
+        "delete",
+        "/me",
+        "Delete your account",
+        tag="account",
+        auth="member",
+        status=204,
+        body="AccountDeletion",
+        extra_errors=(409, 429),
+        description="`posts`: `remove` empties every post of yours (and the titles of your "
+        "topics; others' replies stay), `keep` leaves them under the placeholder name "
+        "`deleted-<id>`. Either way your name, e-mail, profile, sessions, tokens, recovery "
+        "codes, notifications, invitations, group memberships and likes go, and the old "
+        "name is free. 400 on `password` when it is wrong; 409 `sole_owner` while you are "
+        "a group's only owner.",
+    ),
+    Operation(
         "get",
         "/me/export",
         "Download your data",
