@@ -53,7 +53,7 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     # A new e-mail address waits here until the member follows the link sent to it, so
     # registration never says whether an address is already in use.
     pending_email: Mapped[str | None] = mapped_column(String(254), default=None)
-    # Set when the account was deleted (forum.services.data_rights): the row stays as a
+    # Set when the account was deleted (the data rights service): the row stays as a
     # tombstone named `deleted-<id>` so that kept posts and the moderation log still
     # point somewhere; no e-mail, no password, no profile, no login.
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

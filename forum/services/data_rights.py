@@ -64,6 +64,8 @@ from forum.models.users import User
 from forum.policy import Actor
 from forum.policy import can_administer
 from forum.policy import directory_users
+from forum.policy import erasable_posts
+from forum.policy import erasable_topics
 from forum.policy import moderation_rank
 from forum.policy import require_member
 from forum.policy import visible_posts
@@ -287,10 +289,10 @@ def _check_no_sole_ownership(user: User) -> None:
             )
 
 
-def _remove_posts(user: User) -> None:
+def _remove_posts(actor: Actor, user: User) -> None:
     """Empty every post of the member (as if they had deleted each), and its history."""
     now = utcnow()
-    posts = list(db.session.scalars(select(Post).where(Post.author_id == user.id)))
+    posts = list(db.session.scalars(erasable_posts(actor, user.id)))
     for post in posts:
         if not post.is_deleted:
             topic = post.topic
@@ -310,15 +312,15 @@ def _remove_posts(user: User) -> None:
         db.session.execute(delete(PostRevision).where(PostRevision.post_id.in_(ids)))
         db.session.execute(delete(PostLike).where(PostLike.post_id.in_(ids)))
     # A title is their writing too; the topic stays for the replies of others.
-    for topic in db.session.scalars(select(Topic).where(Topic.author_id == user.id)):
+    for topic in db.session.scalars(erasable_topics(actor, user.id)):
         topic.title = REMOVED_TITLE
         topic.revision = Topic.revision + 1
 
 
-def _requeue_kept_posts(user: User) -> None:
+def _requeue_kept_posts(actor: Actor, user: User) -> None:
     # The index holds each post's author name: rebuild their documents under the new name.
-    for post_id in db.session.scalars(select(Post.id).where(Post.author_id == user.id)):
-        outbox.enqueue(search_queue.KIND, {}, subject_id=post_id)
+    for post in db.session.scalars(erasable_posts(actor, user.id)):
+        outbox.enqueue(search_queue.KIND, {}, subject_id=post.id)
 
 
 def _forget_private_data(user: User, old_name: str) -> None:
@@ -342,9 +344,19 @@ def _forget_private_data(user: User, old_name: str) -> None:
     liked = list(db.session.scalars(select(PostLike.post_id).where(PostLike.user_id == user.id)))
     if liked:
         db.session.execute(delete(PostLike).where(PostLike.user_id == user.id))
-        for post in db.session.scalars(select(Post).where(Post.id.in_(liked))):
-            post.likes_count = Post.likes_count - 1
-            post.topic.revision = Topic.revision + 1
+        db.session.execute(
+            update(Post)
+            .where(Post.id.in_(liked))
+            .values(likes_count=Post.likes_count - 1)
+            .execution_options(synchronize_session=False)
+        )
+        # The counts show on the topics' cached pages, keyed by their revision.
+        db.session.execute(
+            update(Topic)
+            .where(Topic.id.in_(select(Post.topic_id).where(Post.id.in_(liked))))
+            .values(revision=Topic.revision + 1)
+            .execution_options(synchronize_session=False)
+        )
     # Other members' notifications name them ("x replied to you"): the name goes there too.
     db.session.execute(
         update(Notification)
@@ -369,9 +381,9 @@ def delete_account(actor: Actor, user: User, *, posts: Any, reason: Any = "") ->
     old_name = user.username
     name = tombstone_name(user)
     if choice == REMOVE:
-        _remove_posts(user)
+        _remove_posts(actor, user)
     else:
-        _requeue_kept_posts(user)
+        _requeue_kept_posts(actor, user)
     _forget_private_data(user, old_name)
     user.username = name
     user.username_key = name
