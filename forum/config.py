@@ -40,6 +40,9 @@ class BaseConfig:
     # A PEM file of the CA that signed the mail server's certificate, if it is a private
     # one; by default the system's CAs are trusted (the certificate is always verified).
     FORUM_MAIL_CA_FILE: str | None = None
+    # Without FORUM_MAIL_URL mail goes to the log: the recipient as a keyed hash, links
+    # (which carry reset and confirmation tokens) hidden unless this is 1 (first set-up).
+    FORUM_MAIL_LOG_LINKS = False
     FORUM_RATELIMITS = "on"
     # Check every API answer against its declared model (tests; a cost in production).
     FORUM_CHECK_CONTRACTS = False

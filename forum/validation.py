@@ -104,11 +104,17 @@ def body(value: Any) -> str:
     return clean
 
 
+TOMBSTONE_PREFIX = "deleted-"
+
+
 def username(value: Any) -> str:
     """A pseudonym: 3-20 letters, digits, `_` or `-`."""
     name = text(value, "username", min_len=USERNAME_MIN, max_len=USERNAME_MAX)
     if not USERNAME_RE.match(name):
         raise Invalid("username", "Username may use only letters, digits, _ and -.")
+    if name.lower().startswith(TOMBSTONE_PREFIX):
+        # Kept for deleted accounts' placeholders: nobody may pose as one.
+        raise Invalid("username", "That username is not available.")
     return name
 
 

@@ -44,13 +44,42 @@ def test_send_queues_a_row_in_the_callers_transaction(app):
 
 
 def test_mail_goes_to_the_log_without_a_mail_url(app, caplog):
-    mail.send(Mail(to="a@example.org", subject="Hello", body="Body text"))
+    link = "http://127.0.0.1:8000/reset/SECRETTOKEN123"
+    mail.send(Mail(to="a@example.org", subject="Hello", body=f"Body text\n{link}\n"))
     db.session.commit()
     with caplog.at_level("INFO", logger="forum.mail"):
         assert outbox.drain(app) == 1
-    assert "a@example.org" in caplog.text and "Body text" in caplog.text
+    # The log never holds the address or a link with a token in it.
+    assert "Body text" in caplog.text and "Hello" in caplog.text
+    assert "a@example.org" not in caplog.text and "SECRETTOKEN123" not in caplog.text
+    assert mail.recipient_digest(app, "A@example.org ") in caplog.text
+    assert "FORUM_MAIL_LOG_LINKS=1" in caplog.text
     assert [m.to for m in app.extensions["forum_outbox"]] == ["a@example.org"]
     assert _mail_rows() == []
+
+
+@pytest.mark.parametrize("setting", [True, "1"])
+def test_links_reach_the_log_only_when_asked(app, caplog, setting):
+    app.config["FORUM_MAIL_LOG_LINKS"] = setting
+    link = "http://127.0.0.1:8000/account/confirm/TOKEN456"
+    mail.send(Mail(to="b@example.org", subject="Confirm", body=f"Follow {link}"))
+    db.session.commit()
+    with caplog.at_level("INFO", logger="forum.mail"):
+        assert outbox.drain(app) == 1
+    assert link in caplog.text
+    assert "b@example.org" not in caplog.text
+
+
+def test_recipient_digests_differ_per_address_and_per_instance(app):
+    one = mail.recipient_digest(app, "x@example.org")
+    assert one == mail.recipient_digest(app, "X@Example.org")
+    assert one != mail.recipient_digest(app, "y@example.org")
+    secret = app.secret_key
+    app.secret_key = "another instance's key"
+    try:
+        assert one != mail.recipient_digest(app, "x@example.org")
+    finally:
+        app.secret_key = secret
 
 
 def test_smtp_delivery_speaks_to_the_configured_server(app):

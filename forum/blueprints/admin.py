@@ -29,6 +29,7 @@ from forum.models.users import User
 from forum.moderation import appointments
 from forum.policy import Actor
 from forum.services import boards as board_service
+from forum.services import data_rights
 from forum.services import groups as group_service
 from forum.services import invitations as invitation_service
 from forum.services import settings as settings_service
@@ -248,6 +249,35 @@ def members() -> Page:
     return render_template(
         "admin/members.html", form=request.args, errors={}, found=found, filters=filters
     )
+
+
+@bp.post("/members/delete")
+@transaction.writes
+def delete_member() -> Page | Response:
+    """Delete a member's account on their request (logged with the reason)."""
+    actor = context.current_actor()
+    policy.require_admin(actor)
+    form = {name: request.form.get(name, "") for name in ("username", "posts", "reason")}
+    try:
+        user = data_rights.require_member_to_delete(actor, form["username"])
+        if user.id == actor.user_id:
+            raise Invalid("username", "Delete your own account from your account page.")
+        data_rights.delete_account(actor, user, posts=form["posts"], reason=form["reason"])
+    except (Invalid, Conflict) as exc:
+        transaction.discard()
+        errors = exc.fields if isinstance(exc, Invalid) else {"posts": exc.message}
+        page = render_template(
+            "admin/members.html",
+            form={},
+            errors={},
+            found=None,
+            filters=None,
+            delete_form=form,
+            delete_errors=errors,
+        )
+        return page, 400 if isinstance(exc, Invalid) else 409
+    flash(f"The account {form['username'].strip()} is deleted.")
+    return redirect(url_for("admin.members"))
 
 
 # --- site moderators ------------------------------------------------------------

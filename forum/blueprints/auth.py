@@ -28,6 +28,7 @@ from forum.errors import RateLimited
 from forum.models.groups import Group
 from forum.models.users import User
 from forum.services import accounts
+from forum.services import data_rights
 from forum.services import invitations
 from forum.services import sessions
 from forum.services import setup
@@ -304,6 +305,36 @@ def end_other_sessions() -> Response:
     else:
         flash("You were not logged in anywhere else.")
     return redirect(url_for("auth.account"))
+
+
+@bp.post("/account/export")
+def export_data() -> Response:
+    """The member's data as a zip (a POST: the form carries the CSRF token)."""
+    user = _me()
+    data = data_rights.export_member_data(context.current_actor(), user)
+    return context.zip_response(data)
+
+
+@bp.post("/account/delete")
+@transaction.writes
+def delete_account() -> Page | Response:
+    user = _me()
+    try:
+        accounts.confirm_password(
+            user,
+            request.form.get("delete_password"),
+            ip=context.client_ip(),
+            field="delete_password",
+        )
+        data_rights.delete_account(context.current_actor(), user, posts=request.form.get("posts"))
+    except Invalid as exc:
+        return _account_page(400, errors=_problem(exc))
+    except Conflict as exc:
+        transaction.discard()
+        return _account_page(409, errors={"posts": exc.message})
+    _forget_login()
+    flash("Your account is deleted. Thank you for having been part of this forum.")
+    return redirect(url_for("boards.index"))
 
 
 @bp.post("/account/profile")

@@ -275,3 +275,11 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def _template_globals() -> dict[str, Any]:
         return {"actor": current_actor(), "site": site_settings(), "member": current_member()}
+
+
+def zip_response(data: bytes) -> Response:
+    """The export as a download, never cached by a browser or a proxy."""
+    response = Response(data, mimetype="application/zip")
+    response.headers["Content-Disposition"] = 'attachment; filename="my-forum-data.zip"'
+    response.headers["Cache-Control"] = "no-store"
+    return response

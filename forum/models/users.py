@@ -53,6 +53,10 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     # A new e-mail address waits here until the member follows the link sent to it, so
     # registration never says whether an address is already in use.
     pending_email: Mapped[str | None] = mapped_column(String(254), default=None)
+    # Set when the account was deleted (the data rights service): the row stays as a
+    # tombstone named `deleted-<id>` so that kept posts and the moderation log still
+    # point somewhere; no e-mail, no password, no profile, no login.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     # Not stored: the key of the browser session this object was loaded for, or has just
     # started (the sessions service's start_session). Flask-Login puts it in the session
@@ -77,6 +81,10 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     def is_silenced(self, now: datetime | None = None) -> bool:
         """True while a silence runs."""
         return self.silenced_until is not None and self.silenced_until > (now or utcnow())
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
 
     @property
     def url(self) -> str:

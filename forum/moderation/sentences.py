@@ -456,6 +456,14 @@ _SENTENCES: dict[str, Sentence] = {
         *s.target_member(),
         " from the site moderators",
     ],
+    Action.ACCOUNT_DELETED: lambda s: [
+        *s.who(),
+        " deleted the account of ",
+        # A deleted member has no profile: this reads "a member", never the old name.
+        *s.target_member(),
+        " on request, ",
+        "removing their posts" if s.data.get("posts") == "remove" else "keeping their posts",
+    ],
     # Reports and posts.
     Action.REPORT_DISMISSED: _verb("dismissed the reports about", lambda s: s.post()),
     Action.POST_HIDDEN: lambda s: (

@@ -72,6 +72,8 @@ from forum.policy.content import check_post_topic
 from forum.policy.content import check_redact_revision
 from forum.policy.content import check_reply
 from forum.policy.content import check_report_post
+from forum.policy.content import erasable_posts
+from forum.policy.content import erasable_topics
 from forum.policy.content import readable_board_ids
 from forum.policy.content import require_board
 from forum.policy.content import require_post
@@ -248,6 +250,8 @@ __all__ = [
     "visible_log_entries",
     "visible_members",
     "visible_notifications",
+    "erasable_posts",
+    "erasable_topics",
     "visible_posts",
     "visible_reports",
     "visible_sanctions",

@@ -84,6 +84,23 @@ def visible_posts(actor: Actor) -> Select[Post]:
     )
 
 
+def _may_erase(actor: Actor, user_id: int) -> bool:
+    return actor.is_member and (actor.user_id == user_id or can_administer(actor))
+
+
+def erasable_posts(actor: Actor, user_id: int) -> Select[Post]:
+    """Every post the member wrote, wherever it is, for erasing their account (data
+    rights): the member themself or an admin acting on their request; anyone else none."""
+    allowed = and_(Post.author_id == user_id) if _may_erase(actor, user_id) else false()
+    return select(Post).where(allowed)
+
+
+def erasable_topics(actor: Actor, user_id: int) -> Select[Topic]:
+    """Every topic the member started, on the same terms as `erasable_posts`."""
+    allowed = and_(Topic.author_id == user_id) if _may_erase(actor, user_id) else false()
+    return select(Topic).where(allowed)
+
+
 def require_board(actor: Actor, board_id: int) -> Board:
     """The board, if the actor may see it; else `NotFound`."""
     board: Board | None = db.session.scalar(visible_boards(actor).where(Board.id == board_id))

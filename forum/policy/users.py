@@ -86,7 +86,8 @@ def _user_visible(actor: Actor) -> ColumnElement[bool]:
 
 def visible_users(actor: Actor) -> Select[User]:
     """Member profiles the actor may see (guests: none)."""
-    return select(User).where(_user_visible(actor))
+    # A deleted member's tombstone has no profile for anyone.
+    return select(User).where(_user_visible(actor), User.deleted_at.is_(None))
 
 
 def directory_users(actor: Actor) -> Select[User]:
@@ -97,7 +98,9 @@ def directory_users(actor: Actor) -> Select[User]:
     shows or filters on besides the accounts themselves comes from the other scopes
     (posts through `visible_posts`, sanctions through `visible_sanctions`).
     """
-    return select(User).where(true() if can_administer(actor) else false())
+    return select(User).where(
+        true() if can_administer(actor) else false(), User.deleted_at.is_(None)
+    )
 
 
 def require_user(actor: Actor, username: str) -> User:

@@ -15,6 +15,7 @@ from forum.blueprints.api.blueprint import bp
 from forum.errors import NotLoggedIn
 from forum.models.users import User
 from forum.services import accounts
+from forum.services import data_rights
 from forum.services import sessions
 
 
@@ -80,6 +81,22 @@ def new_recovery_codes() -> Any:
     accounts.confirm_password(user, data.get("password"), ip=context.client_ip())
     codes = accounts.issue_recovery_codes(user)
     return {"codes": codes}, 201
+
+
+@bp.get("/me/export")
+def export_data() -> Any:
+    user = _me()
+    return context.zip_response(data_rights.export_member_data(context.current_actor(), user))
+
+
+@bp.delete("/me")
+@transaction.writes
+def delete_me() -> Any:
+    data = inputs.body(schemas.accounts.AccountDeletion)
+    user = _me()
+    accounts.confirm_password(user, data.get("password"), ip=context.client_ip())
+    data_rights.delete_account(context.current_actor(), user, posts=data.get("posts"))
+    return "", 204
 
 
 @bp.get("/me/sessions")

@@ -74,6 +74,10 @@ def _check_contract(response: Response) -> Response:
             raise ContractBroken(f"{where}: the body's being optional disagrees with the table")
     elif op.body and response.status_code < 400:
         raise ContractBroken(f"{where} never read its declared body {op.body}")
+    if op.media_type != "application/json" and response.status_code < 400:
+        if response.mimetype != op.media_type:
+            raise ContractBroken(f"{where} answered {response.mimetype}, not {op.media_type}")
+        return response
     model = answer_model(op, response.status_code)
     if model is None:
         if response.get_data():

@@ -62,6 +62,8 @@ class Operation:
     query_params: tuple[JSON, ...] = ()
     # Other success statuses with an answer of their own: (status, schema name).
     alternatives: tuple[tuple[int, str], ...] = ()
+    # The success answer's media type: anything but JSON is a file (no schema model).
+    media_type: str = "application/json"
 
 
 POST_LIMITS_NOTE = (
@@ -598,6 +600,34 @@ OPERATIONS: tuple[Operation, ...] = (
         response="RecoveryCodes",
         extra_errors=(429,),
         description="The codes are shown only in this answer.",
+    ),
+    Operation(
+        "delete",
+        "/me",
+        "Delete your account",
+        tag="account",
+        auth="member",
+        status=204,
+        body="AccountDeletion",
+        extra_errors=(409, 429),
+        description="`posts`: `remove` empties every post of yours (and the titles of your "
+        "topics; others' replies stay), `keep` leaves them under the placeholder name "
+        "`deleted-<id>`. Either way your name, e-mail, profile, sessions, tokens, recovery "
+        "codes, notifications, invitations, group memberships and likes go, and the old "
+        "name is free. 400 on `password` when it is wrong; 409 `sole_owner` while you are "
+        "a group's only owner.",
+    ),
+    Operation(
+        "get",
+        "/me/export",
+        "Download your data",
+        tag="account",
+        auth="member",
+        media_type="application/zip",
+        description="A zip: `account.json` (profile, e-mail, sessions without keys, groups, "
+        "notifications, reports you made, sanctions on you, likes, invitations) and your "
+        "posts as Markdown, `posts/<topic id>-<post number>.md`. Nothing of other members' "
+        "private data.",
     ),
     Operation(
         "get",
@@ -1282,6 +1312,10 @@ def _operation(op: Operation) -> JSON:
     success: JSON = {"description": op.summary}
     if op.response:
         success["content"] = {"application/json": {"schema": _ref(op.response)}}
+    elif op.media_type != "application/json":
+        success["content"] = {
+            op.media_type: {"schema": {"type": "string", "contentMediaType": op.media_type}}
+        }
     responses: JSON = {str(status): success for status in (op.status, *op.also)}
     for status, schema in op.alternatives:
         responses[str(status)] = {

@@ -74,6 +74,13 @@ class PasswordConfirmation(Body):
     password: Text
 
 
+class AccountDeletion(Body):
+    password: Text
+    posts: one_of(("remove", "keep")) = spec(
+        description="remove: empty your posts; keep: leave them under a placeholder name"
+    )
+
+
 class Registration(Body):
     username: Text = spec(
         minLength=USERNAME_MIN, maxLength=USERNAME_MAX, pattern=USERNAME_RE.pattern
