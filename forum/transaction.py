@@ -121,9 +121,7 @@ def _guarded(effect: Callable[[], object]) -> None:
     try:
         effect()
     except Exception as exc:  # noqa: BLE001 - the write is committed; an effect never undoes it
-        if is_disk_full(exc):
-            report_disk_full(log, f"after-commit effect {effect!r}")
-        else:
+        if not disk_full_reported(exc, log, f"after-commit effect {effect!r}"):
             log.exception("after-commit effect %r failed", effect)
 
 
@@ -182,6 +180,15 @@ def report_disk_full(logger: logging.Logger, where: str) -> None:
         where,
         missed,
     )
+
+
+def disk_full_reported(exc: BaseException, logger: logging.Logger, where: str) -> bool:
+    """If `exc` is a full disk, say so (once a minute) and answer True; else False, for
+    the caller to log it as it would (with its traceback)."""
+    if not is_disk_full(exc):
+        return False
+    report_disk_full(logger, where)
+    return True
 
 
 def reset_disk_full_log() -> None:

@@ -22,6 +22,7 @@ from forum import transaction
 from forum.extensions import db
 from forum.models.topics import Topic
 from forum.models.users import User
+from forum.search import service as search_service
 from forum.services import accounts
 from tests import factories
 
@@ -222,3 +223,30 @@ def test_a_really_full_sqlite_database_answers_503_and_recovers(
     saved = client.post(url, json=body, headers=headers)
     assert saved.status_code == 201
     assert _topics() == 1
+
+
+def test_search_index_on_a_full_disk_saves_the_post_and_logs_once(
+    app: Flask,
+    client: FlaskClient,
+    bearer: Callable[..., dict[str, str]],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Whoosh writes its files after the commit (the outbox drains the search queue after
+    # every write): the post is saved and stays queued; the log gets one line a minute.
+    board = factories.make_board()
+    headers = bearer(factories.make_user("ada"))
+    backend = search_service.get_backend(app)
+
+    def write(*_args: object, **_kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(backend, "write", write)
+    url = f"/api/v1/boards/{board.id}/topics"
+    for n in range(3):
+        response = client.post(url, json={"title": f"Day {n}", "body": "Hi."}, headers=headers)
+        assert response.status_code == 201
+    assert _topics() == 3
+    [line] = _disk_full_lines(caplog)
+    assert line.exc_info is None and "outbox drain of search" in line.getMessage()
+    assert not [r for r in caplog.records if r.exc_info]
