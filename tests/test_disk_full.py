@@ -250,3 +250,11 @@ def test_search_index_on_a_full_disk_saves_the_post_and_logs_once(
     [line] = _disk_full_lines(caplog)
     assert line.exc_info is None and "outbox drain of search" in line.getMessage()
     assert not [r for r in caplog.records if r.exc_info]
+
+
+def test_openapi_documents_disk_full_on_writes_only(client: FlaskClient) -> None:
+    response = client.get("/api/v1/openapi.json")
+    topics = response.get_json()["paths"]["/boards/{board_id}/topics"]
+    assert "503" in topics["post"]["responses"]
+    assert "503" not in topics["get"]["responses"]
+    assert "disk_full" in response.get_data(as_text=True)
