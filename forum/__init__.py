@@ -214,6 +214,7 @@ def _configure_blueprints(app: Flask) -> None:
     from forum.blueprints import auth
     from forum.blueprints import boards
     from forum.blueprints import groups
+    from forum.blueprints import health
     from forum.blueprints import moderation
     from forum.blueprints import notifications
     from forum.blueprints import pages
@@ -236,6 +237,7 @@ def _configure_blueprints(app: Flask) -> None:
         notifications.bp,
         pages.bp,
         search.bp,
+        health.bp,
         api_bp,
     ):
         app.register_blueprint(blueprint)

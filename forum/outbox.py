@@ -64,6 +64,7 @@ from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import update
 
+from forum import transaction
 from forum.database import write_intent
 from forum.extensions import db
 from forum.models.base import UTCDateTime
@@ -198,9 +199,11 @@ def _drain(app: Flask, kinds: Iterable[str] | None, limit: int) -> DrainResult:
             if kind.drain is not None:
                 try:
                     result.delivered += kind.drain(app, limit)
-                except Exception:  # noqa: BLE001 - the rows stay queued for a later drain
+                except Exception as exc:  # noqa: BLE001 - the rows stay queued for a later drain
                     db.session.rollback()
-                    log.exception("outbox: draining %s failed; its rows stay queued", name)
+                    # A full disk fails every drain: one line a minute, not a traceback each.
+                    if not transaction.disk_full_reported(exc, log, f"outbox drain of {name}"):
+                        log.exception("outbox: draining %s failed; its rows stay queued", name)
                     result.failed += 1
             else:
                 _deliver_rows(app, kind, limit, result)
@@ -248,8 +251,9 @@ def _deliver_rows(app: Flask, kind: Kind, limit: int, result: DrainResult) -> No
     assert kind.deliver is not None  # noqa: S101 - a Kind has one or the other
     try:
         claimed = _claim(kind.name, limit)
-    except Exception:  # noqa: BLE001 - a busy database: the rows wait for the next drain
-        log.exception("outbox: could not claim %s rows", kind.name)
+    except Exception as exc:  # noqa: BLE001 - a busy database: the rows wait for the next drain
+        if not transaction.disk_full_reported(exc, log, f"outbox claim of {kind.name} rows"):
+            log.exception("outbox: could not claim %s rows", kind.name)
         result.failed += 1
         return
     for row_id, attempts, payload in claimed:

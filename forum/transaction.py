@@ -26,8 +26,12 @@ above them.
 from __future__ import annotations
 
 import contextvars
+import errno
 import functools
 import logging
+import sqlite3
+import threading
+import time
 from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -116,8 +120,83 @@ message_flashed.connect(_flashed)
 def _guarded(effect: Callable[[], object]) -> None:
     try:
         effect()
-    except Exception:  # noqa: BLE001 - the write is committed; an effect never undoes it
-        log.exception("after-commit effect %r failed", effect)
+    except Exception as exc:  # noqa: BLE001 - the write is committed; an effect never undoes it
+        if not disk_full_reported(exc, log, f"after-commit effect {effect!r}"):
+            log.exception("after-commit effect %r failed", effect)
+
+
+# --- a full disk ----------------------------------------------------------------------
+
+DISK_FULL_MESSAGE = "The server is out of disk space; nothing was saved."
+# SQLite's SQLITE_FULL; PostgreSQL's class 53 "insufficient resources": disk_full.
+_SQLITE_FULL = getattr(sqlite3, "SQLITE_FULL", 13)
+_PG_DISK_FULL = "53100"
+DISK_FULL_LOG_INTERVAL = 60.0  # seconds; per worker
+_disk_full_lock = threading.Lock()
+_disk_full_next_log = 0.0
+_disk_full_unlogged = 0
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """True when `exc` (or what it wraps) says the disk is full: SQLite's "database or
+    disk is full", PostgreSQL's DiskFull (53100, "could not extend file"), ENOSPC."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        current = todo.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if isinstance(current, sqlite3.Error) and (
+            getattr(current, "sqlite_errorcode", None) == _SQLITE_FULL
+            or "database or disk is full" in str(current)
+        ):
+            return True
+        if getattr(current, "sqlstate", None) == _PG_DISK_FULL:
+            return True
+        if "could not extend file" in str(current) or "No space left on device" in str(current):
+            return True
+        # SQLAlchemy's DBAPIError wraps the driver's error in `orig`.
+        todo += [getattr(current, "orig", None), current.__cause__, current.__context__]
+    return False
+
+
+def report_disk_full(logger: logging.Logger, where: str) -> None:
+    """Log a full disk at most once a minute per worker, without a traceback: a full
+    disk fails every write, and a traceback per request would only fill it further."""
+    global _disk_full_next_log, _disk_full_unlogged
+    now = time.monotonic()
+    with _disk_full_lock:
+        if now < _disk_full_next_log:
+            _disk_full_unlogged += 1
+            return
+        missed, _disk_full_unlogged = _disk_full_unlogged, 0
+        _disk_full_next_log = now + DISK_FULL_LOG_INTERVAL
+    logger.error(
+        "The disk is full: a write failed (%s); %d more since the last message. "
+        "Free some space: the forum recovers by itself, no restart needed.",
+        where,
+        missed,
+    )
+
+
+def disk_full_reported(exc: BaseException, logger: logging.Logger, where: str) -> bool:
+    """If `exc` is a full disk, say so (once a minute) and answer True; else False, for
+    the caller to log it as it would (with its traceback)."""
+    if not is_disk_full(exc):
+        return False
+    report_disk_full(logger, where)
+    return True
+
+
+def reset_disk_full_log() -> None:
+    """Forget when a full disk was last logged (tests)."""
+    global _disk_full_next_log, _disk_full_unlogged
+    with _disk_full_lock:
+        _disk_full_next_log = 0.0
+        _disk_full_unlogged = 0
 
 
 def on_commit(callback: Callback) -> None:

@@ -252,6 +252,9 @@ def init_app(app: Flask) -> None:
         headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
         if hsts:
             headers["Strict-Transport-Security"] = HSTS
+        if request.endpoint == "health.healthz":
+            # Sets its own no-store; a monitor's probe never loads a member (activity).
+            return response
         # Theme files (and the icon) say nothing about anyone: cacheable as they are.
         is_static = request.endpoint in ("static", "favicon")
         if not is_static and ("api_user" in g or current_user.is_authenticated):

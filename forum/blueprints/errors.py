@@ -37,6 +37,7 @@ HTTP_CODES = {
     413: "too_large",
     429: "rate_limited",
     500: "server_error",
+    503: "unavailable",
 }
 
 # One body for "absent" and "hidden": nothing in a 404 may depend on what was asked for.
@@ -48,7 +49,7 @@ NOT_FOUND_MESSAGE = "Not found."
 # mistyped address - sends a guest to log in and back (`_guest_gate`).
 GUEST_PAGES = frozenset(
     {"boards.index", "groups.invitation", "pages.help_page", "pages.trust_page"}
-    | {"static", "favicon"}
+    | {"static", "favicon", "health.healthz"}
 )
 
 
@@ -77,6 +78,32 @@ def _page(status: int, message: str, code: str = "") -> tuple[str, int]:
         "error.html", status=status, message=message, code=code, login_next=login_next
     )
     return page, status
+
+
+# A form's free text, shown again on the disk-full page so that a member can copy what
+# they wrote (nothing was saved). Never passwords or tokens: only these fields.
+KEPT_FIELDS = ("title", "body", "text", "bio", "description", "site_description", "note")
+KEPT_CHARS = 100_000
+
+
+def _disk_full() -> Any:
+    """503 for a write the full disk refused: the message, and the member's text back."""
+    transaction.report_disk_full(log, f"{request.method} {request.path}")
+    message = transaction.DISK_FULL_MESSAGE
+    if is_api_request():
+        return api_error(503, "disk_full", message)
+    kept = []
+    if request.method == "POST" and request.mimetype in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
+        kept = [
+            (name, request.form[name][:KEPT_CHARS])
+            for name in KEPT_FIELDS
+            if request.form.get(name, "").strip()
+        ]
+    page = render_template("error.html", status=503, message=message, code="disk_full", kept=kept)
+    return page, 503
 
 
 def _guest_gate() -> None:
@@ -151,6 +178,9 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Any:
         transaction.discard()
+        if transaction.is_disk_full(exc):
+            # Not a bug: said once a minute, not with a traceback per request.
+            return _disk_full()
         if app.testing and not app.config.get("FORUM_TEST_SWALLOW_ERRORS"):
             raise exc  # tests see the real traceback
         log.exception("unhandled error on %s %s", request.method, request.path)

@@ -1225,7 +1225,11 @@ ERRORS = {
     409: ("Conflict", "Conflicts with the current state"),
     413: ("TooLarge", "The request body is too large"),
     429: ("RateLimited", "Too many attempts; see Retry-After"),
-    503: ("Unavailable", "Briefly unavailable (the search index is being repaired); retry"),
+    503: (
+        "Unavailable",
+        "Briefly unavailable (the search index is being repaired); retry. On a write, "
+        "`disk_full`: the server is out of disk space and nothing was saved",
+    ),
 }
 
 
@@ -1251,6 +1255,8 @@ def _errors_for(op: Operation, path_params: list[str]) -> set[int]:
     if op.method != "get" and op.auth != "none":
         statuses.add(400)  # csrf_failed for a cookie session without the token
         statuses.add(401)  # not_logged_in: neither a token nor a session cookie
+    if op.method != "get":
+        statuses.add(503)  # disk_full: any write, when the server's disk is full
     if op.auth in ("member", "admin"):
         statuses.add(401)
     if op.auth == "admin":
