@@ -127,6 +127,13 @@ def _tool(name: str) -> str:
     return found
 
 
+def _private(info: tarfile.TarInfo) -> tarfile.TarInfo:
+    """Archived files are the owner's only (the key among them), with no owner names."""
+    info.mode = 0o600
+    info.uname = info.gname = ""
+    return info
+
+
 def _private_file(path: Path) -> int:
     """Open a new file readable by its owner only."""
     return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -230,7 +237,7 @@ def create_backup(database_url: str, instance_path: Path, destination: Path) -> 
                 info.mtime = int(datetime.now(UTC).timestamp())
                 archive.addfile(info, io.BytesIO(data))
                 for name in files:
-                    archive.add(work / name, arcname=name, recursive=False)
+                    archive.add(work / name, arcname=name, recursive=False, filter=_private)
             raw.flush()
             os.fsync(raw.fileno())
         os.replace(partial, destination)
