@@ -273,9 +273,7 @@ def backup(file: Path) -> None:
     from forum.backup import BackupError
     from forum.backup import create_backup
 
-    with _app_context(drain=False) as app:
-        url = str(app.config["SQLALCHEMY_DATABASE_URI"])
-        instance = Path(app.instance_path)
+    url, instance = _database_and_instance()
     try:
         summary = create_backup(url, instance, file)
     except BackupError as exc:
@@ -299,9 +297,7 @@ def restore(file: Path, force: bool) -> None:
     from forum.backup import restore_archive
     from forum.backup import verified_archive
 
-    with _app_context(drain=False) as app:
-        url = str(app.config["SQLALCHEMY_DATABASE_URI"])
-        instance = Path(app.instance_path)
+    url, instance = _database_and_instance()
     try:
         with verified_archive(file.resolve()) as (work, manifest):
             _check_revision_known(manifest.get("alembic_revision"))
@@ -323,6 +319,16 @@ def restore(file: Path, force: bool) -> None:
         f"Restored {restored.rows.get('posts', 0)} posts and"
         f" {restored.rows.get('users', 0)} members from {file}."
     )
+
+
+def _database_and_instance() -> tuple[str, Path]:
+    """The database URL and instance folder, found as create_app finds them but without
+    its side effects (it would create a secret key before the archive is checked)."""
+    from forum import config
+
+    instance = config.instance_path_from_env()
+    url = config.overrides(instance).get("FORUM_DATABASE_URL")
+    return url or f"sqlite:///{instance / 'forum.db'}", instance
 
 
 def _check_revision_known(revision: str | None) -> None:
