@@ -473,3 +473,27 @@ def pre_restore_path(instance_path: Path) -> Path:
         counter += 1
         path = folder / f"before-restore-{stamp}-{counter}.tar.gz"
     return path
+
+
+def backup_before_migrations(database_url: str, instance_path: Path, head: str) -> Path | None:
+    """Back up a forum with data whose database is behind `head`, into instance/backups/,
+    before `forum init` migrates it; the archive's path, or None if there was no need."""
+    if not holds_data(database_url):
+        return None
+    engine = create_engine(make_url(database_url))
+    try:
+        with engine.connect() as conn:
+            if "alembic_version" not in inspect(conn).get_table_names():
+                return None
+            revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    finally:
+        engine.dispose()
+    if revision is None or revision == head:
+        return None
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    folder = instance_path / "backups"
+    folder.mkdir(parents=True, exist_ok=True)
+    os.chmod(folder, 0o700)
+    return create_backup(
+        database_url, instance_path, folder / f"before-migrate-{revision}-{stamp}.tar.gz"
+    ).path

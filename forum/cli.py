@@ -105,6 +105,7 @@ def init() -> None:
 
     with _app_context(_default_base_url("127.0.0.1", _port_from_env())) as app:
         init_migrations(app)
+        _backup_before_migrations(app)
         upgrade(directory=str(MIGRATIONS_PATH))
         click.echo(f"Database is up to date ({db.engine.url.render_as_string()}).")
         _repair_search_index(app)
@@ -117,6 +118,27 @@ def init() -> None:
         click.echo("No admin yet. Open this one-time link (valid 24 hours) to create one:")
         click.echo(f"    {base}/setup/{token}")
         click.echo("Running `forum init` again makes a new link and retires this one.")
+
+
+def _backup_before_migrations(app: Flask) -> None:
+    """A forum with data whose database is behind the code is backed up before migrating."""
+    from alembic.script import ScriptDirectory
+
+    from forum.backup import BackupError
+    from forum.backup import backup_before_migrations
+    from forum.extensions import MIGRATIONS_PATH
+
+    head = ScriptDirectory(str(MIGRATIONS_PATH)).get_current_head()
+    if head is None:
+        return
+    try:
+        saved = backup_before_migrations(
+            str(app.config["SQLALCHEMY_DATABASE_URI"]), Path(app.instance_path), head
+        )
+    except BackupError as exc:
+        _fail(f"cannot back up before migrating ({exc}); nothing was changed")
+    if saved is not None:
+        click.echo(f"Backed up the forum before migrating it: {saved}")
 
 
 def _repair_search_index(app: Flask) -> None:

@@ -377,3 +377,33 @@ def test_restore_refuses_an_archive_from_another_backend(tmp_path, monkeypatch):
         code, out = run_forum(monkeypatch, target_url, tmp_path / "t", "restore", str(archive))
     assert code != 0 and "migrate-to" in out
     assert os.path.exists(archive)
+
+
+def test_init_backs_up_a_forum_with_data_before_migrating_it(instances, tmp_path, monkeypatch):
+    from flask_migrate import downgrade
+
+    from forum.extensions import MIGRATIONS_PATH
+    from forum.extensions import init_migrations
+
+    url, instance = instances("old", schema=False)
+    assert run_forum(monkeypatch, url, instance, "init")[0] == 0
+    assert not (instance / "backups").exists()  # nothing to keep on a new forum
+    code, out = run_forum(
+        monkeypatch, url, instance, "create-user", "keeper", "--password", factories.PASSWORD
+    )
+    assert code == 0, out
+    assert run_forum(monkeypatch, url, instance, "init")[0] == 0
+    assert not (instance / "backups").exists()  # up to date: no migration, no backup
+    app = forum_app(url, instance)
+    with app.app_context():
+        init_migrations(app)
+        downgrade(directory=str(MIGRATIONS_PATH), revision="0014")
+        _db.engine.dispose()
+
+    code, out = run_forum(monkeypatch, url, instance, "init")
+    assert code == 0, out
+    saved = list((instance / "backups").glob("before-migrate-0014-*.tar.gz"))
+    assert len(saved) == 1 and str(saved[0]) in out
+    with tarfile.open(saved[0]) as opened:
+        manifest = json.loads(opened.extractfile("manifest.json").read())
+    assert manifest["alembic_revision"] == "0014" and manifest["rows"]["users"] == 1
