@@ -418,20 +418,35 @@ class Restored:
     notes: list[str]
 
 
-def restore_archive(
-    archive: Path, database_url: str, instance_path: Path, manifest: dict[str, Any], work: Path
-) -> Restored:
-    """Load a verified archive (see verified_archive) into the database and instance
-    folder. The caller has already checked that the target may be overwritten."""
-    url = make_url(database_url)
+def _same_backend(archive: Path, manifest: dict[str, Any], url: URL) -> str:
     backend = _backend(url)
     if manifest["backend"] != backend:
         raise BackupError(
             f"{archive} is a {manifest['backend']} backup and this forum uses {backend};"
             " restore into the same kind of database (`forum migrate-to` moves between them)"
         )
-    if backend == "sqlite":
+    return backend
+
+
+def check_restorable(
+    archive: Path, database_url: str, manifest: dict[str, Any], work: Path
+) -> None:
+    """The checks that need more than the manifest, made before anything changes: the
+    backend matches, and an SQLite snapshot passes integrity_check with the manifest's
+    row counts (a PostgreSQL dump is loaded in one transaction and counted after)."""
+    if _same_backend(archive, manifest, make_url(database_url)) == "sqlite":
         _check_sqlite_snapshot(work / SQLITE_FILE, manifest)
+
+
+def restore_archive(
+    archive: Path, database_url: str, instance_path: Path, manifest: dict[str, Any], work: Path
+) -> Restored:
+    """Load a verified archive (see verified_archive and check_restorable) into the
+    database and instance folder. The caller has already checked that the target may be
+    overwritten."""
+    url = make_url(database_url)
+    backend = _same_backend(archive, manifest, url)
+    if backend == "sqlite":
         _restore_sqlite(work / SQLITE_FILE, url)
     else:
         _restore_postgres(work / PG_FILE, url)

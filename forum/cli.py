@@ -313,6 +313,7 @@ def backup(file: Path) -> None:
 def restore(file: Path, force: bool) -> None:
     """Restore a `forum backup` archive into this instance, then migrate and reindex."""
     from forum.backup import BackupError
+    from forum.backup import check_restorable
     from forum.backup import create_backup
     from forum.backup import holds_data
     from forum.backup import pre_restore_path
@@ -323,6 +324,7 @@ def restore(file: Path, force: bool) -> None:
     try:
         with verified_archive(file.resolve()) as (work, manifest):
             _check_revision_known(manifest.get("alembic_revision"))
+            check_restorable(file, url, manifest, work)
             if holds_data(url):
                 if not force:
                     _fail(
