@@ -1,5 +1,5 @@
-"""The `forum` command: init, create-user, serve, demo and maintenance chores (prune,
-trust, reindex, outbox)."""
+"""The `forum` command: init, create-user, serve, demo, backup and restore, and
+maintenance chores (prune, trust, reindex, outbox)."""
 
 from __future__ import annotations
 
@@ -105,6 +105,7 @@ def init() -> None:
 
     with _app_context(_default_base_url("127.0.0.1", _port_from_env())) as app:
         init_migrations(app)
+        _backup_before_migrations(app)
         upgrade(directory=str(MIGRATIONS_PATH))
         click.echo(f"Database is up to date ({db.engine.url.render_as_string()}).")
         _repair_search_index(app)
@@ -117,6 +118,27 @@ def init() -> None:
         click.echo("No admin yet. Open this one-time link (valid 24 hours) to create one:")
         click.echo(f"    {base}/setup/{token}")
         click.echo("Running `forum init` again makes a new link and retires this one.")
+
+
+def _backup_before_migrations(app: Flask) -> None:
+    """A forum with data whose database is behind the code is backed up before migrating."""
+    from alembic.script import ScriptDirectory
+
+    from forum.backup import BackupError
+    from forum.backup import backup_before_migrations
+    from forum.extensions import MIGRATIONS_PATH
+
+    head = ScriptDirectory(str(MIGRATIONS_PATH)).get_current_head()
+    if head is None:
+        return
+    try:
+        saved = backup_before_migrations(
+            str(app.config["SQLALCHEMY_DATABASE_URI"]), Path(app.instance_path), head
+        )
+    except BackupError as exc:
+        _fail(f"cannot back up before migrating ({exc}); nothing was changed")
+    if saved is not None:
+        click.echo(f"Backed up the forum before migrating it: {saved}")
 
 
 def _repair_search_index(app: Flask) -> None:
@@ -273,6 +295,107 @@ def reindex() -> None:
         started = time.monotonic()
         count = rebuild_index(app)
         click.echo(f"indexed {count} posts in {time.monotonic() - started:.1f} s")
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def backup(file: Path) -> None:
+    """Write one archive (mode 0600) with a consistent snapshot of the database, the
+    secret key and the configuration; safe while the forum serves."""
+    from forum.backup import BackupError
+    from forum.backup import create_backup
+
+    url, instance = _database_and_instance()
+    try:
+        summary = create_backup(url, instance, file)
+    except BackupError as exc:
+        _fail(str(exc))
+    click.echo(
+        f"Backed up {summary.rows.get('posts', 0)} posts and"
+        f" {summary.rows.get('users', 0)} members to {summary.path}."
+    )
+    click.echo("The archive holds the secret key: keep it as safe as the server.")
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace a forum that has data (backed up first).")
+def restore(file: Path, force: bool) -> None:
+    """Restore a `forum backup` archive into this instance, then migrate and reindex."""
+    from forum.backup import BackupError
+    from forum.backup import check_restorable
+    from forum.backup import create_backup
+    from forum.backup import holds_data
+    from forum.backup import pre_restore_path
+    from forum.backup import restore_archive
+    from forum.backup import verified_archive
+
+    url, instance = _database_and_instance()
+    try:
+        with verified_archive(file.resolve()) as (work, manifest):
+            _check_revision_known(manifest.get("alembic_revision"))
+            check_restorable(file, url, manifest, work)
+            if holds_data(url):
+                if not force:
+                    _fail(
+                        "this forum already has data; restore with --force to replace it"
+                        " (it is backed up first)"
+                    )
+                saved = create_backup(url, instance, pre_restore_path(instance))
+                click.echo(f"Backed up the current forum to {saved.path}.")
+            restored = restore_archive(file, url, instance, manifest, work)
+    except BackupError as exc:
+        _fail(str(exc))
+    for note in restored.notes:
+        click.echo(f"Note: {note}.")
+    _migrate_and_reindex()
+    click.echo(
+        f"Restored {restored.rows.get('posts', 0)} posts and"
+        f" {restored.rows.get('users', 0)} members from {file}."
+    )
+
+
+def _database_and_instance() -> tuple[str, Path]:
+    """The database URL and instance folder, found as create_app finds them but without
+    its side effects (it would create a secret key before the archive is checked)."""
+    from forum import config
+
+    instance = config.instance_path_from_env()
+    url = config.overrides(instance).get("FORUM_DATABASE_URL")
+    return url or f"sqlite:///{instance / 'forum.db'}", instance
+
+
+def _check_revision_known(revision: str | None) -> None:
+    """Refuse, before anything changes, an archive from a newer forum than this code."""
+    if revision is None:
+        return
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    from forum.extensions import MIGRATIONS_PATH
+
+    try:
+        ScriptDirectory(str(MIGRATIONS_PATH)).get_revision(revision)
+    except CommandError:
+        _fail(
+            f"the archive's database is at migration {revision}, which this version of the"
+            " forum does not know; upgrade the forum's code first"
+        )
+
+
+def _migrate_and_reindex() -> None:
+    """After a restore: bring an older database up to date and rebuild the search index
+    so it holds exactly the restored posts."""
+    from flask_migrate import upgrade
+
+    from forum.extensions import MIGRATIONS_PATH
+    from forum.extensions import init_migrations
+    from forum.search.service import reindex as rebuild_index
+
+    with _app_context(drain=False) as app:
+        init_migrations(app)
+        upgrade(directory=str(MIGRATIONS_PATH))
+        click.echo(f"Search index rebuilt: {rebuild_index(app)} posts.")
 
 
 @main.group("outbox")

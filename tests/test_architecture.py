@@ -109,7 +109,10 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("policy", ("forum.policy", "forum.listings")),
     ("mail and search", ("forum.mail", "forum.search", "forum.throttle")),
     ("services and moderation", ("forum.services", "forum.moderation")),
-    ("chores", ("forum.activity", "forum.demo", "forum.health", "forum.maintenance")),
+    (
+        "chores",
+        ("forum.activity", "forum.backup", "forum.demo", "forum.health", "forum.maintenance"),
+    ),
     ("web", ("forum.blueprints",)),
     ("application", ("forum", "forum.cli")),
 ]
