@@ -308,6 +308,7 @@ def end_other_sessions() -> Response:
 
 
 @bp.post("/account/export")
+@transaction.writes
 def export_data() -> Response:
     """The member's data as a zip (a POST: the form carries the CSRF token)."""
     user = _me()
