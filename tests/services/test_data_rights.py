@@ -21,6 +21,7 @@ from forum.models.sessions import UserSession
 from forum.policy import require_user
 from forum.search import service as search_service
 from forum.services import data_rights
+from forum.services import groups
 from tests import factories
 
 OTHER_EMAIL = "other-private@example.org"
@@ -261,3 +262,19 @@ def test_admin_deletion_is_logged_under_the_tombstone(leaver) -> None:  # noqa: 
     )
     assert entry is not None and entry.target_id == me.id and entry.actor_id == admin.id
     assert "leaverperson" not in entry.data + entry.reason
+
+
+def test_export_leaves_out_a_group_that_removed_the_member(db) -> None:  # noqa: ANN001
+    """A removal holds through the export too: the group's topic and board names are the
+    group's secret now, so the posts the member wrote there are not handed back."""
+    owner = factories.make_user("circleowner")
+    me = factories.make_user("removedone")
+    circle = factories.make_group(secret=True, owner=owner, members=(me,))
+    board = factories.make_board(group=circle, name="LEFT-GROUP-BOARD")
+    factories.make_topic(board, me, title="LEFT-GROUP-TITLE", body="MY-POST-IN-LEFT-GROUP")
+    db.session.commit()
+    groups.remove_member(factories.actor(owner), circle, "removedone")
+    db.session.commit()
+    everything = "\n".join(_unzip(data_rights.export_member_data(factories.actor(me), me)).values())
+    for secret in ("LEFT-GROUP-BOARD", "LEFT-GROUP-TITLE", "MY-POST-IN-LEFT-GROUP", circle.name):
+        assert secret not in everything
