@@ -22,6 +22,15 @@ def log_in(
     return client.post("/login", data={"username": username, "password": password, **extra})
 
 
+CSRF_TOKEN = re.compile(r'name="csrf_token" value="[^"]*"')
+
+
+def without_csrf(html: str) -> str:
+    """The page without its forms' CSRF tokens, which carry the second they were made:
+    two answers compared for sameness may straddle a second."""
+    return CSRF_TOKEN.sub('name="csrf_token"', html)
+
+
 def flat(html: str) -> str:
     """Page text with tags removed and whitespace collapsed, for readable assertions."""
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()

@@ -20,14 +20,14 @@ from forum.services import groups
 from tests import factories
 from tests.blueprints.conftest import flat
 from tests.blueprints.conftest import log_in
+from tests.blueprints.conftest import without_csrf
 
 Clients = Callable[[], FlaskClient]
-CSRF = re.compile(r'name="csrf_token" value="[^"]*"')
 FORGED = "forgedTOKENforgedTOKEN0123456789abcdef"
 
 
 def _body(text: str) -> str:
-    return CSRF.sub('name="csrf_token"', text)
+    return without_csrf(text)
 
 
 def _client(new_client: Clients, user: User) -> FlaskClient:

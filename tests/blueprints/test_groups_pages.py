@@ -26,10 +26,10 @@ from forum.models.users import User
 from tests import factories
 from tests.blueprints.conftest import flat
 from tests.blueprints.conftest import log_in
+from tests.blueprints.conftest import without_csrf
 
 NEW_PASSWORD = "a different long passphrase"
 LAST_OWNER = "A group needs at least one owner: make someone else owner first."
-CSRF = re.compile(r'name="csrf_token" value="[^"]*"')
 # The link names the host the page was asked on (the test client's: localhost).
 LINK = re.compile(r'value="http://localhost/invite/([A-Za-z0-9_-]+)"')
 Clients = Callable[[], FlaskClient]
@@ -45,7 +45,7 @@ LOGIN_NEXT = re.compile(r'/login\?next=[^"]*"')
 def _body(response: TestResponse) -> str:
     """The page without its CSRF token, which carries a timestamp (the log-out form), and
     without the asked-for address echoed in a guest's log-in link."""
-    return LOGIN_NEXT.sub('/login?next=<ASKED>"', CSRF.sub('name="csrf_token"', response.text))
+    return LOGIN_NEXT.sub('/login?next=<ASKED>"', without_csrf(response.text))
 
 
 def _member_client(new_client: Clients, user: User) -> FlaskClient:
