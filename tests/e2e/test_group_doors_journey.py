@@ -15,6 +15,7 @@ from forum.models.groups import Membership
 from forum.models.users import User
 from forum.services import invitations
 from tests import factories
+from tests.e2e.phone import fits
 
 pytestmark = pytest.mark.browser
 
@@ -50,13 +51,8 @@ def _log_out(page: Any) -> None:
     page.get_by_role("button", name="Log out").click()
 
 
-def _fits(page: Any) -> bool:
-    """Nothing wider than the phone's screen (no sideways scrolling)."""
-    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
-
-
 def _shot(page: Any, name: str) -> None:
-    assert _fits(page), name
+    assert fits(page), name
     if _SHOTS:
         page.screenshot(path=f"{_SHOTS}/{name}.png", full_page=True)
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from forum.extensions import db
 from forum.models.posts import Post
 from tests import factories
+from tests.e2e.phone import fits
 
 pytestmark = pytest.mark.browser
 
@@ -43,11 +44,6 @@ def _log_in(page: Any, username: str) -> None:
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 
-def _fits(page: Any) -> bool:
-    """Nothing wider than the phone's screen (no sideways scrolling)."""
-    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
-
-
 def test_member_reports_and_peer_moderator_hides_from_the_queue(
     allotment: dict[str, int], browser_page: Any, live_server: str
 ) -> None:
@@ -67,7 +63,7 @@ def test_member_reports_and_peer_moderator_hides_from_the_queue(
     spam = page.locator("article", has_text=SPAM)
     spam.get_by_role("link", name="Report").click()
     expect(page.get_by_role("heading", name="Report post #2 by watch_seller")).to_be_visible()
-    assert _fits(page)
+    assert fits(page)
     page.get_by_label("Spam", exact=False).check()
     page.get_by_label("Note for the moderators").fill("Posted in three topics today.")
     page.get_by_role("button", name="Send report").click()
@@ -80,11 +76,12 @@ def test_member_reports_and_peer_moderator_hides_from_the_queue(
     expect(page.get_by_role("heading", name="Moderation")).to_be_visible()
     item = page.locator(".queue-item", has_text=SPAM)
     expect(item.get_by_text("Posted in three topics today.")).to_be_visible()
-    assert _fits(page)
+    assert fits(page)
     if _SHOTS:
         page.screenshot(path=f"{_SHOTS}/queue.png", full_page=True)
     item.get_by_role("link", name="Decide").click()
-    assert _fits(page)
+    expect(page.get_by_role("heading", name="Report about post #2")).to_be_visible()
+    assert fits(page)
     if _SHOTS:
         page.screenshot(path=f"{_SHOTS}/report.png", full_page=True)
     page.get_by_label("Hide the post").check()
@@ -97,7 +94,8 @@ def test_member_reports_and_peer_moderator_hides_from_the_queue(
     hidden = page.locator("article", has_text=SPAM)
     expect(hidden.get_by_text("Reason: Advertising")).to_be_visible()
     page.get_by_role("link", name="Moderate topic").click()
-    assert _fits(page)
+    expect(page.get_by_role("heading", name="Moderate this topic")).to_be_visible()
+    assert fits(page)
     if _SHOTS:
         page.screenshot(path=f"{_SHOTS}/topic-moderation.png", full_page=True)
     page.get_by_role("button", name="Log out").click()

@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests import factories
+from tests.e2e.phone import fits
 
 pytestmark = pytest.mark.browser
 
@@ -35,11 +36,6 @@ def _is_guest(page: Any) -> bool:
     return "/login" in page.url
 
 
-def _fits(page: Any) -> bool:
-    """Nothing wider than the phone's screen (no sideways scrolling)."""
-    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
-
-
 def test_a_lost_phone_is_logged_out_from_another_device(
     app: Any, browser_page: Any, live_server: str
 ) -> None:
@@ -62,7 +58,7 @@ def test_a_lost_phone_is_logged_out_from_another_device(
         sessions = laptop.get_by_role("region", name="Where you are logged in")
         expect(sessions.get_by_text("Firefox on Android", exact=True)).to_be_visible()
         expect(sessions.get_by_text("This one", exact=True)).to_be_visible()
-        assert _fits(laptop)
+        assert fits(laptop)
         if _SHOTS:
             Path(_SHOTS).mkdir(parents=True, exist_ok=True)
             laptop.screenshot(path=f"{_SHOTS}/account-sessions.png", full_page=True)

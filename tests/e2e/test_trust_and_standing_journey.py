@@ -16,6 +16,7 @@ from forum.models.groups import Membership
 from forum.models.users import User
 from forum.moderation import sanctions
 from tests import factories
+from tests.e2e.phone import fits
 
 pytestmark = pytest.mark.browser
 
@@ -29,11 +30,6 @@ def _log_in(page: Any, username: str) -> None:
     page.get_by_label("Password").fill(factories.PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
-
-
-def _fits(page: Any) -> bool:
-    """Nothing wider than the phone's screen (no sideways scrolling)."""
-    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
 
 
 def _shot(page: Any, name: str) -> None:
@@ -65,13 +61,13 @@ def test_silenced_member_finds_their_standing_from_not_allowed(
     page.goto(f"/b/{circle['board']}/new")
     expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
     expect(page.get_by_text("You are silenced in this group")).to_be_visible()
-    assert _fits(page)
+    assert fits(page)
     _shot(page, "silenced-not-allowed")
     page.get_by_role("link", name="Your standing").first.click()
     assert page.url.endswith("/account/standing")
     expect(page.get_by_text("Shouting at others.")).to_be_visible()
     expect(page.get_by_text("Appeal").first).to_be_visible()
-    assert _fits(page)
+    assert fits(page)
     _shot(page, "silenced-standing")
 
 
@@ -89,7 +85,7 @@ def test_admin_appoints_a_member_who_never_posted(
     expect(page.get_by_text("quiet_volunteer is now a site moderator.")).to_be_visible()
     page.get_by_role("link", name="quiet_volunteer").click()
     expect(page.get_by_role("heading", name="quiet_volunteer")).to_be_visible()
-    assert _fits(page)
+    assert fits(page)
     _shot(page, "admin-profile-of-quiet-member")
 
 
@@ -101,7 +97,7 @@ def test_owner_grants_a_trust_level_inside_their_group(
     page.goto("/u/heated_member")
     expect(page.get_by_role("heading", name="Trust level inside Tuesday circle")).to_be_visible()
     assert page.get_by_role("heading", name="Site trust level").count() == 0
-    assert _fits(page)
+    assert fits(page)
     _shot(page, "owner-grants-trust")
     page.get_by_label("Trust level in Tuesday circle").select_option("2")
     page.get_by_role("button", name="Save trust level in Tuesday circle").click()
