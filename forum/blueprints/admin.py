@@ -32,6 +32,7 @@ from forum.services import boards as board_service
 from forum.services import data_rights
 from forum.services import groups as group_service
 from forum.services import invitations as invitation_service
+from forum.services import privacy
 from forum.services import settings as settings_service
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -322,3 +323,34 @@ def moderators() -> Page | Response:
     else:
         flash(f"{name} is {'now' if on else 'no longer'} a site moderator.")
     return redirect(url_for("admin.moderators"))
+
+
+def _privacy_page(text: str, errors: dict[str, str], status: int = 200) -> Page:
+    page = privacy.page(context.site_settings())
+    return render_template(
+        "admin/privacy.html",
+        text=text,
+        errors=errors,
+        is_default=page.is_default,
+        default_text=privacy.default_text(),
+    ), status
+
+
+@bp.route("/privacy", methods=["GET", "POST"])
+@transaction.writes
+def privacy_policy() -> Page | Response:
+    """Edit the privacy page; saving an empty text (or "Use the default") restores the default."""
+    actor = context.current_actor()
+    policy.require_admin(actor)
+    if request.method == "GET":
+        return _privacy_page(privacy.page(context.site_settings()).markdown, {})
+    text = "" if "use_default" in request.form else request.form.get("privacy_policy", "")
+    if text.strip() == privacy.default_text().strip():
+        text = ""  # unchanged default: keep following the default as it improves
+    try:
+        settings_service.update_settings(actor, {"privacy_policy": text})
+    except Invalid as exc:
+        transaction.discard()
+        return _privacy_page(text, exc.fields, 400)
+    flash("The privacy page is saved." if text else "The privacy page shows the default text.")
+    return redirect(url_for("pages.privacy_page"))

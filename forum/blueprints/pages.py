@@ -11,6 +11,7 @@ from flask import request
 
 from forum import policy
 from forum.blueprints import context
+from forum.services import privacy
 from forum.services import trust
 
 bp = Blueprint("pages", __name__)
@@ -64,3 +65,9 @@ def trust_page() -> str:
         levels=trust.requirements(context.site_settings()),
         progress=trust.progress(member) if member is not None else None,
     )
+
+
+@bp.get("/privacy")
+def privacy_page() -> str:
+    """What the forum keeps and who sees it: the admins' text or the default."""
+    return render_template("privacy.html", page=privacy.page(context.site_settings()))

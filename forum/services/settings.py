@@ -17,6 +17,8 @@ from forum.extensions import db
 from forum.models.settings import SiteSetting
 from forum.policy import Actor
 from forum.policy import require_admin
+from forum.rendering import TooComplex
+from forum.rendering import render_markdown
 from forum.search import LANGUAGES
 
 REGISTRATION_CHOICES = ("open", "invite_only")
@@ -28,6 +30,8 @@ SEARCH_LANGUAGE_CHOICES = LANGUAGES
 NUMBER_MAX = 100_000
 SITE_NAME_MAX = 80
 SITE_DESCRIPTION_MAX = 500
+# The privacy page's Markdown; "" means the default text (forum/data/privacy.md).
+PRIVACY_POLICY_MAX = 20_000
 
 
 @dataclass(frozen=True)
@@ -118,6 +122,7 @@ DEFAULTS: dict[str, Any] = {
     "registration": "invite_only",
     "guest_access": "none",
     "search_language": "english",
+    "privacy_policy": "",
     **{key: spec.default for key, spec in NUMBER_SETTINGS.items()},
 }
 
@@ -181,7 +186,21 @@ def _validate(key: str, value: Any) -> Any:
         return validation.text(value, key, min_len=1, max_len=SITE_NAME_MAX, label="Site name")
     if key == "site_description":
         return validation.text(value, key, max_len=SITE_DESCRIPTION_MAX, label="Site description")
+    if key == "privacy_policy":
+        return _privacy_policy(value)
     raise Invalid(key, f"Unknown setting {key!r}.")
+
+
+def _privacy_policy(value: Any) -> str:
+    text = validation.text(
+        value, "privacy_policy", max_len=PRIVACY_POLICY_MAX, label="Privacy page"
+    )
+    try:
+        # What members will be shown, checked now: the page never fails to render later.
+        render_markdown(text)
+    except TooComplex as exc:
+        raise Invalid("privacy_policy", exc.message) from None
+    return text
 
 
 def write_settings(changes: dict[str, Any]) -> dict[str, Any]:

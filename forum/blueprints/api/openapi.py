@@ -686,6 +686,16 @@ OPERATIONS: tuple[Operation, ...] = (
         auth="admin",
         body="SettingsChange",
         response="Settings",
+        description='`privacy_policy`: the privacy page\'s Markdown; "" shows the default text.',
+    ),
+    Operation(
+        "get",
+        "/privacy",
+        "The privacy page",
+        tag="settings",
+        auth="optional",
+        response="PrivacyPage",
+        description="For anyone, also where guests may read nothing else.",
     ),
     # --- boards and topics
     Operation(

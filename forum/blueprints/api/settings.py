@@ -1,4 +1,4 @@
-"""Site settings, for admins."""
+"""Site settings, for admins; the privacy page, for anyone."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from forum.blueprints import context
 from forum.blueprints.api import inputs
 from forum.blueprints.api import schemas
 from forum.blueprints.api.blueprint import bp
+from forum.services import privacy
 from forum.services import settings
 
 
@@ -25,3 +26,10 @@ def update_settings() -> Any:
     data = inputs.body(schemas.site.SettingsChange)
     changed = settings.update_settings(context.current_actor(), data)
     return changed
+
+
+@bp.get("/privacy")
+def show_privacy() -> Any:
+    """The privacy page, for anyone (also where guests may read nothing else)."""
+    page = privacy.page(context.site_settings())
+    return {"markdown": page.markdown, "html": str(page.html), "default": page.is_default}

@@ -37,6 +37,7 @@ def _setting_fields(*, answer: bool) -> dict[str, Any]:
     lengths = {
         "site_name": settings.SITE_NAME_MAX,
         "site_description": settings.SITE_DESCRIPTION_MAX,
+        "privacy_policy": settings.PRIVACY_POLICY_MAX,
     }
     for key, default in settings.DEFAULTS.items():
         if key in settings.NUMBER_SETTINGS:
@@ -61,6 +62,12 @@ def _setting_fields(*, answer: bool) -> dict[str, Any]:
 
 Settings = create_model("Settings", __base__=Answer, **_setting_fields(answer=True))
 SettingsChange = create_model("SettingsChange", __base__=Body, **_setting_fields(answer=False))
+
+
+class PrivacyPage(Answer):
+    markdown: Annotated[str, Field(description="The admins' text, or the default text")]
+    html: Annotated[str, Field(description="The Markdown rendered and sanitised")]
+    default: Annotated[bool, Field(description="True while the default text is shown")]
 
 
 class NotificationsRead(Body):
