@@ -16,6 +16,9 @@ from forum.extensions import db
 from forum.models.base import UTCDateTime
 from forum.models.base import utcnow
 
+# Shown instead of a deleted account's tombstone name (`deleted-<id>`) on its kept posts.
+DELETED_MEMBER = "deleted member"
+
 
 class User(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "users"
@@ -85,6 +88,11 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
+
+    @property
+    def shown_name(self) -> str:
+        """The name pages show: "deleted member" for a deleted account's kept posts."""
+        return DELETED_MEMBER if self.is_deleted else self.username
 
     @property
     def url(self) -> str:

@@ -429,7 +429,7 @@ def _load(actor: policy.Actor, hits: Sequence[Any]) -> list[SearchItem]:
                 topic=topic,
                 topic_title=topic.title,
                 board=topic.board,
-                author_name=post.author.username,
+                author_name=post.author.shown_name,
                 created_at=post.created_at,
                 snippet=_safe_snippet(hit.snippet),
                 score=float(hit.score),

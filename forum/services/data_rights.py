@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from datetime import datetime
 from typing import Any
@@ -58,6 +59,7 @@ from forum.models.posts import PostEdit
 from forum.models.posts import PostRevision
 from forum.models.sessions import UserSession
 from forum.models.topics import Topic
+from forum.models.users import DELETED_MEMBER
 from forum.models.users import ApiToken
 from forum.models.users import RecoveryCode
 from forum.models.users import User
@@ -357,13 +359,13 @@ def _forget_private_data(user: User, old_name: str) -> None:
             .values(revision=Topic.revision + 1)
             .execution_options(synchronize_session=False)
         )
-    # Other members' notifications name them ("x replied to you"): the name goes there too.
-    db.session.execute(
-        update(Notification)
-        .where(Notification.text.contains(old_name))
-        .values(text=func.replace(Notification.text, old_name, tombstone_name(user)))
-        .execution_options(synchronize_session=False)
-    )
+    # Other members' notifications name them ("x replied to you"): the name goes there too,
+    # as a whole name only ("ann" leaves "Planning" alone).
+    whole_name = re.compile(rf"(?<![\w-]){re.escape(old_name)}(?![\w-])")
+    for notification in db.session.scalars(
+        select(Notification).where(Notification.text.contains(old_name))
+    ):
+        notification.text = whole_name.sub(DELETED_MEMBER, notification.text)
 
 
 def delete_account(actor: Actor, user: User, *, posts: Any, reason: Any = "") -> None:

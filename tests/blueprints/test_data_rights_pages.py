@@ -120,7 +120,9 @@ def test_after_deletion_the_old_name_finds_nothing(
     topic_page = login_as(other).get(f"/t/{public.id}").get_data(True)
     secret_page = login_as(other).get(f"/t/{secret.id}").get_data(True)
     if posts == "keep":
-        assert "LEAVERWORDS" in topic_page and tombstone in topic_page
+        assert "LEAVERWORDS" in topic_page and tombstone not in topic_page
+        # Kept posts say "deleted member", with no link to a profile that is gone.
+        assert '<span class="author">deleted member</span>' in topic_page
         assert SECRET_TEXT in secret_page
     else:
         assert "LEAVERWORDS" not in topic_page and "A reply by someone staying." in topic_page
