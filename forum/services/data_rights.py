@@ -70,6 +70,7 @@ from forum.policy import erasable_posts
 from forum.policy import erasable_topics
 from forum.policy import moderation_rank
 from forum.policy import require_member
+from forum.policy import visible_notifications
 from forum.policy import visible_posts
 from forum.search import queue as search_queue
 from forum.services import sessions
@@ -101,9 +102,8 @@ def _account(actor: Actor, user: User, posts: list[Post]) -> dict[str, Any]:
         .where(Membership.user_id == user.id)
         .order_by(Membership.id)
     )
-    notifications = db.session.scalars(
-        select(Notification).where(Notification.user_id == user.id).order_by(Notification.id)
-    )
+    # As the notifications page lists them: one about a group that removed them is gone.
+    notifications = db.session.scalars(visible_notifications(actor).order_by(Notification.id))
     flags = db.session.scalars(select(Flag).where(Flag.reporter_id == user.id).order_by(Flag.id))
     visible_ids = {post.id for post in posts}
     reported: list[dict[str, Any]] = []

@@ -13,8 +13,10 @@ Two questions are asked of every response an outsider gets:
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -73,8 +75,19 @@ class Answer:
 
 
 def text_of(response: TestResponse) -> str:
-    """The body as text (bytes that are not UTF-8 shown as replacement characters)."""
-    return response.get_data().decode("utf-8", "replace")
+    """The body as text (bytes that are not UTF-8 shown as replacement characters).
+
+    A zip (a member's data export) is scanned by what it holds: each file's name and
+    text, since compressed bytes would hide any canary from the scan.
+    """
+    data = response.get_data()
+    if response.mimetype != "application/zip":
+        return data.decode("utf-8", "replace")
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return "\n".join(
+            f"{name}\n{archive.read(name).decode('utf-8', 'replace')}"
+            for name in archive.namelist()
+        )
 
 
 def session_of(app: Flask, response: TestResponse) -> dict[str, Any]:

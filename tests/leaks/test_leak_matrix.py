@@ -556,6 +556,22 @@ SURFACES = (
         compare=_unless_admin,
         check=admins_see_no_group(SECRET_USERNAME, profile=True, api=False),
     ),
+    # Issue 12: a member's data export holds their posts, also in secret groups they are
+    # in; an outsider's (a removed member's included) holds nothing of the secret group.
+    Surface(
+        "my data export",
+        _same("/api/v1/me/export"),
+        api=True,
+        shows=(TOPIC_TITLE, POST_BODY, GROUP_NAME),
+        insiders=(SECRET_MEMBER,),
+    ),
+    Surface(
+        "my data export (form)",
+        _same("/account/export"),
+        method="POST",
+        shows=(TOPIC_TITLE, POST_BODY, GROUP_NAME),
+        insiders=(SECRET_MEMBER,),
+    ),
     Surface("groups list", _same("/groups")),
     Surface("group page", _slug("/g/{}"), shows=(GROUP_NAME, BOARD_NAME)),
     Surface(
