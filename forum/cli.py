@@ -398,6 +398,67 @@ def _migrate_and_reindex() -> None:
         click.echo(f"Search index rebuilt: {rebuild_index(app)} posts.")
 
 
+@main.command("migrate-to")
+@click.argument("url")
+def migrate_to(url: str) -> None:
+    """Copy this SQLite forum into an empty PostgreSQL database at URL and verify it
+    (every table's rows and checksum); stop the forum first."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from forum.extensions import init_migrations
+    from forum.transfer import TransferError
+    from forum.transfer import VerificationFailed
+    from forum.transfer import check_urls
+    from forum.transfer import migrate
+    from forum.transfer import report_lines
+
+    source_url, instance = _database_and_instance()
+    try:
+        source, target = check_urls(source_url, url)
+    except TransferError as exc:
+        _fail(str(exc))
+    shown = target.render_as_string(hide_password=True)
+    click.echo(f"Copying {source.database} into {shown} ...")
+    full_target = target.render_as_string(hide_password=False)
+    with _app_context({"FORUM_DATABASE_URL": full_target}, drain=False) as app:
+        init_migrations(app)
+        try:
+            transfer = migrate(source_url, full_target)
+        except VerificationFailed as exc:
+            for line in report_lines(exc.transfer.checks):
+                click.echo(line)
+            _fail(str(exc))
+        except TransferError as exc:
+            _fail(str(exc))
+        except SQLAlchemyError as exc:
+            detail = str(exc.orig if getattr(exc, "orig", None) else exc).strip().splitlines()
+            _fail(
+                f"the copy failed ({exc.__class__.__name__}: {detail[0] if detail else ''});"
+                " nothing was committed"
+            )
+    for line in report_lines(transfer.checks):
+        click.echo(line)
+    rate = transfer.rows / transfer.seconds if transfer.seconds > 0 else 0.0
+    click.echo(
+        f"Verified {len(transfer.checks)} tables: {transfer.rows} rows copied in"
+        f" {transfer.seconds:.1f} s ({rate:,.0f} rows/s), {transfer.sequences} sequences set,"
+        f" schema at migration {transfer.revision}."
+    )
+    click.echo("")
+    click.echo("The PostgreSQL database now holds this forum. Next steps:")
+    click.echo("  1. Keep the forum stopped: the old database must not take writes any more.")
+    click.echo(f"  2. In {instance / 'forum.cfg'} (or wherever it is set now) set")
+    click.echo(f"         FORUM_DATABASE_URL={shown}")
+    if target.password is not None:
+        click.echo("     with the real password in place of ***.")
+    click.echo("  3. Search: for several app servers also set FORUM_SEARCH_BACKEND=postgres;")
+    click.echo("     its index is built in PostgreSQL by `forum init` (step 4) or `forum reindex`.")
+    click.echo("     With one app server FORUM_SEARCH_BACKEND=whoosh may stay: the index in")
+    click.echo("     instance/search/ still fits (every post keeps its id).")
+    click.echo("  4. Run `forum init`, then start the forum: systemctl start forum (or make run).")
+    click.echo(f"  5. Keep {source.database} until you are satisfied; the forum no longer uses it.")
+
+
 @main.group("outbox")
 def outbox_group() -> None:
     """The outbox: mail and search updates waiting to be delivered."""
