@@ -297,7 +297,11 @@ def occupied_tables(conn: Connection) -> list[str]:
 
 def _sqlite_sequences(conn: Connection) -> dict[str, int]:
     """The highest id each AUTOINCREMENT table ever handed out (deleted rows included)."""
-    if "sqlite_sequence" not in inspect(conn).get_table_names():
+    # Not through inspect(): SQLAlchemy leaves SQLite's own tables out of its lists.
+    exists = conn.execute(
+        text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_sequence'")
+    ).scalar()
+    if not exists:
         return {}
     rows = conn.execute(text("SELECT name, seq FROM sqlite_sequence")).all()
     return {str(name): int(seq or 0) for name, seq in rows}
@@ -361,9 +365,7 @@ def _copy_table(
             dst.execute(statement, chunk)
             on_batch(len(chunk))
     for key, column, target in later:
-        dst.execute(
-            update(table).where(table.c[pk_name] == key).values({column: target})
-        )
+        dst.execute(update(table).where(table.c[pk_name] == key).values({column: target}))
     return checksum
 
 
