@@ -431,7 +431,8 @@ def migrate_to(url: str) -> None:
         except TransferError as exc:
             _fail(str(exc))
         except SQLAlchemyError as exc:
-            detail = str(exc.orig if getattr(exc, "orig", None) else exc).strip().splitlines()
+            cause = getattr(exc, "orig", None) or exc
+            detail = str(cause).strip().splitlines()
             _fail(
                 f"the copy failed ({exc.__class__.__name__}: {detail[0] if detail else ''});"
                 " nothing was committed"

@@ -51,9 +51,8 @@ from sqlalchemy import Engine
 from sqlalchemy import Table
 from sqlalchemy import create_engine
 from sqlalchemy import event
-from sqlalchemy import func
-from sqlalchemy import inspect
 from sqlalchemy import insert
+from sqlalchemy import inspect
 from sqlalchemy import select
 from sqlalchemy import text
 from sqlalchemy import update

@@ -80,10 +80,10 @@ def _closed(app: Flask) -> None:
 def seed(url: str, instance: Path) -> dict[str, Any]:
     """A small forum with a row in every table, made through the services."""
     from forum.activity import record_topic_view
+    from forum.models.groups import Role
     from forum.moderation import actions
     from forum.moderation import appeals
     from forum.moderation import sanctions
-    from forum.models.groups import Role
     from forum.services import accounts
     from forum.services import groups
     from forum.services import likes
