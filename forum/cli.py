@@ -447,8 +447,12 @@ def migrate_to(url: str) -> None:
     )
     click.echo("")
     click.echo("The PostgreSQL database now holds this forum. Next steps:")
-    click.echo("  1. Keep the forum stopped: the old database must not take writes any more.")
-    click.echo(f"  2. In {instance / 'forum.cfg'} (or wherever it is set now) set")
+    click.echo("  1. Keep the forum and its timers stopped: the old database takes no more writes.")
+    if "FORUM_DATABASE_URL" in os.environ:
+        click.echo("  2. FORUM_DATABASE_URL is set in the environment (a systemd install: in")
+        click.echo("     /etc/forum/forum.env); change it there to")
+    else:
+        click.echo(f"  2. In {instance / 'forum.cfg'} set")
     click.echo(f"         FORUM_DATABASE_URL={shown}")
     if target.password is not None:
         click.echo("     with the real password in place of ***.")
@@ -456,7 +460,9 @@ def migrate_to(url: str) -> None:
     click.echo("     its index is built in PostgreSQL by `forum init` (step 4) or `forum reindex`.")
     click.echo("     With one app server FORUM_SEARCH_BACKEND=whoosh may stay: the index in")
     click.echo("     instance/search/ still fits (every post keeps its id).")
-    click.echo("  4. Run `forum init`, then start the forum: systemctl start forum (or make run).")
+    click.echo("  4. Run `forum init` (systemd's forum.service runs it on start), then start the")
+    click.echo("     forum: systemctl start forum.service forum-outbox.timer forum-trust.timer")
+    click.echo("     forum-prune.timer (or `make run`).")
     click.echo(f"  5. Keep {source.database} until you are satisfied; the forum no longer uses it.")
 
 
