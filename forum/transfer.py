@@ -447,11 +447,15 @@ def _upgrade_schema(dst: Connection) -> None:
     context with Flask-Migrate bound: migrations/env.py reads its settings)."""
     from alembic import command
     from alembic.config import Config
+    from alembic.util import CommandError
 
     config = Config(str(MIGRATIONS_PATH / "alembic.ini"))
     config.set_main_option("script_location", str(MIGRATIONS_PATH))
     config.attributes["connection"] = dst
-    command.upgrade(config, "head")
+    try:
+        command.upgrade(config, "head")
+    except CommandError as exc:  # e.g. the target names a migration this code lacks
+        raise TransferError(f"the target's schema cannot be migrated: {exc}") from None
 
 
 @dataclass
