@@ -423,7 +423,7 @@ def migrate_to(url: str) -> None:
     with _app_context({"FORUM_DATABASE_URL": full_target}, drain=False) as app:
         init_migrations(app)
         try:
-            transfer = migrate(source_url, full_target)
+            transfer = migrate(source_url, full_target, progress=_copy_progress)
         except VerificationFailed as exc:
             for line in report_lines(exc.transfer.checks):
                 click.echo(line)
@@ -464,6 +464,12 @@ def migrate_to(url: str) -> None:
     click.echo("     forum: systemctl start forum.service forum-outbox.timer forum-trust.timer")
     click.echo("     forum-prune.timer (or `make run`).")
     click.echo(f"  5. Keep {source.database} until you are satisfied; the forum no longer uses it.")
+
+
+def _copy_progress(table: str, rows: int) -> None:
+    """A line now and then while a big table is copied (a million posts take minutes)."""
+    if rows % 100_000 == 0:
+        click.echo(f"  {table}: {rows:,} rows copied ...")
 
 
 @main.group("outbox")

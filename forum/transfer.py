@@ -44,6 +44,7 @@ from datetime import date
 from datetime import datetime
 from datetime import time as dtime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection
@@ -244,6 +245,9 @@ def check_urls(source_url: str, target_url: str) -> tuple[URL, URL]:
         )
     if source.database in (None, "", ":memory:"):
         raise TransferError("this forum's SQLite database is not a file")
+    if not Path(str(source.database)).is_file():
+        # Opening it would create an empty one.
+        raise TransferError(f"there is no SQLite database at {source.database}")
     if target.get_backend_name() != "postgresql":
         raise TransferError(
             f"the target must be PostgreSQL (postgresql+psycopg://user@host/db), not"

@@ -335,6 +335,9 @@ def test_sqlite_target_or_postgres_source_is_refused(monkeypatch, source, tmp_pa
     url, instance = source
     result = run_migrate_to(monkeypatch, url, instance, f"sqlite:///{tmp_path / 'other.db'}")
     assert result.exit_code != 0 and "must be PostgreSQL" in result.output
+    with pytest.raises(transfer.TransferError, match="no SQLite database"):
+        transfer.check_urls(f"sqlite:///{tmp_path / 'none.db'}", "postgresql+psycopg://u@h/b")
+    assert not (tmp_path / "none.db").exists()
     with pytest.raises(transfer.TransferError, match="not SQLite"):
         transfer.check_urls("postgresql+psycopg://u@h/a", "postgresql+psycopg://u@h/b")
 
