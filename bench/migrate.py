@@ -76,9 +76,39 @@ def _migrate(source: Path, admin_url: str, work: Path) -> tuple[float, int, str]
     return seconds, usage.ru_maxrss, stdout.split("\nThe PostgreSQL database")[0]
 
 
+def _multiply_posts(path: Path, times: int) -> int:
+    """Give every topic `times` as many posts (copies numbered after the originals, their
+    replies pointing at the copies); the number of posts then."""
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        span = int(conn.execute(text("SELECT max(id) FROM posts")).scalar_one())
+        numbers = int(conn.execute(text("SELECT max(number) FROM posts")).scalar_one())
+        columns = [row[1] for row in conn.execute(text("PRAGMA table_info(posts)"))]
+        shifted = {
+            "id": "id + :ids",
+            "number": "number + :numbers",
+            "reply_to_id": "reply_to_id + :ids",
+        }
+        chosen = ", ".join(shifted.get(name, name) for name in columns)
+        for copy in range(1, times):
+            conn.execute(
+                text(
+                    f"INSERT INTO posts ({', '.join(columns)}) SELECT {chosen} FROM posts"  # noqa: S608
+                    " WHERE id <= :span"
+                ),
+                {"ids": copy * span, "numbers": copy * numbers, "span": span},
+            )
+        count = int(conn.execute(text("SELECT count(*) FROM posts")).scalar_one())
+    engine.dispose()
+    return count
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--admin-url", default="postgresql+psycopg://postgres@127.0.0.1/postgres")
+    parser.add_argument(
+        "--times", type=int, default=1, help="copy fill.py's posts this many times (memory check)"
+    )
     args = parser.parse_args(argv)
     source_url = f"sqlite:///{fill.DEFAULT_DB}"
     fill.build_or_reuse(source_url, fill.default_manifest(source_url))
@@ -93,10 +123,11 @@ def main(argv: list[str] | None = None) -> int:
         small_seconds, small_rss, _ = _migrate(small, args.admin_url, work)
         big = work / "bench.db"
         shutil.copy(fill.DEFAULT_DB, big)
+        posts = _multiply_posts(big, args.times)
         seconds, rss, output = _migrate(big, args.admin_url, work)
     print(output)
     print(f"empty forum: {small_seconds:.1f} s wall, peak RSS {small_rss / 1024:.0f} MiB")
-    print(f"40,000 posts: {seconds:.1f} s wall, peak RSS {rss / 1024:.0f} MiB")
+    print(f"{posts:,} posts: {seconds:.1f} s wall, peak RSS {rss / 1024:.0f} MiB")
     return 0
 
 
