@@ -398,6 +398,80 @@ def _migrate_and_reindex() -> None:
         click.echo(f"Search index rebuilt: {rebuild_index(app)} posts.")
 
 
+@main.command("migrate-to")
+@click.argument("url")
+def migrate_to(url: str) -> None:
+    """Copy this SQLite forum into an empty PostgreSQL database at URL and verify it
+    (every table's rows and checksum); stop the forum first."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from forum.extensions import init_migrations
+    from forum.transfer import TransferError
+    from forum.transfer import VerificationFailed
+    from forum.transfer import check_urls
+    from forum.transfer import migrate
+    from forum.transfer import report_lines
+
+    source_url, instance = _database_and_instance()
+    try:
+        source, target = check_urls(source_url, url)
+    except TransferError as exc:
+        _fail(str(exc))
+    shown = target.render_as_string(hide_password=True)
+    click.echo(f"Copying {source.database} into {shown} ...")
+    full_target = target.render_as_string(hide_password=False)
+    with _app_context({"FORUM_DATABASE_URL": full_target}, drain=False) as app:
+        init_migrations(app)
+        try:
+            transfer = migrate(source_url, full_target, progress=_copy_progress)
+        except VerificationFailed as exc:
+            for line in report_lines(exc.transfer.checks):
+                click.echo(line)
+            _fail(str(exc))
+        except TransferError as exc:
+            _fail(str(exc))
+        except SQLAlchemyError as exc:
+            cause = getattr(exc, "orig", None) or exc
+            detail = str(cause).strip().splitlines()
+            _fail(
+                f"the copy failed ({exc.__class__.__name__}: {detail[0] if detail else ''});"
+                " nothing was committed"
+            )
+    for line in report_lines(transfer.checks):
+        click.echo(line)
+    rate = transfer.rows / transfer.seconds if transfer.seconds > 0 else 0.0
+    click.echo(
+        f"Verified {len(transfer.checks)} tables: {transfer.rows} rows copied in"
+        f" {transfer.seconds:.1f} s ({rate:,.0f} rows/s), {transfer.sequences} sequences set,"
+        f" schema at migration {transfer.revision}."
+    )
+    click.echo("")
+    click.echo("The PostgreSQL database now holds this forum. Next steps:")
+    click.echo("  1. Keep the forum and its timers stopped: the old database takes no more writes.")
+    if "FORUM_DATABASE_URL" in os.environ:
+        click.echo("  2. FORUM_DATABASE_URL is set in the environment (a systemd install: in")
+        click.echo("     /etc/forum/forum.env); change it there to")
+    else:
+        click.echo(f"  2. In {instance / 'forum.cfg'} set")
+    click.echo(f"         FORUM_DATABASE_URL={shown}")
+    if target.password is not None:
+        click.echo("     with the real password in place of ***.")
+    click.echo("  3. Search: for several app servers also set FORUM_SEARCH_BACKEND=postgres;")
+    click.echo("     its index is built in PostgreSQL by `forum init` (step 4) or `forum reindex`.")
+    click.echo("     With one app server FORUM_SEARCH_BACKEND=whoosh may stay: the index in")
+    click.echo("     instance/search/ still fits (every post keeps its id).")
+    click.echo("  4. Run `forum init` (systemd's forum.service runs it on start), then start the")
+    click.echo("     forum: systemctl start forum.service forum-outbox.timer forum-trust.timer")
+    click.echo("     forum-prune.timer (or `make run`).")
+    click.echo(f"  5. Keep {source.database} until you are satisfied; the forum no longer uses it.")
+
+
+def _copy_progress(table: str, rows: int) -> None:
+    """A line now and then while a big table is copied (a million posts take minutes)."""
+    if rows % 100_000 == 0:
+        click.echo(f"  {table}: {rows:,} rows copied ...")
+
+
 @main.group("outbox")
 def outbox_group() -> None:
     """The outbox: mail and search updates waiting to be delivered."""

@@ -106,6 +106,18 @@ def run_migrations_online():
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 
+    shared = config.attributes.get("connection")
+    if shared is not None:
+        # A caller's connection, already inside its transaction (`forum migrate-to`:
+        # the schema and the copied rows commit together, or not at all). Alembic
+        # leaves an external transaction open for the caller to end.
+        context.configure(
+            connection=shared, target_metadata=get_metadata(), **conf_args
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+
     connectable = get_engine()
 
     with connectable.connect() as connection:
