@@ -52,6 +52,22 @@ def _drain_outbox(app: Flask) -> None:
         )
 
 
+@contextmanager
+def _periodic_job(name: str, command: str) -> Iterator[Flask | None]:
+    """An app context for a job the timers start on every app server, holding the job's
+    lock (forum.jobs) while it runs; None if the job is running already, here or on
+    another server: the command then says so and exits 0, as nothing is wrong."""
+    from forum import jobs
+
+    with _app_context(drain=False) as app, jobs.once(name) as got:
+        if not got:
+            click.echo(f"`forum {command}` is already running (here or on another server).")
+            yield None
+            return
+        yield app
+        _drain_outbox(app)
+
+
 def _fail(message: str) -> None:
     raise click.ClickException(message)
 
@@ -262,7 +278,9 @@ def prune() -> None:
     from forum.maintenance import prune_sessions
     from forum.maintenance import prune_throttle_events
 
-    with _app_context():
+    with _periodic_job("prune", "prune") as app:
+        if app is None:
+            return
         click.echo(f"Deleted {prune_throttle_events()} old throttle entries.")
         click.echo(f"Deleted {prune_sessions()} ended or expired sessions.")
         click.echo(f"Deleted {prune_idle_api_tokens()} API tokens unused for too long.")
@@ -274,7 +292,9 @@ def trust() -> None:
     from forum.extensions import db
     from forum.services.trust import recompute_all
 
-    with _app_context():
+    with _periodic_job("trust", "trust") as app:
+        if app is None:
+            return
         # Committed batch by batch: no single transaction holds the write lock for long.
         counts = recompute_all(after_batch=db.session.commit)
         db.session.commit()
@@ -431,7 +451,9 @@ def outbox_drain(retry: bool, budget: int) -> None:
     """Deliver what is due (for cron or a systemd timer); fails if a delivery failed."""
     from forum import outbox
 
-    with _app_context() as app:
+    with _periodic_job("outbox-drain", "outbox drain") as app:
+        if app is None:
+            return
         if retry:
             click.echo(f"{outbox.retry()} rows made due now")
         result = outbox.drain_all(app, budget_seconds=float(budget))

@@ -111,7 +111,14 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("services and moderation", ("forum.services", "forum.moderation")),
     (
         "chores",
-        ("forum.activity", "forum.backup", "forum.demo", "forum.health", "forum.maintenance"),
+        (
+            "forum.activity",
+            "forum.backup",
+            "forum.demo",
+            "forum.health",
+            "forum.jobs",
+            "forum.maintenance",
+        ),
     ),
     ("web", ("forum.blueprints",)),
     ("application", ("forum", "forum.cli")),
