@@ -108,22 +108,47 @@ def main() -> None:
     """Run and look after the forum."""
 
 
+DIFFERENT_KEY_MESSAGE = (
+    "this server's secret key is not the one this forum's database was set up with."
+    " Every app server needs the same key: copy instance/secret_key (mode 0600) from the"
+    " server where `forum init` first ran, or set the same FORUM_SECRET_KEY on each."
+    " If the old key is lost for good, `forum init --accept-new-secret-key` takes this"
+    " one: every member is logged out and recovery codes made before stop working."
+)
+
+
 @main.command()
-def init() -> None:
+@click.option(
+    "--accept-new-secret-key",
+    is_flag=True,
+    help="Take this server's secret key although the database was set up with another.",
+)
+def init(accept_new_secret_key: bool) -> None:
     """Create or upgrade the database; print the first admin's set-up link if needed."""
     from flask_migrate import upgrade
 
+    from forum import jobs
     from forum.extensions import MIGRATIONS_PATH
     from forum.extensions import db
     from forum.extensions import init_migrations
     from forum.services.setup import create_setup_token
     from forum.services.setup import has_admin
+    from forum.services.setup import secret_key_matches
 
-    with _app_context(_default_base_url("127.0.0.1", _port_from_env())) as app:
+    with (
+        _app_context(_default_base_url("127.0.0.1", _port_from_env())) as app,
+        # Every server runs `forum init` before it starts (ExecStartPre): two restarted
+        # together after an upgrade take turns, and the second finds the work done.
+        jobs.once("init", wait=True),
+    ):
         init_migrations(app)
         _backup_before_migrations(app)
         upgrade(directory=str(MIGRATIONS_PATH))
         click.echo(f"Database is up to date ({db.engine.url.render_as_string()}).")
+        if not secret_key_matches(str(app.secret_key), accept_new=accept_new_secret_key):
+            _fail(DIFFERENT_KEY_MESSAGE)
+        db.session.commit()
+        _warn_about_a_local_index(app)
         _repair_search_index(app)
         if has_admin():
             return
@@ -134,6 +159,16 @@ def init() -> None:
         click.echo("No admin yet. Open this one-time link (valid 24 hours) to create one:")
         click.echo(f"    {base}/setup/{token}")
         click.echo("Running `forum init` again makes a new link and retires this one.")
+
+
+def _warn_about_a_local_index(app: Flask) -> None:
+    """Say so when a forum set up for several app servers searches a local index."""
+    if app.config.get("FORUM_REDIS_URL") and app.config["FORUM_SEARCH_BACKEND"] == "whoosh":
+        click.echo(
+            "Note: FORUM_REDIS_URL is set (for several app servers?) but search uses Whoosh,"
+            " an index on this machine only; with more than one app server set"
+            " FORUM_SEARCH_BACKEND=postgres (see the README, Two app servers)."
+        )
 
 
 def _backup_before_migrations(app: Flask) -> None:

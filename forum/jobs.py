@@ -21,8 +21,11 @@ On SQLite (one machine) the lock is `fcntl.flock` on `<instance>/locks/<name>.lo
 the kernel drops it when the holder's file is closed, which a process that dies does
 too.
 
-The lock is never waited for: a job that finds it taken has nothing to do, since the
-holder is doing the same work now.
+A periodic job never waits for the lock: finding it taken, it has nothing to do, since
+the holder is doing the same work now. `forum init` (ExecStartPre of every server's
+forum.service) waits instead (`wait=True`): two servers restarted together after an
+upgrade must not run the migrations at the same time, and the second may start only
+once the first has finished them (it then finds the database up to date).
 """
 
 from __future__ import annotations
@@ -61,11 +64,17 @@ def _check_name(name: str) -> None:
 
 @contextmanager
 def once(
-    name: str, *, database_url: str | None = None, instance_path: Path | None = None
+    name: str,
+    *,
+    wait: bool = False,
+    database_url: str | None = None,
+    instance_path: Path | None = None,
 ) -> Iterator[bool]:
     """Hold job `name`'s lock while the block runs; yields False (and holds nothing) if
-    another process, here or on another server, holds it. The database and instance
-    folder default to the current app's."""
+    another process, here or on another server, holds it. With `wait`, waits for it
+    instead and always yields True: for work that must be done before going on, once
+    at a time (`forum init` migrating the database). The database and instance folder
+    default to the current app's."""
     _check_name(name)
     if database_url is None or instance_path is None:
         from flask import current_app
@@ -73,15 +82,15 @@ def once(
         database_url = database_url or str(current_app.config["SQLALCHEMY_DATABASE_URI"])
         instance_path = instance_path or Path(current_app.instance_path)
     if make_url(database_url).get_backend_name() == "postgresql":
-        with _advisory_lock(database_url, name) as got:
+        with _advisory_lock(database_url, name, wait) as got:
             yield got
     else:
-        with _file_lock(instance_path / LOCKS_FOLDER / f"{name}.lock") as got:
+        with _file_lock(instance_path / LOCKS_FOLDER / f"{name}.lock", wait) as got:
             yield got
 
 
 @contextmanager
-def _advisory_lock(database_url: str, name: str) -> Iterator[bool]:
+def _advisory_lock(database_url: str, name: str, wait: bool) -> Iterator[bool]:
     # A connection of its own, not from the app's pool: a pooled connection returned
     # with the lock still held would keep it for whoever borrowed it next, and closing
     # this one ends the session, which releases the lock whatever happened meanwhile.
@@ -94,9 +103,12 @@ def _advisory_lock(database_url: str, name: str) -> Iterator[bool]:
     try:
         key = lock_key(name)
         with engine.connect() as conn:
-            got = bool(
-                conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar()
-            )
+            if wait:
+                conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+                got = True
+            else:
+                taken = conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key})
+                got = bool(taken.scalar())
             conn.commit()  # hold no transaction open for the job's whole run
             try:
                 yield got
@@ -119,12 +131,12 @@ def _unlock(conn: Connection, key: int) -> None:
 
 
 @contextmanager
-def _file_lock(path: Path) -> Iterator[bool]:
+def _file_lock(path: Path, wait: bool) -> Iterator[bool]:
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
             got = True
         except BlockingIOError:
             got = False
