@@ -510,7 +510,14 @@ UNITS = (
 
 
 def render_units(
-    *, root: Path, forum: Path, user: str, env_file: Path, port: int, workers: int
+    *,
+    root: Path,
+    forum: Path,
+    user: str,
+    env_file: Path,
+    port: int,
+    workers: int,
+    host: str = "127.0.0.1",
 ) -> dict[str, str]:
     """deploy/systemd's unit files with this install's paths, user and port filled in."""
     values = {
@@ -518,6 +525,7 @@ def render_units(
         "@FORUM@": str(forum),
         "@USER@": user,
         "@ENV_FILE@": str(env_file),
+        "@HOST@": host,
         "@PORT@": str(port),
         "@WORKERS@": str(workers),
     }
@@ -533,6 +541,13 @@ def render_units(
 @main.command("install-systemd")
 @click.option("--user", default="forum", show_default=True, help="The system user to run as.")
 @click.option("--domain", default="forum.example.org", show_default=True)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="The address gunicorn listens on: this machine's private address when the proxy"
+    " runs on another machine (several app servers).",
+)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
 @click.option(
@@ -549,7 +564,14 @@ def render_units(
 )
 @click.option("--write", is_flag=True, help="Write the files (as root) instead of printing them.")
 def install_systemd(
-    user: str, domain: str, port: int, workers: int, env_file: Path, unit_dir: Path, write: bool
+    user: str,
+    domain: str,
+    host: str,
+    port: int,
+    workers: int,
+    env_file: Path,
+    unit_dir: Path,
+    write: bool,
 ) -> None:
     """The systemd units for this install: gunicorn on 127.0.0.1 and the periodic jobs'
     timers (outbox every 5 minutes, trust and prune daily). Prints them; with --write (as
@@ -561,6 +583,7 @@ def install_systemd(
         env_file=env_file,
         port=port,
         workers=workers,
+        host=host,
     )
     settings = (DEPLOY_PATH / "systemd" / "forum.env").read_text().replace("@DOMAIN@", domain)
     if not write:

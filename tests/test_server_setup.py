@@ -152,3 +152,14 @@ def test_init_waits_while_another_server_runs_it_then_finds_the_work_done(empty_
                 second.communicate()
     assert second.returncode == 0, output
     assert "Database is up to date" in output
+
+
+# --- the units of a second server -----------------------------------------------------
+
+
+def test_install_systemd_serves_on_a_private_address_for_a_proxy_on_another_machine():
+    result = CliRunner().invoke(main, ["install-systemd", "--host", "10.0.0.12"])
+    assert result.exit_code == 0, result.output
+    assert "serve --host 10.0.0.12 --port 8000 --workers 2\n" in result.output
+    default = CliRunner().invoke(main, ["install-systemd"])
+    assert "serve --host 127.0.0.1 --port 8000 --workers 2\n" in default.output
