@@ -16,6 +16,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -104,6 +105,9 @@ def _start_server(env: dict[str, str], instance: Path, port: int) -> subprocess.
                 *_NO_CONTROL_SOCKET,
                 "--bind",
                 f"127.0.0.1:{port}",
+                # Which server answered what (test_caddy_...); the forum keeps no access log.
+                "--access-logfile",
+                str(instance.parent / f"access-{port}.log"),
                 "wsgi:app",
             ],
             cwd=ROOT,
@@ -126,11 +130,17 @@ def _stop(*processes: subprocess.Popen[bytes]) -> None:
 
 @dataclass
 class Forum:
-    """The two servers' ports, and the Redis both use."""
+    """The two servers' ports, the Redis both use, and the folder of their logs."""
 
     a: int
     b: int
     redis: Any
+    root: Path
+
+    def requests_seen(self, port: int, request_line: str) -> int:
+        """How many requests with this request line the server on `port` answered."""
+        log = self.root / f"access-{port}.log"
+        return log.read_text().count(f'"{request_line} HTTP/1.1"')
 
 
 @pytest.fixture(scope="module")
@@ -146,6 +156,7 @@ def forum(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Forum]:
             "FORUM_SECRET_KEY": secrets.token_urlsafe(32),
             "FORUM_BASE_URL": "http://forum.example",
             "FORUM_RATELIMITS": "on",
+            "FORUM_TRUSTED_PROXIES": "127.0.0.1",
             "PYTHONPATH": str(ROOT),
         }
         # Set up as the README says: `forum init` on one server, then the accounts.
@@ -160,7 +171,7 @@ def forum(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Forum]:
         try:
             for server, port in zip(servers, ports, strict=True):
                 _wait_until_serving(port, server, root / f"gunicorn-{port}.log")
-            yield Forum(*ports, redis=redis_client)
+            yield Forum(*ports, redis=redis_client, root=root)
         finally:
             _stop(*servers)
             _delete_forum_keys(redis_client)
@@ -213,6 +224,7 @@ class Browser:
 
     cookies: dict[str, str] = field(default_factory=dict)
     token: str | None = None
+    host: str = "forum.example"
 
     def request(
         self,
@@ -223,7 +235,7 @@ class Browser:
         body: Any = None,
         form: dict[str, str] | None = None,
     ) -> Answer:
-        headers = {"Host": "forum.example"}
+        headers = {"Host": self.host}
         data: bytes | None = None
         if body is not None:
             data = json.dumps(body).encode()
@@ -456,3 +468,66 @@ def test_the_api_flow_alternating_servers_behaves_as_one(forum):
     assert dana.api(a, "DELETE", "/groups/harbour/members/dana").status == 204
     assert dana.api(b, "GET", f"/topics/{topic_id}").status == 404
     assert dana.api(a, "GET", "/search?q=lantern").json()["total"] == 0
+
+
+# --- behind the documented Caddy ------------------------------------------------------
+
+
+def _caddyfile(proxy_port: int, a: int, b: int) -> str:
+    """deploy/Caddyfile.two-servers on loopback: plain HTTP, no admin endpoint."""
+    text = (ROOT / "deploy" / "Caddyfile.two-servers").read_text()
+    adapted = (
+        text.replace("{\n\tservers {", "{\n\tadmin off\n\tservers {", 1)
+        .replace("forum.example.org {", f"http://127.0.0.1:{proxy_port} {{", 1)
+        .replace(
+            "reverse_proxy 10.0.0.11:8000 10.0.0.12:8000",
+            f"reverse_proxy 127.0.0.1:{a} 127.0.0.1:{b}",
+            1,
+        )
+    )
+    assert str(a) in adapted and str(b) in adapted and "admin off" in adapted
+    return adapted
+
+
+def test_caddy_in_front_sends_one_members_requests_to_both_servers(forum, tmp_path):
+    caddy = shutil.which("caddy")
+    if caddy is None:
+        pytest.skip("caddy is not installed (Debian package `caddy`; .ci/run installs it)")
+    port = free_port()
+    config = tmp_path / "Caddyfile"
+    config.write_text(_caddyfile(port, forum.a, forum.b))
+    log = tmp_path / "caddy.log"
+    with log.open("wb") as out:
+        proxy = subprocess.Popen(  # noqa: S603 - the proxy found on PATH
+            [caddy, "run", "--adapter", "caddyfile", "--config", str(config)],
+            env={
+                **os.environ,
+                "HOME": str(tmp_path),
+                "XDG_DATA_HOME": str(tmp_path / "data"),
+                "XDG_CONFIG_HOME": str(tmp_path / "config"),
+            },
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        _wait_until_serving(port, proxy, log)
+        browser = Browser(host=f"127.0.0.1:{port}")  # the site's address in the Caddyfile
+        login = _csrf(browser.request(port, "GET", "/login"))
+        answer = browser.request(
+            port,
+            "POST",
+            "/login",
+            form={"csrf_token": login, "username": "alice", "password": PASSWORD, "next": "/"},
+        )
+        assert answer.status == 302, answer.text
+        before = [forum.requests_seen(p, "GET /account") for p in (forum.a, forum.b)]
+        for _ in range(6):
+            page = browser.request(port, "GET", "/account")
+            assert page.status == 200 and "alice" in page.text
+        after = [forum.requests_seen(p, "GET /account") for p in (forum.a, forum.b)]
+        served = [n - m for n, m in zip(after, before, strict=True)]
+        # Round robin (with Caddy's own health checks in between): both servers answered.
+        assert sum(served) == 6 and min(served) >= 1, served
+    finally:
+        _stop(proxy)
