@@ -163,3 +163,25 @@ def test_install_systemd_serves_on_a_private_address_for_a_proxy_on_another_mach
     assert "serve --host 10.0.0.12 --port 8000 --workers 2\n" in result.output
     default = CliRunner().invoke(main, ["install-systemd"])
     assert "serve --host 127.0.0.1 --port 8000 --workers 2\n" in default.output
+
+
+def test_caddy_accepts_the_two_servers_caddyfile(tmp_path):
+    caddy = shutil.which("caddy")
+    if caddy is None:
+        pytest.skip("caddy is not installed (Debian package `caddy`; .ci/run installs it)")
+    result = subprocess.run(  # noqa: S603 - the proxy found on PATH
+        [
+            caddy,
+            "validate",
+            "--adapter",
+            "caddyfile",
+            "--config",
+            str(ROOT / "deploy" / "Caddyfile.two-servers"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Valid configuration" in result.stdout + result.stderr
