@@ -52,6 +52,22 @@ def _drain_outbox(app: Flask) -> None:
         )
 
 
+@contextmanager
+def _periodic_job(name: str, command: str) -> Iterator[Flask | None]:
+    """An app context for a job the timers start on every app server, holding the job's
+    lock (forum.jobs) while it runs; None if the job is running already, here or on
+    another server: the command then says so and exits 0, as nothing is wrong."""
+    from forum import jobs
+
+    with _app_context(drain=False) as app, jobs.once(name) as got:
+        if not got:
+            click.echo(f"`forum {command}` is already running (here or on another server).")
+            yield None
+            return
+        yield app
+        _drain_outbox(app)
+
+
 def _fail(message: str) -> None:
     raise click.ClickException(message)
 
@@ -92,22 +108,47 @@ def main() -> None:
     """Run and look after the forum."""
 
 
+DIFFERENT_KEY_MESSAGE = (
+    "this server's secret key is not the one this forum's database was set up with."
+    " Every app server needs the same key: copy instance/secret_key (mode 0600) from the"
+    " server where `forum init` first ran, or set the same FORUM_SECRET_KEY on each."
+    " If the old key is lost for good, `forum init --accept-new-secret-key` takes this"
+    " one: every member is logged out and recovery codes made before stop working."
+)
+
+
 @main.command()
-def init() -> None:
+@click.option(
+    "--accept-new-secret-key",
+    is_flag=True,
+    help="Take this server's secret key although the database was set up with another.",
+)
+def init(accept_new_secret_key: bool) -> None:
     """Create or upgrade the database; print the first admin's set-up link if needed."""
     from flask_migrate import upgrade
 
+    from forum import jobs
     from forum.extensions import MIGRATIONS_PATH
     from forum.extensions import db
     from forum.extensions import init_migrations
     from forum.services.setup import create_setup_token
     from forum.services.setup import has_admin
+    from forum.services.setup import secret_key_matches
 
-    with _app_context(_default_base_url("127.0.0.1", _port_from_env())) as app:
+    with (
+        _app_context(_default_base_url("127.0.0.1", _port_from_env())) as app,
+        # Every server runs `forum init` before it starts (ExecStartPre): two restarted
+        # together after an upgrade take turns, and the second finds the work done.
+        jobs.once("init", wait=True),
+    ):
         init_migrations(app)
         _backup_before_migrations(app)
         upgrade(directory=str(MIGRATIONS_PATH))
         click.echo(f"Database is up to date ({db.engine.url.render_as_string()}).")
+        if not secret_key_matches(str(app.secret_key), accept_new=accept_new_secret_key):
+            _fail(DIFFERENT_KEY_MESSAGE)
+        db.session.commit()
+        _warn_about_a_local_index(app)
         _repair_search_index(app)
         if has_admin():
             return
@@ -118,6 +159,16 @@ def init() -> None:
         click.echo("No admin yet. Open this one-time link (valid 24 hours) to create one:")
         click.echo(f"    {base}/setup/{token}")
         click.echo("Running `forum init` again makes a new link and retires this one.")
+
+
+def _warn_about_a_local_index(app: Flask) -> None:
+    """Say so when a forum set up for several app servers searches a local index."""
+    if app.config.get("FORUM_REDIS_URL") and app.config["FORUM_SEARCH_BACKEND"] == "whoosh":
+        click.echo(
+            "Note: FORUM_REDIS_URL is set (for several app servers?) but search uses Whoosh,"
+            " an index on this machine only; with more than one app server set"
+            " FORUM_SEARCH_BACKEND=postgres (see the README, Two app servers)."
+        )
 
 
 def _backup_before_migrations(app: Flask) -> None:
@@ -262,7 +313,9 @@ def prune() -> None:
     from forum.maintenance import prune_sessions
     from forum.maintenance import prune_throttle_events
 
-    with _app_context():
+    with _periodic_job("prune", "prune") as app:
+        if app is None:
+            return
         click.echo(f"Deleted {prune_throttle_events()} old throttle entries.")
         click.echo(f"Deleted {prune_sessions()} ended or expired sessions.")
         click.echo(f"Deleted {prune_idle_api_tokens()} API tokens unused for too long.")
@@ -274,7 +327,9 @@ def trust() -> None:
     from forum.extensions import db
     from forum.services.trust import recompute_all
 
-    with _app_context():
+    with _periodic_job("trust", "trust") as app:
+        if app is None:
+            return
         # Committed batch by batch: no single transaction holds the write lock for long.
         counts = recompute_all(after_batch=db.session.commit)
         db.session.commit()
@@ -505,7 +560,9 @@ def outbox_drain(retry: bool, budget: int) -> None:
     """Deliver what is due (for cron or a systemd timer); fails if a delivery failed."""
     from forum import outbox
 
-    with _app_context() as app:
+    with _periodic_job("outbox-drain", "outbox drain") as app:
+        if app is None:
+            return
         if retry:
             click.echo(f"{outbox.retry()} rows made due now")
         result = outbox.drain_all(app, budget_seconds=float(budget))
@@ -527,7 +584,14 @@ UNITS = (
 
 
 def render_units(
-    *, root: Path, forum: Path, user: str, env_file: Path, port: int, workers: int
+    *,
+    root: Path,
+    forum: Path,
+    user: str,
+    env_file: Path,
+    port: int,
+    workers: int,
+    host: str = "127.0.0.1",
 ) -> dict[str, str]:
     """deploy/systemd's unit files with this install's paths, user and port filled in."""
     values = {
@@ -535,6 +599,7 @@ def render_units(
         "@FORUM@": str(forum),
         "@USER@": user,
         "@ENV_FILE@": str(env_file),
+        "@HOST@": host,
         "@PORT@": str(port),
         "@WORKERS@": str(workers),
     }
@@ -550,6 +615,13 @@ def render_units(
 @main.command("install-systemd")
 @click.option("--user", default="forum", show_default=True, help="The system user to run as.")
 @click.option("--domain", default="forum.example.org", show_default=True)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="The address gunicorn listens on: this machine's private address when the proxy"
+    " runs on another machine (several app servers).",
+)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
 @click.option(
@@ -566,7 +638,14 @@ def render_units(
 )
 @click.option("--write", is_flag=True, help="Write the files (as root) instead of printing them.")
 def install_systemd(
-    user: str, domain: str, port: int, workers: int, env_file: Path, unit_dir: Path, write: bool
+    user: str,
+    domain: str,
+    host: str,
+    port: int,
+    workers: int,
+    env_file: Path,
+    unit_dir: Path,
+    write: bool,
 ) -> None:
     """The systemd units for this install: gunicorn on 127.0.0.1 and the periodic jobs'
     timers (outbox every 5 minutes, trust and prune daily). Prints them; with --write (as
@@ -578,6 +657,7 @@ def install_systemd(
         env_file=env_file,
         port=port,
         workers=workers,
+        host=host,
     )
     settings = (DEPLOY_PATH / "systemd" / "forum.env").read_text().replace("@DOMAIN@", domain)
     if not write:

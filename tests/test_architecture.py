@@ -116,6 +116,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "forum.backup",
             "forum.demo",
             "forum.health",
+            "forum.jobs",
             "forum.maintenance",
             "forum.transfer",
         ),

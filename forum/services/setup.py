@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import secrets
 from datetime import datetime
@@ -22,6 +23,10 @@ from forum.services.settings import write_settings
 
 TOKEN_KEY = "_setup_token"  # noqa: S105 - a settings key, not a secret
 TOKEN_LIFETIME = timedelta(days=1)
+# A keyed hash of a fixed text under the secret key the database was set up with: it
+# tells whether a server has that key without storing the key (see secret_key_matches).
+KEY_CHECK_KEY = "_secret_key_check"
+_KEY_CHECK_TEXT = b"forum: the secret key every app server of this forum shares"
 
 
 def has_admin() -> bool:
@@ -87,3 +92,28 @@ def complete_setup(
         db.session.delete(row)
     db.session.flush()
     return user
+
+
+def _key_check(secret: str) -> str:
+    return hmac.new(secret.encode(), _KEY_CHECK_TEXT, hashlib.sha256).hexdigest()
+
+
+def secret_key_matches(secret: str, *, accept_new: bool = False) -> bool:
+    """True if `secret` is the key the database was set up with (recorded the first time
+    asked, and replaced when `accept_new`); False if it is another.
+
+    Sessions, CSRF tokens, login throttles and members' recovery codes all hang on the
+    key: a second app server, or a server whose key file was lost, that made a key of its
+    own would log members out on every other request and lock out for good the members
+    who have no e-mail address and rely on their recovery codes.
+    """
+    check = _key_check(secret)
+    row = db.session.get(SiteSetting, KEY_CHECK_KEY)
+    if row is None:
+        db.session.add(SiteSetting(key=KEY_CHECK_KEY, value=check))
+    elif not hmac.compare_digest(row.value, check):
+        if not accept_new:
+            return False
+        row.value = check
+    db.session.flush()
+    return True
