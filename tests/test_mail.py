@@ -58,6 +58,14 @@ def test_mail_goes_to_the_log_without_a_mail_url(app, caplog):
     assert _mail_rows() == []
 
 
+def test_outside_tests_logged_mail_is_not_kept_in_memory(app, monkeypatch):
+    # A long-running worker would otherwise hold every reset link it ever logged.
+    monkeypatch.setattr(app, "testing", False)
+    _send_one()
+    assert outbox.drain(app) == 1
+    assert app.extensions.get("forum_outbox", []) == []
+
+
 @pytest.mark.parametrize("setting", [True, "1"])
 def test_links_reach_the_log_only_when_asked(app, caplog, setting):
     app.config["FORUM_MAIL_LOG_LINKS"] = setting
