@@ -147,12 +147,13 @@ def _configure_throttle(app: Flask) -> None:
     import hashlib
 
     from forum.throttle import DatabaseStore
+    from forum.throttle import Fallback
     from forum.throttle import RedisStore
     from forum.throttle import Store
     from forum.throttle import Throttle
 
     store: Store = (
-        RedisStore(app.config["FORUM_REDIS_URL"])
+        Fallback(RedisStore(app.config["FORUM_REDIS_URL"]), DatabaseStore())
         if app.config.get("FORUM_REDIS_URL")
         else DatabaseStore()
     )

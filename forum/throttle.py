@@ -2,13 +2,15 @@
 
 Keys are HMACs of what they count (an IP address, a username) under a secret salt, so
 the store never holds either in the clear. The store is the database by default and
-Redis when FORUM_REDIS_URL is set.
+Redis when FORUM_REDIS_URL is set; while Redis cannot be reached, the database counts
+instead (`Fallback`), so a Redis outage neither fails logins nor lifts the limits.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import math
 import secrets
 import time
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
+from typing import Any
 from typing import Protocol
 
 from sqlalchemy import delete
@@ -33,6 +36,10 @@ from forum.models.security import ThrottleEvent
 
 # Hashed addresses are kept for abuse handling at most this long.
 RETENTION = timedelta(days=14)
+# A Redis that does not answer within this long counts as down (seconds).
+REDIS_TIMEOUT = 0.5
+
+log = logging.getLogger(__name__)
 
 
 class Store(Protocol):
@@ -136,7 +143,9 @@ class RedisStore:
     def __init__(self, url: str) -> None:
         import redis
 
-        self.client = redis.Redis.from_url(url)
+        self.client = redis.Redis.from_url(
+            url, socket_connect_timeout=REDIS_TIMEOUT, socket_timeout=REDIS_TIMEOUT
+        )
 
     def count(self, key: str, window: int) -> int:
         now = time.time()
@@ -171,6 +180,51 @@ class RedisStore:
 
     def clear(self, key: str, *, with_transaction: bool = False) -> None:
         self.client.delete(f"forum:throttle:{key}")
+
+
+class Fallback:
+    """Redis first; the database while Redis fails (said in the log once a minute).
+
+    Limits stay in force through an outage: the database is shared by every app server
+    too, only slower. Events counted in one store are not seen by the other, so around
+    a switch a key's count restarts at most once (a few more attempts, never fewer).
+    """
+
+    LOG_EVERY = 60.0
+
+    def __init__(self, primary: Store, fallback: Store) -> None:
+        import redis
+
+        self.primary = primary
+        self.fallback = fallback
+        self.errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
+        self.logged_at = -math.inf
+
+    def _use(self, method: str, *args: object, **kwargs: object) -> Any:
+        try:
+            return getattr(self.primary, method)(*args, **kwargs)
+        except self.errors as exc:
+            now = time.monotonic()
+            if now - self.logged_at >= self.LOG_EVERY:
+                self.logged_at = now
+                log.warning("Redis unreachable (%s): counting throttles in the database", exc)
+            return getattr(self.fallback, method)(*args, **kwargs)
+
+    def count(self, key: str, window: int) -> int:
+        return int(self._use("count", key, window))
+
+    def add(self, key: str, window: int, *, with_transaction: bool = False) -> None:
+        self._use("add", key, window, with_transaction=with_transaction)
+
+    def reserve(self, key: str, window: int, now: float) -> tuple[str, list[float]]:
+        handle, others = self._use("reserve", key, window, now)
+        return str(handle), list(others)
+
+    def release(self, key: str, handle: str, *, with_transaction: bool = False) -> None:
+        self._use("release", key, handle, with_transaction=with_transaction)
+
+    def clear(self, key: str, *, with_transaction: bool = False) -> None:
+        self._use("clear", key, with_transaction=with_transaction)
 
 
 # Backoff: once `backoff_after` events are in the window, each further attempt waits

@@ -20,6 +20,7 @@ from forum.extensions import db
 from forum.models.users import User
 from forum.services import accounts
 from forum.throttle import DatabaseStore
+from forum.throttle import Fallback
 from forum.throttle import Limit
 from forum.throttle import RedisStore
 from forum.throttle import Store
@@ -275,3 +276,20 @@ def test_a_right_password_with_a_refused_change_counts_as_no_failure(app: Flask)
         new="a brand new passphrase",
         ip="198.51.100.7",
     )
+
+
+def test_a_redis_outage_counts_in_the_database_and_says_so_once(db, caplog):
+    pytest.importorskip("redis")
+    # Nothing listens on port 1: every Redis call fails at once.
+    store = Fallback(RedisStore("redis://127.0.0.1:1/0"), DatabaseStore())
+    throttle = Throttle(store, b"salt")
+    key = throttle.key("acct", "river")
+    with caplog.at_level(logging.WARNING, logger="forum.throttle"):
+        for _ in range(3):
+            throttle.attempt([Limit(key, 3, 60)])
+        # The limit still holds, counted where every app server can see it.
+        with pytest.raises(RateLimited):
+            throttle.attempt([Limit(key, 3, 60)])
+    assert DatabaseStore().count(key, 60) == 3
+    warnings = [r for r in caplog.records if "Redis unreachable" in r.getMessage()]
+    assert len(warnings) == 1
