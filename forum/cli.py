@@ -8,10 +8,14 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 from typing import Any
 
 import click
 from flask import Flask
+
+if TYPE_CHECKING:
+    from forum.backup import Summary
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -93,7 +97,13 @@ def main() -> None:
 
 
 @main.command()
-def init() -> None:
+@click.option(
+    "--allow-root",
+    is_flag=True,
+    envvar="FORUM_ALLOW_ROOT",
+    help="Run even as root (or FORUM_ALLOW_ROOT=1); the files made belong to root.",
+)
+def init(allow_root: bool) -> None:
     """Create or upgrade the database; print the first admin's set-up link if needed."""
     from flask_migrate import upgrade
 
@@ -103,12 +113,14 @@ def init() -> None:
     from forum.services.setup import create_setup_token
     from forum.services.setup import has_admin
 
+    _refuse_root(allow_root)
     with _app_context(_default_base_url("127.0.0.1", _port_from_env())) as app:
         init_migrations(app)
         _backup_before_migrations(app)
         upgrade(directory=str(MIGRATIONS_PATH))
         click.echo(f"Database is up to date ({db.engine.url.render_as_string()}).")
         _repair_search_index(app)
+        _warn_open_instance(Path(app.instance_path))
         if has_admin():
             return
         token = create_setup_token()
@@ -118,6 +130,39 @@ def init() -> None:
         click.echo("No admin yet. Open this one-time link (valid 24 hours) to create one:")
         click.echo(f"    {base}/setup/{token}")
         click.echo("Running `forum init` again makes a new link and retires this one.")
+
+
+def _refuse_root(allow_root: bool) -> None:
+    """Before anything is created: files root makes in the instance folder (the database,
+    its -wal, the index, the key) would be root's, and the forum's own user, which the
+    service runs as, could no longer open them."""
+    if allow_root or os.geteuid() != 0:
+        return
+    _fail(
+        "refusing to run as root: the files it makes would belong to root and the forum's"
+        " service (User=forum) could not open them. Run it as the forum's system user"
+        " (sudo -u forum -H .venv/bin/forum init), or add --allow-root"
+        " (or FORUM_ALLOW_ROOT=1) if root is the forum's user here, as in a container."
+    )
+
+
+def _warn_open_instance(instance: Path) -> None:
+    """One line on stderr per file or folder in the instance that other users could open."""
+    from forum.instance import open_paths
+
+    found = open_paths(instance)
+    for item in found[:WARNINGS_SHOWN]:
+        click.echo(item.warning(), err=True)
+    if len(found) > WARNINGS_SHOWN:
+        click.echo(
+            f"Warning: and {len(found) - WARNINGS_SHOWN} more in {instance}; make them all"
+            f" private at once: chmod -R go-rwx {instance}",
+            err=True,
+        )
+
+
+# An old index or a folder of backups can hold dozens of files: the first few, then a count.
+WARNINGS_SHOWN = 10
 
 
 def _backup_before_migrations(app: Flask) -> None:
@@ -298,16 +343,27 @@ def reindex() -> None:
 
 
 @main.command()
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-def backup(file: Path) -> None:
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--scheduled",
+    is_flag=True,
+    help="Write instance/backups/scheduled-<time>.tar.gz, then keep only the newest"
+    " FORUM_BACKUP_KEEP of those (the daily timer).",
+)
+def backup(file: Path | None, scheduled: bool) -> None:
     """Write one archive (mode 0600) with a consistent snapshot of the database, the
     secret key and the configuration; safe while the forum serves."""
     from forum.backup import BackupError
     from forum.backup import create_backup
 
+    if (file is None) == (not scheduled):
+        _fail("give exactly one of FILE or --scheduled")
     url, instance = _database_and_instance()
     try:
-        summary = create_backup(url, instance, file)
+        if file is None:
+            summary = _scheduled_backup(url, instance)
+        else:
+            summary = create_backup(url, instance, file)
     except BackupError as exc:
         _fail(str(exc))
     click.echo(
@@ -315,6 +371,33 @@ def backup(file: Path) -> None:
         f" {summary.rows.get('users', 0)} members to {summary.path}."
     )
     click.echo("The archive holds the secret key: keep it as safe as the server.")
+
+
+def _scheduled_backup(url: str, instance: Path) -> Summary:
+    """A timestamped archive in instance/backups/, then the rotation: the newest
+    FORUM_BACKUP_KEEP scheduled archives stay (the new one always among them)."""
+    from forum import config
+    from forum.backup import create_backup
+    from forum.backup import parse_keep
+    from forum.backup import partial_leftovers
+    from forum.backup import prune_scheduled
+    from forum.backup import scheduled_path
+
+    # Checked before anything is written: a typo must not cost the night's backup later.
+    keep = parse_keep(
+        config.overrides(instance).get("FORUM_BACKUP_KEEP", config.BaseConfig.FORUM_BACKUP_KEEP)
+    )
+    summary = create_backup(url, instance, scheduled_path(instance))
+    # Only after the new archive is complete and on disk: a failed backup deletes nothing.
+    for path in prune_scheduled(summary.path.parent, keep, summary.path):
+        click.echo(f"Deleted {path.name} (keeping the newest {keep}).")
+    for path in partial_leftovers(summary.path.parent):
+        click.echo(
+            f"Warning: {path} was left by an interrupted backup (unless one is running"
+            " now); it is not a backup: delete it.",
+            err=True,
+        )
+    return summary
 
 
 @main.command()
@@ -449,6 +532,8 @@ UNITS = (
     "forum-trust.timer",
     "forum-prune.service",
     "forum-prune.timer",
+    "forum-backup.service",
+    "forum-backup.timer",
 )
 
 
@@ -495,8 +580,8 @@ def install_systemd(
     user: str, domain: str, port: int, workers: int, env_file: Path, unit_dir: Path, write: bool
 ) -> None:
     """The systemd units for this install: gunicorn on 127.0.0.1 and the periodic jobs'
-    timers (outbox every 5 minutes, trust and prune daily). Prints them; with --write (as
-    root) writes them, and the settings file if it does not exist yet."""
+    timers (outbox every 5 minutes; trust, prune and backup daily). Prints them; with
+    --write (as root) writes them, and the settings file if it does not exist yet."""
     units = render_units(
         root=PROJECT_ROOT,
         forum=Path(sys.executable).parent / "forum",
@@ -527,7 +612,7 @@ def install_systemd(
         click.echo(f"wrote {env_file}")
     click.echo(
         "Next: systemctl daemon-reload && systemctl enable --now forum.service"
-        " forum-outbox.timer forum-trust.timer forum-prune.timer"
+        " forum-outbox.timer forum-trust.timer forum-prune.timer forum-backup.timer"
     )
 
 
