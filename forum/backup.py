@@ -227,23 +227,33 @@ def create_backup(database_url: str, instance_path: Path, destination: Path) -> 
             "uploads": "none (this forum stores no uploaded files)",
             "files": {name: _sha256(work / name) for name in files},
         }
+        # Written under a hidden name and renamed only when complete: a crash leaves at
+        # worst a `.<name>.partial` that nothing mistakes for an archive.
         partial = destination.with_name(f".{destination.name}.partial")
         partial.unlink(missing_ok=True)
-        with os.fdopen(_private_file(partial), "wb") as raw:
-            with tarfile.open(fileobj=raw, mode="w:gz") as archive:
-                data = json.dumps(manifest, indent=2, sort_keys=True).encode()
-                info = tarfile.TarInfo(MANIFEST)
-                info.size = len(data)
-                info.mode = 0o600
-                info.mtime = int(datetime.now(UTC).timestamp())
-                archive.addfile(info, io.BytesIO(data))
-                for name in files:
-                    archive.add(work / name, arcname=name, recursive=False, filter=_private)
-            raw.flush()
-            os.fsync(raw.fileno())
+        try:
+            _write_archive(partial, work, manifest, files)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
         os.replace(partial, destination)
         _fsync_folder(destination.parent)
     return Summary(destination, backend, revision, rows)
+
+
+def _write_archive(path: Path, work: Path, manifest: dict[str, Any], files: list[str]) -> None:
+    with os.fdopen(_private_file(path), "wb") as raw:
+        with tarfile.open(fileobj=raw, mode="w:gz") as archive:
+            data = json.dumps(manifest, indent=2, sort_keys=True).encode()
+            info = tarfile.TarInfo(MANIFEST)
+            info.size = len(data)
+            info.mode = 0o600
+            info.mtime = int(datetime.now(UTC).timestamp())
+            archive.addfile(info, io.BytesIO(data))
+            for name in files:
+                archive.add(work / name, arcname=name, recursive=False, filter=_private)
+        raw.flush()
+        os.fsync(raw.fileno())
 
 
 def _fsync_folder(folder: Path) -> None:

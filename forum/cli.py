@@ -366,6 +366,8 @@ def backup(file: Path | None, scheduled: bool) -> None:
             summary = create_backup(url, instance, file)
     except BackupError as exc:
         _fail(str(exc))
+    except OSError as exc:  # a full disk, a folder it may not write: one line, no traceback
+        _fail(f"the backup failed and was removed, nothing else changed: {exc}")
     click.echo(
         f"Backed up {summary.rows.get('posts', 0)} posts and"
         f" {summary.rows.get('users', 0)} members to {summary.path}."
