@@ -93,7 +93,7 @@ def test_init_names_each_open_file_and_folder_with_its_fix(forum_env):
     assert forum("init")[0] == 0
     code, out, err = forum("init")
     assert code == 0 and warnings(err) == []  # a private instance: not a word
-    os.chmod(forum_env, 0o755)
+    os.chmod(forum_env, 0o755)  # noqa: S103 - the open folder init must report
     os.chmod(forum_env / "forum.db", 0o644)
     os.chmod(forum_env / "secret_key", 0o640)
     (forum_env / "forum.cfg").write_text("FORUM_MAIL_FROM=forum@example.org\n")
