@@ -442,9 +442,12 @@ def restore(file: Path, force: bool) -> None:
 
 def _database_and_instance() -> tuple[str, Path]:
     """The database URL and instance folder, found as create_app finds them but without
-    its side effects (it would create a secret key before the archive is checked)."""
+    its side effects (it would create a secret key before the archive is checked); what
+    the command creates is private, as under create_app."""
     from forum import config
+    from forum.instance import restrict_umask
 
+    restrict_umask()
     instance = config.instance_path_from_env()
     url = config.overrides(instance).get("FORUM_DATABASE_URL")
     return url or f"sqlite:///{instance / 'forum.db'}", instance

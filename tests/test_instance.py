@@ -169,3 +169,15 @@ def test_init_needs_no_flag_as_an_ordinary_user(forum_env, monkeypatch):
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     code, out, err = forum("init")
     assert code == 0, out + err
+
+
+@pytest.mark.usefixtures("laptop_umask")
+def test_backup_makes_the_folders_it_creates_private(forum_env):
+    assert forum("init")[0] == 0
+    os.umask(0o022)  # as a new `forum backup` process starts (init tightened this one's)
+    target = forum_env.parent / "copies" / "nightly" / "forum.tar.gz"
+    code, out, err = forum("backup", str(target))
+    assert code == 0, out + err
+    for folder in (target.parent.parent, target.parent):
+        assert oct(stat.S_IMODE(folder.stat().st_mode)) == "0o700"
+    assert oct(stat.S_IMODE(target.stat().st_mode)) == "0o600"
