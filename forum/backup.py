@@ -9,6 +9,9 @@ dumped. The forum stores no uploaded files, so there are none to archive.
 
 A restore checks the whole archive (manifest, format, every checksum, the snapshot's
 own integrity and row counts) before it changes anything.
+
+`forum backup --scheduled` (the daily timer) writes instance/backups/scheduled-<time>.tar.gz
+and then keeps the newest FORUM_BACKUP_KEEP of those; nothing else there is ever deleted.
 """
 
 from __future__ import annotations
