@@ -24,8 +24,14 @@ install-dev: $(VENV)/.dev
 # The printed set-up link and the links in e-mails use the port actually served, unless
 # FORUM_BASE_URL is set (in the environment or instance/forum.cfg): `forum init` and
 # `forum serve` both read PORT. Links made in the browser follow the browser's address.
+# `forum init` refuses to run as root unless told (files root makes in instance/ would be
+# root's, and a service running as its own user could not open them). `make run` tells it
+# only when this checkout itself belongs to root (a container, a CI box: root owns all of
+# it anyway), never as root in a checkout someone else owns (/srv/forum, owned by forum).
+ALLOW_ROOT = $(shell [ "$$(id -u)" = 0 ] && [ "$$(stat -c %u . 2>/dev/null)" = 0 ] && echo --allow-root)
+
 run: install
-	PORT=$(PORT) $(BIN)/forum init
+	PORT=$(PORT) $(BIN)/forum init $(ALLOW_ROOT)
 	PORT=$(PORT) $(BIN)/forum serve --port $(PORT)
 
 # One pytest worker per core (xdist); each test file runs whole on one worker, so a

@@ -9,12 +9,16 @@ from typing import Any
 from flask import Flask
 
 from forum import config as config_module
+from forum.instance import ensure_private_folder
+from forum.instance import restrict_umask
 
 THEMES_PATH = Path(__file__).resolve().parent.parent / "themes"
 
 
 def create_app(config: type | dict[str, Any] | None = None) -> Flask:
     """Build the app; `config` is a config class or a mapping of overrides."""
+    # Before anything is written: the database, index, key and backups are the owner's only.
+    restrict_umask()
     base = config if isinstance(config, type) else config_module.BaseConfig
     instance_path = config_module.instance_path_from_env()
     explicit = (
@@ -51,7 +55,7 @@ def _configure_settings(app: Flask, base: type, extra: dict[str, Any] | None) ->
     if extra:
         app.config.update(extra)
     if not app.config.get("FORUM_DATABASE_URL"):
-        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        ensure_private_folder(Path(app.instance_path))
         app.config["FORUM_DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'forum.db'}"
     app.config["SQLALCHEMY_DATABASE_URI"] = app.config["FORUM_DATABASE_URL"]
     secret = app.config.get("FORUM_SECRET_KEY")

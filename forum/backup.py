@@ -9,6 +9,9 @@ dumped. The forum stores no uploaded files, so there are none to archive.
 
 A restore checks the whole archive (manifest, format, every checksum, the snapshot's
 own integrity and row counts) before it changes anything.
+
+`forum backup --scheduled` (the daily timer) writes instance/backups/scheduled-<time>.tar.gz
+and then keeps the newest FORUM_BACKUP_KEEP of those; nothing else there is ever deleted.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -226,22 +230,43 @@ def create_backup(database_url: str, instance_path: Path, destination: Path) -> 
             "uploads": "none (this forum stores no uploaded files)",
             "files": {name: _sha256(work / name) for name in files},
         }
+        # Written under a hidden name and renamed only when complete: a crash leaves at
+        # worst a `.<name>.partial` that nothing mistakes for an archive.
         partial = destination.with_name(f".{destination.name}.partial")
         partial.unlink(missing_ok=True)
-        with os.fdopen(_private_file(partial), "wb") as raw:
-            with tarfile.open(fileobj=raw, mode="w:gz") as archive:
-                data = json.dumps(manifest, indent=2, sort_keys=True).encode()
-                info = tarfile.TarInfo(MANIFEST)
-                info.size = len(data)
-                info.mode = 0o600
-                info.mtime = int(datetime.now(UTC).timestamp())
-                archive.addfile(info, io.BytesIO(data))
-                for name in files:
-                    archive.add(work / name, arcname=name, recursive=False, filter=_private)
-            raw.flush()
-            os.fsync(raw.fileno())
+        try:
+            _write_archive(partial, work, manifest, files)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
         os.replace(partial, destination)
+        _fsync_folder(destination.parent)
     return Summary(destination, backend, revision, rows)
+
+
+def _write_archive(path: Path, work: Path, manifest: dict[str, Any], files: list[str]) -> None:
+    with os.fdopen(_private_file(path), "wb") as raw:
+        with tarfile.open(fileobj=raw, mode="w:gz") as archive:
+            data = json.dumps(manifest, indent=2, sort_keys=True).encode()
+            info = tarfile.TarInfo(MANIFEST)
+            info.size = len(data)
+            info.mode = 0o600
+            info.mtime = int(datetime.now(UTC).timestamp())
+            archive.addfile(info, io.BytesIO(data))
+            for name in files:
+                archive.add(work / name, arcname=name, recursive=False, filter=_private)
+        raw.flush()
+        os.fsync(raw.fileno())
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a rename in the folder durable: after a power cut the archive is there (an
+    older archive is pruned only once the new one is)."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 # --- restore -------------------------------------------------------------------------
@@ -476,18 +501,28 @@ def restore_archive(
     return Restored(backend, manifest.get("alembic_revision"), rows, notes)
 
 
-def pre_restore_path(instance_path: Path) -> Path:
-    """Where the backup of a forum about to be replaced goes."""
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+def backups_folder(instance_path: Path) -> Path:
+    """instance/backups/, created if missing; private (0700) like the instance folder."""
     folder = instance_path / "backups"
     folder.mkdir(parents=True, exist_ok=True)
     os.chmod(folder, 0o700)
-    path = folder / f"before-restore-{stamp}.tar.gz"
+    return folder
+
+
+def _fresh_path(folder: Path, prefix: str, now: datetime | None = None) -> Path:
+    """folder/<prefix><UTC time>.tar.gz, with -2, -3... if that second is taken."""
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
+    path = folder / f"{prefix}{stamp}.tar.gz"
     counter = 1
     while path.exists():
         counter += 1
-        path = folder / f"before-restore-{stamp}-{counter}.tar.gz"
+        path = folder / f"{prefix}{stamp}-{counter}.tar.gz"
     return path
+
+
+def pre_restore_path(instance_path: Path) -> Path:
+    """Where the backup of a forum about to be replaced goes."""
+    return _fresh_path(backups_folder(instance_path), "before-restore-")
 
 
 def backup_before_migrations(database_url: str, instance_path: Path, head: str) -> Path | None:
@@ -505,10 +540,74 @@ def backup_before_migrations(database_url: str, instance_path: Path, head: str) 
         engine.dispose()
     if revision is None or revision == head:
         return None
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    folder = instance_path / "backups"
-    folder.mkdir(parents=True, exist_ok=True)
-    os.chmod(folder, 0o700)
-    return create_backup(
-        database_url, instance_path, folder / f"before-migrate-{revision}-{stamp}.tar.gz"
-    ).path
+    path = _fresh_path(backups_folder(instance_path), f"before-migrate-{revision}-")
+    return create_backup(database_url, instance_path, path).path
+
+
+# --- scheduled backups (the daily timer) -------------------------------------------------
+
+SCHEDULED_PREFIX = "scheduled-"
+# The only names the rotation ever deletes: what scheduled_path writes. A partial archive
+# (`.scheduled-....tar.gz.partial`, renamed only once complete), a backup taken before a
+# migration or a restore, and anything the admin put here never match.
+SCHEDULED_NAME = re.compile(r"scheduled-(\d{8}-\d{6})(?:-(\d+))?\.tar\.gz")
+
+
+def parse_keep(value: object) -> int:
+    """FORUM_BACKUP_KEEP as a whole number of archives, at least 1."""
+    text_value = str(value).strip()
+    if not text_value.isdigit() or int(text_value) < 1:
+        raise BackupError(
+            f"FORUM_BACKUP_KEEP={value!r} is not a number of archives to keep (1 or more)"
+        )
+    return int(text_value)
+
+
+def scheduled_path(instance_path: Path, now: datetime | None = None) -> Path:
+    """A new archive's path in instance/backups/: scheduled-<UTC time>.tar.gz."""
+    return _fresh_path(backups_folder(instance_path), SCHEDULED_PREFIX, now)
+
+
+def _age_key(path: Path) -> tuple[str, int]:
+    match = SCHEDULED_NAME.fullmatch(path.name)
+    if match is None:
+        return "", 0
+    return match.group(1), int(match.group(2) or 1)
+
+
+def scheduled_archives(folder: Path) -> list[Path]:
+    """The scheduled archives in the folder, newest first (by the time in the name, not
+    the file's mtime, which a copy or a restore of the folder changes)."""
+    if not folder.is_dir():
+        return []
+    found = [
+        path
+        for path in folder.iterdir()
+        if SCHEDULED_NAME.fullmatch(path.name) and path.is_file() and not path.is_symlink()
+    ]
+    return sorted(found, key=_age_key, reverse=True)
+
+
+def prune_scheduled(folder: Path, keep: int, written: Path) -> list[Path]:
+    """Delete scheduled archives beyond the newest `keep`, counting `written` (the archive
+    just made) among them whatever its name says (the clock may have gone back); returns
+    the deleted paths. Nothing else in the folder is touched."""
+    if keep < 1:
+        raise BackupError("keep at least one archive")
+    others = [path for path in scheduled_archives(folder) if path.name != written.name]
+    doomed = others[keep - 1 :]
+    for path in doomed:
+        path.unlink(missing_ok=True)
+    return doomed
+
+
+def partial_leftovers(folder: Path) -> list[Path]:
+    """What an interrupted backup left (a partial archive, its working folder): never
+    counted as archives and never deleted automatically; the command reports them."""
+    if not folder.is_dir():
+        return []
+    return sorted(
+        path
+        for path in folder.iterdir()
+        if path.name.startswith((f".{SCHEDULED_PREFIX}", ".forum-backup-"))
+    )

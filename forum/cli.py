@@ -8,10 +8,14 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 from typing import Any
 
 import click
 from flask import Flask
+
+if TYPE_CHECKING:
+    from forum.backup import Summary
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -123,7 +127,13 @@ DIFFERENT_KEY_MESSAGE = (
     is_flag=True,
     help="Take this server's secret key although the database was set up with another.",
 )
-def init(accept_new_secret_key: bool) -> None:
+@click.option(
+    "--allow-root",
+    is_flag=True,
+    envvar="FORUM_ALLOW_ROOT",
+    help="Run even as root (or FORUM_ALLOW_ROOT=1); the files made belong to root.",
+)
+def init(accept_new_secret_key: bool, allow_root: bool) -> None:
     """Create or upgrade the database; print the first admin's set-up link if needed."""
     from flask_migrate import upgrade
 
@@ -135,6 +145,7 @@ def init(accept_new_secret_key: bool) -> None:
     from forum.services.setup import has_admin
     from forum.services.setup import secret_key_matches
 
+    _refuse_root(allow_root)
     with (
         _app_context(_default_base_url("127.0.0.1", _port_from_env())) as app,
         # Every server runs `forum init` before it starts (ExecStartPre): two restarted
@@ -150,6 +161,7 @@ def init(accept_new_secret_key: bool) -> None:
         db.session.commit()
         _warn_about_a_local_index(app)
         _repair_search_index(app)
+        _warn_open_instance(Path(app.instance_path))
         if has_admin():
             return
         token = create_setup_token()
@@ -169,6 +181,39 @@ def _warn_about_a_local_index(app: Flask) -> None:
             " an index on this machine only; with more than one app server set"
             " FORUM_SEARCH_BACKEND=postgres (see the README, Two app servers)."
         )
+
+
+def _refuse_root(allow_root: bool) -> None:
+    """Before anything is created: files root makes in the instance folder (the database,
+    its -wal, the index, the key) would be root's, and the forum's own user, which the
+    service runs as, could no longer open them."""
+    if allow_root or os.geteuid() != 0:
+        return
+    _fail(
+        "refusing to run as root: the files it makes would belong to root and the forum's"
+        " service (User=forum) could not open them. Run it as the forum's system user"
+        " (sudo -u forum -H .venv/bin/forum init), or add --allow-root"
+        " (or FORUM_ALLOW_ROOT=1) if root is the forum's user here, as in a container."
+    )
+
+
+def _warn_open_instance(instance: Path) -> None:
+    """One line on stderr per file or folder in the instance that other users could open."""
+    from forum.instance import open_paths
+
+    found = open_paths(instance)
+    for item in found[:WARNINGS_SHOWN]:
+        click.echo(item.warning(), err=True)
+    if len(found) > WARNINGS_SHOWN:
+        click.echo(
+            f"Warning: and {len(found) - WARNINGS_SHOWN} more in {instance}; make them all"
+            f" private at once: chmod -R go-rwx {instance}",
+            err=True,
+        )
+
+
+# An old index or a folder of backups can hold dozens of files: the first few, then a count.
+WARNINGS_SHOWN = 10
 
 
 def _backup_before_migrations(app: Flask) -> None:
@@ -353,23 +398,71 @@ def reindex() -> None:
 
 
 @main.command()
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-def backup(file: Path) -> None:
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--scheduled",
+    is_flag=True,
+    help="Write instance/backups/scheduled-<time>.tar.gz, then keep only the newest"
+    " FORUM_BACKUP_KEEP of those (the daily timer).",
+)
+def backup(file: Path | None, scheduled: bool) -> None:
     """Write one archive (mode 0600) with a consistent snapshot of the database, the
     secret key and the configuration; safe while the forum serves."""
+    from forum import jobs
     from forum.backup import BackupError
     from forum.backup import create_backup
 
+    if (file is None) == (not scheduled):
+        _fail("give exactly one of FILE or --scheduled")
     url, instance = _database_and_instance()
     try:
-        summary = create_backup(url, instance, file)
+        if file is None:
+            # The timer runs on every app server: one dump of a shared database at a time.
+            with jobs.once("backup", database_url=url, instance_path=instance) as got:
+                if not got:
+                    click.echo(
+                        "`forum backup --scheduled` is already running (here or on another server)."
+                    )
+                    return
+                summary = _scheduled_backup(url, instance)
+        else:
+            summary = create_backup(url, instance, file)
     except BackupError as exc:
         _fail(str(exc))
+    except OSError as exc:  # a full disk, a folder it may not write: one line, no traceback
+        _fail(f"the backup failed and was removed, nothing else changed: {exc}")
     click.echo(
         f"Backed up {summary.rows.get('posts', 0)} posts and"
         f" {summary.rows.get('users', 0)} members to {summary.path}."
     )
     click.echo("The archive holds the secret key: keep it as safe as the server.")
+
+
+def _scheduled_backup(url: str, instance: Path) -> Summary:
+    """A timestamped archive in instance/backups/, then the rotation: the newest
+    FORUM_BACKUP_KEEP scheduled archives stay (the new one always among them)."""
+    from forum import config
+    from forum.backup import create_backup
+    from forum.backup import parse_keep
+    from forum.backup import partial_leftovers
+    from forum.backup import prune_scheduled
+    from forum.backup import scheduled_path
+
+    # Checked before anything is written: a typo must not cost the night's backup later.
+    keep = parse_keep(
+        config.overrides(instance).get("FORUM_BACKUP_KEEP", config.BaseConfig.FORUM_BACKUP_KEEP)
+    )
+    summary = create_backup(url, instance, scheduled_path(instance))
+    # Only after the new archive is complete and on disk: a failed backup deletes nothing.
+    for path in prune_scheduled(summary.path.parent, keep, summary.path):
+        click.echo(f"Deleted {path.name} (keeping the newest {keep}).")
+    for path in partial_leftovers(summary.path.parent):
+        click.echo(
+            f"Warning: {path} was left by an interrupted backup (unless one is running"
+            " now); it is not a backup: delete it.",
+            err=True,
+        )
+    return summary
 
 
 @main.command()
@@ -412,9 +505,12 @@ def restore(file: Path, force: bool) -> None:
 
 def _database_and_instance() -> tuple[str, Path]:
     """The database URL and instance folder, found as create_app finds them but without
-    its side effects (it would create a secret key before the archive is checked)."""
+    its side effects (it would create a secret key before the archive is checked); what
+    the command creates is private, as under create_app."""
     from forum import config
+    from forum.instance import restrict_umask
 
+    restrict_umask()
     instance = config.instance_path_from_env()
     url = config.overrides(instance).get("FORUM_DATABASE_URL")
     return url or f"sqlite:///{instance / 'forum.db'}", instance
@@ -580,6 +676,8 @@ UNITS = (
     "forum-trust.timer",
     "forum-prune.service",
     "forum-prune.timer",
+    "forum-backup.service",
+    "forum-backup.timer",
 )
 
 
@@ -648,8 +746,8 @@ def install_systemd(
     write: bool,
 ) -> None:
     """The systemd units for this install: gunicorn on 127.0.0.1 and the periodic jobs'
-    timers (outbox every 5 minutes, trust and prune daily). Prints them; with --write (as
-    root) writes them, and the settings file if it does not exist yet."""
+    timers (outbox every 5 minutes; trust, prune and backup daily). Prints them; with
+    --write (as root) writes them, and the settings file if it does not exist yet."""
     units = render_units(
         root=PROJECT_ROOT,
         forum=Path(sys.executable).parent / "forum",
@@ -681,7 +779,7 @@ def install_systemd(
         click.echo(f"wrote {env_file}")
     click.echo(
         "Next: systemctl daemon-reload && systemctl enable --now forum.service"
-        " forum-outbox.timer forum-trust.timer forum-prune.timer"
+        " forum-outbox.timer forum-trust.timer forum-prune.timer forum-backup.timer"
     )
 
 

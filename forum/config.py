@@ -8,6 +8,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from forum.instance import ensure_private_folder
+
 ENV_KEYS = (
     "DATABASE_URL",
     "INSTANCE_PATH",
@@ -20,6 +22,7 @@ ENV_KEYS = (
     "RATELIMITS",
     "TRUSTED_PROXIES",
     "BASE_URL",
+    "BACKUP_KEEP",
 )
 
 
@@ -53,6 +56,8 @@ class BaseConfig:
     FORUM_THEME = "default"
     # Rendered topic pages kept per worker (forum.fragments); 4 MiB holds ~250 pages.
     FORUM_FRAGMENT_CACHE_BYTES = 4 * 1024 * 1024
+    # `forum backup --scheduled` (the daily timer) keeps this many of its archives.
+    FORUM_BACKUP_KEEP = 7
     FORUM_POSTS_PER_PAGE = 20
     FORUM_TOPICS_PER_PAGE = 30
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {}
@@ -126,7 +131,7 @@ def load_or_create_secret_key(instance_path: Path) -> str:
     path = instance_path / "secret_key"
     if path.is_file():
         return path.read_text(encoding="ascii").strip()
-    instance_path.mkdir(parents=True, exist_ok=True)
+    ensure_private_folder(instance_path)
     # Write a private temporary file, then hard-link it into place: the link either
     # appears complete or fails because another process won, so nobody reads half a key.
     tmp = instance_path / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"

@@ -375,3 +375,10 @@ def empty_url(backend: str, tmp_path: Path) -> Iterator[str]:
         return
     with throwaway_postgres("forum_mig", schema=False) as url:
         yield url
+
+
+@pytest.fixture(autouse=True)
+def _allow_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CI and containers run the suite as root, where `forum init` refuses unless told;
+    tests/test_instance.py checks the refusal itself with this unset."""
+    monkeypatch.setenv("FORUM_ALLOW_ROOT", "1")

@@ -98,6 +98,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "forum.errors",
             "forum.extensions",
             "forum.fragments",
+            "forum.instance",
             "forum.passwords",
             "forum.rendering",
             "forum.transaction",

@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import ExitStack
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,12 @@ from sqlalchemy import select
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
+from forum.backup import backups_folder
 from forum.backup import create_backup
+from forum.backup import partial_leftovers
+from forum.backup import prune_scheduled
+from forum.backup import scheduled_archives
+from forum.backup import scheduled_path
 from forum.cli import main
 from forum.extensions import MIGRATIONS_PATH
 from forum.extensions import db as _db
@@ -410,3 +417,159 @@ def test_init_backs_up_a_forum_with_data_before_migrating_it(instances, tmp_path
     with tarfile.open(saved[0]) as opened:
         manifest = json.loads(opened.extractfile("manifest.json").read())
     assert manifest["alembic_revision"] == "0014" and manifest["rows"]["users"] == 1
+
+
+# --- scheduled backups: the daily timer's rotation ------------------------------------
+
+
+def _archive_names(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("scheduled-"))
+
+
+def _touch(folder: Path, *names: str) -> None:
+    for name in names:
+        (folder / name).write_bytes(b"not really an archive")
+
+
+def test_rotation_keeps_the_newest_n_by_the_time_in_their_names(tmp_path):
+    folder = backups_folder(tmp_path)
+    days = [f"scheduled-202612{day:02d}-025000.tar.gz" for day in range(1, 10)]
+    _touch(folder, *days)
+    # mtimes say the opposite of the names (a copied folder): the names decide.
+    for age, name in enumerate(days):
+        os.utime(folder / name, (1_000_000 + age * -1000, 1_000_000 + age * -1000))
+    written = folder / days[-1]
+    deleted = prune_scheduled(folder, 3, written)
+    assert sorted(p.name for p in deleted) == days[:6]
+    assert _archive_names(folder) == days[6:]
+    # Run again with nothing new: nothing more goes.
+    assert prune_scheduled(folder, 3, written) == []
+
+
+def test_rotation_counts_a_second_archive_in_the_same_second_as_newer(tmp_path):
+    folder = backups_folder(tmp_path)
+    first = scheduled_path(tmp_path, datetime(2026, 12, 6, 2, 50, tzinfo=UTC))
+    _touch(folder, first.name)
+    second = scheduled_path(tmp_path, datetime(2026, 12, 6, 2, 50, tzinfo=UTC))
+    assert second.name == "scheduled-20261206-025000-2.tar.gz"
+    _touch(folder, second.name)
+    assert prune_scheduled(folder, 1, second) == [first]
+
+
+def test_rotation_never_deletes_the_archive_just_written(tmp_path):
+    folder = backups_folder(tmp_path)
+    _touch(folder, "scheduled-20261205-025000.tar.gz", "scheduled-20261206-025000.tar.gz")
+    # The clock went back: the new archive's name is the oldest of all.
+    written = scheduled_path(tmp_path, datetime(2020, 1, 1, tzinfo=UTC))
+    _touch(folder, written.name)
+    prune_scheduled(folder, 2, written)
+    assert _archive_names(folder) == [written.name, "scheduled-20261206-025000.tar.gz"]
+    prune_scheduled(folder, 1, written)
+    assert _archive_names(folder) == [written.name]
+
+
+def test_rotation_ignores_foreign_files_and_half_written_archives(tmp_path):
+    folder = backups_folder(tmp_path)
+    foreign = [
+        "before-migrate-0014-20260101-000000.tar.gz",
+        "before-restore-20260101-000000.tar.gz",
+        "forum-2026-01-01.tar.gz",
+        "notes.txt",
+        "scheduled-latest.tar.gz",
+        "scheduled-20260101-000000.tar.gz.bak",
+        "scheduled-20260101-000000.tar",
+        "old-scheduled-20260101-000000.tar.gz",
+    ]
+    _touch(folder, *foreign)
+    (folder / "scheduled-20260102-000000.tar.gz").mkdir()  # a folder, not an archive
+    (folder / "scheduled-20260103-000000.tar.gz").symlink_to(folder / "notes.txt")
+    # What a crash mid-write leaves (kill -9): the hidden partial archive and the working
+    # folder, named for the newest time of all. Neither is an archive.
+    partial = ".scheduled-20991231-235959.tar.gz.partial"
+    _touch(folder, partial)
+    (folder / ".forum-backup-x1y2").mkdir()
+    real = [f"scheduled-202612{day:02d}-025000.tar.gz" for day in range(1, 5)]
+    _touch(folder, *real)
+    assert [p.name for p in scheduled_archives(folder)] == real[::-1]
+
+    prune_scheduled(folder, 2, folder / real[-1])
+    assert [p.name for p in scheduled_archives(folder)] == real[:1:-1]  # two real ones
+    left = {p.name for p in folder.iterdir()}
+    assert left >= {*foreign, partial, ".forum-backup-x1y2"}
+    assert (folder / "scheduled-20260102-000000.tar.gz").is_dir()
+    assert (folder / "scheduled-20260103-000000.tar.gz").is_symlink()
+    assert [p.name for p in partial_leftovers(folder)] == [".forum-backup-x1y2", partial]
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "seven", "2.5", ""])
+def test_a_bad_keep_setting_is_refused_before_anything_is_written(
+    instances, tmp_path, monkeypatch, value
+):
+    url, instance = instances("source")
+    monkeypatch.setenv("FORUM_BACKUP_KEEP", value)
+    code, out = run_forum(monkeypatch, url, instance, "backup", "--scheduled")
+    assert code != 0 and "FORUM_BACKUP_KEEP" in out
+    assert not (instance / "backups").exists()
+
+
+def test_backup_needs_a_file_or_scheduled_not_both(instances, tmp_path, monkeypatch):
+    url, instance = instances("source")
+    for args in (("backup",), ("backup", "--scheduled", str(tmp_path / "x.tar.gz"))):
+        code, out = run_forum(monkeypatch, url, instance, *args)
+        assert code != 0 and "FILE or --scheduled" in out
+    assert not (tmp_path / "x.tar.gz").exists()
+
+
+def test_scheduled_backups_keep_the_newest_n_and_the_newest_restores(
+    instances, tmp_path, monkeypatch
+):
+    url, instance = instances("source")
+    seed(url, instance)
+    folder = instance / "backups"
+    keepsake = folder / "before-migrate-0014-20260101-000000.tar.gz"
+    folder.mkdir()
+    keepsake.write_bytes(b"an older kind of backup")
+    monkeypatch.setenv("FORUM_BACKUP_KEEP", "2")
+    made = []
+    for round_ in range(4):
+        app = forum_app(url, instance)
+        with app.app_context():
+            factories.make_topic(title=f"Written before backup {round_}")
+            _db.session.remove()
+            _db.engine.dispose()
+        code, out = run_forum(monkeypatch, url, instance, "backup", "--scheduled")
+        assert code == 0, out
+        made.append(scheduled_archives(folder)[0])
+        assert str(made[-1]) in out
+        assert len(scheduled_archives(folder)) == min(round_ + 1, 2)
+    assert scheduled_archives(folder) == made[:1:-1]
+    assert "Deleted " + made[1].name in out
+    assert keepsake.read_bytes() == b"an older kind of backup"
+    assert oct(folder.stat().st_mode & 0o777) == "0o700"
+    assert all(oct(p.stat().st_mode & 0o777) == "0o600" for p in made[2:])
+
+    target_url, target = instances("target", schema=False)
+    code, out = run_forum(monkeypatch, target_url, target, "restore", str(made[-1]))
+    assert code == 0, out
+    topics = " ".join(str(row) for row in dump_rows(target_url)["topics"])
+    assert all(f"Written before backup {n}" in topics for n in range(4))
+
+
+def test_a_failed_scheduled_backup_deletes_nothing_and_leaves_no_archive(
+    instances, tmp_path, monkeypatch
+):
+    url, instance = instances("source")
+    seed(url, instance)
+    monkeypatch.setenv("FORUM_BACKUP_KEEP", "1")
+    assert run_forum(monkeypatch, url, instance, "backup", "--scheduled")[0] == 0
+    before = scheduled_archives(instance / "backups")
+
+    def crash(info: tarfile.TarInfo) -> tarfile.TarInfo:
+        raise OSError("No space left on device")
+
+    # The archive dies half-written (its manifest is in, the database is not).
+    monkeypatch.setattr("forum.backup._private", crash)
+    code, out = run_forum(monkeypatch, url, instance, "backup", "--scheduled")
+    assert code != 0 and "No space left on device" in out
+    assert scheduled_archives(instance / "backups") == before
+    assert sorted(p.name for p in (instance / "backups").iterdir()) == [before[0].name]

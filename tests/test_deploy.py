@@ -81,6 +81,7 @@ def test_the_web_service_runs_gunicorn_as_the_forum_user_on_loopback(tmp_path):
         ("outbox", "outbox drain", "*:0/5"),
         ("trust", "trust", "*-*-* 03:30:00"),
         ("prune", "prune", "*-*-* 04:10:00"),
+        ("backup", "backup --scheduled", "*-*-* 02:50:00"),
     ],
 )
 def test_each_periodic_job_has_a_timer_and_a_oneshot_service(tmp_path, job, command, schedule):
@@ -93,6 +94,16 @@ def test_each_periodic_job_has_a_timer_and_a_oneshot_service(tmp_path, job, comm
     assert service["ExecStart"] == [f"{FORUM} {command}"]
     assert service["User"] == ["forum"] and service["UMask"] == ["0077"]
     assert service["EnvironmentFile"] == web_env(units)
+    # Spread over a window, not on the minute with every other machine's timers.
+    assert timer.get("RandomizedDelaySec")
+
+
+def test_the_backup_timer_runs_daily_behind_the_web_workers(tmp_path):
+    units = _render(tmp_path)
+    service = _settings(units["forum-backup.service"])
+    assert service["Nice"] == ["10"] and service["IOSchedulingPriority"] == ["7"]
+    assert f"FORUM_INSTANCE_PATH={ROOT}/instance" in service["Environment"]
+    assert _settings(units["forum-backup.timer"])["RandomizedDelaySec"] == ["30min"]
 
 
 def web_env(units: dict[str, str]) -> list[str]:
@@ -138,6 +149,8 @@ def test_install_systemd_writes_the_units_and_keeps_an_existing_settings_file(tm
         return
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == sorted(UNITS)
+    next_step = result.output.strip().splitlines()[-1]
+    assert all(name in next_step for name in UNITS if name.endswith(".timer"))
     assert (tmp_path / "forum.service").read_text() == _render(tmp_path / "etc")["forum.service"]
     assert env_file.stat().st_mode & 0o777 == 0o600
     env_file.write_text("FORUM_BASE_URL=https://mine.example\n")

@@ -167,6 +167,7 @@ def run_forum(empty_url, tmp_path, monkeypatch):
         ("trust", ["trust"], "checked 0, promoted 0, demoted 0"),
         ("prune", ["prune"], "Deleted 0 old throttle entries."),
         ("outbox-drain", ["outbox", "drain"], "delivered 0, failed 0"),
+        ("backup", ["backup", "--scheduled"], "Backed up 0 posts and 0 members"),
     ],
 )
 def test_a_periodic_command_started_twice_runs_once(
