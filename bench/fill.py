@@ -110,6 +110,7 @@ def board_sizes(topics: int) -> list[int]:
         raise SystemExit(f"{topics} topics are too few for {len(BOARDS)} boards")
     return [busy, *others]
 
+
 # --- text -------------------------------------------------------------------
 
 _OPENERS = [
