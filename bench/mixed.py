@@ -745,24 +745,24 @@ def notes(report: dict[str, Any]) -> list[str]:
         if item["skipped"]:
             continue
         for key, n in sorted(item["errors"].items()):
-            lines.append(f"! {item['key']}: {n} x {key}")
+            lines.append(f"! {item['setup']}: {n} x {key}")
         posts = item["posts"]
         if not posts["ok"]:
             lines.append(
-                f"! {item['key']}: replies acknowledged {posts['acknowledged']}, in the "
+                f"! {item['setup']}: replies acknowledged {posts['acknowledged']}, in the "
                 f"database {posts['in_database']} (new rows {posts['new_rows']}, lost "
                 f"{posts['lost']})"
             )
         if item["cpu"]["busiest_generator_cores"] >= 0.8:
             lines.append(
-                f"! {item['key']}: a generator process used "
+                f"! {item['setup']}: a generator process used "
                 f"{item['cpu']['busiest_generator_cores']:.2f} cores: near its one-core "
                 "limit, it may be the bottleneck (raise --generators)"
             )
         for n, m in enumerate(item["memory"], 1):
             server = f" server {n}" if len(item["memory"]) > 1 else ""
             lines.append(
-                f"{'OK  ' if m['ok'] else 'MISS'} {item['key']}{server}: whole forum "
+                f"{'OK  ' if m['ok'] else 'MISS'} {item['setup']}{server}: whole forum "
                 f"(master + {len(m['workers_mb'])} workers) {m['total_mb']:.1f} MB VmRSS "
                 f"(PSS {m['total_pss_mb']:.1f} MB), target < {TARGET_FORUM_MB:.0f} MB at "
                 f"{TARGET_POSTS:,} posts"
@@ -803,7 +803,7 @@ def print_report(report: dict[str, Any]) -> None:
         print(line)
     for item in report["setups"]:
         if not item["skipped"]:
-            print(f"{item['key']}: {item['index']}; database {item['database']}")
+            print(f"{item['setup']}: {item['index']}; database {item['database']}")
 
 
 # --- main ---------------------------------------------------------------------------------
