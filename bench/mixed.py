@@ -470,6 +470,35 @@ def prepare_postgres_template(
     stamp.write_text(json.dumps(stamp_of(manifest)), encoding="utf-8")
 
 
+def unreachable_postgres(url: str) -> str | None:
+    """Why the PostgreSQL server cannot be used (None: it can)."""
+    engine = create_engine(url, connect_args={"connect_timeout": 5})
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001 - any failure: the set-up is skipped, said why
+        where = make_url(url).render_as_string()
+        return f"PostgreSQL at {where} unreachable ({exc.__class__.__name__})"
+    finally:
+        engine.dispose()
+    return None
+
+
+def unreachable_redis(url: str) -> str | None:
+    """Why Redis cannot be used (None: it can)."""
+    try:
+        import redis
+
+        client = redis.Redis.from_url(url, socket_connect_timeout=5)
+        try:
+            client.ping()
+        finally:
+            client.close()
+    except Exception as exc:  # noqa: BLE001 - as above
+        return f"Redis at {url} unreachable ({exc.__class__.__name__})"
+    return None
+
+
 def flush_redis(url: str) -> None:
     import redis
 
@@ -864,18 +893,34 @@ def main(argv: list[str] | None = None) -> int:
     }
     try:
         manifests: dict[str, dict[str, Any]] = {}
+        missing: dict[str, str] = {}  # set-up -> why it cannot run here
         if "sqlite" in chosen:
             manifests["sqlite"], _ = bench.fill(out, None, args.force_fill, posts=settings.posts)
         pg_template = with_database(args.pg_url, f"forum_bench_{settings.posts}")
         if any(SETUPS[name].database == "postgres" for name in chosen):
-            manifests["postgres"], _ = bench.fill(
-                out, pg_template, args.force_fill, posts=settings.posts
-            )
-            prepare_postgres_template(
-                settings, out, manifests["postgres"], pg_template, out / "mixed"
-            )
+            problem = unreachable_postgres(args.pg_url)
+            if problem is None:
+                manifests["postgres"], _ = bench.fill(
+                    out, pg_template, args.force_fill, posts=settings.posts
+                )
+                prepare_postgres_template(
+                    settings, out, manifests["postgres"], pg_template, out / "mixed"
+                )
+            for name in chosen:
+                if problem and SETUPS[name].database == "postgres":
+                    missing[name] = problem
+        if "two-servers" in chosen and "two-servers" not in missing:
+            problem = unreachable_redis(args.redis_url)
+            if problem:
+                missing["two-servers"] = problem
         for name in chosen:
             setup = SETUPS[name]
+            if name in missing:
+                log(f"{name}: skipped: {missing[name]}")
+                report["setups"].append(
+                    asdict(Outcome(setup=name, title=setup.title, skipped=missing[name]))
+                )
+                continue
             manifest = manifests[setup.database]
             if setup.database == "sqlite":
                 url = prepare_sqlite(settings, out)
