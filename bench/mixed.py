@@ -65,6 +65,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
 from urllib.parse import urlencode
+from urllib.parse import urlsplit
 
 import run as bench  # bench/run.py: processes, logging in, gunicorn, /proc readings
 from sqlalchemy import create_engine
@@ -188,6 +189,16 @@ def _request(
     return "POST", f"/t/{_pick_topic(rng, plan, True)}/reply", headers, form
 
 
+def acknowledged(path: str, status: int, location: str | None) -> bool:
+    """A reply is acknowledged by a redirect to the new post on its topic's page (a
+    redirect anywhere else, such as to /login, is not)."""
+    topic = path.removesuffix("/reply")
+    if status not in EXPECTED_STATUS["reply"] or location is None:
+        return False
+    target = urlsplit(location)
+    return target.path == topic and target.fragment.startswith("p")
+
+
 def _connection_loop(plan: Plan, index: int, results: list[Any]) -> None:
     """One closed-loop connection: a member's session against one server."""
     rng = random.Random(plan.seed * 1000 + index)
@@ -204,6 +215,7 @@ def _connection_loop(plan: Plan, index: int, results: list[Any]) -> None:
         method, path, headers, body = _request(rng, plan, member, kind, counter)
         started = time.monotonic()
         status = 0
+        location: str | None = None
         try:
             # gunicorn's sync workers close every connection after one answer.
             conn = http.client.HTTPConnection(HOST, port, timeout=plan.timeout)
@@ -212,6 +224,7 @@ def _connection_loop(plan: Plan, index: int, results: list[Any]) -> None:
                 answer = conn.getresponse()
                 answer.read()
                 status = answer.status
+                location = answer.getheader("Location")
             finally:
                 conn.close()
         except (OSError, http.client.HTTPException) as exc:
@@ -220,7 +233,11 @@ def _connection_loop(plan: Plan, index: int, results: list[Any]) -> None:
         elapsed = (time.monotonic() - started) * 1000
         if kind == "reply":
             attempted += 1
-            acked += status in EXPECTED_STATUS["reply"]
+            if acknowledged(path, status, location):
+                acked += 1
+            elif status in EXPECTED_STATUS["reply"]:
+                key = f"reply HTTP {status} to {location}"
+                errors[key] = errors.get(key, 0) + 1
         if status and status not in EXPECTED_STATUS[kind]:
             key = f"{kind} HTTP {status}"
             errors[key] = errors.get(key, 0) + 1
@@ -361,6 +378,14 @@ def count_posts(url: str, marker: str, members: list[str]) -> dict[str, Any]:
         "by_author": by_author,
         "strangers": sorted(set(by_author) - set(members)),
     }
+
+
+def check_logged_in(port: int, member: Member) -> None:
+    jar = bench.CookieJar()
+    jar.cookies = dict(pair.split("=", 1) for pair in member.cookie.split("; "))
+    home = bench.fetch(port, "GET", "/", jar=jar)
+    if home.status != 200 or member.username not in home.text:
+        raise bench.LoginFailed(f"{member.username}'s session is not logged in on :{port}")
 
 
 def reply_token(port: int, jar: bench.CookieJar, topic_id: int) -> str:
@@ -565,6 +590,9 @@ def run_setup(
             jar = bench.login(port, name, manifest["password"])
             token = reply_token(port, jar, manifest["topic_id"])
             sessions.append(Member(name, jar.header(), token))
+        for member in sessions:
+            for port in ports:  # the session works on every server, not just its own
+                check_logged_in(port, member)
         # Topic and board ids of the fill (ids 1..topics, dense).
         topic_ids = list(range(1, manifest["counts"]["topics"] + 1))
         now = time.monotonic()

@@ -136,3 +136,12 @@ def test_the_default_fill_is_unchanged() -> None:
     assert fill.board_sizes(fill.TOPICS) == [count for _, _, count in fill.BOARDS]
     assert fill.expected_counts() == {"users": 200, "boards": 5, "topics": 2_000, "posts": 40_000}
     assert fill.expected_counts(100_000)["topics"] == 5_000
+
+
+def test_a_reply_is_acknowledged_only_by_a_redirect_to_the_new_post() -> None:
+    assert mixed.acknowledged("/t/7/reply", 302, "/t/7?page=2#p123")
+    assert not mixed.acknowledged("/t/7/reply", 302, "/login?next=/t/7/reply")
+    assert not mixed.acknowledged("/t/7/reply", 200, None)
+    assert not mixed.acknowledged("/t/7/reply", 429, "/t/7?page=2#p123")
+    assert not mixed.acknowledged("/t/7/reply", 302, "/t/70?page=2#p123")
+    assert mixed.acknowledged("/t/7/reply", 303, "http://127.0.0.1:8000/t/7#p9")
