@@ -299,13 +299,20 @@ def server_memory(master: subprocess.Popen[bytes]) -> dict[str, Any]:
     workers = bench.children(master.pid)
     master_mb = bench.rss_mb(master.pid) or 0.0
     workers_mb = [bench.rss_mb(pid) or 0.0 for pid in workers]
-    pss = [pss_mb(pid) or 0.0 for pid in [master.pid, *workers]]
+    pids = [master.pid, *workers]
+    pss = [pss_mb(pid) or 0.0 for pid in pids]
+    # VmRSS = RssAnon (private) + RssFile (mapped files: code, and Whoosh's index segments,
+    # which it reads through mmap) + RssShmem; file pages are shared and reclaimable.
+    anon = [bench.rss_mb(pid, "RssAnon") or 0.0 for pid in pids]
+    mapped = [bench.rss_mb(pid, "RssFile") or 0.0 for pid in pids]
     total = round(master_mb + sum(workers_mb), 1)
     return {
         "master_mb": master_mb,
         "workers_mb": workers_mb,
         "total_mb": total,
         "total_pss_mb": round(sum(pss), 1),
+        "total_anon_mb": round(sum(anon), 1),
+        "total_file_mb": round(sum(mapped), 1),
         "ok": total < TARGET_FORUM_MB,
     }
 
@@ -821,7 +828,8 @@ def notes(report: dict[str, Any]) -> list[str]:
             lines.append(
                 f"{'OK  ' if m['ok'] else 'MISS'} {item['setup']}{server}: whole forum "
                 f"(master + {len(m['workers_mb'])} workers) {m['total_mb']:.1f} MB VmRSS "
-                f"(PSS {m['total_pss_mb']:.1f} MB), target < {TARGET_FORUM_MB:.0f} MB at "
+                f"(PSS {m['total_pss_mb']:.1f} MB; RssAnon {m.get('total_anon_mb', 0):.1f}, "
+                f"RssFile {m.get('total_file_mb', 0):.1f}), target < {TARGET_FORUM_MB:.0f} MB at "
                 f"{TARGET_POSTS:,} posts"
                 + ("" if size == TARGET_POSTS else f" (this run: {size:,} posts, not the check)")
             )
