@@ -69,8 +69,8 @@ def report(*setups: dict[str, object], posts: int = 100_000) -> dict[str, object
 def test_a_clean_run_says_ok_against_the_memory_target() -> None:
     lines = mixed.notes(report(outcome()))
     assert lines == [
-        "OK   sqlite: whole forum (master + 2 workers) 205.0 MB VmRSS (PSS 160.0 MB; RssAnon 150.0, "
-        "RssFile 55.0), "
+        "OK   sqlite: whole forum (master + 2 workers) 205.0 MB VmRSS "
+        "(PSS 160.0 MB; RssAnon 150.0, RssFile 55.0), "
         "target < 300 MB at 100,000 posts"
     ]
 
