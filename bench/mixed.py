@@ -732,6 +732,7 @@ def tables(report: dict[str, Any]) -> tuple[list[list[str]], list[list[str]]]:
             "RSS MB (master + workers = sum)",
             "< 300 MB",
             "server cores",
+            "server cpu ms/req",
             "generator cores",
             "others cores",
             "load avg",
@@ -740,7 +741,7 @@ def tables(report: dict[str, Any]) -> tuple[list[list[str]], list[list[str]]]:
     kinds = [["set-up", "kind", "requests", "share", "p50 ms", "p99 ms"]]
     for item in report["setups"]:
         if item["skipped"]:
-            summary.append([item["title"], "skipped: " + item["skipped"]] + [""] * 10)
+            summary.append([item["title"], "skipped: " + item["skipped"]] + [""] * 11)
             continue
         lat = item["latency"]["all"]
         posts = item["posts"]
@@ -762,6 +763,7 @@ def tables(report: dict[str, Any]) -> tuple[list[list[str]], list[list[str]]]:
                 memory,
                 verdict,
                 fmt(cpu["server_cores"], ".2f"),
+                fmt(cpu.get("server_ms_per_request"), ".1f"),
                 f"{cpu['generator_cores']:.2f} (max {cpu['busiest_generator_cores']:.2f}/proc)",
                 fmt(cpu["others_cores"], ".2f"),
                 " ".join(item["loadavg"].get("start", [])[:1] + item["loadavg"].get("end", [])[:1]),
