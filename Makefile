@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint format typecheck check install install-dev lock bench bench-search clean
+.PHONY: run test lint format typecheck check install install-dev lock bench bench-search bench-mixed clean
 
 # Installs take the versions in constraints.txt (the lock file), never whatever is newest.
 $(BIN)/forum: pyproject.toml constraints.txt
@@ -74,6 +74,9 @@ bench: install-dev
 
 bench-search: install-dev
 	$(BIN)/python bench/search.py
+
+bench-mixed: install-dev
+	$(BIN)/python bench/mixed.py
 
 clean:
 	rm -rf $(VENV) $(LOCK_VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -1,5 +1,8 @@
 """Fill a benchmark database: 5 boards, 2,000 topics x 20 posts, 200 members.
 
+`--posts N` makes N / 20 topics instead (bench/mixed.py uses 100,000 posts), spread over
+the same boards in the same proportions; each size has its own database file and cache.
+
 Boards and site settings go through the app's services; members, topics and posts are
 bulk-inserted with SQLAlchemy Core, filling exactly the columns the services fill
 (`accounts.create_user`, `topics.create_topic`, `posts.reply_to_topic`): stored HTML from
@@ -12,11 +15,13 @@ so it works whatever state the pages are in.
     .venv/bin/python bench/fill.py                      # bench/out/bench.db, reused if valid
     .venv/bin/python bench/fill.py --force              # rebuild
     .venv/bin/python bench/fill.py --url postgresql+psycopg://postgres@127.0.0.1/forum_bench
+    .venv/bin/python bench/fill.py --posts 100000       # bench/out/bench-100000.db
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import random
@@ -69,6 +74,7 @@ from forum.services.settings import write_settings  # noqa: E402
 USERS = 200
 TOPICS = 2_000
 POSTS_PER_TOPIC = 20
+POSTS = TOPICS * POSTS_PER_TOPIC  # the default size; --posts changes it
 BODY_POOL = 500
 BATCH = 5_000
 SEED = 20240601
@@ -77,6 +83,10 @@ BENCH_USER = "benchuser"
 # Long and unusual, so the app's common-password check would accept it too.
 BENCH_PASSWORD = "amber-kettle-harbour-1987"
 ADMIN_USER = "benchadmin"
+# Members who post in bench/mixed.py, each with its own session: trust level 1, so that
+# the daily caps of new members do not apply, and the same password as `benchuser`.
+MEMBERS = [f"benchmember{n}" for n in range(1, 9)]
+MEMBER_TRUST_LEVEL = 1
 
 # Topics per board: one busy board, so that its page 50 exists (30 topics a page).
 BOARDS: list[tuple[str, str, int]] = [
@@ -87,6 +97,19 @@ BOARDS: list[tuple[str, str, int]] = [
     ("Services and help", "Opening times, drop-ins, helplines and how to get referred.", 70),
 ]
 assert sum(count for _, _, count in BOARDS) == TOPICS
+
+
+def board_sizes(topics: int) -> list[int]:
+    """Topics per board for a database of `topics` topics: BOARDS' counts scaled, the busy
+    (first) board taking what rounding leaves, every board at least one topic."""
+    if topics == TOPICS:
+        return [count for _, _, count in BOARDS]
+    others = [max(1, round(count * topics / TOPICS)) for _, _, count in BOARDS[1:]]
+    busy = topics - sum(others)
+    if busy < 1:
+        raise SystemExit(f"{topics} topics are too few for {len(BOARDS)} boards")
+    return [busy, *others]
+
 
 # --- text -------------------------------------------------------------------
 
@@ -252,14 +275,16 @@ class Manifest:
     topic_id: int
     board_ids: list[int]
     counts: dict[str, int]
+    posts: int = POSTS
+    members: list[str] = dataclasses.field(default_factory=list)
 
 
-def expected_counts() -> dict[str, int]:
+def expected_counts(posts: int = POSTS) -> dict[str, int]:
     return {
         "users": USERS,
         "boards": len(BOARDS),
-        "topics": TOPICS,
-        "posts": TOPICS * POSTS_PER_TOPIC,
+        "topics": posts // POSTS_PER_TOPIC,
+        "posts": posts,
     }
 
 
@@ -355,27 +380,29 @@ def batches(
 
 
 def insert_users(rng: random.Random, start: datetime) -> list[int]:
-    """200 members (an admin and `benchuser` among them); returns their ids."""
+    """200 members (an admin, `benchuser` and MEMBERS among them); returns their ids."""
     # One scrypt hash shared by the filler accounts: 198 separate hashes would take
-    # ~15 s and nobody logs in as them. `benchuser` gets its own.
+    # ~15 s and nobody logs in as them. `benchuser` gets its own; MEMBERS share one.
     shared_hash = generate_password_hash(f"unused-{rng.random()}", method="scrypt")
-    names = [ADMIN_USER, BENCH_USER]
+    members_hash = generate_password_hash(BENCH_PASSWORD, method="scrypt")
+    names = [ADMIN_USER, BENCH_USER, *MEMBERS]
     names += make_usernames(rng, USERS - len(names), {n.lower() for n in names})
     rows = []
     for index, name in enumerate(names):
+        if name == BENCH_USER:
+            password_hash = generate_password_hash(BENCH_PASSWORD, method="scrypt")
+        else:
+            password_hash = members_hash if name in MEMBERS else shared_hash
+        # `forum create-user --admin` sets trust level 4.
+        level = 4 if name == ADMIN_USER else MEMBER_TRUST_LEVEL if name in MEMBERS else 0
         rows.append(
             {
                 "username": name,
                 "username_key": name.lower(),
-                "password_hash": (
-                    generate_password_hash(BENCH_PASSWORD, method="scrypt")
-                    if name == BENCH_USER
-                    else shared_hash
-                ),
+                "password_hash": password_hash,
                 "is_admin": name == ADMIN_USER,
                 "is_moderator": False,
-                # `forum create-user --admin` sets trust level 4.
-                "trust_level": 4 if name == ADMIN_USER else 0,
+                "trust_level": level,
                 "created_at": start + timedelta(hours=index),
             }
         )
@@ -405,12 +432,12 @@ def render_pool(rng: random.Random) -> BodyPool:
 
 
 def insert_topics_and_posts(
-    rng: random.Random, boards: list[Board], user_ids: list[int], now: datetime
+    rng: random.Random, boards: list[Board], user_ids: list[int], now: datetime, topics: int
 ) -> None:
-    """2,000 topics of 20 posts, as `create_topic` and `reply_to_topic` would leave them."""
+    """`topics` topics of 20 posts, as `create_topic` and `reply_to_topic` would leave them."""
     pool = render_pool(rng)
     board_of_topic = [
-        b.id for b, (_, _, count) in zip(boards, BOARDS, strict=True) for _ in range(count)
+        b.id for b, count in zip(boards, board_sizes(topics), strict=True) for _ in range(count)
     ]
     rng.shuffle(board_of_topic)
     # Topics start over two years, oldest first, so ids grow with time as in real life.
@@ -493,13 +520,13 @@ def insert_topics_and_posts(
             )
 
 
-def fill(app: Flask) -> None:
+def fill(app: Flask, posts: int = POSTS) -> None:
     rng = random.Random(SEED)
     now = utcnow().replace(microsecond=0) - timedelta(hours=1)
     with app.app_context():
         user_ids = insert_users(rng, now - timedelta(days=1_100))
         boards = create_boards()
-        insert_topics_and_posts(rng, boards, user_ids, now)
+        insert_topics_and_posts(rng, boards, user_ids, now, posts // POSTS_PER_TOPIC)
         write_settings({"guest_access": "public_boards"})
         db.session.commit()
         db.session.remove()
@@ -548,10 +575,12 @@ def default_manifest(url: str) -> Path:
     return OUT / f"fill-{parsed.get_backend_name()}-{parsed.database}.json"
 
 
-def build_or_reuse(url: str, manifest_path: Path, *, force: bool = False) -> Manifest:
+def build_or_reuse(
+    url: str, manifest_path: Path, *, force: bool = False, posts: int = POSTS
+) -> Manifest:
     """Fill the database unless a valid one with the same fingerprint is already there."""
     schema = schema_source()
-    expected = expected_counts()
+    expected = expected_counts(posts)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         Path(parsed.database or "").parent.mkdir(parents=True, exist_ok=True)
@@ -570,7 +599,7 @@ def build_or_reuse(url: str, manifest_path: Path, *, force: bool = False) -> Man
     app = make_app(url)
     with app.app_context():
         create_schema(schema)
-    fill(app)
+    fill(app, posts)
     seconds = time.perf_counter() - started
     with app.app_context():
         counts = current_counts()
@@ -589,6 +618,8 @@ def build_or_reuse(url: str, manifest_path: Path, *, force: bool = False) -> Man
         topic_id=topic_id,
         board_ids=board_ids,
         counts=counts,
+        posts=posts,
+        members=list(MEMBERS),
     )
     manifest_path.parent.mkdir(parents=True, exist_ok=True)
     manifest_path.write_text(json.dumps(asdict(manifest), indent=2) + "\n", encoding="utf-8")
@@ -605,14 +636,22 @@ def _log(message: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", type=Path, default=DEFAULT_DB, help="SQLite file to fill")
+    parser.add_argument(
+        "--db", type=Path, help="SQLite file to fill (bench/out/bench.db, bench-<posts>.db)"
+    )
+    parser.add_argument(
+        "--posts", type=int, default=POSTS, help=f"posts, a multiple of 20 (default {POSTS})"
+    )
     parser.add_argument("--url", help="a database URL instead (e.g. postgresql+psycopg://...)")
     parser.add_argument("--manifest", type=Path, help="where to write the JSON manifest")
     parser.add_argument("--force", action="store_true", help="rebuild even if a valid one exists")
     args = parser.parse_args(argv)
-    url = args.url or f"sqlite:///{args.db.resolve()}"
+    if args.posts < POSTS_PER_TOPIC * len(BOARDS) or args.posts % POSTS_PER_TOPIC:
+        parser.error(f"--posts must be a multiple of {POSTS_PER_TOPIC}, at least 100")
+    database = args.db or (DEFAULT_DB if args.posts == POSTS else OUT / f"bench-{args.posts}.db")
+    url = args.url or f"sqlite:///{database.resolve()}"
     manifest_path = args.manifest or default_manifest(url)
-    build_or_reuse(url, manifest_path, force=args.force)
+    build_or_reuse(url, manifest_path, force=args.force, posts=args.posts)
     return 0
 
 

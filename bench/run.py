@@ -585,15 +585,21 @@ def worker_memory(master: subprocess.Popen[bytes]) -> dict[str, Any]:
 # --- the run ----------------------------------------------------------------------
 
 
-def fill(out: Path, url: str | None, force: bool) -> tuple[dict[str, Any], bool]:
-    """Run bench/fill.py; returns its manifest and whether the database was reused."""
+def fill(
+    out: Path, url: str | None, force: bool, *, posts: int | None = None
+) -> tuple[dict[str, Any], bool]:
+    """Run bench/fill.py; returns its manifest and whether the database was reused.
+    `posts`: another size than fill.py's default (its own file, or manifest for `url`)."""
     argv = [sys.executable, str(BENCH / "fill.py")]
+    size = "" if posts is None else f"-{posts}"
+    if posts is not None:
+        argv += ["--posts", str(posts)]
     if url:
-        manifest = out / "fill-forum.json"
+        manifest = out / f"fill-forum{size}.json"
         argv += ["--url", url, "--manifest", str(manifest)]
     else:
-        manifest = out / "bench.db.json"
-        argv += ["--db", str(out / "bench.db"), "--manifest", str(manifest)]
+        manifest = out / f"bench{size}.db.json"
+        argv += ["--db", str(out / f"bench{size}.db"), "--manifest", str(manifest)]
     if force:
         argv.append("--force")
     before = manifest.stat().st_mtime_ns if manifest.exists() else None
@@ -617,16 +623,27 @@ def gunicorn_argv(port: int, workers: int, chdir: Path, app: str) -> list[str]:
     return [*argv, app]
 
 
-def forum_env(out: Path, database_url: str, port: int) -> dict[str, str]:
-    """The environment for the forum; also written to the instance folder's forum.cfg."""
-    instance = out / "instance"
+def forum_env(
+    out: Path,
+    database_url: str,
+    port: int,
+    *,
+    instance: Path | None = None,
+    secret_key: str | None = None,
+    extra: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """The environment for the forum; also written to the instance folder's forum.cfg.
+    Two app servers of one forum share `secret_key` (bench/mixed.py); `extra` adds
+    settings such as FORUM_SEARCH_BACKEND or FORUM_REDIS_URL."""
+    instance = instance or out / "instance"
     instance.mkdir(parents=True, exist_ok=True)
     values = {
         "FORUM_DATABASE_URL": database_url,
         "FORUM_INSTANCE_PATH": str(instance),
-        "FORUM_SECRET_KEY": secrets.token_urlsafe(32),
+        "FORUM_SECRET_KEY": secret_key or secrets.token_urlsafe(32),
         "FORUM_RATELIMITS": "off",
         "FORUM_BASE_URL": f"http://{HOST}:{port}",
+        **(extra or {}),
     }
     cfg = "".join(
         f"{key}={value}\n" for key, value in values.items() if key != "FORUM_INSTANCE_PATH"
