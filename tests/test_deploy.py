@@ -359,9 +359,11 @@ def test_slow_and_idle_clients_do_not_reach_gunicorn_behind_caddy(backend, tmp_p
 
         clients = _Clients(proxy_port, idle=200, slow=8, uploads=4)
         try:
+            # Answered at all is the point (a frozen gunicorn answers nobody until the
+            # slow clients give up, 30 s and more); how fast is for benchmarks, not here.
             for _ in range(5):
-                status, seconds = _get(proxy_port, timeout=5)
-                assert status == 200 and seconds < 1.0, (status, seconds)
+                status, _seconds = _get(proxy_port, timeout=5)
+                assert status == 200
         finally:
             clients.close()
 
