@@ -18,6 +18,7 @@ import math
 import re
 import threading
 import time
+from collections.abc import Callable
 from collections.abc import Iterator
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -62,8 +63,9 @@ from forum.search import IndexBusy
 from forum.search import Query
 from forum.search import queue
 from forum.search import syntax
-from forum.search.documents import all_documents
 from forum.search.documents import documents_for
+from forum.search.documents import reread_documents
+from forum.search.documents import streamed_documents
 
 log = logging.getLogger(__name__)
 
@@ -634,15 +636,18 @@ def _compare_with_posts(backend: Backend) -> str | None:
     return None
 
 
-def reindex(app: Flask) -> int:
-    """Rebuild the index from the database; the number of posts indexed. Queue rows
-    that existed when it started are deleted at the end (later ones stay queued)."""
+def reindex(app: Flask, *, built: Callable[[], None] | None = None) -> int:
+    """Rebuild the index from the database; the number of posts indexed. Writes, drains
+    and searches go on meanwhile (the backend builds beside the current index and
+    catches up before it swaps; see its `rebuild`). The posts are read in batches, so
+    memory stays flat at any size. Queue rows that existed when it started are deleted
+    at the end (later ones stay queued). `built` (tests) runs between build and swap."""
     backend = _backend_with_language(app)
     token = write_intent.set(False)
     try:
         queued = list(db.session.scalars(select(OutboxRow.id).where(OutboxRow.kind == queue.KIND)))
         db.session.commit()
-        count = backend.rebuild(all_documents())
+        count = backend.rebuild(streamed_documents(), reread=reread_documents, built=built)
         db.session.commit()
     except BaseException:
         db.session.rollback()
