@@ -11,6 +11,7 @@ import multiprocessing
 import os
 import threading
 from collections.abc import Iterator
+from collections.abc import Sequence
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
@@ -315,6 +316,20 @@ def test_rebuild_swaps_generations_while_searches_and_drains_keep_working(disk, 
     disk.rebuild([doc(6, "apples again")])
     generations = [p for p in (tmp_path / "search").iterdir() if p.name.startswith("index-")]
     assert len(generations) == 1
+
+
+def test_a_post_removed_from_the_database_during_a_rebuild_leaves_the_new_index(disk):
+    disk.write([doc(1, "apples"), doc(2, "apples too")], [])
+
+    def built() -> None:
+        disk.write([], [2])  # a drain: post 2 is gone from the database
+
+    def again(post_ids: Sequence[int]) -> tuple[list[Document], list[int]]:
+        assert list(post_ids) == [2]
+        return [], [2]
+
+    disk.rebuild([doc(1, "apples"), doc(2, "apples too")], reread=again, built=built)
+    assert found(disk, q("apples")) == [1]
 
 
 def test_a_searcher_opened_before_a_rebuild_keeps_reading_the_old_generation(disk):
