@@ -7,7 +7,8 @@ configured backend, then loads the page of ids through `policy.visible_posts` an
 
 `drain` moves queued posts (forum.search.queue: outbox rows of kind "search") into the
 index after a request's commit (it is the outbox's drainer for that kind);
-`reindex` rebuilds the whole index from the database (`forum reindex`).
+`reindex` rebuilds the whole index from the database (`forum reindex`, and `forum init`
+when `index_problem` finds one) beside the live one, streaming the posts in batches.
 """
 
 from __future__ import annotations

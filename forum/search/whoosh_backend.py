@@ -1,9 +1,13 @@
 """The embedded backend: a Whoosh index in the instance folder (or in memory, for tests).
 
 Layout on disk: `<path>/current` is a symlink to one generation directory
-`<path>/index-<stamp>`. A rebuild writes a new generation next to it and swaps the link
-atomically (`os.replace`); searchers opened on the old generation keep reading it, and
-every process notices the new target on its next search.
+`<path>/index-<stamp>`. A rebuild (`forum reindex`) writes a new generation next to it
+without taking the current one's writer lock, so drains keep writing to the current
+generation meanwhile (searches stay fresh, writes keep their latency); the posts they
+write are noted in a journal and read again into the new generation before the swap
+(`_Rebuild`). The swap replaces the link atomically (`os.replace`) and the old
+generation is deleted: searchers that opened it keep their open files, and every
+process notices the new target on its next search.
 
 Writers: Whoosh allows one writer per index (a file lock). Several gunicorn workers
 drain the search queue, so `write` retries the lock with a short backoff for up to
