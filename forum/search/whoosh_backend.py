@@ -504,6 +504,12 @@ class WhooshBackend:
             writer.cancel()
             raise
         writer.commit(optimize=True)
+        if target is not None:
+            # Opened again through memory maps: the catch-up's writer reads the new
+            # segment (to replace documents), and Whoosh's own file reading would copy
+            # all of it into the process (200 MB more at 100,000 posts).
+            ix.close()
+            ix = _open(target)
         return count, ix
 
     def _swap(self, target: str | None, fresh: Any) -> None:
@@ -1092,7 +1098,7 @@ class _Rebuild:
         if not noted or reread is None:
             return reached
         documents, removed = reread(sorted(set(noted)))
-        writer = fresh.writer()
+        writer = fresh.writer(limitmb=REBUILD_LIMITMB)
         try:
             for post_id in sorted(set(removed)):
                 writer.delete_by_term("post_id", str(post_id))
