@@ -11,7 +11,9 @@ rendered.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
@@ -116,6 +118,11 @@ class Results:
 MATCH_LIMIT = 1000
 
 
+# Reads posts again for a rebuild that catches up with changes made while it ran: the
+# documents of the given post ids that exist, and the ids of those that no longer do.
+Reread = Callable[[Sequence[int]], tuple[list[Document], list[int]]]
+
+
 class IndexBusy(RuntimeError):
     """The index cannot take writes right now (another writer holds it, or a rebuild
     runs): the drain leaves its queue rows for a later one."""
@@ -132,9 +139,17 @@ class Backend(Protocol):
         """Add or replace `documents` and drop the posts `removed` (ids)."""
         ...
 
-    def rebuild(self, documents: Iterable[Document]) -> int:
+    def rebuild(
+        self,
+        documents: Iterable[Document],
+        *,
+        reread: Reread | None = None,
+        built: Callable[[], None] | None = None,
+    ) -> int:
         """Replace the whole index with `documents` while searches keep being served
-        from the old one; the number indexed."""
+        from the old one; the number indexed. Changes made meanwhile are either applied
+        before the swap (read again through `reread`) or left queued for a later drain.
+        `built` (tests) runs once the documents are in, before the swap."""
         ...
 
     def count(self) -> int:

@@ -154,3 +154,30 @@ def all_documents(batch: int = 1000, connection: Connection | None = None) -> It
         for row in rows:
             yield _row_document(row)
         last = rows[-1][0]
+
+
+def streamed_documents(batch: int = 1000) -> Iterator[Document]:
+    """Every post's document, in id order, `batch` posts per short read transaction on
+    a connection of its own (keyset paging): a rebuild holds no long transaction open
+    (SQLite's WAL could not be checkpointed behind it), keeps one batch in memory, and
+    its caller's session stays free for other work."""
+    last = 0
+    while True:
+        with db.engine.connect() as conn:
+            rows: Sequence[Any] = conn.execute(
+                _statement().where(Post.id > last).order_by(Post.id).limit(batch)
+            ).all()
+        if not rows:
+            return
+        for row in rows:
+            yield _row_document(row)
+        last = rows[-1][0]
+
+
+def reread_documents(post_ids: Sequence[int]) -> tuple[list[Document], list[int]]:
+    """The documents of `post_ids` as the database has them now (a connection of its
+    own), and the ids of the posts that no longer exist (a rebuild's catch-up)."""
+    with db.engine.connect() as conn:
+        found = documents_for(post_ids, conn)
+    present = {doc.post_id for doc in found}
+    return found, sorted({int(pid) for pid in post_ids} - present)

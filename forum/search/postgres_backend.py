@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Sequence
@@ -44,6 +45,7 @@ from forum.search import Document
 from forum.search import Hit
 from forum.search import IndexBusy
 from forum.search import Query
+from forum.search import Reread
 from forum.search import Results
 from forum.search.syntax import clean
 from forum.search.syntax import parse
@@ -400,9 +402,17 @@ class PostgresBackend:
             time.sleep(min(remaining, delay * (0.5 + random.random())))  # noqa: S311
             delay = min(delay * 2, 0.1)
 
-    def rebuild(self, documents: Iterable[Document]) -> int:
+    def rebuild(
+        self,
+        documents: Iterable[Document],
+        *,
+        reread: Reread | None = None,
+        built: Callable[[], None] | None = None,
+    ) -> int:
         """Replace every row in one transaction (searches see the old rows until the
-        commit); the number indexed."""
+        commit); the number indexed. Online already: posts are written as ever, and
+        drains meanwhile leave their queue rows for after the commit (so `reread` is
+        not needed); `built` (tests) runs just before the commit."""
         try:
             # Exclusive: waits for running drains, and makes new ones leave their queue
             # rows for later instead of blocking behind this transaction.
@@ -413,6 +423,8 @@ class PostgresBackend:
                 latest = _latest(batch)
                 seen.update(doc.post_id for doc in latest)
                 self._insert(latest)
+            if built is not None:
+                built()
             db.session.commit()
         except BaseException:
             db.session.rollback()

@@ -7,7 +7,8 @@ configured backend, then loads the page of ids through `policy.visible_posts` an
 
 `drain` moves queued posts (forum.search.queue: outbox rows of kind "search") into the
 index after a request's commit (it is the outbox's drainer for that kind);
-`reindex` rebuilds the whole index from the database (`forum reindex`).
+`reindex` rebuilds the whole index from the database (`forum reindex`, and `forum init`
+when `index_problem` finds one) beside the live one, streaming the posts in batches.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import math
 import re
 import threading
 import time
+from collections.abc import Callable
 from collections.abc import Iterator
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -62,8 +64,9 @@ from forum.search import IndexBusy
 from forum.search import Query
 from forum.search import queue
 from forum.search import syntax
-from forum.search.documents import all_documents
 from forum.search.documents import documents_for
+from forum.search.documents import reread_documents
+from forum.search.documents import streamed_documents
 
 log = logging.getLogger(__name__)
 
@@ -634,15 +637,18 @@ def _compare_with_posts(backend: Backend) -> str | None:
     return None
 
 
-def reindex(app: Flask) -> int:
-    """Rebuild the index from the database; the number of posts indexed. Queue rows
-    that existed when it started are deleted at the end (later ones stay queued)."""
+def reindex(app: Flask, *, built: Callable[[], None] | None = None) -> int:
+    """Rebuild the index from the database; the number of posts indexed. Writes, drains
+    and searches go on meanwhile (the backend builds beside the current index and
+    catches up before it swaps; see its `rebuild`). The posts are read in batches, so
+    memory stays flat at any size. Queue rows that existed when it started are deleted
+    at the end (later ones stay queued). `built` (tests) runs between build and swap."""
     backend = _backend_with_language(app)
     token = write_intent.set(False)
     try:
         queued = list(db.session.scalars(select(OutboxRow.id).where(OutboxRow.kind == queue.KIND)))
         db.session.commit()
-        count = backend.rebuild(all_documents())
+        count = backend.rebuild(streamed_documents(), reread=reread_documents, built=built)
         db.session.commit()
     except BaseException:
         db.session.rollback()

@@ -1,9 +1,13 @@
 """The embedded backend: a Whoosh index in the instance folder (or in memory, for tests).
 
 Layout on disk: `<path>/current` is a symlink to one generation directory
-`<path>/index-<stamp>`. A rebuild writes a new generation next to it and swaps the link
-atomically (`os.replace`); searchers opened on the old generation keep reading it, and
-every process notices the new target on its next search.
+`<path>/index-<stamp>`. A rebuild (`forum reindex`) writes a new generation next to it
+without taking the current one's writer lock, so drains keep writing to the current
+generation meanwhile (searches stay fresh, writes keep their latency); the posts they
+write are noted in a journal and read again into the new generation before the swap
+(`_Rebuild`). The swap replaces the link atomically (`os.replace`) and the old
+generation is deleted: searchers that opened it keep their open files, and every
+process notices the new target on its next search.
 
 Writers: Whoosh allows one writer per index (a file lock). Several gunicorn workers
 drain the search queue, so `write` retries the lock with a short backoff for up to
@@ -32,6 +36,7 @@ body; title and body are also stored, for snippets and suggestions.
 from __future__ import annotations
 
 import bisect
+import fcntl
 import heapq
 import html
 import logging
@@ -49,7 +54,6 @@ from collections import OrderedDict
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
@@ -79,6 +83,7 @@ from forum.search import Document
 from forum.search import Hit
 from forum.search import IndexBusy
 from forum.search import Query
+from forum.search import Reread
 from forum.search import Results
 from forum.search.syntax import Term
 from forum.search.syntax import parse
@@ -107,6 +112,17 @@ MIN_CORRECTED = 4
 SURFACE_DOCS = 5
 CURRENT = "current"
 INDEX_PREFIX = "index-"
+# A rebuild holds this file's lock (flock) while it runs, and drains note the posts they
+# write meanwhile in the journal (see `_Rebuild`).
+REBUILD_MARK = "rebuild.lock"
+REBUILD_JOURNAL = "rebuild.journal"
+# The rebuild's writer pool, in MB (Whoosh's estimate; the process takes about twice
+# that): past it, sorted runs go to disk. `forum reindex` must stay small at 100,000
+# posts; a larger pool saves little time.
+REBUILD_LIMITMB = 48
+# How long the rebuild waits for the current writer before its swap (drains hold it
+# for a moment each).
+REBUILD_LOCK_WAIT = 120.0
 
 
 def schema_for(language: str) -> fields.Schema:
@@ -293,6 +309,7 @@ class WhooshBackend:
         self.lock_timeout = lock_timeout
         self._guard = threading.Lock()
         self._ram: Any = None  # the in-memory index (memory mode)
+        self._journal: list[int] | None = None  # a running rebuild's (memory mode)
         self._ix: Any = None  # the open index (file mode) ...
         self._ix_target: str | None = None  # ... and the generation it lives in
         self._local = threading.local()
@@ -399,7 +416,8 @@ class WhooshBackend:
                 delay = min(delay * 2, 0.1)
                 continue
             # A rebuild may have swapped generations while we waited: write to the new.
-            if not self.memory and self._current_target() != target:
+            swapped = self._ram is not ix if self.memory else self._current_target() != target
+            if swapped:
                 writer.cancel()
                 continue
             return writer
@@ -417,6 +435,8 @@ class WhooshBackend:
             for doc in latest.values():
                 writer.update_document(**_fields_of(doc))
             changed = bool(latest or gone)
+            if changed:
+                self._note_for_rebuild(sorted(gone | latest.keys()))
         except BaseException:
             writer.cancel()
             raise
@@ -425,64 +445,119 @@ class WhooshBackend:
         else:
             writer.cancel()
 
-    @contextmanager
-    def _holding_current(self, timeout: float) -> Iterator[None]:
-        """Hold the current generation's writer lock (if there is one): no drain writes
-        to an index about to be replaced; waiting drains find the new one."""
-        if self.memory or self._current_target() is None:
-            yield
-            return
-        writer = self._acquire(timeout)
-        try:
-            yield
-        finally:
-            writer.cancel()
+    # --- rebuilding -----------------------------------------------------------------
 
-    def rebuild(self, documents: Iterable[Document]) -> int:
-        """Index `documents` into a new generation and swap it in; the number indexed.
-        Searches are served from the old generation until the swap."""
-        count = 0
-        if self.memory:
+    def rebuild(
+        self,
+        documents: Iterable[Document],
+        *,
+        reread: Reread | None = None,
+        built: Callable[[], None] | None = None,
+    ) -> int:
+        """Index `documents` into a new generation beside the current one, catch it up
+        with the posts drains wrote meanwhile (read again through `reread`), swap it in
+        and delete the old one; the number of `documents` indexed (see `_Rebuild`).
+
+        No lock is held while the new generation is built: searches and drains keep
+        using the current one. The current generation's writer is held only for the
+        last catch-up and the swap. `built` (tests) runs between the build and the
+        catch-up. Without `reread`, what drains wrote meanwhile is not carried over."""
+        with _Rebuild(self) as job:
+            target = None if self.memory else self._create_generation(self.language)
+            try:
+                count, fresh = self._fill(target, documents)
+                if built is not None:
+                    built()
+                # Most of what drains noted meanwhile is applied without any lock ...
+                noted = job.catch_up(fresh, reread, since=0)
+                # ... the rest holding the current writer (drains wait for it), briefly.
+                writer = self._acquire(REBUILD_LOCK_WAIT)
+                try:
+                    job.catch_up(fresh, reread, since=noted)
+                    self._swap(target, fresh)
+                finally:
+                    writer.cancel()
+            except BaseException:
+                if target is not None:
+                    shutil.rmtree(target, ignore_errors=True)
+                raise
+            if target is not None:
+                # Searchers that opened the old generation keep their open files (the
+                # kernel frees them on close); their next search opens the new one.
+                self._prune(keep={target})
+        return count
+
+    def _fill(self, target: str | None, documents: Iterable[Document]) -> tuple[int, Any]:
+        """Write `documents` into the new generation; their number and its index (open).
+        Streamed: the writer's pool spills sorted runs to disk past REBUILD_LIMITMB."""
+        if target is None:
             ix = _MemoryStorage().create_index(schema_for(self.language))
-            writer = ix.writer()
+        else:
+            ix = FileStorage(target).open_index()
+        writer = ix.writer(limitmb=REBUILD_LIMITMB, procs=1)
+        count = 0
+        try:
             for doc in documents:
                 writer.add_document(**_fields_of(doc))
                 count += 1
-            writer.commit()
-            with self._guard:
-                self._ram = ix
-            return count
-        # Wait longer than a drain does: drains hold the lock briefly.
-        with self._holding_current(timeout=120.0):
-            previous = self._current_target()
-            target = self._create_generation(self.language)
-            try:
-                ix = _open(target)
-                writer = ix.writer(limitmb=256)
-                try:
-                    for doc in documents:
-                        writer.add_document(**_fields_of(doc))
-                        count += 1
-                except BaseException:
-                    writer.cancel()
-                    raise
-                writer.commit(optimize=True)
-                ix.close()
-            except BaseException:
-                shutil.rmtree(target, ignore_errors=True)
-                raise
-            self._swap_in(target)
-            # Still holding the old generation's lock: no other rebuild has started a
-            # generation that this could delete.
-            self._prune(keep={target, previous})
-        return count
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit(optimize=True)
+        if target is not None:
+            # Opened again through memory maps: the catch-up's writer reads the new
+            # segment (to replace documents), and Whoosh's own file reading would copy
+            # all of it into the process (200 MB more at 100,000 posts).
+            ix.close()
+            ix = _open(target)
+        return count, ix
 
-    def _prune(self, keep: set[str | None]) -> None:
-        """Delete generations other than `keep` (the new one and the one just replaced,
-        which other processes' searchers may still be reading)."""
+    def _swap(self, target: str | None, fresh: Any) -> None:
+        """Make the new generation current (the caller holds the current writer)."""
+        if target is None:
+            with self._guard:
+                self._ram = fresh
+            return
+        fresh.close()
+        self._swap_in(target)
+
+    def _prune(self, keep: set[str]) -> None:
+        """Delete generations other than `keep` (rebuilds run one at a time, so no other
+        generation is being built)."""
         for child in self._dir().iterdir():
             if child.name.startswith(INDEX_PREFIX) and str(child) not in keep:
                 shutil.rmtree(child, ignore_errors=True)
+
+    def _rebuild_running(self) -> bool:
+        """Whether a rebuild (of any process) is in progress (see `_Rebuild`)."""
+        if self.memory:
+            return self._journal is not None
+        try:
+            fd = os.open(self._dir() / REBUILD_MARK, os.O_RDONLY)
+        except FileNotFoundError:
+            return False
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return False
+        finally:
+            os.close(fd)
+
+    def _note_for_rebuild(self, post_ids: list[int]) -> None:
+        """Record posts a drain writes while a rebuild runs, for it to read again
+        (called holding the current generation's writer)."""
+        if not self._rebuild_running():
+            return
+        if self.memory:
+            journal = self._journal
+            if journal is not None:
+                journal.extend(post_ids)
+            return
+        with open(self._dir() / REBUILD_JOURNAL, "a", encoding="ascii") as handle:
+            handle.write("".join(f"{post_id}\n" for post_id in post_ids))
 
     def count(self) -> int:
         """How many documents the index holds."""
@@ -948,6 +1023,93 @@ class WhooshBackend:
         if not forms:
             return None
         return min(forms, key=lambda form: (_distance(form, typed), -forms[form], form))
+
+
+class _Rebuild:
+    """A rebuild in progress, as drains see it.
+
+    Drains keep writing to the current generation while the new one is built. Each
+    drain that writes while a rebuild runs also notes the posts it wrote in the
+    rebuild's journal, holding the current generation's writer; before the swap the
+    rebuild reads those posts again from the database into the new generation, the
+    last of them holding that writer, so nothing a drain wrote misses the swap. (A
+    change not drained by then is still queued, and the next drain writes it to the
+    new generation.) Posts a drain wrote before the journal was emptied were read
+    from the database before the rebuild began reading: the new generation has them.
+
+    On disk the mark is an exclusive flock on `<root>/rebuild.lock`, held for the whole
+    rebuild: it also makes rebuilds wait for each other, and a killed rebuild leaves no
+    stale mark (the kernel drops the lock). The journal `<root>/rebuild.journal` holds
+    one post id per line. In memory (tests) both are an attribute of the backend.
+    """
+
+    def __init__(self, backend: WhooshBackend) -> None:
+        self.backend = backend
+        self._fd: int | None = None
+
+    def __enter__(self) -> _Rebuild:
+        backend = self.backend
+        if backend.memory:
+            with backend._guard:
+                backend._journal = []
+            return self
+        root = backend._dir()
+        root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(root / REBUILD_MARK, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # waits for a rebuild already running
+            # Emptied after the mark is set and before the new generation reads a post.
+            with open(root / REBUILD_JOURNAL, "w", encoding="ascii"):
+                pass
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd = fd
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.backend.memory:
+            with self.backend._guard:
+                self.backend._journal = None
+            return
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def _noted(self, since: int) -> tuple[list[int], int]:
+        """Post ids noted from position `since`, and the position after them (whole
+        lines only: a drain may be appending)."""
+        backend = self.backend
+        if backend.memory:
+            journal = list(backend._journal or ())
+            return journal[since:], len(journal)
+        with open(backend._dir() / REBUILD_JOURNAL, "rb") as handle:
+            handle.seek(since)
+            data = handle.read()
+        whole = data.rfind(b"\n") + 1
+        ids = [int(line) for line in data[:whole].split()]
+        return ids, since + whole
+
+    def catch_up(self, fresh: Any, reread: Reread | None, *, since: int) -> int:
+        """Write the posts noted from position `since` into the new generation `fresh`,
+        as the database has them now; the position reached."""
+        noted, reached = self._noted(since)
+        if not noted or reread is None:
+            return reached
+        documents, removed = reread(sorted(set(noted)))
+        writer = fresh.writer(limitmb=REBUILD_LIMITMB)
+        try:
+            for post_id in sorted(set(removed)):
+                writer.delete_by_term("post_id", str(post_id))
+            for doc in documents:
+                writer.update_document(**_fields_of(doc))
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit()
+        log.info("search rebuild caught up with %d posts written meanwhile", len(set(noted)))
+        return reached
 
 
 @dataclass(frozen=True)

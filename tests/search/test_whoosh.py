@@ -11,6 +11,7 @@ import multiprocessing
 import os
 import threading
 from collections.abc import Iterator
+from collections.abc import Sequence
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
@@ -281,38 +282,54 @@ def test_suggestions_through_the_service(app):
 # --- the file index: generations, rebuilds, locks ----------------------------------
 
 
-def test_rebuild_swaps_generations_while_searches_keep_working(disk, tmp_path):
+def test_rebuild_swaps_generations_while_searches_and_drains_keep_working(disk, tmp_path):
     disk.write([doc(1, "old apples")], [])
     other = WhooshBackend(tmp_path / "search", lock_timeout=0.2)  # another process
     assert found(other, q("apples")) == [1]
     seen_during: list[list[int]] = []
-    busy_during: list[bool] = []
+    reread: list[list[int]] = []
 
     def documents() -> Iterator[Document]:
         yield doc(2, "new apples")
         # Mid-rebuild: searches are served from the old generation ...
         seen_during.append(found(other, q("apples")))
-        # ... and a drain is turned away (its rows wait), not blocked for long.
-        try:
-            other.write([doc(3, "written during the rebuild")], [])
-            busy_during.append(False)
-        except IndexBusy:
-            busy_during.append(True)
+        # ... and a drain writes to it at once (no rebuild lock to wait for).
+        other.write([doc(3, "apples written during the rebuild")], [])
+        seen_during.append(sorted(found(other, q("apples"))))
         yield doc(4, "more apples")
 
-    assert disk.rebuild(documents()) == 2
-    assert seen_during == [[1]]
-    assert busy_during == [True]
-    assert sorted(found(other, q("apples"))) == [2, 4]
-    assert sorted(found(disk, q("apples"))) == [2, 4]
+    def again(post_ids):
+        # The posts drains wrote meanwhile, read again "from the database".
+        reread.append(list(post_ids))
+        return [doc(3, "apples written during the rebuild")], []
+
+    assert disk.rebuild(documents(), reread=again) == 2
+    assert seen_during == [[1], [1, 3]]
+    assert reread == [[3]]
+    assert sorted(found(other, q("apples"))) == [2, 3, 4]
+    assert sorted(found(disk, q("apples"))) == [2, 3, 4]
     # Writes after the swap land in the new generation.
     other.write([doc(5, "fresh apples")], [])
-    assert sorted(found(disk, q("apples"))) == [2, 4, 5]
+    assert sorted(found(disk, q("apples"))) == [2, 3, 4, 5]
     generations = [p for p in (tmp_path / "search").iterdir() if p.name.startswith("index-")]
-    assert len(generations) == 2  # the new one, and the one just replaced
+    assert len(generations) == 1  # the old one is deleted after the swap
     disk.rebuild([doc(6, "apples again")])
     generations = [p for p in (tmp_path / "search").iterdir() if p.name.startswith("index-")]
-    assert len(generations) == 2
+    assert len(generations) == 1
+
+
+def test_a_post_removed_from_the_database_during_a_rebuild_leaves_the_new_index(disk):
+    disk.write([doc(1, "apples"), doc(2, "apples too")], [])
+
+    def built() -> None:
+        disk.write([], [2])  # a drain: post 2 is gone from the database
+
+    def again(post_ids: Sequence[int]) -> tuple[list[Document], list[int]]:
+        assert list(post_ids) == [2]
+        return [], [2]
+
+    disk.rebuild([doc(1, "apples"), doc(2, "apples too")], reread=again, built=built)
+    assert found(disk, q("apples")) == [1]
 
 
 def test_a_searcher_opened_before_a_rebuild_keeps_reading_the_old_generation(disk):
