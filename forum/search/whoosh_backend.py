@@ -272,6 +272,11 @@ class _MappedStorage(FileStorage):  # type: ignore[misc]
         return _MappedFile(mapped, name)
 
 
+# What opening a generation deleted after a rebuild's swap raises (its folder, or the
+# files in it, gone between resolving `current` and opening them).
+_RETIRED = (FileNotFoundError, whoosh_index.EmptyIndexError)
+
+
 def _open(target: str) -> Any:
     """The index in the generation folder `target`, read through memory maps."""
     return _MappedStorage(target).open_index()
@@ -380,7 +385,16 @@ class WhooshBackend:
         return target
 
     def _searcher(self) -> Searcher:
-        """A searcher on the latest commit of the current generation (one per thread)."""
+        """A searcher on the latest commit of the current generation (one per thread).
+
+        A rebuild deletes the old generation right after the swap: a search that had
+        just resolved `current` to it finds its files gone, and tries the new one."""
+        try:
+            return self._open_searcher()
+        except _RETIRED:
+            return self._open_searcher()
+
+    def _open_searcher(self) -> Searcher:
         ix, target = self._index()
         cached = getattr(self._local, "searcher", None)
         if cached is not None and cached[0] == target and cached[1] is ix:
@@ -405,9 +419,15 @@ class WhooshBackend:
         deadline = time.monotonic() + timeout
         delay = 0.005
         while True:
-            ix, target = self._index()
             try:
+                ix, target = self._index()
                 writer = ix.writer()
+            except _RETIRED:
+                # The generation was retired (deleted after a rebuild's swap) between
+                # resolving `current` and locking it: resolve again.
+                if time.monotonic() >= deadline:
+                    raise
+                continue
             except whoosh_index.LockError:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:

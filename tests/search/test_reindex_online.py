@@ -200,6 +200,31 @@ def test_the_old_generation_is_deleted_after_the_swap(
     assert _found(ids["reader"], "parsnip") == 6
 
 
+def test_a_search_or_drain_that_resolved_the_retired_generation_uses_the_new_one(
+    app: Flask, index_dir: Path, search_backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another worker resolved `current` just before the swap, then found its files gone.
+    _whoosh_only(search_backend)
+    ids = _forum(app)
+    (old,) = _generations(index_dir)
+    service.reindex(app)
+    backend = service.get_backend(app)
+    assert isinstance(backend, WhooshBackend)
+    real = WhooshBackend._current_target
+    stale = iter([str(old)])
+    monkeypatch.setattr(
+        WhooshBackend, "_current_target", lambda self: next(stale, None) or real(self)
+    )
+    backend._ix = None  # the worker has not opened the new generation yet
+    assert _found(ids["reader"], "parsnip") == 6
+    stale = iter([str(old)])
+    backend._ix = None
+    reader = _user(ids["reader"])
+    factories.make_post(db.session.get(Topic, ids["topic"]), reader, body="parsnip late")
+    service.drain_all(app)
+    assert _found(ids["reader"], "parsnip") == 7
+
+
 def test_a_failed_rebuild_keeps_the_old_generation_and_lets_the_next_one_run(
     app: Flask, index_dir: Path, search_backend: str
 ) -> None:
