@@ -152,7 +152,7 @@ def board_topics(actor: Actor, board: Board, page: int, per_page: int) -> Page[T
     stmt = (
         policy.visible_topics(actor, own_waiting=False)
         .where(Topic.id.in_(ids))
-        .options(joinedload(Topic.author).load_only(User.id, User.username))
+        .options(joinedload(Topic.author).load_only(User.id, User.username, User.deleted_at))
         .order_by(*order)
     )
     # The board's counter is exact for its visible topics; no COUNT(*) over the board.
@@ -171,7 +171,7 @@ def topic_posts(
     stmt = (
         policy.visible_posts(actor)
         .where(Post.topic_id == topic.id)
-        .options(joinedload(Post.author).load_only(User.id, User.username))
+        .options(joinedload(Post.author).load_only(User.id, User.username, User.deleted_at))
         .order_by(Post.number)
     )
     if not sources:
@@ -233,7 +233,10 @@ def reply_targets(actor: Actor, posts: Sequence[Post]) -> dict[int, Post]:
         stmt = (
             policy.visible_posts(actor)
             .where(Post.id.in_(missing))
-            .options(defer(Post.body), joinedload(Post.author).load_only(User.id, User.username))
+            .options(
+                defer(Post.body),
+                joinedload(Post.author).load_only(User.id, User.username, User.deleted_at),
+            )
         )
         found.update((p.id, p) for p in db.session.scalars(stmt))
     return found
@@ -470,7 +473,9 @@ def break_glass_notes(actor: Actor, group: Group, limit: int = 20) -> list[Break
         db.session.scalars(
             policy.visible_log_entries(actor)
             .where(ModerationLog.group_id == group.id, ModerationLog.action == "break_glass")
-            .options(joinedload(ModerationLog.actor).load_only(User.id, User.username))
+            .options(
+                joinedload(ModerationLog.actor).load_only(User.id, User.username, User.deleted_at)
+            )
             .order_by(ModerationLog.created_at.desc(), ModerationLog.id.desc())
             .limit(limit)
         )
@@ -561,7 +566,7 @@ def group_log(actor: Actor, group: Group, page: int, per_page: int = 50) -> Page
     scope = policy.visible_log_entries(actor).where(ModerationLog.group_id == group.id)
     total = db.session.scalar(select(func.count()).select_from(scope.subquery())) or 0
     stmt = scope.options(
-        joinedload(ModerationLog.actor).load_only(User.id, User.username)
+        joinedload(ModerationLog.actor).load_only(User.id, User.username, User.deleted_at)
     ).order_by(ModerationLog.created_at.desc(), ModerationLog.id.desc())
     return _paged(stmt, total, page, per_page)
 

@@ -158,6 +158,8 @@ def forum(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Forum]:
             "FORUM_RATELIMITS": "on",
             "FORUM_TRUSTED_PROXIES": "127.0.0.1",
             "PYTHONPATH": str(ROOT),
+            # The suite runs as root (CI); on a server `forum init` runs as `forum`.
+            "FORUM_ALLOW_ROOT": "1",
         }
         # Set up as the README says: `forum init` on one server, then the accounts.
         _forum_command(env, root / "instance-a", "init")
