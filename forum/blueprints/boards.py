@@ -16,6 +16,7 @@ from forum import listings
 from forum import policy
 from forum import transaction
 from forum.blueprints import context
+from forum.blueprints import unread
 from forum.blueprints.pages import requested_page
 from forum.errors import Invalid
 from forum.errors import RateLimited
@@ -50,7 +51,7 @@ def show(board_id: int) -> str:
         parent=policy.require_board(actor, board.parent_id) if board.parent_id else None,
         children=listings.sub_boards(actor, board),
         topics=listings.board_page_numbers(board, number, per_page),
-        topics_html=_topics_fragment(actor, board, number, per_page),
+        topics_html=unread.topic_marks(_topics_fragment(actor, board, number, per_page)),
         can_post_topic=policy.can_post_topic(actor, board),
     )
 
@@ -100,6 +101,5 @@ def new_topic(board_id: int) -> Page | Response:
 def latest() -> str:
     actor = context.current_actor()
     per_page = current_app.config["FORUM_TOPICS_PER_PAGE"]
-    return render_template(
-        "boards/latest.html", topics=listings.latest_topics(actor, requested_page(), per_page)
-    )
+    found = listings.latest_topics(actor, requested_page(), per_page)
+    return unread.topic_marks(render_template("boards/latest.html", topics=found))

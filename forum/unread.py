@@ -1,0 +1,160 @@
+"""Unread tracking, the reading side: where a member stopped in each topic, what is new
+since, and the /unread and /new lists. Every list starts from a policy scope.
+
+Positions are `topic_reads.last_read_number` (written by `forum.activity` when a member
+views a page of a topic, and by `forum.services.reading` when they mark topics read): the
+highest post number the member has been shown. Post numbers are dense and every numbered
+post shows on the topic's page (deleted and hidden ones as placeholders), so "N new" is
+simply the topic's last number minus the position.
+
+Two kinds, as in Discourse:
+
+* **unread**: a topic the member has opened before, with posts past their position;
+* **new**: a topic the member never opened, started by someone else since
+  `new_since(member)`: the later of NEW_TOPIC_DAYS ago and when they last dismissed the
+  new list. Older topics they never opened are neither (else a new member would find
+  the whole forum "new").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+from datetime import timedelta
+
+from sqlalchemy import Select
+from sqlalchemy import and_
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from forum import policy
+from forum.extensions import db
+from forum.listings import Page
+from forum.models.activity import TopicRead
+from forum.models.base import utcnow
+from forum.models.posts import Post
+from forum.models.topics import Topic
+from forum.models.users import User
+from forum.policy import Actor
+
+# How long a topic counts as "new" for members who never opened it.
+NEW_TOPIC_DAYS = 14
+
+
+def new_since(member: User, now: datetime | None = None) -> datetime:
+    """The moment from which topics the member never opened count as new."""
+    window = (now or utcnow()) - timedelta(days=NEW_TOPIC_DAYS)
+    dismissed = member.new_topics_since
+    return max(window, dismissed) if dismissed is not None else window
+
+
+def read_positions(actor: Actor, topic_ids: Collection[int]) -> dict[int, int]:
+    """The member's position in each of the given topics they have opened (one query)."""
+    if actor.user_id is None or not topic_ids:
+        return {}
+    rows = db.session.execute(
+        select(TopicRead.topic_id, TopicRead.last_read_number).where(
+            TopicRead.user_id == actor.user_id, TopicRead.topic_id.in_(sorted(set(topic_ids)))
+        )
+    )
+    return {int(topic_id): int(number) for topic_id, number in rows}
+
+
+def read_position(actor: Actor, topic_id: int) -> int | None:
+    """The member's position in one topic; None if they never opened it (guests: None)."""
+    if actor.user_id is None:
+        return None
+    found: int | None = db.session.scalar(
+        select(TopicRead.last_read_number).where(
+            TopicRead.user_id == actor.user_id, TopicRead.topic_id == topic_id
+        )
+    )
+    return found
+
+
+@dataclass(frozen=True)
+class Mark:
+    """What a topic list shows next to a topic for one member."""
+
+    new_posts: int = 0  # posts past the member's position in a topic they opened
+    new_topic: bool = False  # never opened, and new (see `new_since`)
+
+
+def mark_for(
+    position: int | None,
+    last_number: int,
+    created_at: float,
+    author_id: int,
+    *,
+    member_id: int,
+    since: float,
+) -> Mark:
+    """The mark of one topic, from the facts a topic list holds (no query).
+
+    `created_at` and `since` are POSIX timestamps.
+    """
+    if position is None:
+        fresh = author_id != member_id and created_at > since
+        return Mark(new_topic=fresh)
+    return Mark(new_posts=max(0, last_number - position))
+
+
+def first_unread_post(actor: Actor, topic: Topic, position: int) -> Post | None:
+    """The first post past the member's position, as the actor may see it."""
+    stmt = policy.visible_posts(actor).where(Post.topic_id == topic.id, Post.number == position + 1)
+    found: Post | None = db.session.scalar(stmt)
+    return found
+
+
+def _unread_scope(actor: Actor) -> Select[Topic]:
+    return policy.visible_topics(actor).join(
+        TopicRead,
+        and_(
+            TopicRead.topic_id == Topic.id,
+            TopicRead.user_id == actor.user_id,
+            TopicRead.last_read_number < Topic.next_number - 1,
+        ),
+    )
+
+
+def _new_scope(actor: Actor, since: datetime) -> Select[Topic]:
+    opened = select(TopicRead.topic_id).where(
+        TopicRead.user_id == actor.user_id, TopicRead.topic_id == Topic.id
+    )
+    return policy.visible_topics(actor).where(
+        Topic.created_at > since, Topic.author_id != actor.user_id, ~opened.exists()
+    )
+
+
+def _listed(scope: Select[Topic], page: int, per_page: int) -> Page[Topic]:
+    total = db.session.scalar(select(func.count()).select_from(scope.subquery())) or 0
+    stmt = scope.options(joinedload(Topic.board), joinedload(Topic.last_poster)).order_by(
+        Topic.last_post_at.desc(), Topic.id.desc()
+    )
+    pages = max(1, -(-total // per_page))
+    page = max(1, page)
+    items = list(db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
+    return Page(items=items, page=page, pages=pages, total=total, per_page=per_page)
+
+
+def unread_topics(actor: Actor, page: int, per_page: int) -> Page[Topic]:
+    """Topics the member opened before that have posts past their position, latest first."""
+    if actor.user_id is None:
+        return Page([], max(1, page), 1, 0, per_page)
+    return _listed(_unread_scope(actor), page, per_page)
+
+
+def unread_topic_ids(actor: Actor) -> list[int]:
+    """Every topic of the member's unread list (for marking them all read)."""
+    if actor.user_id is None:
+        return []
+    return list(db.session.scalars(_unread_scope(actor).with_only_columns(Topic.id)))
+
+
+def new_topics(actor: Actor, member: User, page: int, per_page: int) -> Page[Topic]:
+    """Topics started by others since `new_since(member)` that the member never opened."""
+    if actor.user_id is None:
+        return Page([], max(1, page), 1, 0, per_page)
+    return _listed(_new_scope(actor, new_since(member)), page, per_page)
