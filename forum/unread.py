@@ -25,6 +25,7 @@ from datetime import timedelta
 
 from sqlalchemy import Select
 from sqlalchemy import and_
+from sqlalchemy import bindparam
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -50,15 +51,25 @@ def new_since(member: User, now: datetime | None = None) -> datetime:
     return max(window, dismissed) if dismissed is not None else window
 
 
+# Built once: the topic page runs it on every member's view.
+_POSITION = select(TopicRead.last_read_number).where(
+    TopicRead.user_id == bindparam("user_id"), TopicRead.topic_id == bindparam("topic_id")
+)
+
+
 def read_positions(actor: Actor, topic_ids: Collection[int]) -> dict[int, int]:
     """The member's position in each of the given topics they have opened (one query)."""
     if actor.user_id is None or not topic_ids:
         return {}
-    rows = db.session.execute(
-        select(TopicRead.topic_id, TopicRead.last_read_number).where(
-            TopicRead.user_id == actor.user_id, TopicRead.topic_id.in_(sorted(set(topic_ids)))
-        )
+    # Every list page of every member runs this: plain SQL, ints only (typed here, so
+    # nothing can be injected), skips SQLAlchemy's per-call compiling of an IN list, which
+    # cost as much as the query itself.
+    ids = ",".join(str(int(i)) for i in sorted(set(topic_ids)))
+    sql = (
+        "SELECT topic_id, last_read_number FROM topic_reads "  # noqa: S608 - ints only
+        f"WHERE user_id = {int(actor.user_id)} AND topic_id IN ({ids})"
     )
+    rows = db.session.connection().exec_driver_sql(sql)
     return {int(topic_id): int(number) for topic_id, number in rows}
 
 
@@ -66,12 +77,12 @@ def read_position(actor: Actor, topic_id: int) -> int | None:
     """The member's position in one topic; None if they never opened it (guests: None)."""
     if actor.user_id is None:
         return None
-    found: int | None = db.session.scalar(
-        select(TopicRead.last_read_number).where(
-            TopicRead.user_id == actor.user_id, TopicRead.topic_id == topic_id
-        )
+    found = (
+        db.session.connection()
+        .execute(_POSITION, {"user_id": actor.user_id, "topic_id": topic_id})
+        .scalar()
     )
-    return found
+    return int(found) if found is not None else None
 
 
 @dataclass(frozen=True)

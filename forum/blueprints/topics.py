@@ -33,6 +33,7 @@ from forum.models.topics import Topic
 from forum.policy import Actor
 from forum.services import likes
 from forum.services import posts
+from forum.services import reading
 
 bp = Blueprint("topics", __name__)
 
@@ -236,6 +237,7 @@ def reply(topic_id: int) -> Page | Response:
         target = policy.require_post(actor, int(reply_to)) if wanted else None
         errors = exc.fields if isinstance(exc, Invalid) else {"body": exc.message}
         return _reply_page(actor, topic, target, body, errors), exc.status, _retry_after(exc)
+    reading.mark_own_post_read(actor, post)
     target_url = _post_url(post)
     waiting = post.is_hidden
     if waiting:

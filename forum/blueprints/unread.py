@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import dataclass
 
 from flask import Blueprint
 from flask import current_app
@@ -34,43 +35,67 @@ bp = Blueprint("unread", __name__)
 _TOPIC_HOLE = re.compile(f"<!--{fragments.NONCE}:t([0-9]+):([0-9]+):([0-9]+):([0-9]+)-->")
 
 
-def _mark_html(mark: unread.Mark) -> str:
-    if mark.new_posts:
-        return (
-            f'<span class="unread-mark">{mark.new_posts} new'
-            f'<span class="visually-hidden"> unread post{"" if mark.new_posts == 1 else "s"}'
-            "</span></span>"
-        )
-    if mark.new_topic:
-        return (
-            '<span class="unread-mark new-topic">New'
-            '<span class="visually-hidden"> topic, not opened yet</span></span>'
-        )
-    return ""
+def _unread_html(count: int) -> str:
+    return (
+        f'<span class="unread-mark">{count} new'
+        f'<span class="visually-hidden"> unread post{"" if count == 1 else "s"}</span></span>'
+    )
 
 
-def topic_marks(html: str) -> Markup:
+NEW_TOPIC_HTML = (
+    '<span class="unread-mark new-topic">New'
+    '<span class="visually-hidden"> topic, not opened yet</span></span>'
+)
+
+
+@dataclass(frozen=True)
+class TopicList:
+    """A rendered topic list cut at its holes once (when it is cached), so that filling
+    them per request is a join, not a regular expression over the page."""
+
+    parts: tuple[str, ...]  # the HTML around the holes: one more than `holes`
+    holes: tuple[tuple[int, int, int, int], ...]  # (topic id, last number, created, author)
+    plain: str  # the HTML without marks, as guests get it
+
+    @classmethod
+    def of(cls, html: str) -> TopicList:
+        """Cut rendered HTML at its topic holes."""
+        pieces = _TOPIC_HOLE.split(html)
+        parts = tuple(pieces[::5])
+        values = [int(x) for i, x in enumerate(pieces) if i % 5]
+        holes = tuple(
+            (values[i], values[i + 1], values[i + 2], values[i + 3])
+            for i in range(0, len(values), 4)
+        )
+        return cls(parts, holes, "".join(parts))
+
+
+def topic_marks(found: TopicList | str) -> Markup:
     """A rendered topic list with the reader's marks in its holes: one query for members
     (their positions in the listed topics), none for guests."""
+    listed = found if isinstance(found, TopicList) else TopicList.of(found)
     member = context.current_member()
-    if member is None:
-        return Markup(_TOPIC_HOLE.sub("", html))  # noqa: S704 - only removes comments
+    # The list was rendered by Jinja with autoescaping; the holes add fixed text and
+    # numbers only.
+    if member is None or not listed.holes:
+        return Markup(listed.plain)  # noqa: S704
     actor = context.current_actor()
-    holes = list(_TOPIC_HOLE.finditer(html))
-    positions = unread.read_positions(actor, [int(m.group(1)) for m in holes])
+    positions = unread.read_positions(actor, [hole[0] for hole in listed.holes])
     since = unread.new_since(member).timestamp()
     member_id = member.id
-
-    def fill(match: re.Match[str]) -> str:
-        topic_id, last, created, author = (int(x) for x in match.groups())
+    out = [listed.parts[0]]
+    for (topic_id, last, created, author), after in zip(
+        listed.holes, listed.parts[1:], strict=True
+    ):
         mark = unread.mark_for(
             positions.get(topic_id), last, created, author, member_id=member_id, since=since
         )
-        return _mark_html(mark)
-
-    # The list was rendered by Jinja with autoescaping; the holes add fixed text and
-    # numbers only.
-    return Markup(_TOPIC_HOLE.sub(fill, html))  # noqa: S704
+        if mark.new_posts:
+            out.append(_unread_html(mark.new_posts))
+        elif mark.new_topic:
+            out.append(NEW_TOPIC_HTML)
+        out.append(after)
+    return Markup("".join(out))  # noqa: S704
 
 
 @bp.app_context_processor

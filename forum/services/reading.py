@@ -21,6 +21,7 @@ from forum.errors import NotFound
 from forum.extensions import db
 from forum.models.activity import TopicRead
 from forum.models.base import utcnow
+from forum.models.posts import Post
 from forum.models.topics import Topic
 from forum.models.users import User
 from forum.policy import Actor
@@ -58,6 +59,15 @@ def mark_topic_read(actor: Actor, topic: Topic, *, last_read: Any) -> int:
     db.session.flush()
     position = unread.read_position(actor, topic.id)
     return position or 0
+
+
+def mark_own_post_read(actor: Actor, post: Post) -> None:
+    """The member's own new post is no news to them: move their position onto it, but
+    only if they had read everything before it (else what they skipped stays unread)."""
+    user_id = policy.require_member(actor)
+    position = unread.read_position(actor, post.topic_id) or 0
+    if position >= post.number - 1:
+        _advance(user_id, post.topic_id, post.number)
 
 
 def mark_all_read(actor: Actor) -> int:

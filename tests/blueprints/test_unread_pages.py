@@ -291,3 +291,18 @@ def test_the_queue_page_refreshes_the_count(client: FlaskClient, login_as: Login
     queue = client.get("/mod")
     assert _count_in_header(queue.text) == 1
     assert _count_in_header(client.get("/").text) == 1
+
+
+def test_my_own_reply_is_not_news_to_me(client: FlaskClient, login_as: Login) -> None:
+    topic = _topic_with(3)
+    reader = factories.make_user()
+    login_as(reader)
+    client.get(f"/t/{topic.id}")
+    answer = client.post(f"/t/{topic.id}/reply", data={"body": "Thank you all for this."})
+    assert answer.status_code == 302
+    assert _position(reader, topic) == 4
+    assert client.get(f"/t/{topic.id}").status_code == 200
+    # But replying past posts I have not read leaves them unread.
+    factories.make_post(topic)
+    client.post(f"/t/{topic.id}/reply", data={"body": "And one more thing to say."})
+    assert _position(reader, topic) == 4
