@@ -306,3 +306,15 @@ def test_my_own_reply_is_not_news_to_me(client: FlaskClient, login_as: Login) ->
     factories.make_post(topic)
     client.post(f"/t/{topic.id}/reply", data={"body": "And one more thing to say."})
     assert _position(reader, topic) == 4
+
+
+def test_the_topic_page_reads_the_position_once(
+    client: FlaskClient, login_as: Login, count_statements: StatementCounter
+) -> None:
+    topic = _topic_with(3)
+    login_as(factories.make_user())
+    client.get(f"/t/{topic.id}")
+    count_statements.statements.clear()
+    assert client.get(f"/t/{topic.id}").status_code == 200
+    reads = [q for q in count_statements.queries if "topic_reads" in q]
+    assert len(reads) == 1, reads
