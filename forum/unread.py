@@ -19,7 +19,6 @@ Two kinds, as in Discourse:
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
 
@@ -83,33 +82,6 @@ def read_position(actor: Actor, topic_id: int) -> int | None:
         .scalar()
     )
     return int(found) if found is not None else None
-
-
-@dataclass(frozen=True)
-class Mark:
-    """What a topic list shows next to a topic for one member."""
-
-    new_posts: int = 0  # posts past the member's position in a topic they opened
-    new_topic: bool = False  # never opened, and new (see `new_since`)
-
-
-def mark_for(
-    position: int | None,
-    last_number: int,
-    created_at: float,
-    author_id: int,
-    *,
-    member_id: int,
-    since: float,
-) -> Mark:
-    """The mark of one topic, from the facts a topic list holds (no query).
-
-    `created_at` and `since` are POSIX timestamps.
-    """
-    if position is None:
-        fresh = author_id != member_id and created_at > since
-        return Mark(new_topic=fresh)
-    return Mark(new_posts=max(0, last_number - position))
 
 
 def first_unread_post(actor: Actor, topic: Topic, position: int) -> Post | None:

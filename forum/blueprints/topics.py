@@ -144,6 +144,8 @@ def _like_form(summary: listings.PostSummary, liked: bool, token: str) -> str:
 # Before the first post past the member's read position (a heading, so that screen reader
 # users can jump to it).
 NEW_DIVIDER = '<h2 class="new-since" id="new">New since your last visit</h2>'
+_BUTTONS_HOLE = re.compile(f"<!--{fragments.NONCE}:([0-9]+)-->")
+_DIVIDER_HOLE = re.compile(f"<!--{fragments.NONCE}:d[0-9]+-->")
 
 
 def _fill_holes(
@@ -162,9 +164,7 @@ def _fill_holes(
     token = generate_csrf() if any(a["like"] for a in actions.values()) else ""
 
     def buttons(match: re.Match[str]) -> str:
-        post_id = int(match.group(2))
-        if match.group(1):
-            return NEW_DIVIDER if summaries[post_id].number == first_new else ""
+        post_id = int(match.group(1))
         act, summary = actions[post_id], summaries[post_id]
         note = ""
         if summary.is_hidden and summary.author_id == actor.user_id and not summary.is_deleted:
@@ -183,10 +183,14 @@ def _fill_holes(
         row = f'<div class="actions">{"".join(links)}</div>' if links else ""
         return note + row
 
-    hole = re.compile(f"<!--{fragments.NONCE}:(d?)([0-9]+)-->")
+    html = fragment.html
+    if first_new is not None:
+        at = next((p.id for p in fragment.page.items if p.number == first_new), None)
+        html = html.replace(f"<!--{fragments.NONCE}:d{at}-->", NEW_DIVIDER)
     # The cached HTML was rendered by Jinja with autoescaping; only the holes change, and
-    # everything they add is either fixed text, a number or escaped here.
-    return Markup(hole.sub(buttons, fragment.html))  # noqa: S704
+    # everything they add is either fixed text, a number or escaped here. The divider
+    # holes left go in one pass without a callback per post (every page view pays it).
+    return Markup(_BUTTONS_HOLE.sub(buttons, _DIVIDER_HOLE.sub("", html)))  # noqa: S704
 
 
 @bp.get("/t/<id:topic_id>")

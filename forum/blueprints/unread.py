@@ -84,16 +84,18 @@ def topic_marks(found: TopicList | str) -> Markup:
     since = unread.new_since(member).timestamp()
     member_id = member.id
     out = [listed.parts[0]]
+    # "N new": opened, with posts past the position; "New": never opened, started by
+    # someone else since `unread.new_since` (see forum.unread). Inlined: this loop runs for
+    # every topic of every member's list page.
     for (topic_id, last, created, author), after in zip(
         listed.holes, listed.parts[1:], strict=True
     ):
-        mark = unread.mark_for(
-            positions.get(topic_id), last, created, author, member_id=member_id, since=since
-        )
-        if mark.new_posts:
-            out.append(_unread_html(mark.new_posts))
-        elif mark.new_topic:
-            out.append(NEW_TOPIC_HTML)
+        position = positions.get(topic_id)
+        if position is None:
+            if created > since and author != member_id:
+                out.append(NEW_TOPIC_HTML)
+        elif last > position:
+            out.append(_unread_html(last - position))
         out.append(after)
     return Markup("".join(out))  # noqa: S704
 
