@@ -29,6 +29,7 @@ from forum.listings import DIRECTORY_SORTS
 from forum.search.service import DATE_MAX
 from forum.search.service import DATE_MIN
 from forum.search.service import MAX_QUERY_CHARS as QUERY_MAX
+from forum.unread import NEW_TOPIC_DAYS
 from forum.validation import SLUG_MAX
 from forum.validation import SLUG_RE
 from forum.validation import TOKEN_RE
@@ -411,8 +412,8 @@ MODERATION_OPERATIONS: tuple[Operation, ...] = (
         auth="member",
         response="UnreadTopicPage",
         paged=True,
-        description="Lately: in the last 14 days, and since you last dismissed the new "
-        "topics (in the browser).",
+        description=f"Lately: in the last {NEW_TOPIC_DAYS} days, and since you last "
+        "dismissed the new topics (in the browser).",
     ),
     Operation(
         "post",
