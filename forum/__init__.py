@@ -225,6 +225,7 @@ def _configure_blueprints(app: Flask) -> None:
     from forum.blueprints import pages
     from forum.blueprints import search
     from forum.blueprints import topics
+    from forum.blueprints import unread
     from forum.blueprints import users
     from forum.blueprints.api import bp as api_bp
     from forum.blueprints.converters import IdConverter
@@ -242,6 +243,7 @@ def _configure_blueprints(app: Flask) -> None:
         notifications.bp,
         pages.bp,
         search.bp,
+        unread.bp,
         health.bp,
         api_bp,
     ):

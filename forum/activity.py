@@ -114,26 +114,43 @@ def last_number_on(page: Page[Any]) -> int:
     return (page.page - 1) * page.per_page + len(page.items)
 
 
+# `known` when the caller has not read the member's position.
+_UNREAD = -1
+
+
 def record_topic_view(
-    user_id: int, topic: Topic, last_number_seen: int, *, now: datetime | None = None
+    user_id: int,
+    topic: Topic,
+    last_number_seen: int,
+    *,
+    now: datetime | None = None,
+    known: int | None = _UNREAD,
 ) -> None:
     """Record that a member saw a topic's posts up to `last_number_seen`; call it after
     the page or answer is built. Writes (in its own transaction) only if that changes
-    something: it ends the request's read transaction and expires loaded objects."""
+    something: it ends the request's read transaction and expires loaded objects.
+
+    `known`: the member's position as the caller read it in this request (None: never
+    opened), which saves reading it again."""
     now = now or utcnow()
     today = now.astimezone(UTC).date()
     topic_id = topic.id
     memo = _memo()
     read_key = (user_id, topic_id)
-    known = memo.reads.get(read_key)
-    if known is None and last_number_seen > 0:
-        known = db.session.scalar(
-            select(TopicRead.last_read_number).where(
-                TopicRead.user_id == user_id, TopicRead.topic_id == topic_id
-            )
-        )
+    if known != _UNREAD:
+        # Read in this request: fresher than the memo (another worker may have moved it).
         if known is not None:
             memo.reads.put(read_key, known, 1)
+    else:
+        known = memo.reads.get(read_key)
+        if known is None and last_number_seen > 0:
+            known = db.session.scalar(
+                select(TopicRead.last_read_number).where(
+                    TopicRead.user_id == user_id, TopicRead.topic_id == topic_id
+                )
+            )
+            if known is not None:
+                memo.reads.put(read_key, known, 1)
     visit = memo.visits.get(user_id)
     if visit is None:
         visit = _known_visit(user_id, today)

@@ -107,7 +107,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ),
     ("models", ("forum.models",)),
     ("audit and outbox", ("forum.audit", "forum.outbox")),
-    ("policy", ("forum.policy", "forum.listings")),
+    ("policy", ("forum.policy", "forum.listings", "forum.unread")),
     ("mail and search", ("forum.mail", "forum.search", "forum.throttle")),
     ("services and moderation", ("forum.services", "forum.moderation")),
     (

@@ -8,7 +8,6 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
-from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from forum import fragments
@@ -16,11 +15,13 @@ from forum import listings
 from forum import policy
 from forum import transaction
 from forum.blueprints import context
+from forum.blueprints import unread
 from forum.blueprints.pages import requested_page
 from forum.errors import Invalid
 from forum.errors import RateLimited
 from forum.models.boards import Board
 from forum.policy import Actor
+from forum.services import reading
 from forum.services import topics
 
 bp = Blueprint("boards", __name__)
@@ -50,24 +51,24 @@ def show(board_id: int) -> str:
         parent=policy.require_board(actor, board.parent_id) if board.parent_id else None,
         children=listings.sub_boards(actor, board),
         topics=listings.board_page_numbers(board, number, per_page),
-        topics_html=_topics_fragment(actor, board, number, per_page),
+        topics_html=unread.topic_marks(_topics_fragment(actor, board, number, per_page)),
         can_post_topic=policy.can_post_topic(actor, board),
     )
 
 
-def _topics_fragment(actor: Actor, board: Board, number: int, per_page: int) -> Markup:
+def _topics_fragment(actor: Actor, board: Board, number: int, per_page: int) -> unread.TopicList:
     """The board's rendered topic list, shared by its readers (see forum.fragments)."""
 
-    def render() -> tuple[Markup, int]:
+    def render() -> tuple[unread.TopicList, int]:
         found = listings.board_topics(actor, board, number, per_page)
-        html = Markup(render_template("boards/_topics.html", topics=found))  # noqa: S704
-        return html, len(html)
+        html = render_template("boards/_topics.html", topics=found)
+        return unread.TopicList.of(html), len(html)
 
     # Everyone with the same view of a board sees the same topics; the revision retires
-    # old lists.
+    # old lists. Each reader's marks go into its holes (forum.blueprints.unread).
     variant = policy.board_view_variant(actor, board)
     key = ("board-topics", board.id, board.revision, number, per_page, variant)
-    cache: fragments.LRU[Markup] = current_app.extensions["forum_fragments"]
+    cache: fragments.LRU[unread.TopicList] = current_app.extensions["forum_fragments"]
     return cache.get_or_make(key, render)
 
 
@@ -81,7 +82,8 @@ def new_topic(board_id: int) -> Page | Response:
     if request.method == "GET":
         return render_template("boards/new_topic.html", board=board, form=form, errors={})
     try:
-        topic, _post = topics.create_topic(actor, board, title=form["title"], body=form["body"])
+        topic, post = topics.create_topic(actor, board, title=form["title"], body=form["body"])
+        reading.mark_own_post_read(actor, post)
     except Invalid as exc:
         transaction.discard()
         page = render_template("boards/new_topic.html", board=board, form=form, errors=exc.fields)
@@ -100,6 +102,5 @@ def new_topic(board_id: int) -> Page | Response:
 def latest() -> str:
     actor = context.current_actor()
     per_page = current_app.config["FORUM_TOPICS_PER_PAGE"]
-    return render_template(
-        "boards/latest.html", topics=listings.latest_topics(actor, requested_page(), per_page)
-    )
+    found = listings.latest_topics(actor, requested_page(), per_page)
+    return unread.topic_marks(render_template("boards/latest.html", topics=found))

@@ -25,6 +25,7 @@ from forum import policy
 from forum import transaction
 from forum import validation
 from forum.blueprints import context
+from forum.blueprints import unread
 from forum.blueprints.pages import requested_page
 from forum.errors import Conflict
 from forum.errors import Denied
@@ -210,6 +211,7 @@ def appeal() -> Page | Response:
 def _queue_page(actor: Actor, status: int = 200, **extra: Any) -> tuple[str, int]:
     values: dict[str, Any] = {"problem": None, "failed": None, "form": {}, **extra}
     found = reports.queue(actor, page=requested_page(), per_page=QUEUE_PER_PAGE)
+    unread.remember_waiting(actor, found.total)
     page = render_template(
         "moderation/queue.html",
         queue=found,

@@ -22,6 +22,7 @@ from forum import fragments
 from forum import listings
 from forum import policy
 from forum import transaction
+from forum import unread
 from forum import validation
 from forum.blueprints import context
 from forum.blueprints.pages import requested_page
@@ -32,6 +33,7 @@ from forum.models.topics import Topic
 from forum.policy import Actor
 from forum.services import likes
 from forum.services import posts
+from forum.services import reading
 
 bp = Blueprint("topics", __name__)
 
@@ -139,8 +141,18 @@ def _like_form(summary: listings.PostSummary, liked: bool, token: str) -> str:
     )
 
 
-def _fill_holes(fragment: PostsFragment, actor: Actor, topic: Topic) -> Markup:
-    """The fragment with this reader's buttons (and an author's notes) in place."""
+# Before the first post past the member's read position (a heading, so that screen reader
+# users can jump to it).
+NEW_DIVIDER = '<h2 class="new-since" id="new">New since your last visit</h2>'
+_BUTTONS_HOLE = re.compile(f"<!--{fragments.NONCE}:([0-9]+)-->")
+_DIVIDER_HOLE = re.compile(f"<!--{fragments.NONCE}:d[0-9]+-->")
+
+
+def _fill_holes(
+    fragment: PostsFragment, actor: Actor, topic: Topic, first_new: int | None = None
+) -> Markup:
+    """The fragment with this reader's buttons (and an author's notes) in place, and the
+    "new since your last visit" divider before post number `first_new`."""
     summaries = {p.id: p for p in fragment.page.items}
     actions = policy.topic_post_actions(actor, topic, fragment.page.items)
     # "Liked by me": one query, and only about posts somebody has liked at all.
@@ -171,28 +183,45 @@ def _fill_holes(fragment: PostsFragment, actor: Actor, topic: Topic) -> Markup:
         row = f'<div class="actions">{"".join(links)}</div>' if links else ""
         return note + row
 
-    hole = re.compile(f"<!--{fragments.NONCE}:([0-9]+)-->")
+    html = fragment.html
+    if first_new is not None:
+        at = next((p.id for p in fragment.page.items if p.number == first_new), None)
+        html = html.replace(f"<!--{fragments.NONCE}:d{at}-->", NEW_DIVIDER)
     # The cached HTML was rendered by Jinja with autoescaping; only the holes change, and
-    # everything they add is either fixed text, a number or escaped here.
-    return Markup(hole.sub(buttons, fragment.html))  # noqa: S704
+    # everything they add is either fixed text, a number or escaped here. The divider
+    # holes left go in one pass without a callback per post (every page view pays it).
+    return Markup(_BUTTONS_HOLE.sub(buttons, _DIVIDER_HOLE.sub("", html)))  # noqa: S704
 
 
 @bp.get("/t/<id:topic_id>")
-def show(topic_id: int) -> str:
+def show(topic_id: int) -> str | Response:
     actor = context.current_actor()
     topic = policy.require_topic(actor, topic_id)
+    # Where the member stopped reading, as it was before this view (guests: None).
+    position = unread.read_position(actor, topic.id)
+    first_new = None
+    if position and position < topic.next_number - 1:
+        first_new = position + 1
+        if "page" not in request.args:
+            # Opening the topic itself: go to the first unread post (a redirect, for the
+            # anchor). Read to the end, or never opened: page 1, no redirect.
+            post = unread.first_unread_post(actor, topic, position)
+            if post is not None:
+                return redirect(_post_url(post))
     fragment = _posts_fragment(actor, topic, requested_page())
     html = render_template(
         "topics/show.html",
         topic=topic,
         posts=fragment.page,
-        posts_html=_fill_holes(fragment, actor, topic),
+        posts_html=_fill_holes(fragment, actor, topic, first_new),
         can_reply=policy.can_reply(actor, topic),
         moderates=policy.can_moderate(actor, topic.board),
     )
     if actor.user_id is not None:
         # Reading activity for trust levels, once the page is built (see forum.activity).
-        activity.record_topic_view(actor.user_id, topic, activity.last_number_on(fragment.page))
+        activity.record_topic_view(
+            actor.user_id, topic, activity.last_number_on(fragment.page), known=position
+        )
     return html
 
 
@@ -212,6 +241,7 @@ def reply(topic_id: int) -> Page | Response:
         target = policy.require_post(actor, int(reply_to)) if wanted else None
         errors = exc.fields if isinstance(exc, Invalid) else {"body": exc.message}
         return _reply_page(actor, topic, target, body, errors), exc.status, _retry_after(exc)
+    reading.mark_own_post_read(actor, post)
     target_url = _post_url(post)
     waiting = post.is_hidden
     if waiting:

@@ -42,6 +42,9 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     has_unread_notifications: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default="0"
     )
+    # The "new topics" list (forum.unread) starts here: "Dismiss new" moves it to now, so
+    # that dismissing needs no row per topic (topic_reads rows count for trust levels).
+    new_topics_since: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     # Bumped on password change or suspension: every session and token made before dies.
     auth_epoch: Mapped[int] = mapped_column(Integer, default=0)
     # Bumped whenever the member's group memberships change (forum.models.groups), so

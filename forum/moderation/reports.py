@@ -503,6 +503,15 @@ def queue(actor: Actor, *, page: int = 1, per_page: int = 50) -> Page[QueueItem]
     return Page(items=items, page=page, pages=pages, total=total, per_page=per_page)
 
 
+def waiting_count(actor: Actor) -> int:
+    """How many items wait in the actor's queue (the header's count): the queue's own
+    parts, so that the count and the queue can never disagree; 0 for non-moderators."""
+    if not policy.can_moderate_anywhere(actor):
+        return 0
+    union = _queue_parts(actor)
+    return int(db.session.scalar(select(func.count()).select_from(union)) or 0)
+
+
 def queue_item(actor: Actor, report: Report) -> QueueItem:
     """One case as the queue shows it (for its own page); `NotFound` outside the scope."""
     policy.require_moderator(actor)

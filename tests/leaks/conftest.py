@@ -32,6 +32,7 @@ from sqlalchemy import select
 from forum import models  # noqa: F401 - every table, for create_all
 from forum.extensions import db
 from forum.models.activity import PostLike
+from forum.models.activity import TopicRead
 from forum.models.base import utcnow
 from forum.models.boards import Board
 from forum.models.groups import BreakGlass
@@ -487,6 +488,11 @@ def plant(app: Flask, backend: str) -> Planted:
     post_service.delete_post(factories.actor(owner), deleted)
     db.session.commit()
     left_post = factories.make_post(topic, left, body=LEFT_BODY)
+    # Unread tracking (issue 13): the member who will be removed read the secret topic's
+    # first post, so it was "unread" for them. (Not the member: their topic page would
+    # then open at the first unread post, a redirect, not the page the matrix expects.)
+    db.session.add(TopicRead(user_id=left.id, topic_id=topic.id, last_read_number=1))
+    db.session.commit()
     second = factories.make_topic(board, owner, title=SECOND_TITLE, body=SECOND_BODY)
     second_post_id = db.session.scalar(select(Post.id).where(Post.topic_id == second.id))
     secret_invite_token = factories.make_invitation(group, max_uses=5)

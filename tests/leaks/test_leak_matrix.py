@@ -63,6 +63,7 @@ from tests.leaks.conftest import REMOVED_MEMBER
 from tests.leaks.conftest import REPLY_BODY
 from tests.leaks.conftest import REPORT_NOTE
 from tests.leaks.conftest import SANCTION_REASON
+from tests.leaks.conftest import SECOND_TITLE
 from tests.leaks.conftest import SECRET_MEMBER
 from tests.leaks.conftest import SECRET_OWNER
 from tests.leaks.conftest import SECRET_USERNAME
@@ -236,6 +237,16 @@ def check_api_latest(p: Planted, kind: str, response: TestResponse) -> list[str]
     if body.get("pages") != 1:
         problems.append(f"pages {body.get('pages')}, expected 1")
     return problems
+
+
+def check_unread_list(p: Planted, _kind: str, response: TestResponse) -> list[str]:
+    """/unread and /new (HTML and API) list no topic of a group the outsider is not in."""
+    secret = {p.secret_topic_id, p.second_topic_id}
+    if response.is_json:
+        found = {t["id"] for t in _json(response).get("topics", [])}
+    else:
+        found = _links(response, "t")
+    return [f"lists secret topics {sorted(found & secret)}"] if found & secret else []
 
 
 def check_api_groups(_p: Planted, kind: str, response: TestResponse) -> list[str]:
@@ -497,6 +508,17 @@ SURFACES = (
     # Pages.
     Surface("board index", _same("/"), check=check_html_lists(boards=True, topics=False)),
     Surface("latest", _same("/latest"), check=check_html_lists(boards=False, topics=True)),
+    # Unread tracking (issue 13): the removed member read the secret topic before they
+    # were removed; it must leave their lists with the group.
+    # (No insider control here: tests/blueprints/test_unread_pages.py has both sides.)
+    Surface("unread topics", _same("/unread"), check=check_unread_list, insiders=()),
+    Surface(
+        "new topics",
+        _same("/new"),
+        check=check_unread_list,
+        shows=(SECOND_TITLE,),
+        insiders=(SECRET_MEMBER,),
+    ),
     Surface("board page", _id("secret_board_id", "/b/{}"), shows=(BOARD_NAME, TOPIC_TITLE)),
     Surface("new topic form", _id("secret_board_id", "/b/{}/new"), shows=(BOARD_NAME,)),
     Surface("topic page", _id("secret_topic_id", "/t/{}"), shows=TOPIC_SHOWS),
@@ -716,6 +738,25 @@ SURFACES = (
         check=admins_see_no_group(SECRET_USERNAME, profile=True),
     ),
     Surface("API latest", _same("/api/v1/latest"), api=True, check=check_api_latest),
+    Surface(
+        "API unread topics", _same("/api/v1/unread"), api=True, check=check_unread_list, insiders=()
+    ),
+    Surface(
+        "API new topics",
+        _same("/api/v1/new"),
+        api=True,
+        check=check_unread_list,
+        shows=(SECOND_TITLE,),
+        insiders=(SECRET_MEMBER,),
+    ),
+    Surface(
+        "API mark a secret topic read",
+        _id("secret_topic_id", "/api/v1/topics/{}/read"),
+        api=True,
+        method="POST",
+        payload=lambda _p, _secret: {"last_read": 2},
+        writes=True,
+    ),
     Surface("API groups", _same("/api/v1/groups"), api=True, check=check_api_groups),
     Surface("API my groups", _same("/api/v1/me/groups"), api=True, check=check_my_groups),
     Surface("API group", _slug("/api/v1/groups/{}"), api=True, shows=(GROUP_NAME,)),

@@ -21,6 +21,7 @@ from forum.blueprints.api import posts
 from forum.blueprints.api import search
 from forum.blueprints.api import settings
 from forum.blueprints.api import topics
+from forum.blueprints.api import unread
 from forum.blueprints.api import users
 from forum.blueprints.api.blueprint import bp
 
@@ -40,5 +41,6 @@ __all__ = [
     "search",
     "settings",
     "topics",
+    "unread",
     "users",
 ]

@@ -29,6 +29,7 @@ from forum.listings import DIRECTORY_SORTS
 from forum.search.service import DATE_MAX
 from forum.search.service import DATE_MIN
 from forum.search.service import MAX_QUERY_CHARS as QUERY_MAX
+from forum.unread import NEW_TOPIC_DAYS
 from forum.validation import SLUG_MAX
 from forum.validation import SLUG_RE
 from forum.validation import TOKEN_RE
@@ -390,6 +391,40 @@ MODERATION_OPERATIONS: tuple[Operation, ...] = (
         response="Marked",
         description="Without a body (or without `ids`): all of them. Ids of notifications "
         "that are not yours, or that you may no longer see, change nothing.",
+    ),
+    # --- unread tracking
+    Operation(
+        "get",
+        "/unread",
+        "Topics you opened before with posts you have not read, latest first",
+        tag="unread",
+        auth="member",
+        response="UnreadTopicPage",
+        paged=True,
+        description="Your position in a topic moves forward as you read its pages (or mark "
+        "it read); `new_posts` counts the posts past it. Only topics you may read now.",
+    ),
+    Operation(
+        "get",
+        "/new",
+        "Topics started by others lately that you never opened, latest first",
+        tag="unread",
+        auth="member",
+        response="UnreadTopicPage",
+        paged=True,
+        description=f"Lately: in the last {NEW_TOPIC_DAYS} days, and since you last "
+        "dismissed the new topics (in the browser).",
+    ),
+    Operation(
+        "post",
+        "/topics/{topic_id}/read",
+        "Mark a topic read up to a post (what your client showed)",
+        tag="unread",
+        auth="member",
+        body="ReadPosition",
+        response="ReadState",
+        description="Positions only move forward: a lower `last_read` changes nothing. A "
+        "number past the topic's last post marks it read to the end.",
     ),
     # --- trust levels
     Operation(

@@ -184,6 +184,13 @@ def topic(item: Topic) -> JSON:
     }
 
 
+def unread_topic(item: Topic, last_read: int | None) -> JSON:
+    """A topic in an unread or new list, with the member's position in it."""
+    last = item.next_number - 1
+    new_posts = max(0, last - last_read) if last_read is not None else 0
+    return {**topic(item), "last_read": last_read, "new_posts": new_posts}
+
+
 def post(actor: Actor, item: Post, *, liked: bool = False) -> JSON:
     """A post; a deleted or hidden one keeps its text (and author) only for those who may
     read it (moderators in scope; for a hidden post, its author too, with the reason).

@@ -16,6 +16,7 @@ from forum.blueprints.api import serializers
 from forum.blueprints.api.blueprint import bp
 from forum.services import likes
 from forum.services import posts
+from forum.services import reading
 
 
 @bp.get("/topics/<id:topic_id>")
@@ -36,6 +37,7 @@ def reply(topic_id: int) -> Any:
     actor = context.current_actor()
     topic = policy.require_topic(actor, topic_id)
     post = posts.reply_to_topic(actor, topic, body=data.get("body"), reply_to=data.get("reply_to"))
+    reading.mark_own_post_read(actor, post)
     return serializers.post(actor, post), 201
 
 

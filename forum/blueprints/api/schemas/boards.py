@@ -157,6 +157,31 @@ class TopicPage(PagedAnswer):
     topics: list[Topic]
 
 
+class ReadPosition(Body):
+    last_read: Whole = spec(
+        minimum=0,
+        maximum=INT_MAX,
+        description="The number of the last post you showed; past the topic's end: its end",
+    )
+
+
+class ReadState(Answer):
+    topic_id: Id
+    last_read: Annotated[int, Field(ge=0, description="Your position: a post number")]
+    new_posts: Annotated[int, Field(ge=0, description="Posts past your position")]
+
+
+class UnreadTopic(Topic):
+    last_read: Annotated[
+        int | None, Field(ge=0, description="Your position (a post number); null: never opened")
+    ]
+    new_posts: Annotated[int, Field(ge=0, description="Posts past your position")]
+
+
+class UnreadTopicPage(PagedAnswer):
+    topics: list[UnreadTopic]
+
+
 class TopicWithPosts(PagedAnswer):
     topic: Topic
     posts: list[Post]
