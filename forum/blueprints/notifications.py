@@ -56,7 +56,14 @@ def index() -> str:
         notifications.mark_read(actor, sorted(fresh))
     # Rendered here, before the boundary's commit, which would expire every loaded
     # notification.
-    return render_template("notifications/index.html", found=found, fresh=fresh)
+    shown = notifications.shown(actor, found.items)
+    return render_template(
+        "notifications/index.html",
+        found=found,
+        fresh=fresh,
+        shown=shown,
+        acted=notifications.ACTED,
+    )
 
 
 @bp.post("/notifications/read")

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import ForeignKey
 from sqlalchemy import Index
+from sqlalchemy import Integer
 from sqlalchemy import String
 from sqlalchemy import Text
 from sqlalchemy.orm import Mapped
@@ -34,5 +35,13 @@ class Notification(db.Model):  # type: ignore[name-defined,misc]
     group_id: Mapped[int | None] = mapped_column(
         ForeignKey("groups.id", ondelete="CASCADE"), default=None
     )
+    # Who acted (replied, mentioned, quoted, liked, asked to join): their name is shown
+    # when the notification is read, as the reader may see it then, never stored in
+    # `text`. Gone (NULL) when the account row is; a deleted member shows as such.
+    actor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    # Grouped likes: how many since the member last read this notification.
+    count: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

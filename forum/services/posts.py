@@ -29,6 +29,7 @@ from forum.rendering import RENDERER_VERSION
 from forum.rendering import TooComplex
 from forum.rendering import render_markdown
 from forum.services import limits
+from forum.services import notifications
 
 # How long the author of a post the community hid waits before editing it for review.
 COMMUNITY_REVIEW_DELAY = timedelta(minutes=10)
@@ -104,6 +105,7 @@ def reply_to_topic(actor: Actor, topic: Topic, *, body: Any, reply_to: Any = Non
         board.last_post_at = now
         board.last_topic_id = topic.id
     db.session.flush()
+    notifications.notify_post(actor, post)
     return post
 
 

@@ -15,6 +15,7 @@ from forum.models.topics import Topic
 from forum.policy import Actor
 from forum.rendering import RENDERER_VERSION
 from forum.services import limits
+from forum.services import notifications
 from forum.services.posts import render_body
 
 
@@ -75,4 +76,5 @@ def create_topic(actor: Actor, board: Board, *, title: Any, body: Any) -> tuple[
         board.last_post_at = now
         board.last_topic_id = topic.id
     db.session.flush()
+    notifications.notify_post(actor, post)
     return topic, post

@@ -218,3 +218,14 @@ def test_group_owner_grants_trust_to_their_members(call: Callable[..., TestRespo
     outside = call("PUT", "/users/stranger/trust-level", owner, {"level": 2, "group": "garden"})
     assert outside.status_code == 403
     assert call("PUT", path, owner, {"level": 2, "group": "nowhere"}).get_json() == MISSING
+
+
+def test_notifications_name_who_acted_when_read(call: Callable[..., TestResponse]) -> None:
+    ann, bob = factories.make_user("ann"), factories.make_user("bob")
+    topic = factories.make_topic(author=ann)
+    post = factories.make_post(topic, bob)
+    [item] = call("GET", "/notifications", ann).get_json()["notifications"]
+    assert item["kind"] == "topic_reply"
+    assert item["text"] == "bob replied in your topic."
+    assert item["url"] == item["post_url"] == f"/p/{post.id}"
+    assert item["count"] == 1

@@ -371,7 +371,7 @@ def _plant_moderation(
     )
     like_service.like_post(factories.actor(secret_user), edited)
     notification_service.notify(
-        secret_user.id, "reply", NOTIFY_TEXT, post_id=reply.id, group_id=group.id
+        secret_user.id, "canary", NOTIFY_TEXT, post_id=reply.id, group_id=group.id
     )
     db.session.commit()
     entry_id = db.session.scalar(

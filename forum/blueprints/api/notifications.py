@@ -21,7 +21,8 @@ def list_notifications() -> Any:
     actor = context.current_actor()
     policy.require_member(actor)
     found = notifications.notifications(actor, page=page)
-    items = [serializers.notification(n) for n in found.items]
+    shown = notifications.shown(actor, found.items)
+    items = [serializers.notification(n, shown[n.id]) for n in found.items]
     return {
         **serializers.page_of("notifications", found, items),
         "unread": notifications.unread_count(actor),

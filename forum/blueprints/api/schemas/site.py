@@ -80,9 +80,15 @@ class NotificationsRead(Body):
 
 class Notification(Answer):
     id: Id
-    kind: Annotated[str, Field(examples=["report_handled", "post_hidden", "sanction"])]
+    kind: Annotated[
+        str, Field(examples=["reply", "mention", "like", "report_handled", "post_hidden"])
+    ]
     text: Annotated[str, Field(description="Plain text")]
     post_url: Annotated[str | None, Field(description="The post's page, if it is about one")]
+    url: Annotated[
+        str | None, Field(description="Where it leads: the post, or the group (its requests)")
+    ]
+    count: Annotated[int, Field(ge=1, description="Grouped likes: how many since last read")]
     created_at: Time
     read: bool
 

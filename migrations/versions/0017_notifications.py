@@ -1,0 +1,42 @@
+"""notifications name who acted, and likes are grouped
+
+Revision ID: 0017
+Revises: 0016
+Create Date: 2026-12-06 13:10:00
+
+Notifications about what a member did (a reply, a mention, a quote, likes, a join
+request) keep `actor_id`, not the name: the name is shown when the notification is
+read, as the reader may see it then ("deleted member" once the account is deleted), and
+is never frozen into `text`. `count` groups likes: one unread notification per post
+counts the likes since it was last read.
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+
+# revision identifiers, used by Alembic.
+revision = '0017'
+down_revision = '0016'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('actor_id', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('count', sa.Integer(), server_default='1', nullable=False))
+        batch_op.create_foreign_key(
+            batch_op.f('fk_notifications_actor_id_users'),
+            'users',
+            ['actor_id'],
+            ['id'],
+            ondelete='SET NULL',
+        )
+
+
+def downgrade():
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_notifications_actor_id_users'), type_='foreignkey')
+        batch_op.drop_column('count')
+        batch_op.drop_column('actor_id')

@@ -1,0 +1,32 @@
+"""The notifications page names who acted as the reader may see them, and links to the
+exact post (or the group's requests)."""
+
+from __future__ import annotations
+
+from forum.services import groups
+from tests import factories as f
+
+
+def test_reply_notification_names_the_replier_and_links_the_post(db, client, login_as):
+    ann, bob = f.make_user("ann"), f.make_user("bob")
+    topic = f.make_topic(author=ann)
+    post = f.make_post(topic, bob)
+    login_as(ann)
+    page = client.get("/notifications").get_data(as_text=True)
+    assert f'<a href="/p/{post.id}">bob replied in your topic.</a>' in page
+    # /p/<id> lands on the topic's page, at the post.
+    landing = client.get(f"/p/{post.id}")
+    assert landing.status_code == 302
+    assert landing.headers["Location"].endswith(f"/t/{topic.id}?page=1#p{post.id}") or (
+        f"#p{post.id}" in landing.headers["Location"]
+    )
+
+
+def test_join_request_notification_links_the_requests_page(db, client, login_as):
+    owner, asker = f.make_user("owner"), f.make_user("asker")
+    group = f.make_group("Walkers", owner=owner)
+    groups.request_to_join(f.actor(asker), group)
+    db.session.commit()
+    login_as(owner)
+    page = client.get("/notifications").get_data(as_text=True)
+    assert f'<a href="/g/{group.slug}/requests">asker asks to join Walkers.</a>' in page
