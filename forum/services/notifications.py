@@ -150,10 +150,10 @@ def shown(actor: Actor, items: Sequence[Notification]) -> dict[int, Shown]:
     group_ids = sorted({n.group_id for n in acted if n.group_id is not None})
     groups: dict[int, Group] = {}
     if group_ids:
-        for group in db.session.scalars(
+        for visible in db.session.scalars(
             policy.visible_groups(actor).where(Group.id.in_(group_ids))
         ):
-            groups[group.id] = group
+            groups[visible.id] = visible
     # Those who decide a group's join requests see the askers' names on its requests
     # page: the notification may name them too.
     askers = [
@@ -180,10 +180,10 @@ def shown(actor: Actor, items: Sequence[Notification]) -> dict[int, Shown]:
             continue
         # The account row itself gone (ON DELETE SET NULL): it was deleted.
         name = known.get(n.actor_id, SOMEONE) if n.actor_id is not None else DELETED_MEMBER
-        group = groups.get(n.group_id or 0)
-        group_name = group.name if group is not None else "a group"
-        if group is not None:
-            url = f"/g/{group.slug}/requests" if n.kind == "join_request" else f"/g/{group.slug}"
+        about = groups.get(n.group_id or 0)
+        group_name = about.name if about is not None else "a group"
+        if about is not None:
+            url = f"/g/{about.slug}/requests" if n.kind == "join_request" else f"/g/{about.slug}"
         sentence = ACTED[n.kind]
         if n.kind == "like" and n.count > 1:
             others = n.count - 1
