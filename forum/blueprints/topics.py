@@ -162,6 +162,7 @@ def _fill_holes(fragment: PostsFragment, actor: Actor, topic: Topic) -> Markup:
             links.append(_like_form(summary, post_id in liked, token))
         if act["reply"] and not summary.is_deleted and not summary.is_hidden:
             links.append(f'<a href="/p/{post_id}/reply">Reply</a>')
+            links.append(f'<a href="/p/{post_id}/reply?quote=1">Quote</a>')
         if act["edit"]:
             links.append(f'<a href="/p/{post_id}/edit">Edit</a>')
         if act["delete"]:
@@ -250,7 +251,11 @@ def reply_form(post_id: int) -> str:
     actor = context.current_actor()
     post = policy.require_post(actor, post_id)
     policy.check_reply(actor, post.topic)
-    return _reply_page(actor, post.topic, post, "", {})
+    # "Quote": the reply form filled with the quoted post (only one whose text they read).
+    body = ""
+    if request.args.get("quote") and policy.can_see_post_body(actor, post):
+        body = posts.quote_text(post)
+    return _reply_page(actor, post.topic, post, body, {})
 
 
 @bp.route("/p/<id:post_id>/edit", methods=["GET", "POST"])

@@ -50,6 +50,19 @@ def render_body(source: str, *, links: bool) -> str:
         raise Invalid("body", exc.message) from exc
 
 
+QUOTE_LINES_MAX = 40
+
+
+def quote_text(post: Post) -> str:
+    """The Markdown that quotes a post (the "Quote" action): a blockquote whose first line
+    links to it, which is what tells its author (`notifications.QUOTE_RE`)."""
+    lines = post.body.strip().splitlines()[:QUOTE_LINES_MAX]
+    quoted = "\n".join(f"> {line}".rstrip() for line in lines)
+    # The name is escaped: Markdown inside the link text must not change the link.
+    name = "".join(f"\\{c}" if c in "\\[]*_`" else c for c in post.author.shown_name)
+    return f"> [{name} wrote](/p/{post.id}):\n{quoted}\n\n"
+
+
 def _reply_target(actor: Actor, topic: Topic, reply_to: Any) -> int | None:
     if reply_to in (None, ""):
         return None

@@ -3,8 +3,17 @@ exact post (or the group's requests)."""
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
+from forum.extensions import db as database
+from forum.models.posts import Post
 from forum.services import groups
+from forum.services import notifications
 from tests import factories as f
+
+
+def topic_first_post(topic):
+    return database.session.scalar(select(Post).where(Post.topic_id == topic.id, Post.number == 1))
 
 
 def test_reply_notification_names_the_replier_and_links_the_post(db, client, login_as):
@@ -30,3 +39,19 @@ def test_join_request_notification_links_the_requests_page(db, client, login_as)
     login_as(owner)
     page = client.get("/notifications").get_data(as_text=True)
     assert f'<a href="/g/{group.slug}/requests">asker asks to join Walkers.</a>' in page
+
+
+def test_quote_action_fills_the_reply_form_and_posting_it_notifies_the_quoted(db, client, login_as):
+    ann, bob = f.make_user("ann"), f.make_user("bob", trust_level=1)
+    topic = f.make_topic(author=ann, body="Walking helps me most days.")
+    first = topic_first_post(topic)
+    login_as(bob)
+    shown = client.get(f"/t/{topic.id}").get_data(as_text=True)
+    assert f'<a href="/p/{first.id}/reply?quote=1">Quote</a>' in shown
+    form = client.get(f"/p/{first.id}/reply?quote=1").get_data(as_text=True)
+    quote = f"&gt; [ann wrote](/p/{first.id}):\n&gt; Walking helps me most days."
+    assert quote in form
+    body = f"> [ann wrote](/p/{first.id}):\n> Walking helps me most days.\n\nMe too."
+    client.post(f"/t/{topic.id}/reply", data={"body": body, "reply_to": str(first.id)})
+    [found] = notifications.notifications(f.actor(ann)).items
+    assert found.kind == "quote"
