@@ -31,6 +31,7 @@ from forum.models.posts import Post
 from forum.models.topics import Topic
 from forum.policy import Actor
 from forum.services import likes
+from forum.services import notifications
 from forum.services import posts
 
 bp = Blueprint("topics", __name__)
@@ -217,7 +218,14 @@ def reply(topic_id: int) -> Page | Response:
     waiting = post.is_hidden
     if waiting:
         flash("Your post waits for a moderator's approval; until then only you see it.")
+    _flash_unreached(post)
     return redirect(target_url)
+
+
+def _flash_unreached(post: Post) -> None:
+    # Only that some were not told: never who, nor why beyond the topic (their groups).
+    if notifications.unreached_mentions(post):
+        flash(notifications.UNREACHED_MENTIONS)
 
 
 @bp.get("/p/<id:post_id>")

@@ -39,6 +39,7 @@ from forum.models.posts import Post
 from forum.models.users import DELETED_MEMBER
 from forum.models.users import User
 from forum.policy import Actor
+from forum.rendering import mentioned_names
 
 TEXT_MAX = 500
 KIND_MAX = 32
@@ -68,6 +69,8 @@ QUOTE_RE = re.compile(
     r"^ {0,3}> ?\[[^\]\n]{0,200}\]\(/p/([1-9][0-9]{0,8})(?:#[\w-]*)?\)", re.MULTILINE
 )
 _UNREACHED_KEY = "forum_unreached_mentions"
+# What the author is told: nothing about who, or which groups they are in.
+UNREACHED_MENTIONS = "Some people you mentioned can't see this topic and were not told."
 
 
 def notify(
@@ -194,6 +197,27 @@ def shown(actor: Actor, items: Sequence[Notification]) -> dict[int, Shown]:
             text = _capital(text)
         found[n.id] = Shown(text, url)
     return found
+
+
+# Names looked up per post: more `@name`s than this stay plain text.
+MENTION_LOOKUPS = 50
+
+
+def mentionable(actor: Actor, source: str) -> dict[str, int]:
+    """The members a post's text mentions (`@name`) whom the author may see, by lower-case
+    name, in the order first mentioned. Anyone else (unknown, or hidden from the author)
+    is left out alike: their name stays plain text and nobody is told."""
+    names = mentioned_names(source)[:MENTION_LOOKUPS]
+    if not names:
+        return {}
+    found: dict[str, int] = {}
+    for key, user_id in db.session.execute(
+        policy.visible_users(actor)
+        .where(User.username_key.in_(names))
+        .with_only_columns(User.username_key, User.id)
+    ):
+        found[key] = user_id
+    return {name: found[name] for name in names if name in found}
 
 
 def _may_read(user: User, post: Post) -> bool:

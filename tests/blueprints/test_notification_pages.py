@@ -55,3 +55,14 @@ def test_quote_action_fills_the_reply_form_and_posting_it_notifies_the_quoted(db
     client.post(f"/t/{topic.id}/reply", data={"body": body, "reply_to": str(first.id)})
     [found] = notifications.notifications(f.actor(ann)).items
     assert found.kind == "quote"
+
+
+def test_author_is_told_when_mentioned_people_cannot_see_the_topic(db, client, login_as):
+    ann, bob = f.make_user("ann"), f.make_user("bob")
+    f.make_post(f.make_topic(author=ann), ann)
+    secret = f.make_group(secret=True, members=(bob,))
+    topic = f.make_topic(f.make_board(group=secret), bob)
+    login_as(bob)
+    answer = client.post(f"/t/{topic.id}/reply", data={"body": "@ann look"})
+    page = client.get(answer.headers["Location"]).get_data(as_text=True)
+    assert "Some people you mentioned can&#39;t see this topic and were not told." in page
