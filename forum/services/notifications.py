@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy import update
 
 from forum import policy
+from forum.errors import NotFound
 from forum.extensions import db
 from forum.listings import Page
 from forum.listings import _paged
@@ -345,6 +346,22 @@ def notifications(actor: Actor, *, page: int = 1, per_page: int = 30) -> Page[No
     return _paged(stmt, total, page, per_page)
 
 
+def notifications_before(
+    actor: Actor, before: int | None, *, limit: int = 30
+) -> tuple[list[Notification], int | None]:
+    """A page of the actor's visible notifications older than the one with id `before`
+    (None: the newest), newest first, and the id to ask `before` next (None: no more).
+    Ids only order the member's own list: another member's id just marks a place."""
+    policy.require_member(actor)
+    scope = policy.visible_notifications(actor)
+    if before is not None:
+        scope = scope.where(Notification.id < before)
+    items = list(db.session.scalars(scope.order_by(Notification.id.desc()).limit(limit + 1)))
+    more = len(items) > limit
+    items = items[:limit]
+    return items, (items[-1].id if more else None)
+
+
 def unread_count(actor: Actor) -> int:
     """How many of the actor's visible notifications are unread (guests: 0)."""
     if not actor.is_member:
@@ -361,6 +378,18 @@ def unread_count(actor: Actor) -> int:
         return 0
     scope = policy.visible_notifications(actor).where(Notification.read_at.is_(None))
     return int(db.session.scalar(select(func.count()).select_from(scope.subquery())) or 0)
+
+
+def mark_one_read(actor: Actor, notification_id: int) -> bool:
+    """Mark one of the actor's visible notifications read; True if it was unread.
+    Anyone else's (or one they may no longer see) is `NotFound`."""
+    policy.require_member(actor)
+    found = db.session.scalar(
+        policy.visible_notifications(actor).where(Notification.id == notification_id)
+    )
+    if found is None:
+        raise NotFound()
+    return mark_read(actor, [notification_id]) > 0
 
 
 def mark_all_read(actor: Actor) -> int:

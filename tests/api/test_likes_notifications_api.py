@@ -89,7 +89,13 @@ def test_notifications_list_and_mark_read(call: Callable[..., TestResponse]) -> 
     assert call("GET", "/notifications").status_code == 401
     assert call("POST", "/notifications/read").status_code == 401
     empty = call("GET", "/notifications", reader).get_json()
-    assert empty == {"notifications": [], "page": 1, "pages": 1, "unread": 0}
+    assert empty == {
+        "notifications": [],
+        "page": 1,
+        "pages": 1,
+        "unread": 0,
+        "next_before": None,
+    }
     report = call("POST", f"/posts/{post.id}/reports", reader, {"reason": "abuse"}).get_json()
     call("POST", f"/reports/{report['id']}/resolve", moderator, {"action": "hide_post"})
     mine = call("GET", "/notifications", reader).get_json()
@@ -229,3 +235,36 @@ def test_notifications_name_who_acted_when_read(call: Callable[..., TestResponse
     assert item["text"] == "bob replied in your topic."
     assert item["url"] == item["post_url"] == f"/p/{post.id}"
     assert item["count"] == 1
+
+
+def test_notifications_cursor_paging_with_before(call: Callable[..., TestResponse]) -> None:
+    reader = factories.make_user()
+    for number in range(35):
+        notifications.notify(reader.id, "n", f"Number {number}.")
+    db.session.commit()
+    first = call("GET", "/notifications", reader).get_json()
+    assert len(first["notifications"]) == 30 and first["unread"] == 35
+    cursor = first["next_before"]
+    assert cursor == first["notifications"][-1]["id"]
+    # New ones arriving do not shift the next page, as page numbers would.
+    notifications.notify(reader.id, "n", "Newer.")
+    db.session.commit()
+    rest = call("GET", f"/notifications?before={cursor}", reader).get_json()
+    assert [n["text"] for n in rest["notifications"]] == [f"Number {n}." for n in range(4, -1, -1)]
+    assert rest["next_before"] is None
+    assert call("GET", "/notifications?before=x", reader).status_code == 400
+
+
+def test_mark_one_read_and_another_members_id_is_not_found(
+    call: Callable[..., TestResponse],
+) -> None:
+    reader, other = factories.make_user(), factories.make_user()
+    mine = notifications.notify(reader.id, "n", "Mine.")
+    theirs = notifications.notify(other.id, "n", "Theirs.")
+    db.session.commit()
+    mine_id, theirs_id = mine.id, theirs.id
+    assert call("POST", f"/notifications/{mine_id}/read", reader).get_json() == {"marked": 1}
+    assert call("POST", f"/notifications/{mine_id}/read", reader).get_json() == {"marked": 0}
+    answer = call("POST", f"/notifications/{theirs_id}/read", reader)
+    assert answer.status_code == 404 and answer.get_json() == MISSING
+    assert call("GET", "/notifications", other).get_json()["unread"] == 1

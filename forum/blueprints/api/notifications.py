@@ -18,13 +18,26 @@ from forum.services import notifications
 @bp.get("/notifications")
 def list_notifications() -> Any:
     page = inputs.page()
+    before = inputs.before()
     actor = context.current_actor()
     policy.require_member(actor)
+    if before is not None:
+        # Cursor paging: stable while new notifications arrive (page numbers shift).
+        older, next_before = notifications.notifications_before(actor, before)
+        shown = notifications.shown(actor, older)
+        return {
+            "notifications": [serializers.notification(n, shown[n.id]) for n in older],
+            "page": 1,
+            "pages": 1,
+            "next_before": next_before,
+            "unread": notifications.unread_count(actor),
+        }
     found = notifications.notifications(actor, page=page)
     shown = notifications.shown(actor, found.items)
     items = [serializers.notification(n, shown[n.id]) for n in found.items]
     return {
         **serializers.page_of("notifications", found, items),
+        "next_before": items[-1]["id"] if items and found.page < found.pages else None,
         "unread": notifications.unread_count(actor),
     }
 
@@ -37,3 +50,12 @@ def mark_notifications_read() -> Any:
     policy.require_member(actor)
     marked = notifications.mark_read(actor, ids)
     return {"marked": marked}
+
+
+@bp.post("/notifications/<id:notification_id>/read")
+@transaction.writes
+def mark_one_read(notification_id: int) -> Any:
+    actor = context.current_actor()
+    policy.require_member(actor)
+    marked = notifications.mark_one_read(actor, notification_id)
+    return {"marked": int(marked)}

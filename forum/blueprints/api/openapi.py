@@ -376,8 +376,17 @@ MODERATION_OPERATIONS: tuple[Operation, ...] = (
         auth="member",
         response="NotificationPage",
         paged=True,
+        query_params=(
+            {
+                "name": "before",
+                "description": "Cursor paging: only those older than this notification id "
+                "(`next_before` of the previous answer); `page` is then ignored",
+                "schema": {"type": "integer", "minimum": 1},
+            },
+        ),
         description="One about a post shows only while you may still see the post. "
-        "`unread` counts the unread ones.",
+        "`unread` counts the unread ones. Names of who acted are shown as you may see "
+        "them now.",
     ),
     Operation(
         "post",
@@ -390,6 +399,17 @@ MODERATION_OPERATIONS: tuple[Operation, ...] = (
         response="Marked",
         description="Without a body (or without `ids`): all of them. Ids of notifications "
         "that are not yours, or that you may no longer see, change nothing.",
+    ),
+    Operation(
+        "post",
+        "/notifications/{notification_id}/read",
+        "Mark one of your notifications read",
+        tag="notifications",
+        auth="member",
+        response="Marked",
+        extra_errors=(404,),
+        description="`marked` 1 if it was unread, 0 if read already. Another member's "
+        "notification, or one you may no longer see, is 404 like one that does not exist.",
     ),
     # --- trust levels
     Operation(

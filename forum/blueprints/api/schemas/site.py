@@ -96,6 +96,9 @@ class Notification(Answer):
 class NotificationPage(PagedAnswer):
     notifications: list[Notification]
     unread: Count
+    next_before: Annotated[
+        int | None, Field(description="Ask `?before=` this for the next, older ones; null: none")
+    ]
 
 
 class Marked(Answer):
