@@ -49,6 +49,8 @@ from markdown.inlinepatterns import ShortReferenceInlineProcessor
 from markdown.inlinepatterns import SimpleTagInlineProcessor
 from markdown.treeprocessors import Treeprocessor
 
+from forum.validation import USERNAME_RE
+
 # --- Limits ----------------------------------------------------------------------------
 #
 # Python-Markdown and bleach (html5lib) are pure Python and cost about 20-100 us for
@@ -313,7 +315,9 @@ class _EscapeRawHtmlExtension(Extension):
 
 # "@name": a member's name (see validation.USERNAME_RE), not inside a word, an e-mail
 # address or a path.
-MENTION_RE = re.compile(r"(?<![\w@/.-])@([A-Za-z0-9_-]{3,20})(?![\w-])")
+MENTION_RE = re.compile(
+    r"(?<![\w@/.-])@(" + USERNAME_RE.pattern.removeprefix("^").removesuffix("$") + r")(?![\w-])"
+)
 # Code is not a mention: fenced blocks and inline spans are left out when looking.
 _CODE_RE = re.compile(
     r"^ {0,3}(`{3,}|~{3,})[^\n]*\n.*?(?:^ {0,3}\1[^\n]*$|\Z)|`[^`\n]*`", re.M | re.S
