@@ -41,6 +41,7 @@ from forum.models.users import DELETED_MEMBER
 from forum.models.users import User
 from forum.policy import Actor
 from forum.rendering import mentioned_names
+from forum.services import watching
 
 TEXT_MAX = 500
 KIND_MAX = 32
@@ -54,12 +55,21 @@ ACTED: dict[str, str] = {
     "reply": "{name} replied to your post.",
     "topic_reply": "{name} replied in your topic.",
     "like": "{name} liked your post.",
+    "watched_post": "{name} posted in a topic you watch.",
+    "new_topic": "{name} started a topic where you watch.",
     "join_request": "{name} asks to join {group}.",
     "join_accepted": "Your request to join {group} was accepted.",
     "join_declined": "Your request to join {group} was declined.",
 }
 # One notification per recipient per post: the first of these that applies.
-POST_KINDS = ("mention", "quote", "reply", "topic_reply")
+POST_KINDS = ("mention", "quote", "reply", "topic_reply", "watched_post", "new_topic")
+# What each watching level lets through (see forum.services.watching).
+LEVEL_KINDS = {
+    "watching": frozenset(POST_KINDS),
+    "tracking": frozenset({"mention", "quote", "reply", "topic_reply"}),
+    "normal": frozenset({"mention"}),
+    "muted": frozenset(),
+}
 # At most this many members mentioned in one post are told (the rest stay plain names).
 MENTIONS_MAX = 10
 QUOTES_MAX = 10
@@ -272,14 +282,23 @@ def notify_post(actor: Actor, post: Post, *, mentioned: Collection[int] = ()) ->
     chosen = list(dict.fromkeys(mentioned))[:MENTIONS_MAX]
     for user_id in chosen:
         add(user_id, "mention")
+    new_topic = post.number == 1
+    for user_id in watching.watchers(post.topic, new_topic=new_topic):
+        add(user_id, "new_topic" if new_topic else "watched_post")
     unreached = 0
     if reasons:
+        levels = watching.levels_for(post.topic, list(reasons))
         users = db.session.scalars(select(User).where(User.id.in_(sorted(reasons))))
         for user in users:
+            kind = reasons[user.id]
+            # Muted (or a level that does not take this kind): silently nothing. Not
+            # counted as "could not see": that would tell the author who muted them.
+            if kind not in LEVEL_KINDS[levels[user.id]]:
+                continue
             if not _may_read(user, post):
                 unreached += user.id in chosen
                 continue
-            notify_acted(user.id, reasons[user.id], actor.user_id, post_id=post.id)
+            notify_acted(user.id, kind, actor.user_id, post_id=post.id)
     # The author hears only the number (`unreached_mentions`), never who.
     db.session.info.setdefault(_UNREACHED_KEY, {})[post.id] = unreached
     return unreached

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import request
+
 from forum import policy
 from forum import transaction
 from forum.blueprints import context
@@ -12,7 +14,9 @@ from forum.blueprints.api import inputs
 from forum.blueprints.api import schemas
 from forum.blueprints.api import serializers
 from forum.blueprints.api.blueprint import bp
+from forum.models.notifications import WatchScope
 from forum.services import notifications
+from forum.services import watching
 
 
 @bp.get("/notifications")
@@ -59,3 +63,31 @@ def mark_one_read(notification_id: int) -> Any:
     policy.require_member(actor)
     marked = notifications.mark_one_read(actor, notification_id)
     return {"marked": int(marked)}
+
+
+def _watch(scope: WatchScope, key: Any) -> Any:
+    actor = context.current_actor()
+    policy.require_member(actor)
+    if request.method == "PUT":
+        data = inputs.body(schemas.site.WatchChange)
+        watching.set_watch_level(actor, scope, key, data.get("level"))
+    level, chosen = watching.watch_level(actor, scope, key)
+    return {"level": level, "chosen": chosen}
+
+
+@bp.route("/topics/<id:topic_id>/watch", methods=["GET", "PUT"])
+@transaction.writes
+def topic_watch(topic_id: int) -> Any:
+    return _watch(WatchScope.TOPIC, topic_id)
+
+
+@bp.route("/boards/<id:board_id>/watch", methods=["GET", "PUT"])
+@transaction.writes
+def board_watch(board_id: int) -> Any:
+    return _watch(WatchScope.BOARD, board_id)
+
+
+@bp.route("/groups/<slug>/watch", methods=["GET", "PUT"])
+@transaction.writes
+def group_watch(slug: str) -> Any:
+    return _watch(WatchScope.GROUP, inputs.slug(slug))

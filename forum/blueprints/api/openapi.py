@@ -121,6 +121,13 @@ def _topic_action(name: str, summary: str) -> Operation:
     )
 
 
+WATCH_NOTE = (
+    "watching: every new post (a topic) or new topic (a board or group); tracking (the "
+    "default): replies to you, mentions and quotes; normal: mentions only; muted: nothing. "
+    "The most specific choice counts (topic, then board, then group). A topic, board or "
+    "group you cannot see is 404."
+)
+
 MODERATION_OPERATIONS: tuple[Operation, ...] = (
     # --- reports
     Operation(
@@ -410,6 +417,69 @@ MODERATION_OPERATIONS: tuple[Operation, ...] = (
         extra_errors=(404,),
         description="`marked` 1 if it was unread, 0 if read already. Another member's "
         "notification, or one you may no longer see, is 404 like one that does not exist.",
+    ),
+    Operation(
+        "get",
+        "/topics/{topic_id}/watch",
+        "Your watching level for a topic",
+        tag="notifications",
+        auth="member",
+        response="WatchState",
+        extra_errors=(404,),
+        description=WATCH_NOTE,
+    ),
+    Operation(
+        "put",
+        "/topics/{topic_id}/watch",
+        "Set your watching level for a topic",
+        tag="notifications",
+        auth="member",
+        body="WatchChange",
+        response="WatchState",
+        extra_errors=(404,),
+        description=WATCH_NOTE,
+    ),
+    Operation(
+        "get",
+        "/boards/{board_id}/watch",
+        "Your watching level for a board",
+        tag="notifications",
+        auth="member",
+        response="WatchState",
+        extra_errors=(404,),
+        description=WATCH_NOTE,
+    ),
+    Operation(
+        "put",
+        "/boards/{board_id}/watch",
+        "Set your watching level for a board",
+        tag="notifications",
+        auth="member",
+        body="WatchChange",
+        response="WatchState",
+        extra_errors=(404,),
+        description=WATCH_NOTE,
+    ),
+    Operation(
+        "get",
+        "/groups/{slug}/watch",
+        "Your watching level for a group",
+        tag="notifications",
+        auth="member",
+        response="WatchState",
+        extra_errors=(404,),
+        description=WATCH_NOTE,
+    ),
+    Operation(
+        "put",
+        "/groups/{slug}/watch",
+        "Set your watching level for a group",
+        tag="notifications",
+        auth="member",
+        body="WatchChange",
+        response="WatchState",
+        extra_errors=(404,),
+        description=WATCH_NOTE,
     ),
     # --- trust levels
     Operation(

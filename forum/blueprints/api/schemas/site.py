@@ -121,3 +121,22 @@ class Document(Answer):
     """An OpenAPI 3.1 document."""
 
     model_config = ConfigDict(extra="allow")
+
+
+WATCH_LEVELS = ["watching", "tracking", "normal", "muted"]
+
+
+class WatchChange(Body):
+    messages = {"level": "level must be one of: " + ", ".join(WATCH_LEVELS) + "."}
+
+    level: Text = spec(
+        enum=WATCH_LEVELS,
+        description="watching: every new post (a topic) or topic (a board or group); "
+        "tracking (the default): replies to you, mentions, quotes; normal: mentions only; "
+        "muted: nothing",
+    )
+
+
+class WatchState(Answer):
+    level: Annotated[str, Field(examples=WATCH_LEVELS)]
+    chosen: Annotated[bool, Field(description="False: the default (tracking)")]
