@@ -268,3 +268,24 @@ def test_mark_one_read_and_another_members_id_is_not_found(
     answer = call("POST", f"/notifications/{theirs_id}/read", reader)
     assert answer.status_code == 404 and answer.get_json() == MISSING
     assert call("GET", "/notifications", other).get_json()["unread"] == 1
+
+
+def test_watch_endpoints_get_and_put(call: Callable[..., TestResponse]) -> None:
+    reader = factories.make_user()
+    group = factories.make_group(members=(reader,))
+    board = factories.make_board(group=group)
+    topic = factories.make_topic(board, reader)
+    paths = (
+        f"/topics/{topic.id}/watch",
+        f"/boards/{board.id}/watch",
+        f"/groups/{group.slug}/watch",
+    )
+    for path in paths:
+        assert call("GET", path, reader).get_json() == {"level": "tracking", "chosen": False}
+        answer = call("PUT", path, reader, json={"level": "muted"})
+        assert answer.get_json() == {"level": "muted", "chosen": True}
+        assert call("GET", path, reader).get_json() == {"level": "muted", "chosen": True}
+        bad = call("PUT", path, reader, json={"level": "loud"})
+        assert bad.status_code == 400
+        assert call("GET", path).status_code == 401
+    assert call("GET", "/topics/999999/watch", reader).get_json() == MISSING
