@@ -66,3 +66,34 @@ def test_author_is_told_when_mentioned_people_cannot_see_the_topic(db, client, l
     answer = client.post(f"/t/{topic.id}/reply", data={"body": "@ann look"})
     page = client.get(answer.headers["Location"]).get_data(as_text=True)
     assert "Some people you mentioned can&#39;t see this topic and were not told." in page
+
+
+def test_watch_control_on_topic_board_and_group_pages(db, client, login_as):
+    ann = f.make_user("ann")
+    group = f.make_group("Walkers", members=(ann,))
+    board = f.make_board(group=group)
+    topic = f.make_topic(board, ann)
+    topic_id, board_id, slug = topic.id, board.id, group.slug
+    login_as(ann)
+    for page, action in (
+        (f"/t/{topic_id}", f"/t/{topic_id}/watch"),
+        (f"/b/{board_id}", f"/b/{board_id}/watch"),
+        (f"/g/{slug}", f"/g/{slug}/watch"),
+    ):
+        html = client.get(page).get_data(as_text=True)
+        assert f'action="{action}"' in html
+        assert '<option value="tracking" selected>' in html
+    answer = client.post(f"/t/{topic_id}/watch", data={"level": "muted"})
+    assert answer.status_code == 302
+    html = client.get(f"/t/{topic_id}").get_data(as_text=True)
+    assert '<option value="muted" selected>' in html
+    assert "Muted: you will not be told of anything here." in html
+
+
+def test_watch_form_for_a_hidden_topic_is_not_found(db, client, login_as):
+    ann = f.make_user("ann")
+    secret = f.make_group(secret=True)
+    topic = f.make_topic(f.make_board(group=secret), f.owner_of(secret))
+    topic_id = topic.id
+    login_as(ann)
+    assert client.post(f"/t/{topic_id}/watch", data={"level": "watching"}).status_code == 404
