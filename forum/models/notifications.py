@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
+from sqlalchemy import Boolean
 from sqlalchemy import ForeignKey
 from sqlalchemy import Index
 from sqlalchemy import Integer
@@ -86,3 +87,24 @@ class Watch(db.Model):  # type: ignore[name-defined,misc]
     target_id: Mapped[int] = mapped_column(Integer)
     level: Mapped[str] = mapped_column(String(16))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class EmailChoice(enum.StrEnum):
+    """When a kind of notification is also mailed (stored only: mail comes later)."""
+
+    NEVER = "never"
+    IMMEDIATELY = "immediately"
+    DIGEST = "digest"
+
+
+class NotificationPreference(db.Model):  # type: ignore[name-defined,misc]
+    """A member's choice for one kind of notification (none: in-app on, e-mail never)."""
+
+    __tablename__ = "notification_preferences"
+    __table_args__ = (UniqueConstraint("user_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    in_app: Mapped[bool] = mapped_column(Boolean, default=True)
+    email: Mapped[str] = mapped_column(String(16), default=EmailChoice.NEVER.value)

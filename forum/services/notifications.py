@@ -20,12 +20,14 @@ import re
 from collections.abc import Collection
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
 
 from forum import policy
+from forum.errors import Invalid
 from forum.errors import NotFound
 from forum.extensions import db
 from forum.listings import Page
@@ -35,7 +37,9 @@ from forum.models.groups import Group
 from forum.models.groups import JoinRequest
 from forum.models.groups import Membership
 from forum.models.groups import Role
+from forum.models.notifications import EmailChoice
 from forum.models.notifications import Notification
+from forum.models.notifications import NotificationPreference
 from forum.models.posts import Post
 from forum.models.users import DELETED_MEMBER
 from forum.models.users import User
@@ -128,8 +132,18 @@ def notify_acted(
     *,
     post_id: int | None = None,
     group_id: int | None = None,
-) -> Notification:
-    """Tell a member that another did something (`ACTED` kinds; named when read)."""
+) -> Notification | None:
+    """Tell a member that another did something (`ACTED` kinds; named when read), unless
+    they turned that kind off (None then)."""
+    off = db.session.scalar(
+        select(NotificationPreference.id).where(
+            NotificationPreference.user_id == user_id,
+            NotificationPreference.kind == kind,
+            NotificationPreference.in_app.is_(False),
+        )
+    )
+    if off is not None:
+        return None
     return notify(
         user_id, kind, _stored_text(kind), post_id=post_id, group_id=group_id, actor_id=actor_id
     )
@@ -442,3 +456,57 @@ def mark_read(actor: Actor, ids: Sequence[int] | None) -> int:
     )
     db.session.flush()
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+# Kinds a member may choose for (the ones about what other members do).
+PREFERENCE_KINDS = tuple(ACTED)
+EMAIL_CHOICES = tuple(choice.value for choice in EmailChoice)
+
+
+def preferences(actor: Actor) -> dict[str, dict[str, bool | str]]:
+    """The member's choice for each kind: in-app on/off, e-mail never/immediately/digest
+    (stored only; the defaults where they chose nothing)."""
+    user_id = policy.require_member(actor)
+    found: dict[str, dict[str, bool | str]] = {
+        kind: {"in_app": True, "email": EmailChoice.NEVER.value} for kind in PREFERENCE_KINDS
+    }
+    for row in db.session.scalars(
+        select(NotificationPreference).where(NotificationPreference.user_id == user_id)
+    ):
+        if row.kind in found:
+            found[row.kind] = {"in_app": row.in_app, "email": row.email}
+    return found
+
+
+def set_preferences(actor: Actor, changes: Any) -> dict[str, dict[str, bool | str]]:
+    """Change some of the member's choices ({kind: {"in_app": bool, "email": choice}});
+    an unknown kind or value is `Invalid` and changes nothing."""
+    user_id = policy.require_member(actor)
+    if not isinstance(changes, dict):
+        raise Invalid("preferences", "Give an object of kinds.")
+    current = preferences(actor)
+    for kind, change in changes.items():
+        if kind not in current:
+            raise Invalid("preferences", f"Unknown kind: {str(kind)[:KIND_MAX]}.")
+        if not isinstance(change, dict) or set(change) - {"in_app", "email"}:
+            raise Invalid("preferences", "Each kind takes in_app and email.")
+        in_app = change.get("in_app", current[kind]["in_app"])
+        email = change.get("email", current[kind]["email"])
+        if not isinstance(in_app, bool) or email not in EMAIL_CHOICES:
+            raise Invalid(
+                "preferences", f"in_app is true or false; email one of {', '.join(EMAIL_CHOICES)}."
+            )
+        current[kind] = {"in_app": in_app, "email": email}
+    for kind in changes:
+        row = db.session.scalar(
+            select(NotificationPreference).where(
+                NotificationPreference.user_id == user_id, NotificationPreference.kind == kind
+            )
+        )
+        if row is None:
+            row = NotificationPreference(user_id=user_id, kind=kind)
+            db.session.add(row)
+        row.in_app = bool(current[kind]["in_app"])
+        row.email = str(current[kind]["email"])
+    db.session.flush()
+    return current

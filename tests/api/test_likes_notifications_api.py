@@ -289,3 +289,26 @@ def test_watch_endpoints_get_and_put(call: Callable[..., TestResponse]) -> None:
         assert bad.status_code == 400
         assert call("GET", path).status_code == 401
     assert call("GET", "/topics/999999/watch", reader).get_json() == MISSING
+
+
+def test_notification_preferences_get_put_and_unknown_kinds(
+    call: Callable[..., TestResponse],
+) -> None:
+    ann, bob = factories.make_user("ann"), factories.make_user("bob")
+    mine = call("GET", "/me/notification-preferences", ann).get_json()
+    assert mine["reply"] == {"in_app": True, "email": "never"}
+    changed = call(
+        "PUT",
+        "/me/notification-preferences",
+        ann,
+        json={"topic_reply": {"in_app": False}, "mention": {"email": "digest"}},
+    ).get_json()
+    assert changed["topic_reply"] == {"in_app": False, "email": "never"}
+    assert changed["mention"] == {"in_app": True, "email": "digest"}
+    assert call("PUT", "/me/notification-preferences", ann, json={"nope": {}}).status_code == 400
+    bad = call("PUT", "/me/notification-preferences", ann, json={"reply": {"email": "hourly"}})
+    assert bad.status_code == 400
+    assert call("GET", "/me/notification-preferences").status_code == 401
+    # Turned off in-app: that kind is not written.
+    factories.make_post(factories.make_topic(author=ann), bob)
+    assert call("GET", "/notifications", ann).get_json()["notifications"] == []

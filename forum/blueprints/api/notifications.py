@@ -91,3 +91,15 @@ def board_watch(board_id: int) -> Any:
 @transaction.writes
 def group_watch(slug: str) -> Any:
     return _watch(WatchScope.GROUP, inputs.slug(slug))
+
+
+@bp.route("/me/notification-preferences", methods=["GET", "PUT"])
+@transaction.writes
+def notification_preferences() -> Any:
+    actor = context.current_actor()
+    policy.require_member(actor)
+    if request.method == "PUT":
+        data = inputs.body(schemas.site.NotificationPreferencesChange)
+        changes = {kind: change for kind, change in data.items() if change is not None}
+        return notifications.set_preferences(actor, changes)
+    return notifications.preferences(actor)

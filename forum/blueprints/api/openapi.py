@@ -481,6 +481,26 @@ MODERATION_OPERATIONS: tuple[Operation, ...] = (
         extra_errors=(404,),
         description=WATCH_NOTE,
     ),
+    Operation(
+        "get",
+        "/me/notification-preferences",
+        "Your choices per kind of notification",
+        tag="notifications",
+        auth="member",
+        response="NotificationPreferences",
+        description="Per kind: `in_app` (shown on your notifications page) and `email` "
+        "(never, immediately, digest: stored only, e-mail is not sent yet).",
+    ),
+    Operation(
+        "put",
+        "/me/notification-preferences",
+        "Change some of your choices per kind of notification",
+        tag="notifications",
+        auth="member",
+        body="NotificationPreferencesChange",
+        response="NotificationPreferences",
+        description="Only the kinds given change. An unknown kind or value is 400 `invalid`.",
+    ),
     # --- trust levels
     Operation(
         "put",

@@ -19,6 +19,7 @@ from forum.blueprints.api.schemas.base import Time
 from forum.blueprints.api.schemas.base import Whole
 from forum.blueprints.api.schemas.base import spec
 from forum.blueprints.api.schemas.boards import PagedAnswer
+from forum.services import notifications
 from forum.services import settings
 
 # At most one page's worth of ids and then some: a client marks what it showed.
@@ -140,3 +141,26 @@ class WatchChange(Body):
 class WatchState(Answer):
     level: Annotated[str, Field(examples=WATCH_LEVELS)]
     chosen: Annotated[bool, Field(description="False: the default (tracking)")]
+
+
+EMAIL_CHOICES = ["never", "immediately", "digest"]
+
+
+class PreferenceChange(Body):
+    in_app: Boolean = spec(None, description="Shown on your notifications page")
+    email: Text = spec(None, enum=EMAIL_CHOICES, description="Stored only: e-mail is not sent yet")
+
+
+class Preference(Answer):
+    in_app: bool
+    email: Annotated[str, Field(examples=EMAIL_CHOICES)]
+
+
+_CHANGES: dict[str, Any] = {
+    kind: (PreferenceChange | None, None) for kind in notifications.PREFERENCE_KINDS
+}
+_STATES: dict[str, Any] = {kind: (Preference, ...) for kind in notifications.PREFERENCE_KINDS}
+NotificationPreferencesChange = create_model(
+    "NotificationPreferencesChange", __base__=Body, **_CHANGES
+)
+NotificationPreferences = create_model("NotificationPreferences", __base__=Answer, **_STATES)
