@@ -44,7 +44,46 @@ def _navigation() -> dict[str, object]:
         "unread_notifications": unread_notifications,
         "can_moderate_anywhere": policy.can_moderate_anywhere(actor),
         "watch_level": _watch_level,
+        "notification_preferences": lambda: notifications.preferences(actor),
+        "preference_labels": PREFERENCE_LABELS,
     }
+
+
+PREFERENCE_LABELS = {
+    "mention": "Someone mentions you",
+    "quote": "Someone quotes your post",
+    "reply": "Someone replies to your post",
+    "topic_reply": "Someone replies in your topic",
+    "like": "Someone likes your post",
+    "watched_post": "A new post in a topic you watch",
+    "new_topic": "A new topic where you watch",
+    "join_request": "A member asks to join a group you run",
+    "join_accepted": "Your request to join a group is accepted",
+    "join_declined": "Your request to join a group is declined",
+}
+
+
+@bp.post("/account/notifications")
+@transaction.writes
+def preferences() -> Response:
+    actor = context.current_actor()
+    policy.require_member(actor)
+    # An unticked box is not sent: every kind is read, on or off.
+    changes = {
+        kind: {
+            "in_app": request.form.get(f"{kind}.in_app") == "1",
+            "email": request.form.get(f"{kind}.email", "never"),
+        }
+        for kind in notifications.PREFERENCE_KINDS
+    }
+    try:
+        notifications.set_preferences(actor, changes)
+    except Invalid as exc:
+        transaction.discard()
+        flash(exc.fields.get("preferences", "Those choices could not be saved."))
+        return redirect(url_for("auth.account", _anchor="notify-h"))
+    flash("Your notification choices are saved.")
+    return redirect(url_for("auth.account", _anchor="notify-h"))
 
 
 def _watch_level(scope: str, key: int | str) -> str:

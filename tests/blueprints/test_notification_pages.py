@@ -97,3 +97,20 @@ def test_watch_form_for_a_hidden_topic_is_not_found(db, client, login_as):
     topic_id = topic.id
     login_as(ann)
     assert client.post(f"/t/{topic_id}/watch", data={"level": "watching"}).status_code == 404
+
+
+def test_account_page_sets_preferences_per_kind(db, client, login_as):
+    ann, bob = f.make_user("ann"), f.make_user("bob")
+    login_as(ann)
+    page = client.get("/account").get_data(as_text=True)
+    assert 'name="reply.in_app" value="1" checked' in page
+    form = {f"{kind}.email": "never" for kind in notifications.PREFERENCE_KINDS}
+    form.update({f"{kind}.in_app": "1" for kind in notifications.PREFERENCE_KINDS})
+    del form["topic_reply.in_app"]
+    form["mention.email"] = "digest"
+    assert client.post("/account/notifications", data=form).status_code == 302
+    page = client.get("/account").get_data(as_text=True)
+    assert 'name="topic_reply.in_app" value="1">' in page
+    assert '<option value="digest" selected>' in page
+    f.make_post(f.make_topic(author=ann), bob)
+    assert notifications.notifications(f.actor(ann)).items == []
