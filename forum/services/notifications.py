@@ -510,3 +510,28 @@ def set_preferences(actor: Actor, changes: Any) -> dict[str, dict[str, bool | st
         row.email = str(current[kind]["email"])
     db.session.flush()
     return current
+
+
+SUGGESTIONS_MAX = 10
+_PREFIX_RE = re.compile(r"[A-Za-z0-9_-]{1,20}")
+
+
+def mention_suggestions(actor: Actor, prefix: Any) -> list[str]:
+    """Names starting with `prefix` that the member may mention as links: those
+    `policy.visible_users` lets them see (themselves excepted): fellow members of their
+    groups, staff, authors of posts they can read. Never someone known only inside a
+    secret group they are not in. An odd prefix finds nothing, like an unknown one."""
+    policy.require_member(actor)
+    if not isinstance(prefix, str) or not _PREFIX_RE.fullmatch(prefix):
+        return []
+    # LIKE wildcards cannot occur: the prefix is letters, digits, "_" and "-" only, and
+    # "_" is escaped.
+    pattern = prefix.lower().replace("_", "\\_") + "%"
+    names = db.session.scalars(
+        policy.visible_users(actor)
+        .where(User.username_key.like(pattern, escape="\\"), User.id != actor.user_id)
+        .order_by(User.username_key)
+        .limit(SUGGESTIONS_MAX)
+        .with_only_columns(User.username)
+    )
+    return list(names)

@@ -312,3 +312,19 @@ def test_notification_preferences_get_put_and_unknown_kinds(
     # Turned off in-app: that kind is not written.
     factories.make_post(factories.make_topic(author=ann), bob)
     assert call("GET", "/notifications", ann).get_json()["notifications"] == []
+
+
+def test_mention_suggestions_name_only_members_the_asker_may_see(
+    call: Callable[..., TestResponse],
+) -> None:
+    asker = factories.make_user("asker")
+    fellow = factories.make_user("rita_walks")
+    factories.make_group(members=(asker, fellow))
+    hidden = factories.make_user("rick_quiet")
+    factories.make_group(secret=True, members=(hidden,))
+    factories.make_user("rival_nobody")  # never posted, in no group of the asker's
+    assert call("GET", "/users/suggest?q=ri", asker).get_json() == {"users": ["rita_walks"]}
+    assert call("GET", "/users/suggest?q=RI", asker).get_json() == {"users": ["rita_walks"]}
+    assert call("GET", "/users/suggest?q=r%25", asker).get_json() == {"users": []}
+    assert call("GET", "/users/suggest?q=", asker).get_json() == {"users": []}
+    assert call("GET", "/users/suggest?q=ri").status_code == 401

@@ -715,6 +715,14 @@ SURFACES = (
         compare=_unless_admin,
         check=admins_see_no_group(SECRET_USERNAME, profile=True),
     ),
+    # Issue 13: mention suggestions name only members the asker may see (admins know
+    # every member, not their groups).
+    Surface(
+        "API mention suggestions for the secret-only member",
+        _user(SECRET_USERNAME, "/api/v1/users/suggest?q={}"),
+        api=True,
+        compare=_unless_admin,
+    ),
     Surface("API latest", _same("/api/v1/latest"), api=True, check=check_api_latest),
     Surface("API groups", _same("/api/v1/groups"), api=True, check=check_api_groups),
     Surface("API my groups", _same("/api/v1/me/groups"), api=True, check=check_my_groups),

@@ -103,3 +103,10 @@ def notification_preferences() -> Any:
         changes = {kind: change for kind, change in data.items() if change is not None}
         return notifications.set_preferences(actor, changes)
     return notifications.preferences(actor)
+
+
+@bp.get("/users/suggest")
+def suggest_users() -> Any:
+    actor = context.current_actor()
+    policy.require_member(actor)
+    return {"users": notifications.mention_suggestions(actor, request.args.get("q", ""))}

@@ -501,6 +501,24 @@ MODERATION_OPERATIONS: tuple[Operation, ...] = (
         response="NotificationPreferences",
         description="Only the kinds given change. An unknown kind or value is 400 `invalid`.",
     ),
+    Operation(
+        "get",
+        "/users/suggest",
+        "Names to mention, starting with `q`",
+        tag="notifications",
+        auth="member",
+        response="UserSuggestions",
+        query_params=(
+            {
+                "name": "q",
+                "description": "The start of a username (1 to 20 letters, digits, _ or -)",
+                "schema": {"type": "string", "maxLength": 20},
+            },
+        ),
+        description="Up to 10 members you may see (as profiles): fellow members of your "
+        "groups, staff, authors of posts you can read. Never someone known only inside a "
+        "secret group you are not in. Any other `q` finds nothing.",
+    ),
     # --- trust levels
     Operation(
         "put",

@@ -164,3 +164,7 @@ NotificationPreferencesChange = create_model(
     "NotificationPreferencesChange", __base__=Body, **_CHANGES
 )
 NotificationPreferences = create_model("NotificationPreferences", __base__=Answer, **_STATES)
+
+
+class UserSuggestions(Answer):
+    users: Annotated[list[str], Field(description="Up to 10 names, in order")]
