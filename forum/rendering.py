@@ -16,6 +16,7 @@ import html
 import re
 import xml.etree.ElementTree as etree
 from collections.abc import Callable
+from collections.abc import Collection
 from collections.abc import Iterator
 from functools import partial
 from html.parser import HTMLParser
@@ -47,6 +48,8 @@ from markdown.inlinepatterns import ShortImageReferenceInlineProcessor
 from markdown.inlinepatterns import ShortReferenceInlineProcessor
 from markdown.inlinepatterns import SimpleTagInlineProcessor
 from markdown.treeprocessors import Treeprocessor
+
+from forum.validation import USERNAME_RE
 
 # --- Limits ----------------------------------------------------------------------------
 #
@@ -308,6 +311,103 @@ class _EscapeRawHtmlExtension(Extension):
         md.preprocessors.deregister("html_block")
         md.inlinePatterns.deregister("html")
         md.inlinePatterns.register(_EntityProcessor(_ENTITY_RE, md), "entity", 80)
+
+
+# "@name": a member's name (see validation.USERNAME_RE), not inside a word, an e-mail
+# address or a path.
+MENTION_RE = re.compile(
+    r"(?<![\w@/.-])@(" + USERNAME_RE.pattern.removeprefix("^").removesuffix("$") + r")(?![\w-])"
+)
+# Code is not a mention: fenced blocks and inline spans are left out when looking.
+_CODE_RE = re.compile(
+    r"^ {0,3}(`{3,}|~{3,})[^\n]*\n.*?(?:^ {0,3}\1[^\n]*$|\Z)|`[^`\n]*`", re.M | re.S
+)
+
+
+def mentioned_names(source: str) -> list[str]:
+    """The names a post's text mentions as `@name` (lower-case, first mention first),
+    outside code."""
+    found: dict[str, None] = {}
+    for match in MENTION_RE.finditer(_CODE_RE.sub(" ", source)):
+        found.setdefault(match.group(1).lower(), None)
+    return list(found)
+
+
+class _MentionsTreeprocessor(Treeprocessor):
+    """`@name` as a link to the member's profile, only for names the caller allows (those
+    the author may see); any other stays plain text, so unknown and hidden names read
+    the same. Run on the finished tree so text inside links and code is left alone."""
+
+    def __init__(self, md: markdown.Markdown, allowed: Collection[str]) -> None:
+        super().__init__(md)
+        self.allowed = frozenset(allowed)
+
+    def run(self, root: etree.Element) -> None:
+        """Link the allowed mentions in every text outside links and code."""
+        if self.allowed:
+            self._walk(root)
+
+    def _walk(self, element: etree.Element) -> None:
+        if element.tag in _NO_MENTIONS:
+            return
+        links = self._links_in(element.text)
+        if links is not None:
+            element.text, made = links
+            for position, link in enumerate(made):
+                element.insert(position, link)
+        index = len(made) if links is not None else 0
+        while index < len(element):
+            child = element[index]
+            self._walk(child)
+            index += 1
+            # The text after a child is its parent's: links made there follow the child.
+            links = self._links_in(child.tail)
+            if links is not None:
+                child.tail, made = links
+                for link in made:
+                    element.insert(index, link)
+                    index += 1
+
+    def _links_in(self, text: str | None) -> tuple[str, list[etree.Element]] | None:
+        """The text before the first allowed mention, and a link for each (each carrying
+        the text after it as its tail); None if there is none."""
+        if not text or "@" not in text:
+            return None
+        head: str | None = None
+        made: list[etree.Element] = []
+        last = 0
+        for match in MENTION_RE.finditer(text):
+            name = match.group(1)
+            if name.lower() not in self.allowed:
+                continue
+            piece = text[last : match.start()]
+            if made:
+                made[-1].tail = piece
+            else:
+                head = piece
+            link = etree.Element("a")
+            link.set("href", f"/u/{name}")
+            link.text = f"@{name}"
+            made.append(link)
+            last = match.end()
+        if not made:
+            return None
+        made[-1].tail = text[last:]
+        return head or "", made
+
+
+# Elements whose text is never a mention.
+_NO_MENTIONS = frozenset({"a", "code", "pre"})
+
+
+class _MentionsExtension(Extension):
+    def __init__(self, allowed: Collection[str]) -> None:
+        super().__init__()
+        self.allowed = allowed
+
+    def extendMarkdown(self, md: markdown.Markdown) -> None:
+        """Link mentions once inline Markdown has made its links and code spans."""
+        md.treeprocessors.register(_MentionsTreeprocessor(md, self.allowed), "mentions", 15)
 
 
 class _ImagesAsLinksTreeprocessor(Treeprocessor):
@@ -631,7 +731,7 @@ def _too_much_formatting(count: int | None) -> str:
     )
 
 
-def _new_markdown(*, limits: bool = True) -> markdown.Markdown:
+def _new_markdown(*, limits: bool = True, mentions: Collection[str] = ()) -> markdown.Markdown:
     # A fresh instance per call: Markdown objects keep per-document state
     # (references, stash) and are not safe to share between threads.
     return markdown.Markdown(
@@ -646,6 +746,7 @@ def _new_markdown(*, limits: bool = True) -> markdown.Markdown:
             _ImagesAsLinksExtension(),
             _StrikethroughExtension(),
             _TablesExtension(),
+            _MentionsExtension(mentions),
             # Last: wraps what the others registered.
             _BudgetExtension(enforce=limits),
         ],
@@ -674,15 +775,21 @@ def sanitize_html(html: str, *, links: bool = True) -> str:
     return cleaned
 
 
-def render_markdown(source: str, *, links: bool = True, limits: bool = True) -> str:
+def render_markdown(
+    source: str, *, links: bool = True, limits: bool = True, mentions: Collection[str] = ()
+) -> str:
     """Render user-written Markdown to sanitised HTML (``links=False``: links as text).
+
+    ``mentions``: lower-case names whose ``@name`` becomes a link to the profile (the
+    caller decides, through policy, whom the author may see); every other ``@name`` stays
+    text. The sanitiser still runs last on whatever Markdown produced.
 
     Raises `TooComplex` for a post over the limits above, checked as soon as each can be
     seen: tables and nesting while Markdown builds them, Markdown's work as it goes, the
     elements and size of its HTML before bleach cleans it, links after. ``limits=False``
     (re-rendering stored posts) renders whatever it is given.
     """
-    html = _new_markdown(limits=limits).convert(_strip_control_chars(source))
+    html = _new_markdown(limits=limits, mentions=mentions).convert(_strip_control_chars(source))
     if limits:
         _check_html(html)
         _check_links(html.count("<a "))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 from flask import current_app
+from flask import flash
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -21,6 +22,7 @@ from forum.errors import Invalid
 from forum.errors import RateLimited
 from forum.models.boards import Board
 from forum.policy import Actor
+from forum.services import notifications
 from forum.services import reading
 from forum.services import topics
 
@@ -95,6 +97,8 @@ def new_topic(board_id: int) -> Page | Response:
         page = render_template("boards/new_topic.html", board=board, form=form, errors=errors)
         return page, 429, {"Retry-After": str(exc.retry_after)}
     target = url_for("topics.show", topic_id=topic.id)
+    if notifications.unreached_mentions(post):
+        flash(notifications.UNREACHED_MENTIONS)
     return redirect(target)
 
 

@@ -7,6 +7,7 @@ from flask import flash
 from flask import g
 from flask import redirect
 from flask import render_template
+from flask import request
 from flask import url_for
 from werkzeug.wrappers import Response
 
@@ -15,7 +16,11 @@ from forum import transaction
 from forum.blueprints import context
 from forum.blueprints.pages import requested_page
 from forum.database import write_intent
+from forum.errors import Invalid
+from forum.errors import NotFound
+from forum.models.notifications import WatchScope
 from forum.services import notifications
+from forum.services import watching
 
 bp = Blueprint("notifications", __name__)
 
@@ -38,7 +43,98 @@ def _navigation() -> dict[str, object]:
     return {
         "unread_notifications": unread_notifications,
         "can_moderate_anywhere": policy.can_moderate_anywhere(actor),
+        "watch_level": _watch_level,
+        "notification_preferences": lambda: notifications.preferences(actor),
+        "preference_labels": PREFERENCE_LABELS,
     }
+
+
+PREFERENCE_LABELS = {
+    "mention": "Someone mentions you",
+    "quote": "Someone quotes your post",
+    "reply": "Someone replies to your post",
+    "topic_reply": "Someone replies in your topic",
+    "like": "Someone likes your post",
+    "watched_post": "A new post in a topic you watch",
+    "new_topic": "A new topic where you watch",
+    "join_request": "A member asks to join a group you run",
+    "join_accepted": "Your request to join a group is accepted",
+    "join_declined": "Your request to join a group is declined",
+}
+
+
+@bp.post("/account/notifications")
+@transaction.writes
+def preferences() -> Response:
+    actor = context.current_actor()
+    policy.require_member(actor)
+    # An unticked box is not sent: every kind is read, on or off.
+    changes = {
+        kind: {
+            "in_app": request.form.get(f"{kind}.in_app") == "1",
+            "email": request.form.get(f"{kind}.email", "never"),
+        }
+        for kind in notifications.PREFERENCE_KINDS
+    }
+    try:
+        notifications.set_preferences(actor, changes)
+    except Invalid as exc:
+        transaction.discard()
+        flash(exc.fields.get("preferences", "Those choices could not be saved."))
+        return redirect(url_for("auth.account", _anchor="notify-h"))
+    flash("Your notification choices are saved.")
+    return redirect(url_for("auth.account", _anchor="notify-h"))
+
+
+def _watch_level(scope: str, key: int | str) -> str:
+    # For the watch control on topic, board and group pages (members only).
+    actor = context.current_actor()
+    if not actor.is_member:
+        return ""
+    try:
+        level, _chosen = watching.watch_level(actor, WatchScope(scope), key)
+    except NotFound:
+        return ""
+    return level
+
+
+def _set_watch(scope: WatchScope, key: int | str, back: str) -> Response:
+    actor = context.current_actor()
+    policy.require_member(actor)
+    try:
+        level = watching.set_watch_level(actor, scope, key, request.form.get("level"))
+    except Invalid as exc:
+        transaction.discard()
+        flash(exc.fields.get("level", "Choose a level."))
+        return redirect(back)
+    flash(WATCH_SAVED[level])
+    return redirect(back)
+
+
+WATCH_SAVED = {
+    "watching": "Watching: you will be told of everything new here.",
+    "tracking": "Tracking: you will be told of replies to you, mentions and quotes.",
+    "normal": "Normal: you will be told only when someone mentions you.",
+    "muted": "Muted: you will not be told of anything here.",
+}
+
+
+@bp.post("/t/<id:topic_id>/watch")
+@transaction.writes
+def watch_topic(topic_id: int) -> Response:
+    return _set_watch(WatchScope.TOPIC, topic_id, url_for("topics.show", topic_id=topic_id))
+
+
+@bp.post("/b/<id:board_id>/watch")
+@transaction.writes
+def watch_board(board_id: int) -> Response:
+    return _set_watch(WatchScope.BOARD, board_id, url_for("boards.show", board_id=board_id))
+
+
+@bp.post("/g/<slug>/watch")
+@transaction.writes
+def watch_group(slug: str) -> Response:
+    return _set_watch(WatchScope.GROUP, slug, url_for("groups.show", slug=slug))
 
 
 @bp.get("/notifications")
@@ -56,7 +152,14 @@ def index() -> str:
         notifications.mark_read(actor, sorted(fresh))
     # Rendered here, before the boundary's commit, which would expire every loaded
     # notification.
-    return render_template("notifications/index.html", found=found, fresh=fresh)
+    shown = notifications.shown(actor, found.items)
+    return render_template(
+        "notifications/index.html",
+        found=found,
+        fresh=fresh,
+        shown=shown,
+        acted=notifications.ACTED,
+    )
 
 
 @bp.post("/notifications/read")

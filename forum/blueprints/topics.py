@@ -32,6 +32,7 @@ from forum.models.posts import Post
 from forum.models.topics import Topic
 from forum.policy import Actor
 from forum.services import likes
+from forum.services import notifications
 from forum.services import posts
 from forum.services import reading
 
@@ -174,6 +175,7 @@ def _fill_holes(
             links.append(_like_form(summary, post_id in liked, token))
         if act["reply"] and not summary.is_deleted and not summary.is_hidden:
             links.append(f'<a href="/p/{post_id}/reply">Reply</a>')
+            links.append(f'<a href="/p/{post_id}/reply?quote=1">Quote</a>')
         if act["edit"]:
             links.append(f'<a href="/p/{post_id}/edit">Edit</a>')
         if act["delete"]:
@@ -246,7 +248,14 @@ def reply(topic_id: int) -> Page | Response:
     waiting = post.is_hidden
     if waiting:
         flash("Your post waits for a moderator's approval; until then only you see it.")
+    _flash_unreached(post)
     return redirect(target_url)
+
+
+def _flash_unreached(post: Post) -> None:
+    # Only that some were not told: never who, nor why beyond the topic (their groups).
+    if notifications.unreached_mentions(post):
+        flash(notifications.UNREACHED_MENTIONS)
 
 
 @bp.get("/p/<id:post_id>")
@@ -280,7 +289,11 @@ def reply_form(post_id: int) -> str:
     actor = context.current_actor()
     post = policy.require_post(actor, post_id)
     policy.check_reply(actor, post.topic)
-    return _reply_page(actor, post.topic, post, "", {})
+    # "Quote": the reply form filled with the quoted post (only one whose text they read).
+    body = ""
+    if request.args.get("quote") and policy.can_see_post_body(actor, post):
+        body = posts.quote_text(post)
+    return _reply_page(actor, post.topic, post, body, {})
 
 
 @bp.route("/p/<id:post_id>/edit", methods=["GET", "POST"])

@@ -21,6 +21,8 @@ from forum.models.moderation import Report
 from forum.models.moderation import Sanction
 from forum.models.modlog import ModerationLog
 from forum.models.notifications import Notification
+from forum.models.notifications import NotificationPreference
+from forum.models.notifications import Watch
 from forum.models.outbox import OutboxRow
 from forum.models.posts import Post
 from forum.models.posts import PostEdit
@@ -48,6 +50,8 @@ __all__ = [
     "Membership",
     "ModerationLog",
     "Notification",
+    "NotificationPreference",
+    "Watch",
     "OutboxRow",
     "Post",
     "PostEdit",

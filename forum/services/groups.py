@@ -37,6 +37,7 @@ from forum.models.invitations import MemberInvitationState
 from forum.models.users import User
 from forum.policy import Actor
 from forum.services import membership
+from forum.services import notifications
 from forum.services.membership import Door
 from forum.services.membership import membership_of
 from forum.services.notifications import notify
@@ -369,6 +370,7 @@ def request_to_join(actor: Actor, group: Group) -> JoinRequest:
     request = JoinRequest(group_id=group.id, user_id=member_id, created_at=utcnow())
     db.session.add(request)
     db.session.flush()
+    notifications.notify_join_request(request)
     return request
 
 
@@ -413,7 +415,8 @@ def decide_join_request(
             door=Door.REQUEST,
             data={"request": request.id, "accepted_by": actor.user_id},
         )
-    elif keep_out:
+    notifications.notify_join_decided(request, accepted=accept)
+    if not accept and keep_out:
         membership.exclude(actor, group, request.user_id, ExclusionKind.DECLINED)
         audit.record(
             actor,

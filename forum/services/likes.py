@@ -22,6 +22,7 @@ from forum.models.base import utcnow
 from forum.models.posts import Post
 from forum.models.topics import Topic
 from forum.policy import Actor
+from forum.services import notifications
 
 
 def _check(actor: Actor, post: Post) -> int:
@@ -61,6 +62,7 @@ def like_post(actor: Actor, post: Post) -> bool:
     )
     if added:
         _changed(post, +1)
+        notifications.notify_like(actor, post)
     return added
 
 

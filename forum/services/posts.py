@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import timedelta
 from typing import Any
 
@@ -29,6 +30,7 @@ from forum.rendering import RENDERER_VERSION
 from forum.rendering import TooComplex
 from forum.rendering import render_markdown
 from forum.services import limits
+from forum.services import notifications
 
 # How long the author of a post the community hid waits before editing it for review.
 COMMUNITY_REVIEW_DELAY = timedelta(minutes=10)
@@ -41,12 +43,26 @@ EDIT_GRACE = timedelta(minutes=5)
 MAX_REVISIONS = 20
 
 
-def render_body(source: str, *, links: bool) -> str:
-    """The post's HTML, or `Invalid` on "body" naming the limit the post is over."""
+def render_body(source: str, *, links: bool, mentions: Collection[str] = ()) -> str:
+    """The post's HTML, or `Invalid` on "body" naming the limit the post is over;
+    `mentions`: the names (lower-case) whose `@name` links to the profile."""
     try:
-        return render_markdown(source, links=links)
+        return render_markdown(source, links=links, mentions=mentions)
     except TooComplex as exc:
         raise Invalid("body", exc.message) from exc
+
+
+QUOTE_LINES_MAX = 40
+
+
+def quote_text(post: Post) -> str:
+    """The Markdown that quotes a post (the "Quote" action): a blockquote whose first line
+    links to it, which is what tells its author (`notifications.QUOTE_RE`)."""
+    lines = post.body.strip().splitlines()[:QUOTE_LINES_MAX]
+    quoted = "\n".join(f"> {line}".rstrip() for line in lines)
+    # The name is escaped: Markdown inside the link text must not change the link.
+    name = "".join(f"\\{c}" if c in "\\[]*_`" else c for c in post.author.shown_name)
+    return f"> [{name} wrote](/p/{post.id}):\n{quoted}\n\n"
 
 
 def _reply_target(actor: Actor, topic: Topic, reply_to: Any) -> int | None:
@@ -69,8 +85,10 @@ def reply_to_topic(actor: Actor, topic: Topic, *, body: Any, reply_to: Any = Non
     author_id = policy.require_member(actor)
     board = topic.board
     limits.check_can_post(actor, board=board, topic=topic, kind="reply")
+    # Only members the author may see become links (policy); the rest stay text.
+    mentioned = notifications.mentionable(actor, clean_body)
     # Rendering is the costly step: after every cheaper check, before any write.
-    html = render_body(clean_body, links=policy.can_post_links(actor, board))
+    html = render_body(clean_body, links=policy.can_post_links(actor, board), mentions=mentioned)
     waiting = limits.needs_approval(actor, board)
     # Take the next number under a row lock (PostgreSQL); SQLite's BEGIN IMMEDIATE
     # already serialises writers.
@@ -104,6 +122,7 @@ def reply_to_topic(actor: Actor, topic: Topic, *, body: Any, reply_to: Any = Non
         board.last_post_at = now
         board.last_topic_id = topic.id
     db.session.flush()
+    notifications.notify_post(actor, post, mentioned=mentioned.values())
     return post
 
 
@@ -138,8 +157,13 @@ def edit_post(actor: Actor, post: Post, *, body: Any) -> bool:
     if clean_body == post.body:
         return False
     limits.check_can_edit(actor, post, now=now)
+    # Mentions as the author may see members (a moderator's edit links nobody the author
+    # could not); an edit tells nobody new.
+    author = policy.actor_for(post.author, guests_read=False)
     html = render_body(
-        clean_body, links=limits.may_post_links(actor, post.author, post.topic.board)
+        clean_body,
+        links=limits.may_post_links(actor, post.author, post.topic.board),
+        mentions=notifications.mentionable(author, clean_body),
     )
     editor_id = policy.require_member(actor)
     latest = db.session.scalar(

@@ -15,6 +15,7 @@ from forum.models.topics import Topic
 from forum.policy import Actor
 from forum.rendering import RENDERER_VERSION
 from forum.services import limits
+from forum.services import notifications
 from forum.services.posts import render_body
 
 
@@ -35,8 +36,10 @@ def create_topic(actor: Actor, board: Board, *, title: Any, body: Any) -> tuple[
         raise Invalid(errors)
     author_id = policy.require_member(actor)
     limits.check_can_post(actor, board=board, kind="topic")
+    # Only members the author may see become links (policy); the rest stay text.
+    mentioned = notifications.mentionable(actor, clean_body)
     # Rendering is the costly step: after every cheaper check, before any write.
-    html = render_body(clean_body, links=policy.can_post_links(actor, board))
+    html = render_body(clean_body, links=policy.can_post_links(actor, board), mentions=mentioned)
     waiting = limits.needs_approval(actor, board)
     now = utcnow()
     topic = Topic(
@@ -75,4 +78,5 @@ def create_topic(actor: Actor, board: Board, *, title: Any, body: Any) -> tuple[
         board.last_post_at = now
         board.last_topic_id = topic.id
     db.session.flush()
+    notifications.notify_post(actor, post, mentioned=mentioned.values())
     return topic, post

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0018_unread'
-down_revision = '0016'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 

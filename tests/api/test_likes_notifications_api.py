@@ -89,7 +89,13 @@ def test_notifications_list_and_mark_read(call: Callable[..., TestResponse]) -> 
     assert call("GET", "/notifications").status_code == 401
     assert call("POST", "/notifications/read").status_code == 401
     empty = call("GET", "/notifications", reader).get_json()
-    assert empty == {"notifications": [], "page": 1, "pages": 1, "unread": 0}
+    assert empty == {
+        "notifications": [],
+        "page": 1,
+        "pages": 1,
+        "unread": 0,
+        "next_before": None,
+    }
     report = call("POST", f"/posts/{post.id}/reports", reader, {"reason": "abuse"}).get_json()
     call("POST", f"/reports/{report['id']}/resolve", moderator, {"action": "hide_post"})
     mine = call("GET", "/notifications", reader).get_json()
@@ -218,3 +224,107 @@ def test_group_owner_grants_trust_to_their_members(call: Callable[..., TestRespo
     outside = call("PUT", "/users/stranger/trust-level", owner, {"level": 2, "group": "garden"})
     assert outside.status_code == 403
     assert call("PUT", path, owner, {"level": 2, "group": "nowhere"}).get_json() == MISSING
+
+
+def test_notifications_name_who_acted_when_read(call: Callable[..., TestResponse]) -> None:
+    ann, bob = factories.make_user("ann"), factories.make_user("bob")
+    topic = factories.make_topic(author=ann)
+    post = factories.make_post(topic, bob)
+    [item] = call("GET", "/notifications", ann).get_json()["notifications"]
+    assert item["kind"] == "topic_reply"
+    assert item["text"] == "bob replied in your topic."
+    assert item["url"] == item["post_url"] == f"/p/{post.id}"
+    assert item["count"] == 1
+
+
+def test_notifications_cursor_paging_with_before(call: Callable[..., TestResponse]) -> None:
+    reader = factories.make_user()
+    for number in range(35):
+        notifications.notify(reader.id, "n", f"Number {number}.")
+    db.session.commit()
+    first = call("GET", "/notifications", reader).get_json()
+    assert len(first["notifications"]) == 30 and first["unread"] == 35
+    cursor = first["next_before"]
+    assert cursor == first["notifications"][-1]["id"]
+    # New ones arriving do not shift the next page, as page numbers would.
+    notifications.notify(reader.id, "n", "Newer.")
+    db.session.commit()
+    rest = call("GET", f"/notifications?before={cursor}", reader).get_json()
+    assert [n["text"] for n in rest["notifications"]] == [f"Number {n}." for n in range(4, -1, -1)]
+    assert rest["next_before"] is None
+    assert call("GET", "/notifications?before=x", reader).status_code == 400
+
+
+def test_mark_one_read_and_another_members_id_is_not_found(
+    call: Callable[..., TestResponse],
+) -> None:
+    reader, other = factories.make_user(), factories.make_user()
+    mine = notifications.notify(reader.id, "n", "Mine.")
+    theirs = notifications.notify(other.id, "n", "Theirs.")
+    db.session.commit()
+    mine_id, theirs_id = mine.id, theirs.id
+    assert call("POST", f"/notifications/{mine_id}/read", reader).get_json() == {"marked": 1}
+    assert call("POST", f"/notifications/{mine_id}/read", reader).get_json() == {"marked": 0}
+    answer = call("POST", f"/notifications/{theirs_id}/read", reader)
+    assert answer.status_code == 404 and answer.get_json() == MISSING
+    assert call("GET", "/notifications", other).get_json()["unread"] == 1
+
+
+def test_watch_endpoints_get_and_put(call: Callable[..., TestResponse]) -> None:
+    reader = factories.make_user()
+    group = factories.make_group(members=(reader,))
+    board = factories.make_board(group=group)
+    topic = factories.make_topic(board, reader)
+    paths = (
+        f"/topics/{topic.id}/watch",
+        f"/boards/{board.id}/watch",
+        f"/groups/{group.slug}/watch",
+    )
+    for path in paths:
+        assert call("GET", path, reader).get_json() == {"level": "tracking", "chosen": False}
+        answer = call("PUT", path, reader, json={"level": "muted"})
+        assert answer.get_json() == {"level": "muted", "chosen": True}
+        assert call("GET", path, reader).get_json() == {"level": "muted", "chosen": True}
+        bad = call("PUT", path, reader, json={"level": "loud"})
+        assert bad.status_code == 400
+        assert call("GET", path).status_code == 401
+    assert call("GET", "/topics/999999/watch", reader).get_json() == MISSING
+
+
+def test_notification_preferences_get_put_and_unknown_kinds(
+    call: Callable[..., TestResponse],
+) -> None:
+    ann, bob = factories.make_user("ann"), factories.make_user("bob")
+    mine = call("GET", "/me/notification-preferences", ann).get_json()
+    assert mine["reply"] == {"in_app": True, "email": "never"}
+    changed = call(
+        "PUT",
+        "/me/notification-preferences",
+        ann,
+        json={"topic_reply": {"in_app": False}, "mention": {"email": "digest"}},
+    ).get_json()
+    assert changed["topic_reply"] == {"in_app": False, "email": "never"}
+    assert changed["mention"] == {"in_app": True, "email": "digest"}
+    assert call("PUT", "/me/notification-preferences", ann, json={"nope": {}}).status_code == 400
+    bad = call("PUT", "/me/notification-preferences", ann, json={"reply": {"email": "hourly"}})
+    assert bad.status_code == 400
+    assert call("GET", "/me/notification-preferences").status_code == 401
+    # Turned off in-app: that kind is not written.
+    factories.make_post(factories.make_topic(author=ann), bob)
+    assert call("GET", "/notifications", ann).get_json()["notifications"] == []
+
+
+def test_mention_suggestions_name_only_members_the_asker_may_see(
+    call: Callable[..., TestResponse],
+) -> None:
+    asker = factories.make_user("asker")
+    fellow = factories.make_user("rita_walks")
+    factories.make_group(members=(asker, fellow))
+    hidden = factories.make_user("rick_quiet")
+    factories.make_group(secret=True, members=(hidden,))
+    factories.make_user("rival_nobody")  # never posted, in no group of the asker's
+    assert call("GET", "/users/suggest?q=ri", asker).get_json() == {"users": ["rita_walks"]}
+    assert call("GET", "/users/suggest?q=RI", asker).get_json() == {"users": ["rita_walks"]}
+    assert call("GET", "/users/suggest?q=r%25", asker).get_json() == {"users": []}
+    assert call("GET", "/users/suggest?q=", asker).get_json() == {"users": []}
+    assert call("GET", "/users/suggest?q=ri").status_code == 401

@@ -155,7 +155,8 @@ def test_report_queue_hide_flow_through_the_forms(client: FlaskClient, new_clien
     # Everyone else sees the placeholder; the reporter hears that it was handled.
     page = member.get(f"/t/{topic.id}").text
     assert "Hidden by moderators." in page and "Buy cheap pills" not in page
-    assert "Notifications (1)" in page
+    # Two: the reply itself told the topic's author (the reporter) before it was hidden.
+    assert "Notifications (2)" in page
     writer = _as(new_client, author)
     mine = writer.get(f"/t/{topic.id}").text
     assert "Your post is hidden" in mine and "Advertising" in mine

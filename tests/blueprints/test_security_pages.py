@@ -192,6 +192,11 @@ def test_too_many_failed_logins_get_a_429_page(sqlite_template: Path, tmp_path: 
             db.engine.dispose()
 
 
+MENTIONS_SCRIPT = (
+    """<script src="{{ url_for('static', filename='mentions.js') }}" defer></script>"""
+)
+
+
 def _templates() -> list[Path]:
     return sorted(TEMPLATES.rglob("*.html"))
 
@@ -199,6 +204,9 @@ def _templates() -> list[Path]:
 @pytest.mark.parametrize("path", _templates(), ids=lambda p: str(p.relative_to(TEMPLATES)))
 def test_templates_have_no_inline_code_or_outside_assets(path: Path) -> None:
     source = path.read_text()
+    # The one script (issue 13: mention suggestions, progressive enhancement) is a
+    # self-hosted file, empty-bodied; any other script tag, inline code above all, fails.
+    source = source.replace(MENTIONS_SCRIPT, "")
     assert "<script" not in source
     assert "<style" not in source and " style=" not in source
     assert not re.search(r"\son[a-z]+=", source)  # no inline event handlers

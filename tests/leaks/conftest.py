@@ -232,6 +232,9 @@ class Planted:
     # an earlier one the owner withdrew.
     member_invitation_id: int = 0
     withdrawn_member_invitation_id: int = 0
+    # Issue 13: the secret member's notification about a secret post (someone else's to
+    # everyone outside).
+    notification_id: int = 0
 
     @property
     def secret_post_ids(self) -> tuple[int, ...]:
@@ -371,8 +374,8 @@ def _plant_moderation(
         factories.actor(muted), target_type="sanction", target_id=sanction.id, text=APPEAL_TEXT
     )
     like_service.like_post(factories.actor(secret_user), edited)
-    notification_service.notify(
-        secret_user.id, "reply", NOTIFY_TEXT, post_id=reply.id, group_id=group.id
+    secret_notification = notification_service.notify(
+        secret_user.id, "canary", NOTIFY_TEXT, post_id=reply.id, group_id=group.id
     )
     db.session.commit()
     entry_id = db.session.scalar(
@@ -388,6 +391,7 @@ def _plant_moderation(
         "appeal_id": appeal.id,
         "log_entry_id": entry_id,
         "muted_user_id": muted.id,
+        "notification_id": secret_notification.id,
     }
 
 

@@ -122,6 +122,8 @@ ARGUMENTS: dict[str, Callable[[Planted], Fill]] = {
     "entry_id": lambda p: Fill((p.log_entry_id,), p.missing_id),
     # An invitation by name into the secret group (issue 10): someone else's.
     "member_invitation_id": lambda p: Fill((p.member_invitation_id,), p.missing_id),
+    # Issue 13: the secret member's notification (marking it read is theirs alone).
+    "notification_id": lambda p: Fill((p.notification_id,), p.missing_id),
     # Issue 10: another member's browser session (ending one of your own is the point).
     "session_id": lambda p: Fill((p.secret_member_session_id,), p.missing_id),
     # A revision number rides along with a post id (issue 10: redacting a revision). The

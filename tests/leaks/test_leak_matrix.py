@@ -381,7 +381,7 @@ def check_notifications(p: Planted, kind: str, response: TestResponse) -> list[s
     problems = [
         f"notification about a secret post: {n}"
         for n in body.get("notifications", [])
-        if n.get("post_url") in secret_urls
+        if n.get("post_url") in secret_urls or n.get("url") in secret_urls
     ]
     if kind == REMOVED_MEMBER and body.get("unread") != 0:
         problems.append(f"unread count {body.get('unread')} counts the secret group's")
@@ -737,6 +737,14 @@ SURFACES = (
         compare=_unless_admin,
         check=admins_see_no_group(SECRET_USERNAME, profile=True),
     ),
+    # Issue 13: mention suggestions name only members the asker may see (admins know
+    # every member, not their groups).
+    Surface(
+        "API mention suggestions for the secret-only member",
+        _user(SECRET_USERNAME, "/api/v1/users/suggest?q={}"),
+        api=True,
+        compare=_unless_admin,
+    ),
     Surface("API latest", _same("/api/v1/latest"), api=True, check=check_api_latest),
     Surface(
         "API unread topics", _same("/api/v1/unread"), api=True, check=check_unread_list, insiders=()
@@ -955,6 +963,35 @@ SURFACES = (
         check=check_notifications,
         shows=(NOTIFY_TEXT,),
         insiders=(SECRET_MEMBER,),
+    ),
+    # Issue 13: watching levels. A secret topic, board or group answers as a missing one,
+    # asked or set; setting one changes nothing.
+    Surface("API watch a topic", _id("secret_topic_id", "/api/v1/topics/{}/watch"), api=True),
+    Surface("API watch a board", _id("secret_board_id", "/api/v1/boards/{}/watch"), api=True),
+    Surface("API watch a group", _slug("/api/v1/groups/{}/watch"), api=True),
+    Surface(
+        "API set watching a topic",
+        _id("secret_topic_id", "/api/v1/topics/{}/watch"),
+        api=True,
+        method="PUT",
+        payload=lambda _p, _s: {"level": "watching"},
+        writes=True,
+    ),
+    Surface(
+        "API set watching a board",
+        _id("secret_board_id", "/api/v1/boards/{}/watch"),
+        api=True,
+        method="PUT",
+        payload=lambda _p, _s: {"level": "watching"},
+        writes=True,
+    ),
+    Surface(
+        "API set watching a group",
+        _slug("/api/v1/groups/{}/watch"),
+        api=True,
+        method="PUT",
+        payload=lambda _p, _s: {"level": "watching"},
+        writes=True,
     ),
     Surface(
         "API report a secret post",

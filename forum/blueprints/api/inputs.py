@@ -33,6 +33,7 @@ MAX_PAGE = 1_000_000
 # Where a problem belongs to the whole body rather than to one field.
 BODY_FIELD = "request"
 _PAGE_RE = re.compile(r"[0-9]{1,7}")
+_ID_RE = re.compile(r"[1-9][0-9]{0,11}")
 # Read by the contract check (forum.blueprints.api.contracts): the model each request's
 # body was read with, and whether it was optional, to compare with the operation table.
 PARSED_WITH = "forum_api_body_model"
@@ -155,6 +156,16 @@ def page() -> int:
         return 1
     if not _PAGE_RE.fullmatch(value) or not 1 <= int(value) <= MAX_PAGE:
         raise Invalid("page", f"page must be a whole number from 1 to {MAX_PAGE:,}.")
+    return int(value)
+
+
+def before() -> int | None:
+    """`?before=<id>` (cursor paging): a positive whole number, else `Invalid`."""
+    value = request.args.get("before")
+    if value is None:
+        return None
+    if not _ID_RE.fullmatch(value):
+        raise Invalid("before", "before must be the id of a notification.")
     return int(value)
 
 

@@ -122,6 +122,13 @@ def _topic_action(name: str, summary: str) -> Operation:
     )
 
 
+WATCH_NOTE = (
+    "watching: every new post (a topic) or new topic (a board or group); tracking (the "
+    "default): replies to you, mentions and quotes; normal: mentions only; muted: nothing. "
+    "The most specific choice counts (topic, then board, then group). A topic, board or "
+    "group you cannot see is 404."
+)
+
 MODERATION_OPERATIONS: tuple[Operation, ...] = (
     # --- reports
     Operation(
@@ -377,8 +384,17 @@ MODERATION_OPERATIONS: tuple[Operation, ...] = (
         auth="member",
         response="NotificationPage",
         paged=True,
+        query_params=(
+            {
+                "name": "before",
+                "description": "Cursor paging: only those older than this notification id "
+                "(`next_before` of the previous answer); `page` is then ignored",
+                "schema": {"type": "integer", "minimum": 1},
+            },
+        ),
         description="One about a post shows only while you may still see the post. "
-        "`unread` counts the unread ones.",
+        "`unread` counts the unread ones. Names of who acted are shown as you may see "
+        "them now.",
     ),
     Operation(
         "post",
@@ -425,6 +441,118 @@ MODERATION_OPERATIONS: tuple[Operation, ...] = (
         response="ReadState",
         description="Positions only move forward: a lower `last_read` changes nothing. A "
         "number past the topic's last post marks it read to the end.",
+    ),
+    Operation(
+        "post",
+        "/notifications/{notification_id}/read",
+        "Mark one of your notifications read",
+        tag="notifications",
+        auth="member",
+        response="Marked",
+        extra_errors=(404,),
+        description="`marked` 1 if it was unread, 0 if read already. Another member's "
+        "notification, or one you may no longer see, is 404 like one that does not exist.",
+    ),
+    Operation(
+        "get",
+        "/topics/{topic_id}/watch",
+        "Your watching level for a topic",
+        tag="notifications",
+        auth="member",
+        response="WatchState",
+        extra_errors=(404,),
+        description=WATCH_NOTE,
+    ),
+    Operation(
+        "put",
+        "/topics/{topic_id}/watch",
+        "Set your watching level for a topic",
+        tag="notifications",
+        auth="member",
+        body="WatchChange",
+        response="WatchState",
+        extra_errors=(404,),
+        description=WATCH_NOTE,
+    ),
+    Operation(
+        "get",
+        "/boards/{board_id}/watch",
+        "Your watching level for a board",
+        tag="notifications",
+        auth="member",
+        response="WatchState",
+        extra_errors=(404,),
+        description=WATCH_NOTE,
+    ),
+    Operation(
+        "put",
+        "/boards/{board_id}/watch",
+        "Set your watching level for a board",
+        tag="notifications",
+        auth="member",
+        body="WatchChange",
+        response="WatchState",
+        extra_errors=(404,),
+        description=WATCH_NOTE,
+    ),
+    Operation(
+        "get",
+        "/groups/{slug}/watch",
+        "Your watching level for a group",
+        tag="notifications",
+        auth="member",
+        response="WatchState",
+        extra_errors=(404,),
+        description=WATCH_NOTE,
+    ),
+    Operation(
+        "put",
+        "/groups/{slug}/watch",
+        "Set your watching level for a group",
+        tag="notifications",
+        auth="member",
+        body="WatchChange",
+        response="WatchState",
+        extra_errors=(404,),
+        description=WATCH_NOTE,
+    ),
+    Operation(
+        "get",
+        "/me/notification-preferences",
+        "Your choices per kind of notification",
+        tag="notifications",
+        auth="member",
+        response="NotificationPreferences",
+        description="Per kind: `in_app` (shown on your notifications page) and `email` "
+        "(never, immediately, digest: stored only, e-mail is not sent yet).",
+    ),
+    Operation(
+        "put",
+        "/me/notification-preferences",
+        "Change some of your choices per kind of notification",
+        tag="notifications",
+        auth="member",
+        body="NotificationPreferencesChange",
+        response="NotificationPreferences",
+        description="Only the kinds given change. An unknown kind or value is 400 `invalid`.",
+    ),
+    Operation(
+        "get",
+        "/users/suggest",
+        "Names to mention, starting with `q`",
+        tag="notifications",
+        auth="member",
+        response="UserSuggestions",
+        query_params=(
+            {
+                "name": "q",
+                "description": "The start of a username (1 to 20 letters, digits, _ or -)",
+                "schema": {"type": "string", "maxLength": 20},
+            },
+        ),
+        description="Up to 10 members you may see (as profiles): fellow members of your "
+        "groups, staff, authors of posts you can read. Never someone known only inside a "
+        "secret group you are not in. Any other `q` finds nothing.",
     ),
     # --- trust levels
     Operation(

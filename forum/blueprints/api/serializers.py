@@ -46,6 +46,7 @@ from forum.moderation.reports import QueueItem
 from forum.policy import Actor
 from forum.search.service import SearchItem
 from forum.search.service import SearchPage
+from forum.services.notifications import Shown
 
 JSON = dict[str, Any]
 
@@ -467,13 +468,16 @@ def appeal(item: Appeal) -> JSON:
     }
 
 
-def notification(item: Notification) -> JSON:
-    """A notification: plain text, with a link to its post if it has one."""
+def notification(item: Notification, shown: Shown | None = None) -> JSON:
+    """A notification: plain text (as `notifications.shown` words it for the reader),
+    with a link to its post if it has one, and where it leads."""
     return {
         "id": item.id,
         "kind": item.kind,
-        "text": item.text,
+        "text": shown.text if shown is not None else item.text,
         "post_url": f"/p/{item.post_id}" if item.post_id is not None else None,
+        "url": shown.url if shown is not None else None,
+        "count": item.count,
         "created_at": timestamp(item.created_at),
         "read": item.read_at is not None,
     }

@@ -19,6 +19,7 @@ from forum.blueprints.api.schemas.base import Time
 from forum.blueprints.api.schemas.base import Whole
 from forum.blueprints.api.schemas.base import spec
 from forum.blueprints.api.schemas.boards import PagedAnswer
+from forum.services import notifications
 from forum.services import settings
 
 # At most one page's worth of ids and then some: a client marks what it showed.
@@ -80,9 +81,15 @@ class NotificationsRead(Body):
 
 class Notification(Answer):
     id: Id
-    kind: Annotated[str, Field(examples=["report_handled", "post_hidden", "sanction"])]
+    kind: Annotated[
+        str, Field(examples=["reply", "mention", "like", "report_handled", "post_hidden"])
+    ]
     text: Annotated[str, Field(description="Plain text")]
     post_url: Annotated[str | None, Field(description="The post's page, if it is about one")]
+    url: Annotated[
+        str | None, Field(description="Where it leads: the post, or the group (its requests)")
+    ]
+    count: Annotated[int, Field(ge=1, description="Grouped likes: how many since last read")]
     created_at: Time
     read: bool
 
@@ -90,6 +97,9 @@ class Notification(Answer):
 class NotificationPage(PagedAnswer):
     notifications: list[Notification]
     unread: Count
+    next_before: Annotated[
+        int | None, Field(description="Ask `?before=` this for the next, older ones; null: none")
+    ]
 
 
 class Marked(Answer):
@@ -112,3 +122,49 @@ class Document(Answer):
     """An OpenAPI 3.1 document."""
 
     model_config = ConfigDict(extra="allow")
+
+
+WATCH_LEVELS = ["watching", "tracking", "normal", "muted"]
+
+
+class WatchChange(Body):
+    messages = {"level": "level must be one of: " + ", ".join(WATCH_LEVELS) + "."}
+
+    level: Text = spec(
+        enum=WATCH_LEVELS,
+        description="watching: every new post (a topic) or topic (a board or group); "
+        "tracking (the default): replies to you, mentions, quotes; normal: mentions only; "
+        "muted: nothing",
+    )
+
+
+class WatchState(Answer):
+    level: Annotated[str, Field(examples=WATCH_LEVELS)]
+    chosen: Annotated[bool, Field(description="False: the default (tracking)")]
+
+
+EMAIL_CHOICES = ["never", "immediately", "digest"]
+
+
+class PreferenceChange(Body):
+    in_app: Boolean = spec(None, description="Shown on your notifications page")
+    email: Text = spec(None, enum=EMAIL_CHOICES, description="Stored only: e-mail is not sent yet")
+
+
+class Preference(Answer):
+    in_app: bool
+    email: Annotated[str, Field(examples=EMAIL_CHOICES)]
+
+
+_CHANGES: dict[str, Any] = {
+    kind: (PreferenceChange | None, None) for kind in notifications.PREFERENCE_KINDS
+}
+_STATES: dict[str, Any] = {kind: (Preference, ...) for kind in notifications.PREFERENCE_KINDS}
+NotificationPreferencesChange = create_model(
+    "NotificationPreferencesChange", __base__=Body, **_CHANGES
+)
+NotificationPreferences = create_model("NotificationPreferences", __base__=Answer, **_STATES)
+
+
+class UserSuggestions(Answer):
+    users: Annotated[list[str], Field(description="Up to 10 names, in order")]
