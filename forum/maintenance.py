@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import delete
 from sqlalchemy import select
 
+from forum import policy
 from forum.extensions import db
 from forum.models.base import utcnow
 from forum.models.posts import Post
@@ -13,6 +14,7 @@ from forum.models.security import ThrottleEvent
 from forum.rendering import RENDERER_VERSION
 from forum.rendering import render_markdown
 from forum.services import accounts
+from forum.services import notifications
 from forum.services import sessions
 from forum.services.limits import author_may_post_links
 from forum.throttle import RETENTION
@@ -38,15 +40,27 @@ def rerender_stale_posts(batch: int = 500) -> int:
             key = (post.author_id, board.group_id)
             if key not in links:
                 links[key] = author_may_post_links(post.author, board)
+            # Mentions link as the author may see members now, as when they write.
+            author = policy.actor_for(post.author, guests_read=False)
             # Posts stored before the size limits existed are rendered whatever their size.
-            post.html = render_markdown(post.body, links=links[key], limits=False)
+            post.html = render_markdown(
+                post.body,
+                links=links[key],
+                limits=False,
+                mentions=notifications.mentionable(author, post.body),
+            )
             post.renderer_version = RENDERER_VERSION
             for revision in db.session.scalars(
                 select(PostRevision).where(
                     PostRevision.post_id == post.id, PostRevision.redacted_at.is_(None)
                 )
             ):
-                revision.html = render_markdown(revision.body, links=links[key], limits=False)
+                revision.html = render_markdown(
+                    revision.body,
+                    links=links[key],
+                    limits=False,
+                    mentions=notifications.mentionable(author, revision.body),
+                )
         db.session.commit()
         done += len(rows)
 

@@ -109,3 +109,21 @@ def test_topic_opening_post_mentions_notify(db):
     first = database.session.scalar(select(Post).where(Post.topic_id == topic.id))
     assert 'href="/u/ann"' in first.html
     assert _kinds(ann) == ["mention"]
+
+
+def test_rerendering_keeps_mention_links_and_links_no_one_hidden(db):
+    from forum.maintenance import rerender_stale_posts
+    from forum.rendering import RENDERER_VERSION
+
+    ann, bob = f.make_user("ann"), f.make_user("bob", trust_level=1)
+    insider = f.make_user("insider")
+    secret = f.make_group(secret=True, members=(insider,))
+    f.make_post(f.make_topic(f.make_board(group=secret), insider), insider)
+    topic = f.make_topic(author=bob)
+    f.make_post(topic, ann)
+    post = f.make_post(topic, bob, body="Thanks @ann and @insider.")
+    post.renderer_version = RENDERER_VERSION - 1
+    database.session.commit()
+    assert rerender_stale_posts() >= 1
+    database.session.refresh(post)
+    assert 'href="/u/ann"' in post.html and "/u/insider" not in post.html
