@@ -510,14 +510,22 @@ def backups_folder(instance_path: Path) -> Path:
 
 
 def _fresh_path(folder: Path, prefix: str, now: datetime | None = None) -> Path:
-    """folder/<prefix><UTC time>.tar.gz, with -2, -3... if that second is taken."""
+    """folder/<prefix><UTC time>.tar.gz, with -2, -3... if that second is taken.
+
+    The counter goes past the highest one of that second still there, never back to a
+    free lower one: the rotation may have deleted `-1`, and a newer archive must never
+    get an older-looking name (the rotation and "restore the newest" go by the name).
+    """
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
-    path = folder / f"{prefix}{stamp}.tar.gz"
-    counter = 1
-    while path.exists():
-        counter += 1
-        path = folder / f"{prefix}{stamp}-{counter}.tar.gz"
-    return path
+    same_second = re.compile(re.escape(f"{prefix}{stamp}") + r"(?:-(\d+))?\.tar\.gz")
+    taken = [
+        int(match.group(1) or 1)
+        for path in (folder.iterdir() if folder.is_dir() else ())
+        if (match := same_second.fullmatch(path.name))
+    ]
+    counter = max(taken, default=0) + 1
+    suffix = "" if counter == 1 else f"-{counter}"
+    return folder / f"{prefix}{stamp}{suffix}.tar.gz"
 
 
 def pre_restore_path(instance_path: Path) -> Path:

@@ -81,6 +81,7 @@ def seed(url: str, instance: Path) -> dict[str, Any]:
     """A small forum with a row in every table, made through the services."""
     from forum.activity import record_topic_view
     from forum.models.groups import Role
+    from forum.models.notifications import WatchScope
     from forum.moderation import actions
     from forum.moderation import appeals
     from forum.moderation import sanctions
@@ -89,6 +90,7 @@ def seed(url: str, instance: Path) -> dict[str, Any]:
     from forum.services import likes
     from forum.services import notifications
     from forum.services import posts
+    from forum.services import watching
 
     app = make_test_app(url, instance)
     with app.app_context():
@@ -129,6 +131,10 @@ def seed(url: str, instance: Path) -> dict[str, Any]:
         groups.request_to_join(factories.actor(asker), _public_group(owner))
         groups.break_glass(factories.actor(admin), secret, reason="A court order, ticket 42")
         notifications.notify(member.id, "reply", "A reply", post_id=reply.id)
+        watching.set_watch_level(factories.actor(member), WatchScope.TOPIC, topic.id, "watching")
+        notifications.set_preferences(
+            factories.actor(member), {"like": {"in_app": False, "email": "never"}}
+        )
         factories.make_invitation(None)
         factories.make_session(member)
         accounts.issue_api_token(member)

@@ -17,7 +17,6 @@ from forum.blueprints import context
 from forum.blueprints.pages import requested_page
 from forum.database import write_intent
 from forum.errors import Invalid
-from forum.errors import NotFound
 from forum.models.notifications import WatchScope
 from forum.services import notifications
 from forum.services import watching
@@ -86,15 +85,13 @@ def preferences() -> Response:
     return redirect(url_for("auth.account", _anchor="notify-h"))
 
 
-def _watch_level(scope: str, key: int | str) -> str:
-    # For the watch control on topic, board and group pages (members only).
+def _watch_level(scope: str, target_id: int) -> str:
+    # For the watch control on topic, board and group pages (members only), which show a
+    # target the view already passed through its policy guard.
     actor = context.current_actor()
     if not actor.is_member:
         return ""
-    try:
-        level, _chosen = watching.watch_level(actor, WatchScope(scope), key)
-    except NotFound:
-        return ""
+    level, _chosen = watching.level_of_shown(actor, WatchScope(scope), target_id)
     return level
 
 

@@ -41,10 +41,16 @@ def watch_level(actor: Actor, scope: WatchScope, key: Any) -> tuple[str, bool]:
     """The member's level for a topic (id), board (id) or group (slug), and whether they
     chose it (False: the default)."""
     policy.require_member(actor)
-    target_id = _target_id(actor, scope, key)
+    return level_of_shown(actor, scope, _target_id(actor, scope, key))
+
+
+def level_of_shown(actor: Actor, scope: WatchScope, target_id: int) -> tuple[str, bool]:
+    """As `watch_level`, for a target the caller already holds through a policy guard
+    (the page showing it): one lookup, the target not loaded again."""
+    user_id = policy.require_member(actor)
     level = db.session.scalar(
         select(Watch.level).where(
-            Watch.user_id == actor.user_id, Watch.scope == scope.value, Watch.target_id == target_id
+            Watch.user_id == user_id, Watch.scope == scope.value, Watch.target_id == target_id
         )
     )
     return (level, True) if level is not None else (DEFAULT.value, False)
