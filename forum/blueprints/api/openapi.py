@@ -107,6 +107,34 @@ def _post_action(name: str, summary: str, *, required: bool = True) -> Operation
     )
 
 
+def _watch_operations() -> tuple[Operation, ...]:
+    """GET and PUT of the member's watching level, for topics, boards and groups."""
+    found: list[Operation] = []
+    for path, noun in (
+        ("/topics/{topic_id}/watch", "topic"),
+        ("/boards/{board_id}/watch", "board"),
+        ("/groups/{slug}/watch", "group"),
+    ):
+        for method, summary, body in (
+            ("get", f"Your watching level for a {noun}", None),
+            ("put", f"Set your watching level for a {noun}", "WatchChange"),
+        ):
+            found.append(
+                Operation(
+                    method,
+                    path,
+                    summary,
+                    tag="notifications",
+                    auth="member",
+                    body=body,
+                    response="WatchState",
+                    extra_errors=(404,),
+                    description=WATCH_NOTE,
+                )
+            )
+    return tuple(found)
+
+
 def _topic_action(name: str, summary: str) -> Operation:
     return Operation(
         "post",
@@ -453,69 +481,7 @@ MODERATION_OPERATIONS: tuple[Operation, ...] = (
         description="`marked` 1 if it was unread, 0 if read already. Another member's "
         "notification, or one you may no longer see, is 404 like one that does not exist.",
     ),
-    Operation(
-        "get",
-        "/topics/{topic_id}/watch",
-        "Your watching level for a topic",
-        tag="notifications",
-        auth="member",
-        response="WatchState",
-        extra_errors=(404,),
-        description=WATCH_NOTE,
-    ),
-    Operation(
-        "put",
-        "/topics/{topic_id}/watch",
-        "Set your watching level for a topic",
-        tag="notifications",
-        auth="member",
-        body="WatchChange",
-        response="WatchState",
-        extra_errors=(404,),
-        description=WATCH_NOTE,
-    ),
-    Operation(
-        "get",
-        "/boards/{board_id}/watch",
-        "Your watching level for a board",
-        tag="notifications",
-        auth="member",
-        response="WatchState",
-        extra_errors=(404,),
-        description=WATCH_NOTE,
-    ),
-    Operation(
-        "put",
-        "/boards/{board_id}/watch",
-        "Set your watching level for a board",
-        tag="notifications",
-        auth="member",
-        body="WatchChange",
-        response="WatchState",
-        extra_errors=(404,),
-        description=WATCH_NOTE,
-    ),
-    Operation(
-        "get",
-        "/groups/{slug}/watch",
-        "Your watching level for a group",
-        tag="notifications",
-        auth="member",
-        response="WatchState",
-        extra_errors=(404,),
-        description=WATCH_NOTE,
-    ),
-    Operation(
-        "put",
-        "/groups/{slug}/watch",
-        "Set your watching level for a group",
-        tag="notifications",
-        auth="member",
-        body="WatchChange",
-        response="WatchState",
-        extra_errors=(404,),
-        description=WATCH_NOTE,
-    ),
+    *_watch_operations(),
     Operation(
         "get",
         "/me/notification-preferences",
