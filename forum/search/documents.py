@@ -145,14 +145,8 @@ def all_documents(batch: int = 1000, connection: Connection | None = None) -> It
     """Every post's document, in id order, read `batch` posts at a time (keyset paging)."""
     conn = connection if connection is not None else db.session.connection()
     last = 0
-    while True:
-        rows: Sequence[Any] = conn.execute(
-            _statement().where(Post.id > last).order_by(Post.id).limit(batch)
-        ).all()
-        if not rows:
-            return
-        for row in rows:
-            yield _row_document(row)
+    while rows := _batch_after(conn, last, batch):
+        yield from (_row_document(row) for row in rows)
         last = rows[-1][0]
 
 
@@ -164,14 +158,16 @@ def streamed_documents(batch: int = 1000) -> Iterator[Document]:
     last = 0
     while True:
         with db.engine.connect() as conn:
-            rows: Sequence[Any] = conn.execute(
-                _statement().where(Post.id > last).order_by(Post.id).limit(batch)
-            ).all()
+            rows = _batch_after(conn, last, batch)
         if not rows:
             return
-        for row in rows:
-            yield _row_document(row)
+        yield from (_row_document(row) for row in rows)
         last = rows[-1][0]
+
+
+def _batch_after(conn: Connection, last: int, batch: int) -> Sequence[Any]:
+    """The next `batch` posts' rows after post id `last` (keyset paging)."""
+    return conn.execute(_statement().where(Post.id > last).order_by(Post.id).limit(batch)).all()
 
 
 def reread_documents(post_ids: Sequence[int]) -> tuple[list[Document], list[int]]:
