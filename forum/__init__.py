@@ -117,8 +117,9 @@ def _configure_search(app: Flask) -> None:
 
 def _configure_outbox(app: Flask) -> None:
     # The kinds the outbox delivers register themselves on import (forum.outbox):
-    # search (forum.search.service, above) and mail.
+    # search (forum.search.service, above), mail, and notification mail and digests.
     import forum.mail  # noqa: F401
+    import forum.services.notification_mail  # noqa: F401
 
     ca_file = app.config.get("FORUM_MAIL_CA_FILE")
     if ca_file and not Path(ca_file).is_file():

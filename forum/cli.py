@@ -653,14 +653,21 @@ def outbox_status() -> None:
 @click.option("--retry", is_flag=True, help="First make waiting and failed rows due now.")
 @click.option("--budget", default=300, show_default=True, help="Seconds to spend at most.")
 def outbox_drain(retry: bool, budget: int) -> None:
-    """Deliver what is due (for cron or a systemd timer); fails if a delivery failed."""
+    """Deliver what is due (for cron or a systemd timer), after queueing the e-mail
+    digests that are due; fails if a delivery failed."""
     from forum import outbox
+    from forum import transaction
+    from forum.services import notification_mail
 
     with _periodic_job("outbox-drain", "outbox drain") as app:
         if app is None:
             return
         if retry:
             click.echo(f"{outbox.retry()} rows made due now")
+        with transaction.atomic():
+            digests = notification_mail.send_due_digests()
+        if digests:
+            click.echo(f"queued {digests} digest{'' if digests == 1 else 's'}")
         result = outbox.drain_all(app, budget_seconds=float(budget))
         click.echo(f"delivered {result.delivered}, failed {result.failed}")
         if result.failed:

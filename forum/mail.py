@@ -17,6 +17,7 @@ import smtplib
 import ssl
 from dataclasses import asdict
 from dataclasses import dataclass
+from dataclasses import field
 from email.message import EmailMessage
 from typing import Any
 from urllib.parse import unquote
@@ -36,6 +37,9 @@ class Mail:
     to: str
     subject: str
     body: str
+    # Extra headers (`List-Unsubscribe`, ...): names and values the forum wrote, never a
+    # member's text (a newline in one would be refused by `email.message` anyway).
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 KIND = "mail"
@@ -73,7 +77,10 @@ def send(mail: Mail) -> None:
     """Queue one message in the current transaction; it is delivered after the commit."""
     # A row either way: the answer to "reset my password" takes the same time whether
     # or not the address belongs to someone whose mail goes out over the network.
-    outbox.enqueue(KIND, asdict(mail))
+    payload = asdict(mail)
+    if not mail.headers:
+        del payload["headers"]
+    outbox.enqueue(KIND, payload)
 
 
 def _smtp_configured(app: Flask) -> bool:
@@ -83,7 +90,22 @@ def _smtp_configured(app: Flask) -> bool:
 @outbox.handler(KIND, deferred=_smtp_configured)
 def deliver(app: Flask, payload: dict[str, Any]) -> None:
     """Deliver one queued mail (raises if it could not be handed over; it is retried)."""
-    mail = Mail(to=str(payload["to"]), subject=str(payload["subject"]), body=str(payload["body"]))
+    headers = payload.get("headers") or {}
+    deliver_now(
+        app,
+        Mail(
+            to=str(payload["to"]),
+            subject=str(payload["subject"]),
+            body=str(payload["body"]),
+            headers={str(name): str(value) for name, value in headers.items()},
+        ),
+    )
+
+
+def deliver_now(app: Flask, mail: Mail) -> None:
+    """Hand one mail to the log or the mail server now (raises if it could not be handed
+    over). For outbox handlers that build their mail at send time (forum.services.
+    notification_mail): a retry builds it again, with the permissions of that moment."""
     url = app.config.get("FORUM_MAIL_URL")
     if not url:
         log.info(
@@ -101,6 +123,8 @@ def deliver(app: Flask, payload: dict[str, Any]) -> None:
     message["From"] = app.config["FORUM_MAIL_FROM"]
     message["To"] = mail.to
     message["Subject"] = mail.subject
+    for name, value in mail.headers.items():
+        message[name] = value
     message.set_content(mail.body)
     _smtp_send(str(url), message, ca_file=app.config.get("FORUM_MAIL_CA_FILE") or None)
 

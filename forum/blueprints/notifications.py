@@ -17,7 +17,10 @@ from forum.blueprints import context
 from forum.blueprints.pages import requested_page
 from forum.database import write_intent
 from forum.errors import Invalid
+from forum.errors import NotFound
+from forum.extensions import csrf
 from forum.models.notifications import WatchScope
+from forum.services import notification_mail
 from forum.services import notifications
 from forum.services import watching
 
@@ -44,6 +47,7 @@ def _navigation() -> dict[str, object]:
         "can_moderate_anywhere": policy.can_moderate_anywhere(actor),
         "watch_level": _watch_level,
         "notification_preferences": lambda: notifications.preferences(actor),
+        "email_settings": lambda: notification_mail.email_settings(actor),
         "preference_labels": PREFERENCE_LABELS,
     }
 
@@ -168,3 +172,44 @@ def mark_read() -> Response:
     if marked:
         flash("All notifications are marked as read.")
     return redirect(url_for("notifications.index"))
+
+
+@bp.post("/account/email")
+@transaction.writes
+def email_settings() -> Response:
+    actor = context.current_actor()
+    policy.require_member(actor)
+    changes = {
+        "digest": request.form.get("digest", "daily"),
+        # An unticked box is not sent.
+        "link_only": request.form.get("link_only") == "1",
+    }
+    try:
+        notification_mail.set_email_settings(actor, changes)
+    except Invalid as exc:
+        transaction.discard()
+        flash(next(iter(exc.fields.values()), "Those choices could not be saved."))
+        return redirect(url_for("auth.account", _anchor="email-h"))
+    flash("Your e-mail choices are saved.")
+    return redirect(url_for("auth.account", _anchor="email-h"))
+
+
+# No CSRF token: mail programs POST here themselves (RFC 8058 one-click unsubscribe, body
+# "List-Unsubscribe=One-Click"), and the signed token in the path is what authorises it.
+# GET only shows a button: mail scanners follow links, and must not unsubscribe anyone.
+@csrf.exempt
+@bp.route("/email/unsubscribe/<token>", methods=["GET", "POST"])
+@transaction.writes
+def unsubscribe(token: str) -> tuple[str, int]:
+    try:
+        if request.method == "GET":
+            found = notification_mail.read_unsubscribe_token(token)
+            return render_template("notifications/unsubscribe.html", token=token, found=found), 200
+        done = notification_mail.unsubscribe(token, everything=request.form.get("scope") == "all")
+    except (Invalid, NotFound) as exc:
+        # A clear page, nothing changed: damaged, tampered with, too old, or the account
+        # or its address gone.
+        transaction.discard()
+        status = 404 if isinstance(exc, NotFound) else 400
+        return render_template("notifications/unsubscribe.html", problem=exc.message), status
+    return render_template("notifications/unsubscribe.html", done=done), 200

@@ -7,6 +7,8 @@ from forum.models.activity import TopicRead
 from forum.models.activity import UserStats
 from forum.models.activity import UserVisit
 from forum.models.boards import Board
+from forum.models.email import EmailSettings
+from forum.models.email import MailThrottle
 from forum.models.groups import BreakGlass
 from forum.models.groups import Group
 from forum.models.groups import GroupExclusion
@@ -40,12 +42,14 @@ __all__ = [
     "Appeal",
     "Board",
     "BreakGlass",
+    "EmailSettings",
     "Flag",
     "Group",
     "GroupExclusion",
     "Invitation",
     "InvitationUse",
     "JoinRequest",
+    "MailThrottle",
     "MemberInvitation",
     "Membership",
     "ModerationLog",

@@ -20,12 +20,14 @@ import re
 from collections.abc import Collection
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
 
+from forum import outbox
 from forum import policy
 from forum.errors import Invalid
 from forum.errors import NotFound
@@ -33,6 +35,8 @@ from forum.extensions import db
 from forum.listings import Page
 from forum.listings import _paged
 from forum.models.base import utcnow
+from forum.models.email import DigestFrequency
+from forum.models.email import EmailSettings
 from forum.models.groups import Group
 from forum.models.groups import JoinRequest
 from forum.models.groups import Membership
@@ -49,6 +53,12 @@ from forum.services import watching
 
 TEXT_MAX = 500
 KIND_MAX = 32
+# The outbox kind that mails one notification at once (handled, at send time, by
+# forum.services.notification_mail, which the app imports at start: it imports this
+# module, so the kind is named here rather than imported from there).
+MAIL_KIND = "notification_mail"
+# A member who chooses "digest" for a kind gets their first summary after this long.
+DIGEST_PERIODS = {"daily": 1, "weekly": 7}  # days
 
 # Kinds about something a member did, with the sentence shown when read: `{name}` is who
 # did it (as the reader may see them), `{group}` the group (only while it is visible:
@@ -96,8 +106,10 @@ def notify(
     post_id: int | None = None,
     group_id: int | None = None,
     actor_id: int | None = None,
+    email: str | None = None,
 ) -> Notification:
-    """Add a notification for a member (plain text, cut to 500 characters)."""
+    """Add a notification for a member (plain text, cut to 500 characters); mailed at once
+    when the member chose "immediately" for its kind (`email`: that choice, if known)."""
     if len(text) > TEXT_MAX:
         text = text[: TEXT_MAX - 1] + "…"
     notification = Notification(
@@ -113,6 +125,16 @@ def notify(
     db.session.add(notification)
     db.session.execute(update(User).where(User.id == user_id).values(has_unread_notifications=True))
     db.session.flush()
+    if email is None:
+        email = db.session.scalar(
+            select(NotificationPreference.email).where(
+                NotificationPreference.user_id == user_id, NotificationPreference.kind == kind
+            )
+        )
+    if email == EmailChoice.IMMEDIATELY:
+        # Only the id: the mail is built when it is sent, through the member's permissions
+        # then (a member who left the group meanwhile gets nothing).
+        outbox.enqueue(MAIL_KIND, {"notification_id": notification.id})
     return notification
 
 
@@ -135,18 +157,31 @@ def notify_acted(
 ) -> Notification | None:
     """Tell a member that another did something (`ACTED` kinds; named when read), unless
     they turned that kind off (None then)."""
-    off = db.session.scalar(
-        select(NotificationPreference.id).where(
-            NotificationPreference.user_id == user_id,
-            NotificationPreference.kind == kind,
-            NotificationPreference.in_app.is_(False),
+    chosen = db.session.execute(
+        select(NotificationPreference.in_app, NotificationPreference.email).where(
+            NotificationPreference.user_id == user_id, NotificationPreference.kind == kind
         )
-    )
-    if off is not None:
+    ).first()
+    if chosen is not None and not chosen.in_app:
         return None
     return notify(
-        user_id, kind, _stored_text(kind), post_id=post_id, group_id=group_id, actor_id=actor_id
+        user_id,
+        kind,
+        _stored_text(kind),
+        post_id=post_id,
+        group_id=group_id,
+        actor_id=actor_id,
+        email=chosen.email if chosen is not None else EmailChoice.NEVER.value,
     )
+
+
+def neutral_text(notification: Notification) -> str:
+    """The notification in words that name nobody and nothing (for mail bodies set to
+    "only a link"): the stored sentence of an `ACTED` kind, a generic one otherwise (the
+    text of other kinds may hold a group's or a meeting's name)."""
+    if notification.kind in ACTED:
+        return _stored_text(notification.kind)
+    return "You have a new notification."
 
 
 @dataclass(frozen=True)
@@ -465,7 +500,7 @@ EMAIL_CHOICES = tuple(choice.value for choice in EmailChoice)
 
 def preferences(actor: Actor) -> dict[str, dict[str, bool | str]]:
     """The member's choice for each kind: in-app on/off, e-mail never/immediately/digest
-    (stored only; the defaults where they chose nothing)."""
+    (the defaults where they chose nothing: shown, never mailed)."""
     user_id = policy.require_member(actor)
     found: dict[str, dict[str, bool | str]] = {
         kind: {"in_app": True, "email": EmailChoice.NEVER.value} for kind in PREFERENCE_KINDS
@@ -508,8 +543,22 @@ def set_preferences(actor: Actor, changes: Any) -> dict[str, dict[str, bool | st
             db.session.add(row)
         row.in_app = bool(current[kind]["in_app"])
         row.email = str(current[kind]["email"])
+    if any(choice["email"] == EmailChoice.DIGEST for choice in current.values()):
+        schedule_digest(user_id)
     db.session.flush()
     return current
+
+
+def schedule_digest(user_id: int) -> None:
+    """Make sure the digest job will look at this member (a settings row with a next
+    digest time, unless their digests are off). Members who never chose "digest" have no
+    schedule, so the job every 5 minutes reads only the rows that are due."""
+    row = db.session.get(EmailSettings, user_id)
+    if row is None:
+        row = EmailSettings(user_id=user_id, digest=DigestFrequency.DAILY.value, link_only=True)
+        db.session.add(row)
+    if row.digest != DigestFrequency.OFF and row.next_digest_at is None:
+        row.next_digest_at = utcnow() + timedelta(days=DIGEST_PERIODS[row.digest])
 
 
 SUGGESTIONS_MAX = 10

@@ -15,6 +15,7 @@ from forum.blueprints.api import schemas
 from forum.blueprints.api import serializers
 from forum.blueprints.api.blueprint import bp
 from forum.models.notifications import WatchScope
+from forum.services import notification_mail
 from forum.services import notifications
 from forum.services import watching
 
@@ -103,6 +104,18 @@ def notification_preferences() -> Any:
         changes = {kind: change for kind, change in data.items() if change is not None}
         return notifications.set_preferences(actor, changes)
     return notifications.preferences(actor)
+
+
+@bp.route("/me/email-settings", methods=["GET", "PUT"])
+@transaction.writes
+def email_settings() -> Any:
+    actor = context.current_actor()
+    policy.require_member(actor)
+    if request.method == "PUT":
+        data = inputs.body(schemas.site.EmailSettingsChange)
+        changes = {name: value for name, value in data.items() if value is not None}
+        return notification_mail.set_email_settings(actor, changes)
+    return notification_mail.email_settings(actor)
 
 
 @bp.get("/users/suggest")

@@ -490,7 +490,8 @@ MODERATION_OPERATIONS: tuple[Operation, ...] = (
         auth="member",
         response="NotificationPreferences",
         description="Per kind: `in_app` (shown on your notifications page) and `email` "
-        "(never, immediately, digest: stored only, e-mail is not sent yet).",
+        "(never, immediately, digest). Mail goes only to a confirmed address; its subject "
+        "never holds a name or any text from the forum.",
     ),
     Operation(
         "put",
@@ -501,6 +502,27 @@ MODERATION_OPERATIONS: tuple[Operation, ...] = (
         body="NotificationPreferencesChange",
         response="NotificationPreferences",
         description="Only the kinds given change. An unknown kind or value is 400 `invalid`.",
+    ),
+    Operation(
+        "get",
+        "/me/email-settings",
+        "Your e-mail settings: digest frequency and what a mail may hold",
+        tag="notifications",
+        auth="member",
+        response="EmailSettings",
+        description="`digest`: daily (the default), weekly or off; `link_only`: true (the "
+        "default) for mails with only a neutral sentence and a link; `address`: whether a "
+        "confirmed address is on file.",
+    ),
+    Operation(
+        "put",
+        "/me/email-settings",
+        "Change your e-mail settings",
+        tag="notifications",
+        auth="member",
+        body="EmailSettingsChange",
+        response="EmailSettings",
+        description="Only the fields given change. A wrong value is 400 `invalid`.",
     ),
     Operation(
         "get",

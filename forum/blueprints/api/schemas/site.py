@@ -148,7 +148,12 @@ EMAIL_CHOICES = ["never", "immediately", "digest"]
 
 class PreferenceChange(Body):
     in_app: Boolean = spec(None, description="Shown on your notifications page")
-    email: Text = spec(None, enum=EMAIL_CHOICES, description="Stored only: e-mail is not sent yet")
+    email: Text = spec(
+        None,
+        enum=EMAIL_CHOICES,
+        description="never (the default); immediately: one mail each (at most one per topic "
+        "in 15 minutes); digest: in the daily or weekly summary (see /me/email-settings)",
+    )
 
 
 class Preference(Answer):
@@ -164,6 +169,30 @@ NotificationPreferencesChange = create_model(
     "NotificationPreferencesChange", __base__=Body, **_CHANGES
 )
 NotificationPreferences = create_model("NotificationPreferences", __base__=Answer, **_STATES)
+
+
+DIGEST_FREQUENCIES = ["daily", "weekly", "off"]
+
+
+class EmailSettingsChange(Body):
+    digest: Text = spec(
+        None,
+        enum=DIGEST_FREQUENCIES,
+        description="How often the kinds set to `digest` are mailed as one summary",
+    )
+    link_only: Boolean = spec(
+        None,
+        description="true (the default): each mail holds only a neutral sentence and a link; "
+        "false: also who acted and a short plain-text excerpt of the post",
+    )
+
+
+class EmailSettings(Answer):
+    digest: Annotated[str, Field(examples=DIGEST_FREQUENCIES)]
+    link_only: bool
+    address: Annotated[
+        bool, Field(description="A confirmed e-mail address is on file (none: nothing is mailed)")
+    ]
 
 
 class UserSuggestions(Answer):
