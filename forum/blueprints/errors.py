@@ -45,12 +45,14 @@ NOT_FOUND_MESSAGE = "Not found."
 
 # Pages a guest opens even where guests may read nothing (`guest_access` "none"): the
 # welcome page, logging in, registering and getting back in, invitation links, help,
-# the privacy page (read before joining), theme files. Every other page - boards, topics,
+# the privacy page (read before joining), theme files, the unsubscribe link of a mail
+# (no login: its signed token is the authority). Every other page - boards, topics,
 # groups, profiles, latest, search, a mistyped address - sends a guest to log in and back
 # (`_guest_gate`).
 GUEST_PAGES = frozenset(
     {"boards.index", "groups.invitation", "pages.help_page", "pages.trust_page"}
     | {"pages.privacy_page", "static", "favicon", "health.healthz"}
+    | {"notifications.unsubscribe"}
 )
 
 

@@ -1,5 +1,5 @@
 """A member's e-mail choices beyond the per-kind ones, and the record that keeps immediate
-mail to one a topic at a time (forum.services.notification_mail)."""
+mail to one a topic at a time (the notification mail service)."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ class EmailSettings(db.Model):  # type: ignore[name-defined,misc]
 
 class MailThrottle(db.Model):  # type: ignore[name-defined,misc]
     """When a member was last mailed about one topic (or conversation, or kind): at most
-    one immediate mail per `key` in `notification_mail.THROTTLE`."""
+    one immediate mail per `key` in the throttle window (15 minutes)."""
 
     __tablename__ = "mail_throttles"
     __table_args__ = (
