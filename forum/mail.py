@@ -9,6 +9,7 @@ server that is down is retried with backoff.
 
 from __future__ import annotations
 
+import email.policy
 import hashlib
 import hmac
 import logging
@@ -119,7 +120,10 @@ def deliver_now(app: Flask, mail: Mail) -> None:
             # with every mail and keep reset links in memory.
             app.extensions.setdefault("forum_outbox", []).append(mail)
         return
-    message = EmailMessage()
+    # Lines up to RFC 5322's limit, not the folding default of 78: a long header with no
+    # space in it (List-Unsubscribe's URL) would otherwise be written as an RFC 2047
+    # encoded word, which no mail program reads as a URL.
+    message = EmailMessage(policy=email.policy.SMTP.clone(max_line_length=998))
     message["From"] = app.config["FORUM_MAIL_FROM"]
     message["To"] = mail.to
     message["Subject"] = mail.subject

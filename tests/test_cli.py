@@ -223,3 +223,43 @@ def test_outbox_status_lists_the_mail_given_up_on(run_forum, monkeypatch):
     code, out = run_forum("outbox", "status")
     assert code == 0 and "mail: 0 due, 0 waiting for a retry, 1 failed" in out
     assert f"failed #{row_id} mail after {outbox.MAX_ATTEMPTS} attempts" in out
+
+
+def test_outbox_drain_sends_the_digests_that_are_due_with_an_unsubscribe_header(
+    run_forum, monkeypatch
+):
+    from datetime import timedelta
+    from email import message_from_bytes
+
+    from forum import create_app
+    from forum.extensions import db
+    from forum.models.email import EmailSettings
+    from forum.services import notifications
+    from tests import factories
+    from tests.smtp_sink import SmtpServer
+
+    assert run_forum("init")[0] == 0
+    app = create_app()
+    with app.app_context():
+        ann = factories.make_user("ann", email="ann@example.org")
+        notifications.set_preferences(factories.actor(ann), {"like": {"email": "digest"}})
+        notifications.notify_acted(ann.id, "like", None)
+        row = db.session.get(EmailSettings, ann.id)
+        row.next_digest_at -= timedelta(days=2)  # due, and the like is inside its window
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    with SmtpServer() as server:
+        monkeypatch.setenv("FORUM_MAIL_URL", f"smtp://127.0.0.1:{server.port}")
+        code, out = run_forum("outbox", "drain")
+        assert code == 0 and "queued 1 digest" in out and "delivered 1, failed 0" in out
+        # Nothing more is due: the next run only looks.
+        assert run_forum("outbox", "drain") == (0, "delivered 0, failed 0\n")
+    [raw] = server.sink.messages
+    sent = message_from_bytes(raw)
+    assert sent["Subject"] == "Your daily summary"
+    assert (
+        sent["List-Unsubscribe"].startswith("<http")
+        and "/email/unsubscribe/" in sent["List-Unsubscribe"]
+    )
+    assert sent["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
