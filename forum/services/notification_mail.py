@@ -517,8 +517,15 @@ def send_due_digests(now: datetime | None = None, *, limit: int = DIGEST_DUE_BAT
                 )
             )
         )
+        deleted = set(
+            db.session.scalars(
+                select(User.id).where(
+                    User.id.in_([row.user_id for row in due]), User.deleted_at.is_not(None)
+                )
+            )
+        )
         for row in due:
-            if row.digest == DigestFrequency.OFF:
+            if row.digest == DigestFrequency.OFF or row.user_id in deleted:
                 row.next_digest_at = None
                 continue
             period = timedelta(days=notifications.DIGEST_PERIODS[row.digest])
