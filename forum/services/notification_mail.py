@@ -352,7 +352,7 @@ def _lines_for(actor: Actor, items: Sequence[Notification], *, link_only: bool) 
 def _footer(user: User, scope: str, why: str) -> tuple[str, dict[str, str]]:
     link = unsubscribe_url(user, scope)
     footer = (
-        "\n\n-- \n"
+        "\n-- \n"
         f"You get this e-mail because {why}.\n"
         f"Stop these e-mails (one click, no login needed):\n{link}\n"
         f"All your e-mail choices: {_base_url()}/account#email-h\n"
