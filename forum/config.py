@@ -23,6 +23,7 @@ ENV_KEYS = (
     "TRUSTED_PROXIES",
     "BASE_URL",
     "BACKUP_KEEP",
+    "MAIL_LOG_LINKS",
 )
 
 

@@ -185,3 +185,11 @@ def test_the_certificate_must_name_the_server(app, tmp_path):
         assert outbox.drain_report(app, kinds=["mail"]).failed == 1
     assert server.sink.messages == []
     assert "CERTIFICATE_VERIFY_FAILED" in (_mail_rows()[0].last_error or "")
+
+
+def test_links_in_the_log_can_be_asked_for_in_the_environment(monkeypatch, tmp_path):
+    # The README's configuration table lists it as a variable: it must be read from there.
+    from forum import config
+
+    monkeypatch.setenv("FORUM_MAIL_LOG_LINKS", "1")
+    assert config.overrides(tmp_path)["FORUM_MAIL_LOG_LINKS"] == "1"
