@@ -19,6 +19,11 @@ from forum.models.moderation import Appeal
 from forum.models.moderation import Flag
 from forum.models.moderation import Report
 from forum.models.moderation import Sanction
+from forum.models.messages import Conversation
+from forum.models.messages import ConversationMessage
+from forum.models.messages import ConversationParticipant
+from forum.models.messages import MessageReport
+from forum.models.messages import UserBlock
 from forum.models.modlog import ModerationLog
 from forum.models.notifications import Notification
 from forum.models.notifications import NotificationPreference
@@ -40,6 +45,9 @@ __all__ = [
     "Appeal",
     "Board",
     "BreakGlass",
+    "Conversation",
+    "ConversationMessage",
+    "ConversationParticipant",
     "Flag",
     "Group",
     "GroupExclusion",
@@ -47,6 +55,7 @@ __all__ = [
     "InvitationUse",
     "JoinRequest",
     "MemberInvitation",
+    "MessageReport",
     "Membership",
     "ModerationLog",
     "Notification",
@@ -65,6 +74,7 @@ __all__ = [
     "Topic",
     "TopicRead",
     "User",
+    "UserBlock",
     "UserSession",
     "UserStats",
     "UserVisit",
