@@ -64,6 +64,9 @@ ACTED: dict[str, str] = {
     "join_request": "{name} asks to join {group}.",
     "join_accepted": "Your request to join {group} was accepted.",
     "join_declined": "Your request to join {group} was declined.",
+    # Never the conversation's title or the message's words: mail subjects and the
+    # notifications page say only that there is one.
+    "message": "{name} sent you a private message.",
 }
 # One notification per recipient per post: the first of these that applies.
 POST_KINDS = ("mention", "quote", "reply", "topic_reply", "watched_post", "new_topic")
@@ -96,6 +99,8 @@ def notify(
     post_id: int | None = None,
     group_id: int | None = None,
     actor_id: int | None = None,
+    conversation_id: int | None = None,
+    message_id: int | None = None,
 ) -> Notification:
     """Add a notification for a member (plain text, cut to 500 characters)."""
     if len(text) > TEXT_MAX:
@@ -107,6 +112,8 @@ def notify(
         post_id=post_id,
         group_id=group_id,
         actor_id=actor_id,
+        conversation_id=conversation_id,
+        message_id=message_id,
         count=1,
         created_at=utcnow(),
     )
@@ -132,6 +139,8 @@ def notify_acted(
     *,
     post_id: int | None = None,
     group_id: int | None = None,
+    conversation_id: int | None = None,
+    message_id: int | None = None,
 ) -> Notification | None:
     """Tell a member that another did something (`ACTED` kinds; named when read), unless
     they turned that kind off (None then)."""
@@ -145,7 +154,14 @@ def notify_acted(
     if off is not None:
         return None
     return notify(
-        user_id, kind, _stored_text(kind), post_id=post_id, group_id=group_id, actor_id=actor_id
+        user_id,
+        kind,
+        _stored_text(kind),
+        post_id=post_id,
+        group_id=group_id,
+        actor_id=actor_id,
+        conversation_id=conversation_id,
+        message_id=message_id,
     )
 
 
@@ -203,6 +219,8 @@ def shown(actor: Actor, items: Sequence[Notification]) -> dict[int, Shown]:
     found: dict[int, Shown] = {}
     for n in items:
         url = f"/p/{n.post_id}" if n.post_id is not None else None
+        if n.conversation_id is not None and n.message_id is not None:
+            url = f"/messages/{n.conversation_id}/m/{n.message_id}"
         if n.kind not in ACTED:
             found[n.id] = Shown(n.text, url)
             continue
@@ -299,6 +317,9 @@ def notify_post(actor: Actor, post: Post, *, mentioned: Collection[int] = ()) ->
     new_topic = post.number == 1
     for user_id in watching.watchers(post.topic, new_topic=new_topic):
         add(user_id, "new_topic" if new_topic else "watched_post")
+    # Members who blocked the author hear nothing of them (and the author is not told).
+    for blocker in policy.blockers_of(actor.user_id or 0, list(reasons)):
+        reasons.pop(blocker, None)
     unreached = 0
     if reasons:
         levels = watching.levels_for(post.topic, list(reasons))
