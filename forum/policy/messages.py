@@ -207,7 +207,9 @@ def check_message_member(actor: Actor, user: User) -> None:
         raise Denied(
             "You are silenced and can message only moderators for now.", code="silenced"
         )
-    if user.messages_from_groups_only and not staff_sender and not _shares_group(actor, user):
+    # Staff are reachable by everyone, and reach everyone, whatever the setting says.
+    exempt = staff_sender or _is_staff(user)
+    if user.messages_from_groups_only and not exempt and not _shares_group(actor, user):
         raise Denied(
             f"{user.username} takes messages only from members of their groups.",
             code="groups_only",
