@@ -204,9 +204,7 @@ def check_message_member(actor: Actor, user: User) -> None:
         raise NotFound()
     staff_sender = actor.is_site_moderator or actor.is_admin
     if actor.silenced and not _is_staff(user):
-        raise Denied(
-            "You are silenced and can message only moderators for now.", code="silenced"
-        )
+        raise Denied("You are silenced and can message only moderators for now.", code="silenced")
     # Staff are reachable by everyone, and reach everyone, whatever the setting says.
     exempt = staff_sender or _is_staff(user)
     if user.messages_from_groups_only and not exempt and not _shares_group(actor, user):

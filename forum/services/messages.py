@@ -33,6 +33,7 @@ from forum.models.messages import ConversationParticipant
 from forum.models.messages import MessageReport
 from forum.models.messages import UserBlock
 from forum.models.moderation import FlagReason
+from forum.models.notifications import Notification
 from forum.models.users import User
 from forum.policy import Actor
 from forum.rendering import TooComplex
@@ -247,6 +248,8 @@ class ConversationEntry:
     conversation: Conversation
     others: list[str]
     unread: bool
+    # Everyone taking part now, the actor included.
+    participants: list[str]
 
 
 def conversations(actor: Actor, *, page: int = 1) -> Page[ConversationEntry]:
@@ -262,6 +265,7 @@ def conversations(actor: Actor, *, page: int = 1) -> Page[ConversationEntry]:
     )
     ids = [c.id for c in found.items]
     people: dict[int, list[str]] = {cid: [] for cid in ids}
+    everyone: dict[int, list[str]] = {cid: [] for cid in ids}
     read: dict[int, int] = {}
     if ids:
         for row in db.session.scalars(
@@ -272,6 +276,7 @@ def conversations(actor: Actor, *, page: int = 1) -> Page[ConversationEntry]:
             )
             .order_by(ConversationParticipant.id)
         ):
+            everyone[row.conversation_id].append(row.user.shown_name)
             if row.user_id == user_id:
                 read[row.conversation_id] = row.last_read_message_id
             else:
@@ -281,6 +286,7 @@ def conversations(actor: Actor, *, page: int = 1) -> Page[ConversationEntry]:
             conversation=c,
             others=people[c.id],
             unread=(c.last_message_id or 0) > read.get(c.id, 0),
+            participants=everyone[c.id],
         )
         for c in found.items
     ]
@@ -340,6 +346,20 @@ def mark_read(
     if newest > row.last_read_message_id:
         row.last_read_message_id = newest
         db.session.flush()
+    # The notifications about what they have now read are read too.
+    told = list(
+        db.session.scalars(
+            policy.visible_notifications(actor)
+            .where(
+                Notification.conversation_id == conversation.id,
+                Notification.message_id <= newest,
+                Notification.read_at.is_(None),
+            )
+            .with_only_columns(Notification.id)
+        )
+    )
+    if told:
+        notifications.mark_read(actor, told)
 
 
 def report_message(
