@@ -42,7 +42,10 @@ def people(db):
 def test_conversation_round_trip(call, people):
     ann, bob, cat, mod, admin = people
     made = call(
-        "POST", "/conversations", ann, {"recipients": ["bob"], "title": "Hello", "body": "Hello *bob*"}
+        "POST",
+        "/conversations",
+        ann,
+        {"recipients": ["bob"], "title": "Hello", "body": "Hello *bob*"},
     )
     assert made.status_code == 201, made.json
     conversation = made.json
