@@ -96,7 +96,7 @@ def _show_page(
         conversation=conversation,
         found=found,
         people=messages.participants(actor, conversation),
-        blocked=policy.blocked_ids(actor),
+        blocked=context.blocked_ids(),
         me=actor.user_id,
         can_send=policy.can_send_message(actor, conversation),
         notice=messages.REPORT_NOTICE,

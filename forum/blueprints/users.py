@@ -42,7 +42,7 @@ def _profile_page(actor: Actor, user: User, status: int = 200, **extra: Any) -> 
         # the viewer must not learn about (a block) hide it like any other.
         can_message=policy.can_message_member(actor, user),
         can_block=policy.can_block(actor, user),
-        blocked=user.id in policy.blocked_ids(actor),
+        blocked=user.id in context.blocked_ids(),
         **values,
     )
     return page, status

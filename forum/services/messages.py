@@ -427,6 +427,12 @@ def block_user(actor: Actor, user: User) -> bool:
     if user.id in policy.blocked_ids(actor):
         return False
     db.session.add(UserBlock(blocker_id=actor.user_id, blocked_id=user.id, created_at=utcnow()))
+    db.session.execute(
+        update(User)
+        .where(User.id == actor.user_id)
+        .values(has_blocks=True)
+        .execution_options(synchronize_session=False)
+    )
     db.session.flush()
     return True
 
@@ -438,6 +444,15 @@ def unblock_user(actor: Actor, user: User) -> bool:
         delete(UserBlock).where(
             UserBlock.blocker_id == actor.user_id, UserBlock.blocked_id == user.id
         )
+    )
+    left = db.session.scalar(
+        select(UserBlock.id).where(UserBlock.blocker_id == actor.user_id).limit(1)
+    )
+    db.session.execute(
+        update(User)
+        .where(User.id == actor.user_id)
+        .values(has_blocks=left is not None)
+        .execution_options(synchronize_session=False)
     )
     db.session.flush()
     return bool(getattr(result, "rowcount", 0))

@@ -7,7 +7,7 @@ Create Date: 2026-12-06 15:20:00
 Private messages live in their own tables (conversations, conversation_participants
 with joined_at/left_at history, conversation_messages), never in topics and posts, so
 that no board, topic, post or search query can reach them. `user_blocks`: who blocked
-whom. `message_reports`: a participant's report of one message (the moderators handling
+whom (`users.has_blocks` says whether to look). `message_reports`: a participant's report of one message (the moderators handling
 it read that message and the two before it). `users.messages_from_groups_only`: on for
 new members (the model's default), off for members from before. Notifications about a
 message keep `conversation_id`/`message_id` and show only while the member takes part.
@@ -166,6 +166,9 @@ def upgrade():
                 'messages_from_groups_only', sa.Boolean(), server_default='0', nullable=False
             )
         )
+        batch_op.add_column(
+            sa.Column('has_blocks', sa.Boolean(), server_default='0', nullable=False)
+        )
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.add_column(sa.Column('conversation_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('message_id', sa.Integer(), nullable=True))
@@ -196,6 +199,7 @@ def downgrade():
         batch_op.drop_column('message_id')
         batch_op.drop_column('conversation_id')
     with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.drop_column('has_blocks')
         batch_op.drop_column('messages_from_groups_only')
     op.drop_table('message_reports')
     op.drop_table('user_blocks')

@@ -89,3 +89,37 @@ def test_block_from_profile_collapses_messages_and_refuses_new_ones(client, logi
         messages.start_conversation(f.actor(ann), recipients=["bob"], title="Again", body="Hi")
     login_as(ann)
     assert "/messages/new?to=bob" not in client.get("/u/bob").get_data(as_text=True)
+
+
+def test_blocked_authors_posts_fold_away_for_the_blocker_only(client, new_client, login_as, pair):
+    ann, bob = pair
+    topic = f.make_topic(author=bob, body="Bob opens the topic")
+    f.make_post(topic, ann, body="Ann replies here")
+    messages.block_user(f.actor(bob), ann)
+    db.session.commit()
+    login_as(bob)
+    page = client.get(f"/t/{topic.id}?page=1").get_data(as_text=True)
+    folded = page.split("<summary>Post by someone you blocked</summary>")
+    assert len(folded) == 2 and "Ann replies here" in folded[1]
+    assert "Bob opens the topic" in folded[0]
+    other = new_client()
+    key = f.make_session(ann)
+    with other.session_transaction() as session:
+        session["_user_id"] = key
+    seen = other.get(f"/t/{topic.id}?page=1").get_data(as_text=True)
+    assert "someone you blocked" not in seen and "Ann replies here" in seen
+
+
+def test_mentions_from_a_blocked_member_notify_nobody(db, pair):
+    from forum.services import notifications
+
+    ann, bob = pair
+    topic = f.make_topic(author=f.make_user(trust_level=1))
+    messages.block_user(f.actor(bob), ann)
+    db.session.commit()
+    f.make_post(topic, ann, body="Hello @bob")
+    assert notifications.notifications(f.actor(bob)).items == []
+    messages.unblock_user(f.actor(bob), ann)
+    db.session.commit()
+    f.make_post(topic, ann, body="Hello again @bob")
+    assert [n.kind for n in notifications.notifications(f.actor(bob)).items] == ["mention"]
