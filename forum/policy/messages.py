@@ -325,12 +325,22 @@ def reported_message_window(actor: Actor, report: MessageReport) -> list[Convers
     before it in its conversation, oldest first. Nothing else of the conversation."""
     require_message_report(actor, report.id)
     message = report.message
+    # Only what the reporter could read themselves: someone added later cannot open
+    # earlier messages to moderators by reporting the first one they saw.
+    joined = db.session.scalar(
+        select(ConversationParticipant.joined_at).where(
+            ConversationParticipant.conversation_id == message.conversation_id,
+            ConversationParticipant.user_id == report.reporter_id,
+        )
+    )
+    since = joined if joined is not None else message.created_at
     found = list(
         db.session.scalars(
             select(ConversationMessage)
             .where(
                 ConversationMessage.conversation_id == message.conversation_id,
                 ConversationMessage.id <= message.id,
+                ConversationMessage.created_at >= since,
             )
             .order_by(ConversationMessage.id.desc())
             .limit(REPORT_CONTEXT + 1)

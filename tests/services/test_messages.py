@@ -204,3 +204,33 @@ def test_deleted_author_keeps_messages_for_the_others(db, people):
     db.session.commit()
     kept = messages.messages(f.actor(people["bob"]), conversation).items
     assert [(m.body, m.author.shown_name) for m in kept] == [("kept", "deleted member")]
+
+
+def test_report_window_never_reaches_before_the_reporter_joined(db, people):
+    conversation = start(db, people["ann"], ["bob"], body="before cat one")
+    ann = f.actor(people["ann"])
+    messages.send_message(ann, conversation, body="before cat two")
+    messages.add_participants(ann, conversation, usernames=["cat"])
+    db.session.commit()
+    first_seen = messages.send_message(ann, conversation, body="cat sees this")
+    db.session.commit()
+    report = messages.report_message(f.actor(people["cat"]), first_seen, reason="abuse")
+    db.session.commit()
+    window = policy.reported_message_window(f.actor(people["mod"]), report)
+    assert [m.body for m in window] == ["cat sees this"]
+
+
+def test_export_holds_the_messages_the_member_wrote(db, people):
+    import io
+    import json
+    import zipfile
+
+    from forum.services import data_rights
+
+    start(db, people["ann"], ["bob"], body="written by ann")
+    conversation = messages.conversations(f.actor(people["bob"])).items[0].conversation
+    messages.send_message(f.actor(people["bob"]), conversation, body="written by bob")
+    db.session.commit()
+    data = data_rights.export_member_data(f.actor(people["ann"]), people["ann"])
+    account = json.loads(zipfile.ZipFile(io.BytesIO(data)).read("account.json"))
+    assert [m["body"] for m in account["messages"]] == ["written by ann"]
