@@ -19,7 +19,9 @@ The rules:
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement
+from datetime import datetime
+
+from sqlalchemy import ScalarSelect
 from sqlalchemy import Select
 from sqlalchemy import false
 from sqlalchemy import select
@@ -47,7 +49,7 @@ MAX_PARTICIPANTS = 20
 REPORT_CONTEXT = 2
 
 
-def _active_conversation_ids(actor: Actor) -> Select[tuple[int]]:
+def _active_conversation_ids(actor: Actor) -> Select[int]:
     return select(ConversationParticipant.conversation_id).where(
         ConversationParticipant.user_id == actor.user_id,
         ConversationParticipant.left_at.is_(None),
@@ -85,7 +87,7 @@ def participation(actor: Actor, conversation: Conversation) -> ConversationParti
     return row
 
 
-def _joined_at(actor: Actor, conversation_id: int) -> ColumnElement[object]:
+def _joined_at(actor: Actor, conversation_id: int) -> ScalarSelect[datetime]:
     return (
         select(ConversationParticipant.joined_at)
         .where(
