@@ -496,3 +496,9 @@ def exported_messages(user: User) -> list[dict[str, Any]]:
             .order_by(ConversationMessage.id)
         )
     ]
+
+
+def waiting_report_count(actor: Actor) -> int:
+    """Open reports of messages the actor handles (the moderators' header count)."""
+    scope = policy.visible_message_reports(actor).where(MessageReport.status == "open")
+    return int(db.session.scalar(select(func.count()).select_from(scope.subquery())) or 0)

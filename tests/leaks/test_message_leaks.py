@@ -181,3 +181,15 @@ def test_a_report_opens_exactly_three_messages_to_site_moderators(app):
     # A member who is no moderator has no window, even knowing the report's id.
     stranger, _ = _client(app, people["stranger"])
     assert stranger.get(f"/mod/messages/{report.id}").status_code in (403, 404)
+
+
+def test_site_moderators_header_counts_reported_messages(app):
+    world, people = _plant(app)
+    conversation = db.session.get(Conversation, world.conversation_id)
+    first = messages.messages(f.actor(people["bob"]), conversation).items[0]
+    messages.report_message(f.actor(people["bob"]), first, reason="abuse")
+    db.session.commit()
+    moderator, _ = _client(app, people["moderator"])
+    page = moderator.get("/messages").get_data(as_text=True)
+    assert "Moderation" in page, page[:3000]
+    assert "Moderation <span class=\"count\">1<" in page, page[:3000]
