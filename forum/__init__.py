@@ -221,6 +221,7 @@ def _configure_blueprints(app: Flask) -> None:
     from forum.blueprints import boards
     from forum.blueprints import groups
     from forum.blueprints import health
+    from forum.blueprints import messages
     from forum.blueprints import moderation
     from forum.blueprints import notifications
     from forum.blueprints import pages
@@ -242,6 +243,7 @@ def _configure_blueprints(app: Flask) -> None:
         admin.bp,
         moderation.bp,
         notifications.bp,
+        messages.bp,
         pages.bp,
         search.bp,
         unread.bp,

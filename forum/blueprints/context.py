@@ -19,6 +19,7 @@ from flask_login import current_user
 
 from forum import mail
 from forum import outbox
+from forum import policy
 from forum import transaction
 from forum.database import write_intent
 from forum.mail import Mail
@@ -98,6 +99,19 @@ def current_actor() -> Actor:
         )
     actor: Actor = g.actor
     return actor
+
+
+def blocked_ids() -> frozenset[int]:
+    """Whom the member blocked, looked up once per request, and only when their row says
+    they blocked anyone (guests and most members: no query)."""
+    if "blocked_ids" not in g:
+        member = current_member()
+        found = frozenset[int]()
+        if member is not None and member.has_blocks:
+            found = policy.blocked_ids(current_actor())
+        g.blocked_ids = found
+    blocked: frozenset[int] = g.blocked_ids
+    return blocked
 
 
 def _trusted_proxies() -> set[str]:

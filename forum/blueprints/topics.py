@@ -149,6 +149,26 @@ _BUTTONS_HOLE = re.compile(f"<!--{fragments.NONCE}:([0-9]+)-->")
 _DIVIDER_HOLE = re.compile(f"<!--{fragments.NONCE}:d[0-9]+-->")
 
 
+BLOCKED_SUMMARY = '<details class="blocked"><summary>Post by someone you blocked</summary>'
+
+
+def _fold_blocked(html: str, post_id: int) -> str:
+    """The page with one post's article folded behind "Post by someone you blocked"."""
+    opening = re.search(rf'<article class="post[^"]*" id="p{post_id}">', html)
+    if opening is None:
+        return html
+    closing = html.find("</article>", opening.end())
+    if closing < 0:
+        return html
+    return (
+        html[: opening.end()]
+        + BLOCKED_SUMMARY
+        + html[opening.end() : closing]
+        + "</details>"
+        + html[closing:]
+    )
+
+
 def _fill_holes(
     fragment: PostsFragment, actor: Actor, topic: Topic, first_new: int | None = None
 ) -> Markup:
@@ -186,6 +206,13 @@ def _fill_holes(
         return note + row
 
     html = fragment.html
+    blocked = context.blocked_ids()
+    if blocked:
+        # Posts by members this reader blocked fold away behind a <details> (no script
+        # needed). Done on this reader's copy: the cached fragment is shared.
+        for summary in summaries.values():
+            if summary.author_id in blocked:
+                html = _fold_blocked(html, summary.id)
     if first_new is not None:
         at = next((p.id for p in fragment.page.items if p.number == first_new), None)
         html = html.replace(f"<!--{fragments.NONCE}:d{at}-->", NEW_DIVIDER)

@@ -25,6 +25,7 @@ from forum.blueprints import context
 from forum.blueprints.pages import requested_page
 from forum.moderation import reports
 from forum.policy import Actor
+from forum.services import messages
 from forum.services import reading
 
 bp = Blueprint("unread", __name__)
@@ -140,6 +141,9 @@ def waiting_for_moderators() -> int:
                 count = known[0]
             else:
                 count = reports.waiting_count(actor)
+                if actor.is_site_moderator:
+                    # Reported private messages wait for site moderators too.
+                    count += messages.waiting_report_count(actor)
                 remember_waiting(actor, count)
         g.moderation_waiting = count
     found: int = g.moderation_waiting

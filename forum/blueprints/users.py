@@ -38,6 +38,11 @@ def _profile_page(actor: Actor, user: User, status: int = 200, **extra: Any) -> 
         grant_scopes=listings.trust_grant_scopes(actor, user),
         level_names=trust.LEVEL_NAMES,
         max_group_grant=trust.MAX_OWNER_GRANT,
+        # The "Message" button only where starting a conversation would work; refusals
+        # the viewer must not learn about (a block) hide it like any other.
+        can_message=policy.can_message_member(actor, user),
+        can_block=policy.can_block(actor, user),
+        blocked=user.id in context.blocked_ids(),
         **values,
     )
     return page, status

@@ -17,6 +17,11 @@ from forum.models.groups import Membership
 from forum.models.invitations import Invitation
 from forum.models.invitations import InvitationUse
 from forum.models.invitations import MemberInvitation
+from forum.models.messages import Conversation
+from forum.models.messages import ConversationMessage
+from forum.models.messages import ConversationParticipant
+from forum.models.messages import MessageReport
+from forum.models.messages import UserBlock
 from forum.models.moderation import Appeal
 from forum.models.moderation import Flag
 from forum.models.moderation import Report
@@ -43,6 +48,9 @@ __all__ = [
     "Board",
     "BreakGlass",
     "EmailSettings",
+    "Conversation",
+    "ConversationMessage",
+    "ConversationParticipant",
     "Flag",
     "Group",
     "GroupExclusion",
@@ -51,6 +59,7 @@ __all__ = [
     "JoinRequest",
     "MailThrottle",
     "MemberInvitation",
+    "MessageReport",
     "Membership",
     "ModerationLog",
     "Notification",
@@ -69,6 +78,7 @@ __all__ = [
     "Topic",
     "TopicRead",
     "User",
+    "UserBlock",
     "UserSession",
     "UserStats",
     "UserVisit",

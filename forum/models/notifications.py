@@ -38,6 +38,14 @@ class Notification(db.Model):  # type: ignore[name-defined,misc]
     group_id: Mapped[int | None] = mapped_column(
         ForeignKey("groups.id", ondelete="CASCADE"), default=None
     )
+    # A private message: shown only while the member still takes part in its
+    # conversation (policy.visible_notifications); leads to the message.
+    conversation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), default=None
+    )
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversation_messages.id", ondelete="CASCADE"), default=None
+    )
     # Who acted (replied, mentioned, quoted, liked, asked to join): their name is shown
     # when the notification is read, as the reader may see it then, never stored in
     # `text`. Gone (NULL) when the account row is; a deleted member shows as such.

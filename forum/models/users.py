@@ -54,6 +54,14 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     # Profiles show the join month only, unless the member chooses to show the date.
     show_join_date: Mapped[bool] = mapped_column(Boolean, default=False)
     bio: Mapped[str] = mapped_column(Text, default="")
+    # Set while the member has blocked anyone: pages look up whom only then (most
+    # members never block anyone, and a topic page must not pay a query for nothing).
+    has_blocks: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # Only members who share a group with this one may message them. On for new members
+    # (the model's default); members from before the setting existed keep it off.
+    messages_from_groups_only: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default="0"
+    )
     silenced_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     suspended_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     # A new e-mail address waits here until the member follows the link sent to it, so

@@ -20,7 +20,8 @@ Functions take an `Actor`, built once per request by `actor_for`, never `current
 The package is one API (`from forum import policy; policy.can_reply(...)`): every public
 name is re-exported here. Inside, the modules import one another in one direction only:
 
-    actors -> checks -> ranks -> groups -> content -> moderation -> users -> presentation
+    actors -> checks -> ranks -> groups -> content -> moderation -> users -> messages
+    -> presentation
 
 * `actors`: the `Actor`, built from the database (`actor_for`) with the group facts cache;
 * `checks`: the check machinery (`passes`, `require_member`, the `silenced` reason);
@@ -30,11 +31,12 @@ name is re-exported here. Inside, the modules import one another in one directio
 * `content`: boards, topics and posts: their scopes, guards, and the writing rules;
 * `moderation`: reports, sanctions, appeals and the log: scopes, guards, decisions;
 * `users`: members' profiles, the admins' directory, trust grants, notifications;
+* `messages`: private conversations, their messages, blocks, and the moderators'
+  window onto a reported message;
 * `presentation`: what the page cache needs (view variants, post action maps), derived
   from the rules but kept apart from them.
 
-Private messages and chat get their own modules when they come (`messages.py`,
-`chat.py`, above `users`), each with its scopes, checks and guards, re-exported here.
+Chat gets its own module when it comes (`chat.py`, above `users`), like `messages`.
 """
 
 from __future__ import annotations
@@ -99,6 +101,29 @@ from forum.policy.groups import check_see_members
 from forum.policy.groups import require_group
 from forum.policy.groups import visible_groups
 from forum.policy.groups import visible_members
+from forum.policy.messages import MAX_PARTICIPANTS
+from forum.policy.messages import REPORT_CONTEXT
+from forum.policy.messages import blocked_ids
+from forum.policy.messages import blockers_of
+from forum.policy.messages import can_add_participants
+from forum.policy.messages import can_block
+from forum.policy.messages import can_message_member
+from forum.policy.messages import can_report_message
+from forum.policy.messages import can_send_message
+from forum.policy.messages import check_add_participant
+from forum.policy.messages import check_block
+from forum.policy.messages import check_leave_conversation
+from forum.policy.messages import check_message_member
+from forum.policy.messages import check_report_message
+from forum.policy.messages import check_send_message
+from forum.policy.messages import participation
+from forum.policy.messages import reported_message_window
+from forum.policy.messages import require_conversation
+from forum.policy.messages import require_message
+from forum.policy.messages import require_message_report
+from forum.policy.messages import visible_conversations
+from forum.policy.messages import visible_message_reports
+from forum.policy.messages import visible_messages
 from forum.policy.moderation import can_decide_appeal
 from forum.policy.moderation import can_resolve_report
 from forum.policy.moderation import can_undo_log_entry
@@ -149,6 +174,29 @@ from forum.policy.users import visible_notifications
 from forum.policy.users import visible_users
 
 __all__ = [
+    "MAX_PARTICIPANTS",
+    "REPORT_CONTEXT",
+    "blocked_ids",
+    "blockers_of",
+    "can_add_participants",
+    "can_block",
+    "can_message_member",
+    "can_report_message",
+    "can_send_message",
+    "check_add_participant",
+    "check_block",
+    "check_leave_conversation",
+    "check_message_member",
+    "check_report_message",
+    "check_send_message",
+    "participation",
+    "reported_message_window",
+    "require_conversation",
+    "require_message",
+    "require_message_report",
+    "visible_conversations",
+    "visible_message_reports",
+    "visible_messages",
     "Actor",
     "FactsCache",
     "GroupFacts",

@@ -17,6 +17,7 @@ from forum.errors import NotFound
 from forum.extensions import db
 from forum.models.groups import Group
 from forum.models.groups import Membership
+from forum.models.messages import ConversationParticipant
 from forum.models.notifications import Notification
 from forum.models.posts import Post
 from forum.models.topics import Topic
@@ -159,7 +160,8 @@ def check_change_bio(actor: Actor) -> None:
 
 
 def visible_notifications(actor: Actor) -> Select[Notification]:
-    """The actor's notifications, each only while its post or group is still visible.
+    """The actor's notifications, each only while its post, group or conversation is still
+    visible.
 
     A notification is written when something happens; by the time it is read the member
     may have left the group, so visibility is decided on reading, not on writing.
@@ -175,5 +177,18 @@ def visible_notifications(actor: Actor) -> Select[Notification]:
         or_(
             Notification.group_id.is_(None),
             Notification.group_id.in_(visible_groups(actor).with_only_columns(Group.id)),
+        ),
+        # A private message: only while the member takes part in its conversation (one
+        # who left, or was never in it, sees nothing of it). The same rule as
+        # `policy.visible_conversations`, written on the participants table here because
+        # `messages` sits above this module.
+        or_(
+            Notification.conversation_id.is_(None),
+            Notification.conversation_id.in_(
+                select(ConversationParticipant.conversation_id).where(
+                    ConversationParticipant.user_id == actor.user_id,
+                    ConversationParticipant.left_at.is_(None),
+                )
+            ),
         ),
     )

@@ -73,6 +73,7 @@ from forum.policy import require_member
 from forum.policy import visible_notifications
 from forum.policy import visible_posts
 from forum.search import queue as search_queue
+from forum.services import messages
 from forum.services import sessions
 
 EXPORT_FORMAT = 1
@@ -241,6 +242,8 @@ def export_member_data(actor: Actor, user: User) -> bytes:
         raise NotFound()
     posts = _own_posts(actor, user)
     account = _account(actor, user, posts)
+    # Private messages they wrote; those others wrote to them are the others' words.
+    account["messages"] = messages.exported_messages(user)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("account.json", json.dumps(account, indent=2, ensure_ascii=False))
@@ -387,6 +390,8 @@ def delete_account(actor: Actor, user: User, *, posts: Any, reason: Any = "") ->
     else:
         _requeue_kept_posts(actor, user)
     _forget_private_data(user, old_name)
+    # Out of every conversation; the others keep their copies ("deleted member").
+    messages.leave_all(user)
     user.username = name
     user.username_key = name
     user.email = None

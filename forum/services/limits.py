@@ -334,3 +334,55 @@ def author_may_post_links(author: User, board: Board) -> bool:
     """True if the member's posts on the board are rendered with links, judged by their
     standing (there) now."""
     return policy.can_post_links(policy.actor_for(author, guests_read=False), board)
+
+
+# New members' private messages in a rolling day (a daily cap like posts'; on even with
+# FORUM_RATELIMITS=off).
+MESSAGES_PER_DAY_TL0 = 20
+
+
+def _recent_message_times(author_id: int, since: datetime, limit: int) -> list[datetime]:
+    # Imported here: the messages model is used by this check only.
+    from forum.models.messages import ConversationMessage
+
+    return list(
+        db.session.scalars(
+            select(ConversationMessage.created_at)
+            .where(
+                ConversationMessage.author_id == author_id,
+                ConversationMessage.created_at > since,
+            )
+            .order_by(ConversationMessage.created_at.desc())
+            .limit(limit)
+        )
+    )
+
+
+def check_can_message(actor: Actor, *, now: datetime | None = None) -> None:
+    """Raise `RateLimited` past a new member's messages per day, or (a request throttle)
+    past the member's trust level's posts per minute, which count messages alike. Site
+    moderators are exempt."""
+    if actor.user_id is None or actor.is_site_moderator:
+        return
+    now = now or utcnow()
+    _lock_member(actor.user_id)
+    if actor.trust_level < 1:
+        times = _recent_message_times(actor.user_id, now - CAP_WINDOW, MESSAGES_PER_DAY_TL0)
+        wait = _cap_reached(times, MESSAGES_PER_DAY_TL0, now)
+        if wait is not None:
+            raise RateLimited(
+                f"New members can send {_count(MESSAGES_PER_DAY_TL0, 'message')} a day; "
+                f"you can send another in about {_about(wait)}.",
+                retry_after=wait,
+            )
+    if _throttles_on():
+        per_minute = _speed("posts_per_minute", actor.trust_level)
+        times = _recent_message_times(actor.user_id, now - POSTS_WINDOW, per_minute)
+        wait = _cap_reached(times, per_minute, now, POSTS_WINDOW)
+        if wait is not None:
+            raise RateLimited(
+                f"You are sending messages quickly: at trust level {actor.trust_level} you "
+                f"can send {_count(per_minute, 'message')} a minute. You can send again in "
+                f"{_count(wait, 'second')}.",
+                retry_after=wait,
+            )

@@ -74,6 +74,9 @@ ACTED: dict[str, str] = {
     "join_request": "{name} asks to join {group}.",
     "join_accepted": "Your request to join {group} was accepted.",
     "join_declined": "Your request to join {group} was declined.",
+    # Never the conversation's title or the message's words: mail subjects and the
+    # notifications page say only that there is one.
+    "message": "{name} sent you a private message.",
 }
 # One notification per recipient per post: the first of these that applies.
 POST_KINDS = ("mention", "quote", "reply", "topic_reply", "watched_post", "new_topic")
@@ -107,6 +110,8 @@ def notify(
     group_id: int | None = None,
     actor_id: int | None = None,
     email: str | None = None,
+    conversation_id: int | None = None,
+    message_id: int | None = None,
 ) -> Notification:
     """Add a notification for a member (plain text, cut to 500 characters); mailed at once
     when the member chose "immediately" for its kind (`email`: that choice, if known)."""
@@ -119,6 +124,8 @@ def notify(
         post_id=post_id,
         group_id=group_id,
         actor_id=actor_id,
+        conversation_id=conversation_id,
+        message_id=message_id,
         count=1,
         created_at=utcnow(),
     )
@@ -154,6 +161,8 @@ def notify_acted(
     *,
     post_id: int | None = None,
     group_id: int | None = None,
+    conversation_id: int | None = None,
+    message_id: int | None = None,
 ) -> Notification | None:
     """Tell a member that another did something (`ACTED` kinds; named when read), unless
     they turned that kind off (None then)."""
@@ -172,6 +181,8 @@ def notify_acted(
         group_id=group_id,
         actor_id=actor_id,
         email=chosen.email if chosen is not None else EmailChoice.NEVER.value,
+        conversation_id=conversation_id,
+        message_id=message_id,
     )
 
 
@@ -238,6 +249,8 @@ def shown(actor: Actor, items: Sequence[Notification]) -> dict[int, Shown]:
     found: dict[int, Shown] = {}
     for n in items:
         url = f"/p/{n.post_id}" if n.post_id is not None else None
+        if n.conversation_id is not None and n.message_id is not None:
+            url = f"/messages/{n.conversation_id}/m/{n.message_id}"
         if n.kind not in ACTED:
             found[n.id] = Shown(n.text, url)
             continue
@@ -334,6 +347,9 @@ def notify_post(actor: Actor, post: Post, *, mentioned: Collection[int] = ()) ->
     new_topic = post.number == 1
     for user_id in watching.watchers(post.topic, new_topic=new_topic):
         add(user_id, "new_topic" if new_topic else "watched_post")
+    # Members who blocked the author hear nothing of them (and the author is not told).
+    for blocker in policy.blockers_of(actor.user_id or 0, list(reasons)):
+        reasons.pop(blocker, None)
     unreached = 0
     if reasons:
         levels = watching.levels_for(post.topic, list(reasons))

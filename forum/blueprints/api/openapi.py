@@ -26,6 +26,7 @@ from forum.blueprints.api.inputs import MAX_ID
 from forum.blueprints.api.inputs import MAX_PAGE
 from forum.listings import DIRECTORY_SANCTIONS
 from forum.listings import DIRECTORY_SORTS
+from forum.policy import MAX_PARTICIPANTS
 from forum.search.service import DATE_MAX
 from forum.search.service import DATE_MIN
 from forum.search.service import MAX_QUERY_CHARS as QUERY_MAX
@@ -658,6 +659,137 @@ DIRECTORY_PARAMETERS: tuple[JSON, ...] = (
         "name": "sort",
         "schema": {"type": "string", "enum": list(DIRECTORY_SORTS), "default": "newest"},
     },
+)
+
+
+# --- private messages (issue 14) -----------------------------------------------------
+
+PRIVATE_NOTE = (
+    "A conversation exists only for those taking part in it now: anyone else - another "
+    "member, a moderator, an admin, someone who left - gets 404, as for one that never was."
+)
+RECIPIENT_NOTE = (
+    "A member you may not message answers 404 like an unknown name when you must not "
+    "learn why (unknown, hidden from you, blocking you, suspended); 403 with a code when "
+    "you may: `silenced`, `groups_only` (they take messages only from members of their "
+    "groups), `trust_level` (new members message moderators, and answer those who "
+    "messaged them first). 429 `rate_limited` past new members' messages per day or your "
+    "trust level's posts per minute."
+)
+
+MESSAGE_OPERATIONS: tuple[Operation, ...] = (
+    Operation(
+        "post",
+        "/conversations",
+        "Start a private conversation",
+        tag="messages",
+        auth="member",
+        status=201,
+        body="ConversationStart",
+        response="Conversation",
+        extra_errors=(403, 404, 429),
+        description=f"Up to {MAX_PARTICIPANTS} people, you included. Each recipient gets a "
+        f"`message` notification (never with the words). {RECIPIENT_NOTE} Yourself as a "
+        "recipient: 400.",
+    ),
+    Operation(
+        "get",
+        "/conversations",
+        "Your conversations, latest message first",
+        tag="messages",
+        auth="member",
+        response="ConversationPage",
+        paged=True,
+        description="Only those you take part in now; `unread` marks new messages.",
+    ),
+    Operation(
+        "get",
+        "/conversations/{conversation_id}",
+        "A conversation's messages, oldest first",
+        tag="messages",
+        auth="member",
+        response="ConversationMessages",
+        paged=True,
+        description=f"{PRIVATE_NOTE} Without `page`: the last page. You read the messages "
+        "written since you joined.",
+    ),
+    Operation(
+        "post",
+        "/conversations/{conversation_id}/messages",
+        "Write in a conversation",
+        tag="messages",
+        auth="member",
+        status=201,
+        body="MessageSend",
+        response="PrivateMessage",
+        extra_errors=(403, 429),
+        description=f"{PRIVATE_NOTE} 403 `silenced` while you are silenced (unless a "
+        "moderator takes part).",
+    ),
+    Operation(
+        "post",
+        "/conversations/{conversation_id}/participants",
+        "Add people to a conversation",
+        tag="messages",
+        auth="member",
+        body="ParticipantsAdd",
+        response="Conversation",
+        extra_errors=(403, 429),
+        description=f"{PRIVATE_NOTE} {RECIPIENT_NOTE} They read from now on.",
+    ),
+    Operation(
+        "post",
+        "/conversations/{conversation_id}/leave",
+        "Leave a conversation",
+        tag="messages",
+        auth="member",
+        status=204,
+        description=f"{PRIVATE_NOTE} After leaving, it and its notifications are gone for you.",
+    ),
+    Operation(
+        "post",
+        "/messages/{message_id}/report",
+        "Report a message to the site's moderators",
+        tag="messages",
+        auth="member",
+        status=201,
+        body="MessageReportBody",
+        response="MessageReportState",
+        extra_errors=(403, 409),
+        description="The moderators handling it read that message and the two before it, "
+        "nothing else. 403 for your own message; 409 if you reported it already.",
+    ),
+    *(
+        Operation(
+            method,
+            "/users/{username}/block",
+            summary,
+            tag="messages",
+            auth="member",
+            status=204,
+            extra_errors=(403,),
+            description="No messages or mentions reach you from them, and their posts are "
+            "collapsed for you. They are never told.",
+        )
+        for method, summary in (("put", "Block a member"), ("delete", "Unblock a member"))
+    ),
+    Operation(
+        "get",
+        "/me/messaging",
+        "Who may message you, and whom you blocked",
+        tag="messages",
+        auth="member",
+        response="Messaging",
+    ),
+    Operation(
+        "put",
+        "/me/messaging",
+        "Choose who may message you",
+        tag="messages",
+        auth="member",
+        body="MessagingChange",
+        response="Messaging",
+    ),
 )
 
 OPERATIONS: tuple[Operation, ...] = (
@@ -1316,6 +1448,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "group is not an admin's to know. 400 `invalid` with `fields` for a bad filter.",
     ),
     *MODERATION_OPERATIONS,
+    *MESSAGE_OPERATIONS,
 )
 
 

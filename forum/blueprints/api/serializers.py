@@ -31,6 +31,8 @@ from forum.models.groups import JoinRequest
 from forum.models.groups import Membership
 from forum.models.invitations import Invitation
 from forum.models.invitations import MemberInvitation
+from forum.models.messages import Conversation
+from forum.models.messages import ConversationMessage
 from forum.models.moderation import Appeal
 from forum.models.moderation import Flag
 from forum.models.moderation import Report
@@ -41,6 +43,7 @@ from forum.models.posts import Post
 from forum.models.posts import PostRevision
 from forum.models.sessions import UserSession
 from forum.models.topics import Topic
+from forum.models.users import DELETED_MEMBER
 from forum.models.users import User
 from forum.moderation.reports import QueueItem
 from forum.policy import Actor
@@ -522,4 +525,28 @@ def search_page(found: SearchPage) -> JSON:
         "page": found.page,
         "pages": found.pages,
         "suggestion": found.suggestion,
+    }
+
+
+def conversation(item: Conversation, participants: list[str], unread: bool) -> JSON:
+    """A conversation as its participants see it."""
+    return {
+        "id": item.id,
+        "title": item.title,
+        "participants": participants,
+        "url": f"/messages/{item.id}",
+        "unread": unread,
+        "last_message_at": timestamp(item.last_message_at),
+    }
+
+
+def message(item: ConversationMessage) -> JSON:
+    """A private message; its author as "deleted member" once their account is gone."""
+    return {
+        "id": item.id,
+        "author": item.author.shown_name if item.author is not None else DELETED_MEMBER,
+        "body": item.body,
+        "html": item.html,
+        "created_at": timestamp(item.created_at),
+        "url": f"/messages/{item.conversation_id}/m/{item.id}",
     }
