@@ -7,6 +7,9 @@ from forum.models.activity import TopicRead
 from forum.models.activity import UserStats
 from forum.models.activity import UserVisit
 from forum.models.boards import Board
+from forum.models.chat import ChatMessage
+from forum.models.chat import ChatReport
+from forum.models.chat import ChatRoom
 from forum.models.groups import BreakGlass
 from forum.models.groups import Group
 from forum.models.groups import GroupExclusion
@@ -40,6 +43,9 @@ __all__ = [
     "Appeal",
     "Board",
     "BreakGlass",
+    "ChatMessage",
+    "ChatReport",
+    "ChatRoom",
     "Flag",
     "Group",
     "GroupExclusion",
