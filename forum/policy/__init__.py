@@ -45,6 +45,22 @@ from forum.policy.actors import Actor
 from forum.policy.actors import FactsCache
 from forum.policy.actors import GroupFacts
 from forum.policy.actors import actor_for
+from forum.policy.chat import can_manage_chat_room
+from forum.policy.chat import can_moderate_chat_room
+from forum.policy.chat import can_open_chat_room
+from forum.policy.chat import can_post_chat_message
+from forum.policy.chat import can_report_chat_message
+from forum.policy.chat import can_see_chat_room
+from forum.policy.chat import check_manage_chat_room
+from forum.policy.chat import check_moderate_chat_room
+from forum.policy.chat import check_open_chat_room
+from forum.policy.chat import check_post_chat_message
+from forum.policy.chat import check_report_chat_message
+from forum.policy.chat import require_chat_message
+from forum.policy.chat import require_chat_room
+from forum.policy.chat import visible_chat_messages
+from forum.policy.chat import visible_chat_reports
+from forum.policy.chat import visible_chat_rooms
 from forum.policy.checks import REFUSALS
 from forum.policy.checks import WriteCheck
 from forum.policy.checks import passes
@@ -149,6 +165,22 @@ from forum.policy.users import visible_notifications
 from forum.policy.users import visible_users
 
 __all__ = [
+    "can_manage_chat_room",
+    "can_moderate_chat_room",
+    "can_open_chat_room",
+    "can_post_chat_message",
+    "can_report_chat_message",
+    "can_see_chat_room",
+    "check_manage_chat_room",
+    "check_moderate_chat_room",
+    "check_open_chat_room",
+    "check_post_chat_message",
+    "check_report_chat_message",
+    "require_chat_message",
+    "require_chat_room",
+    "visible_chat_messages",
+    "visible_chat_reports",
+    "visible_chat_rooms",
     "Actor",
     "FactsCache",
     "GroupFacts",
