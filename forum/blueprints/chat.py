@@ -6,6 +6,9 @@ Works without JavaScript (a form and a "reload" link); with it, `live.js` polls
 
 from __future__ import annotations
 
+from datetime import UTC
+from datetime import datetime
+
 from flask import Blueprint
 from flask import flash
 from flask import redirect
@@ -26,6 +29,15 @@ from forum.policy import Actor
 from forum.services import chat
 
 bp = Blueprint("chat", __name__)
+
+
+@bp.app_template_filter("clock")
+def clock(value: datetime) -> str:
+    """`6 Dec 21:04 UTC`: in a chat the time of day matters (the forum knows no member's
+    time zone, so it says which one it uses)."""
+    value = value.astimezone(UTC)
+    return f"{value.day} {value:%b %H:%M} UTC"
+
 
 Page = str | tuple[str, int] | tuple[str, int, dict[str, str]]
 

@@ -10,6 +10,7 @@
   var token = box.getAttribute("data-live-token");
   var url = box.getAttribute("data-live-url");
   var seconds = parseInt(box.getAttribute("data-live-seconds"), 10) || 4;
+  var noun = box.getAttribute("data-live-noun") || "message";
   var status = document.querySelector(".live-status");
   var etag = null;
   var busy = false;
@@ -47,7 +48,7 @@
           stopped = true;
         }
         if (added) {
-          say(added === 1 ? "1 new message below." : added + " new messages below.");
+          say(added === 1 ? "1 new " + noun + "." : added + " new " + noun + "s.");
         } else if (stopped) {
           say("New posts are on the next page.");
         }
