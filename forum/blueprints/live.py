@@ -3,7 +3,7 @@
 A token names one thing and its revision counter: `t<topic id>.<revision>` for a topic
 (`Topic.revision`, bumped by every reply, edit, delete or hide) and `r<room id>.<revision>`
 for a chat room (`ChatRoom.revision`). Each poll loads the thing through its policy guard
-(a primary-key lookup: a member removed from a group gets 404 at the next poll, and a
+(a narrow primary-key lookup: a member removed from a group gets 404 at the next poll, and a
 token for something hidden answers exactly like one for nothing), then compares one
 integer. When nothing changed the answer is a `304` to the page's `If-None-Match`.
 """
@@ -44,5 +44,5 @@ def current_token(actor: Actor, since: str) -> str:
     if key < 1:
         raise NotFound()
     if kind == "t":
-        return topic_token(policy.require_topic(actor, key))
+        return f"t{key}.{policy.require_topic_revision(actor, key)}"
     return room_token(policy.require_chat_room(actor, key))

@@ -94,6 +94,7 @@ from forum.policy.content import readable_board_ids
 from forum.policy.content import require_board
 from forum.policy.content import require_post
 from forum.policy.content import require_topic
+from forum.policy.content import require_topic_revision
 from forum.policy.content import visible_boards
 from forum.policy.content import visible_posts
 from forum.policy.content import visible_topics
@@ -272,6 +273,7 @@ __all__ = [
     "require_report",
     "require_sanction",
     "require_topic",
+    "require_topic_revision",
     "require_user",
     "silenced_in",
     "topic_post_actions",
