@@ -115,3 +115,21 @@ def test_reporting_is_for_others_messages(world) -> None:
     assert (
         db.session.scalar(select(ChatRoom.revision).where(ChatRoom.id == rooms["secret"].id)) == 1
     )
+
+
+def test_the_live_revision_guard_agrees_with_require_topic(db) -> None:
+    """What a live page polls answers exactly as the topic page would (waiting topics
+    included: their author sees them, other members do not)."""
+    author, other = factories.make_user("writer"), factories.make_user("reader")
+    topic = factories.make_topic(author=author)
+    topic.awaiting_approval = True
+    db.session.commit()
+    assert policy.require_topic_revision(factories.actor(author), topic.id) == topic.revision
+    for actor in (factories.actor(other), Actor()):
+        with pytest.raises(NotFound):
+            policy.require_topic(actor, topic.id)
+        with pytest.raises(NotFound):
+            policy.require_topic_revision(actor, topic.id)
+    topic.awaiting_approval = False
+    db.session.commit()
+    assert policy.require_topic_revision(factories.actor(other), topic.id) == topic.revision
