@@ -3,6 +3,9 @@ retention, and `GET /changes` with its ETag/304 path."""
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -15,6 +18,7 @@ from forum.models.chat import ChatMessage
 from forum.models.modlog import ModerationLog
 from forum.moderation import sanctions
 from forum.services import chat
+from forum.services import data_rights
 from forum.services import groups as group_service
 from tests import factories
 
@@ -235,3 +239,19 @@ def test_retention_prunes_old_messages_per_room(client: FlaskClient, circle: dic
     assert chat.prune_chat_messages() == 1
     db.session.commit()
     assert list(db.session.scalars(select(ChatMessage.body))) == ["new"]
+
+
+def test_a_deleted_account_takes_its_chat_messages_and_the_export_has_them(
+    client: FlaskClient, circle: dict
+) -> None:
+    room, headers, member = circle["room"], circle["headers"], circle["member"]
+    path = f"/api/v1/rooms/{room['id']}/messages"
+    client.post(path, json={"body": "mine to take"}, headers=headers["member"])
+    client.post(path, json={"body": "the owner's"}, headers=headers["owner"])
+    exported = data_rights.export_member_data(factories.actor(member), member)
+    with zipfile.ZipFile(io.BytesIO(exported)) as archive:
+        account = json.loads(archive.read("account.json"))
+    assert [m["body"] for m in account["chat_messages"]] == ["mine to take"]
+    data_rights.delete_account(factories.actor(member), member, posts="remove")
+    db.session.commit()
+    assert list(db.session.scalars(select(ChatMessage.body))) == ["the owner's"]
