@@ -19,6 +19,7 @@ from sqlalchemy import update
 from forum import audit
 from forum import policy
 from forum import validation
+from forum.audit import Action
 from forum.errors import Invalid
 from forum.errors import RateLimited
 from forum.extensions import db
@@ -58,7 +59,7 @@ def open_chat_room(actor: Actor, group: Group | None, *, name: Any) -> ChatRoom:
     db.session.flush()
     audit.record(
         actor,
-        audit.Action.CHAT_ROOM_OPENED,
+        Action.CHAT_ROOM_OPENED,
         rank=policy.moderation_rank(actor, group),
         target_type="chat_room",
         target_id=room.id,
@@ -182,7 +183,7 @@ def hide_chat_message(actor: Actor, message: ChatMessage, *, reason: Any = "") -
     db.session.flush()
     audit.record(
         actor,
-        audit.Action.CHAT_MESSAGE_HIDDEN,
+        Action.CHAT_MESSAGE_HIDDEN,
         rank=policy.moderation_rank(actor, room.group),
         target_type="chat_message",
         target_id=message.id,
@@ -206,7 +207,7 @@ def dismiss_chat_reports(actor: Actor, message: ChatMessage) -> bool:
         return False
     audit.record(
         actor,
-        audit.Action.CHAT_REPORTS_DISMISSED,
+        Action.CHAT_REPORTS_DISMISSED,
         rank=policy.moderation_rank(actor, room.group),
         target_type="chat_message",
         target_id=message.id,
@@ -247,7 +248,7 @@ def change_chat_room(
     db.session.flush()
     audit.record(
         actor,
-        audit.Action.CHAT_ROOM_SETTINGS_CHANGED,
+        Action.CHAT_ROOM_SETTINGS_CHANGED,
         rank=policy.moderation_rank(actor, room.group),
         target_type="chat_room",
         target_id=room.id,
