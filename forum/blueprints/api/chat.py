@@ -19,10 +19,6 @@ from forum.blueprints.api.blueprint import bp
 from forum.errors import Invalid
 from forum.services import chat
 
-# Pages poll every few seconds: no proxy may keep an answer, and each one is revalidated.
-LIVE_CACHE_CONTROL = "private, no-cache"
-
-
 @bp.get("/changes")
 def changes() -> Any:
     since = request.args.get("since", "")
@@ -31,8 +27,9 @@ def changes() -> Any:
         answer = Response(status=304)
     else:
         answer = jsonify({"token": token, "changed": token != since})
+    # Cache-Control comes from the house rule (forum.blueprints.context): "private,
+    # no-store" for a member, "no-cache" for a guest; the script sends If-None-Match itself.
     answer.set_etag(token)
-    answer.headers["Cache-Control"] = LIVE_CACHE_CONTROL
     return answer
 
 
