@@ -19,6 +19,7 @@ from forum.blueprints.api.blueprint import bp
 from forum.errors import Invalid
 from forum.services import chat
 
+
 @bp.get("/changes")
 def changes() -> Any:
     since = request.args.get("since", "")
