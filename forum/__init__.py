@@ -219,6 +219,7 @@ def _configure_blueprints(app: Flask) -> None:
     from forum.blueprints import admin
     from forum.blueprints import auth
     from forum.blueprints import boards
+    from forum.blueprints import chat
     from forum.blueprints import groups
     from forum.blueprints import health
     from forum.blueprints import messages
@@ -247,6 +248,7 @@ def _configure_blueprints(app: Flask) -> None:
         pages.bp,
         search.bp,
         unread.bp,
+        chat.bp,
         health.bp,
         api_bp,
     ):

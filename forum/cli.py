@@ -352,8 +352,9 @@ def rerender() -> None:
 
 @main.command()
 def prune() -> None:
-    """Delete hashed IP addresses older than 14 days, ended sessions and idle API tokens
-    (run daily from cron)."""
+    """Delete hashed IP addresses older than 14 days, ended sessions, idle API tokens and
+    chat messages past their room's retention (run daily from cron)."""
+    from forum.maintenance import prune_chat_messages
     from forum.maintenance import prune_idle_api_tokens
     from forum.maintenance import prune_sessions
     from forum.maintenance import prune_throttle_events
@@ -364,6 +365,7 @@ def prune() -> None:
         click.echo(f"Deleted {prune_throttle_events()} old throttle entries.")
         click.echo(f"Deleted {prune_sessions()} ended or expired sessions.")
         click.echo(f"Deleted {prune_idle_api_tokens()} API tokens unused for too long.")
+        click.echo(f"Deleted {prune_chat_messages()} chat messages past their room's retention.")
 
 
 @main.command()

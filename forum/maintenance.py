@@ -14,6 +14,7 @@ from forum.models.security import ThrottleEvent
 from forum.rendering import RENDERER_VERSION
 from forum.rendering import render_markdown
 from forum.services import accounts
+from forum.services import chat
 from forum.services import notifications
 from forum.services import sessions
 from forum.services.limits import author_may_post_links
@@ -84,5 +85,12 @@ def prune_sessions() -> int:
 def prune_idle_api_tokens() -> int:
     """Delete API tokens unused for longer than the `api_token_idle_days` setting."""
     deleted = accounts.prune_idle_api_tokens()
+    db.session.commit()
+    return deleted
+
+
+def prune_chat_messages() -> int:
+    """Delete chat messages older than their room's retention (default 30 days)."""
+    deleted = chat.prune_chat_messages()
     db.session.commit()
     return deleted

@@ -141,3 +141,15 @@ def new_topics(actor: Actor, member: User, page: int, per_page: int) -> Page[Top
     if actor.user_id is None:
         return Page([], max(1, page), 1, 0, per_page)
     return _listed(_new_scope(actor, new_since(member)), page, per_page)
+
+
+def first_post_after(actor: Actor, topic: Topic, number: int) -> Post | None:
+    """The first post numbered after `number` the actor may see (the "new posts" link)."""
+    stmt = (
+        policy.visible_posts(actor)
+        .where(Post.topic_id == topic.id, Post.number > number)
+        .order_by(Post.number)
+        .limit(1)
+    )
+    found: Post | None = db.session.scalar(stmt)
+    return found

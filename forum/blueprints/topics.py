@@ -25,6 +25,7 @@ from forum import transaction
 from forum import unread
 from forum import validation
 from forum.blueprints import context
+from forum.blueprints import live
 from forum.blueprints.pages import requested_page
 from forum.errors import Invalid
 from forum.errors import RateLimited
@@ -245,6 +246,8 @@ def show(topic_id: int) -> str | Response:
         posts_html=_fill_holes(fragment, actor, topic, first_new),
         can_reply=policy.can_reply(actor, topic),
         moderates=policy.can_moderate(actor, topic.board),
+        live_token=live.topic_token(topic),
+        poll_seconds=live.POLL_SECONDS,
     )
     if actor.user_id is not None:
         # Reading activity for trust levels, once the page is built (see forum.activity).
@@ -252,6 +255,21 @@ def show(topic_id: int) -> str | Response:
             actor.user_id, topic, activity.last_number_on(fragment.page), known=position
         )
     return html
+
+
+@bp.get("/t/<id:topic_id>/after/<int:number>")
+def posts_after(topic_id: int, number: int) -> Response:
+    """The "New posts - show them" link at the end of a topic's last page (no script
+    needed): the first post after the last one the page showed, or back to the end."""
+    actor = context.current_actor()
+    topic = policy.require_topic(actor, topic_id)
+    post = unread.first_post_after(actor, topic, number)
+    if post is None:
+        flash("No new posts yet.")
+        pages = max(1, -(-max(topic.posts_count, 1) // _per_page()))
+        target = url_for("topics.show", topic_id=topic.id, page=pages, _anchor="live-more")
+        return redirect(target)
+    return redirect(_post_url(post))
 
 
 @bp.post("/t/<id:topic_id>/reply")

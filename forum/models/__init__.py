@@ -7,6 +7,9 @@ from forum.models.activity import TopicRead
 from forum.models.activity import UserStats
 from forum.models.activity import UserVisit
 from forum.models.boards import Board
+from forum.models.chat import ChatMessage
+from forum.models.chat import ChatReport
+from forum.models.chat import ChatRoom
 from forum.models.email import EmailSettings
 from forum.models.email import MailThrottle
 from forum.models.groups import BreakGlass
@@ -51,6 +54,9 @@ __all__ = [
     "Conversation",
     "ConversationMessage",
     "ConversationParticipant",
+    "ChatMessage",
+    "ChatReport",
+    "ChatRoom",
     "Flag",
     "Group",
     "GroupExclusion",

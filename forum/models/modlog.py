@@ -83,6 +83,11 @@ class Action(enum.StrEnum):
     TOPIC_OPENED = "topic_opened"
     TOPIC_MOVED = "topic_moved"
     SLOW_MODE_SET = "slow_mode_set"
+    # Chat rooms.
+    CHAT_ROOM_OPENED = "chat_room_opened"
+    CHAT_ROOM_SETTINGS_CHANGED = "chat_room_settings_changed"
+    CHAT_MESSAGE_HIDDEN = "chat_message_hidden"
+    CHAT_REPORTS_DISMISSED = "chat_reports_dismissed"
     # An earlier row undone (its data names the row and its action).
     UNDO = "undo"
 

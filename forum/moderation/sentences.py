@@ -278,6 +278,29 @@ def _slow_mode(say: _Say) -> list[Part]:
     return [*say.who(), " set slow mode in ", *say.topic(), f": one post per member every {every}"]
 
 
+def _room(say: _Say) -> str:
+    name = say.data.get("name")
+    return f"the chat room “{name}”" if isinstance(name, str) and name else "a chat room"
+
+
+def _chat_settings(say: _Say) -> list[Part]:
+    parts: list[str] = []
+    seconds = _int(say.data.get("slow_mode_seconds"))
+    if seconds is not None:
+        parts.append(f"slow mode {seconds} seconds" if seconds else "slow mode off")
+    days = _int(say.data.get("retention_days"))
+    if days is not None:
+        parts.append(f"history kept {days} day{'' if days == 1 else 's'}")
+    return [*say.who(), " changed a chat room's settings", f": {', '.join(parts)}" if parts else ""]
+
+
+def _chat_message(verb: str) -> Sentence:
+    def say_it(say: _Say) -> list[Part]:
+        return [*say.who(), f" {verb} a chat message by ", *say.member(_int(say.data.get("user")))]
+
+    return say_it
+
+
 def _trust(say: _Say) -> list[Part]:
     after = say.data.get("after")
     level = _int(after.get("level")) if isinstance(after, dict) else _int(say.data.get("level"))
@@ -501,6 +524,11 @@ _SENTENCES: dict[str, Sentence] = {
     Action.TOPIC_OPENED: _verb("reopened", lambda s: s.topic()),
     Action.TOPIC_MOVED: _topic_moved,
     Action.SLOW_MODE_SET: _slow_mode,
+    # Chat rooms.
+    Action.CHAT_ROOM_OPENED: lambda s: [*s.who(), f" opened {_room(s)} in ", *s.group()],
+    Action.CHAT_ROOM_SETTINGS_CHANGED: _chat_settings,
+    Action.CHAT_MESSAGE_HIDDEN: _chat_message("hid"),
+    Action.CHAT_REPORTS_DISMISSED: _chat_message("dismissed the reports about"),
     Action.UNDO: _undo,
 }
 

@@ -47,6 +47,22 @@ from forum.policy.actors import Actor
 from forum.policy.actors import FactsCache
 from forum.policy.actors import GroupFacts
 from forum.policy.actors import actor_for
+from forum.policy.chat import can_manage_chat_room
+from forum.policy.chat import can_moderate_chat_room
+from forum.policy.chat import can_open_chat_room
+from forum.policy.chat import can_post_chat_message
+from forum.policy.chat import can_report_chat_message
+from forum.policy.chat import can_see_chat_room
+from forum.policy.chat import check_manage_chat_room
+from forum.policy.chat import check_moderate_chat_room
+from forum.policy.chat import check_open_chat_room
+from forum.policy.chat import check_post_chat_message
+from forum.policy.chat import check_report_chat_message
+from forum.policy.chat import require_chat_message
+from forum.policy.chat import require_chat_room
+from forum.policy.chat import visible_chat_messages
+from forum.policy.chat import visible_chat_reports
+from forum.policy.chat import visible_chat_rooms
 from forum.policy.checks import REFUSALS
 from forum.policy.checks import WriteCheck
 from forum.policy.checks import passes
@@ -80,6 +96,7 @@ from forum.policy.content import readable_board_ids
 from forum.policy.content import require_board
 from forum.policy.content import require_post
 from forum.policy.content import require_topic
+from forum.policy.content import require_topic_revision
 from forum.policy.content import visible_boards
 from forum.policy.content import visible_posts
 from forum.policy.content import visible_topics
@@ -197,6 +214,22 @@ __all__ = [
     "visible_conversations",
     "visible_message_reports",
     "visible_messages",
+    "can_manage_chat_room",
+    "can_moderate_chat_room",
+    "can_open_chat_room",
+    "can_post_chat_message",
+    "can_report_chat_message",
+    "can_see_chat_room",
+    "check_manage_chat_room",
+    "check_moderate_chat_room",
+    "check_open_chat_room",
+    "check_post_chat_message",
+    "check_report_chat_message",
+    "require_chat_message",
+    "require_chat_room",
+    "visible_chat_messages",
+    "visible_chat_reports",
+    "visible_chat_rooms",
     "Actor",
     "FactsCache",
     "GroupFacts",
@@ -288,6 +321,7 @@ __all__ = [
     "require_report",
     "require_sanction",
     "require_topic",
+    "require_topic_revision",
     "require_user",
     "silenced_in",
     "topic_post_actions",

@@ -126,6 +126,24 @@ def require_topic(actor: Actor, topic_id: int) -> Topic:
     return topic
 
 
+def require_topic_revision(actor: Actor, topic_id: int) -> int:
+    """The topic's revision counter, if the actor may see the topic; else `NotFound`.
+
+    What a live page polls: one narrow row by primary key, on the board condition of
+    `require_topic` (no board, author or opening-post columns to load); a topic waiting
+    for approval is decided by `require_topic` itself, so the two cannot disagree.
+    """
+    stmt = select(Topic.revision, Topic.awaiting_approval).where(
+        Topic.id == topic_id, Topic.board_id.in_(readable_board_ids(actor))
+    )
+    found = db.session.execute(stmt).first()
+    if found is None:
+        raise NotFound()
+    if found.awaiting_approval:
+        return require_topic(actor, topic_id).revision
+    return int(found.revision)
+
+
 def require_post(actor: Actor, post_id: int) -> Post:
     """The post, if the actor may see it; else `NotFound`."""
     post: Post | None = db.session.scalar(visible_posts(actor).where(Post.id == post_id))

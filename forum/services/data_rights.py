@@ -28,6 +28,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import delete
 from sqlalchemy import func
+from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
 
@@ -45,6 +46,9 @@ from forum.models.activity import UserStats
 from forum.models.activity import UserVisit
 from forum.models.base import utcnow
 from forum.models.boards import Board
+from forum.models.chat import ChatMessage
+from forum.models.chat import ChatReport
+from forum.models.chat import ChatRoom
 from forum.models.groups import Group
 from forum.models.groups import JoinRequest
 from forum.models.groups import Membership
@@ -205,6 +209,19 @@ def _account(actor: Actor, user: User, posts: list[Post]) -> dict[str, Any]:
             }
             for item in invitations
         ],
+        # Their chat messages (kept for the room's retention period, then deleted).
+        "chat_messages": [
+            {
+                "id": item.id,
+                "room_id": item.room_id,
+                "body": item.body,
+                "created_at": _when(item.created_at),
+                "hidden": item.hidden_at is not None,
+            }
+            for item in db.session.scalars(
+                select(ChatMessage).where(ChatMessage.author_id == user.id).order_by(ChatMessage.id)
+            )
+        ],
         "posts": [
             {
                 "id": post.id,
@@ -362,6 +379,21 @@ def _forget_private_data(user: User, old_name: str) -> None:
             .values(revision=Topic.revision + 1)
             .execution_options(synchronize_session=False)
         )
+    # Chat is short-lived talk: their messages (and reports) go with the account, whatever
+    # they chose for their posts; the rooms' live pages see the change.
+    mine = select(ChatMessage.id).where(ChatMessage.author_id == user.id)
+    db.session.execute(
+        delete(ChatReport).where(
+            or_(ChatReport.reporter_id == user.id, ChatReport.message_id.in_(mine))
+        )
+    )
+    db.session.execute(
+        update(ChatRoom)
+        .where(ChatRoom.id.in_(select(ChatMessage.room_id).where(ChatMessage.author_id == user.id)))
+        .values(revision=ChatRoom.revision + 1)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(delete(ChatMessage).where(ChatMessage.author_id == user.id))
     # Other members' notifications name them ("x replied to you"): the name goes there too,
     # as a whole name only ("ann" leaves "Planning" alone).
     whole_name = re.compile(rf"(?<![\w-]){re.escape(old_name)}(?![\w-])")

@@ -62,6 +62,7 @@ from forum.moderation import sanctions as sanction_service
 from forum.search import postgres_backend
 from forum.search import service as search_service
 from forum.services import accounts
+from forum.services import chat as chat_service
 from forum.services import groups as group_service
 from forum.services import invitations as invitation_service
 from forum.services import likes as like_service
@@ -99,6 +100,9 @@ HIDE_REASON = "CANARYHIDE7 personal details of someone else."
 SANCTION_REASON = "CANARYSANCTION7 repeated personal attacks."
 APPEAL_TEXT = "CANARYAPPEAL7 I was provoked, please look again."
 NOTIFY_TEXT = "CANARYNOTIFY7 someone answered you inside the circle."
+# Issue 14: a chat room of the secret group and a message in it.
+ROOM_NAME = "CANARYROOM7 evening chat"
+CHAT_BODY = "CANARYCHAT7 hello from the circle."
 # A member of the secret group only, silenced there: unknown outside it like SECRET_USERNAME.
 MUTED_USERNAME = "CanaryMute7"
 # Only in the secret group, posted only there: unknown to everyone outside it (a
@@ -235,6 +239,9 @@ class Planted:
     # Issue 13: the secret member's notification about a secret post (someone else's to
     # everyone outside).
     notification_id: int = 0
+    # Issue 14: the secret group's chat room and a message in it.
+    secret_room_id: int = 0
+    secret_chat_message_id: int = 0
 
     @property
     def secret_post_ids(self) -> tuple[int, ...]:
@@ -521,6 +528,9 @@ def plant(app: Flask, backend: str) -> Planted:
     moderation = _plant_moderation(group, topic, reply, edited, owner, secret_user)
     muted_id = moderation.pop("muted_user_id")
     group_service.break_glass(factories.actor(glass_admin), group, reason=GLASS_REASON)
+    room = chat_service.open_chat_room(owner_actor, group, name=ROOM_NAME)
+    chat_message = chat_service.post_chat_message(factories.actor(owner), room, body=CHAT_BODY)
+    chat_ids = {"secret_room_id": room.id, "secret_chat_message_id": chat_message.id}
     db.session.commit()
     planted = Planted(
         app=app,
@@ -559,6 +569,7 @@ def plant(app: Flask, backend: str) -> Planted:
         session_ids=session_ids,
         tokens=tokens,
         **member_invitation_ids,
+        **chat_ids,
         user_ids={
             **{u.username: u.id for u in (*users.values(), quiet, allot_owner, other_owner)},
             MUTED_USERNAME: muted_id,

@@ -129,6 +129,9 @@ ARGUMENTS: dict[str, Callable[[Planted], Fill]] = {
     # A revision number rides along with a post id (issue 10: redacting a revision). The
     # secret group's edited post has a revision 1; the twin's post does not exist.
     "number": lambda p: Fill((1,), 1, public=(1,), reaches_secret=None),
+    # Issue 14: the secret group's chat room and a message in it.
+    "room_id": lambda p: Fill((p.secret_room_id,), p.missing_id),
+    "message_id": lambda p: Fill((p.secret_chat_message_id,), p.missing_id),
 }
 
 
@@ -173,7 +176,16 @@ def _search_queries(p: Planted) -> list[QueryFill]:
 
 
 # By endpoint: query strings to crawl besides the bare rule (issue 5: search).
+def _live_queries(p: Planted) -> list[QueryFill]:
+    # Issue 14: the live pages' tokens, for the secret topic and room against nothing.
+    return [
+        QueryFill({"since": f"t{p.secret_topic_id}.0"}, {"since": f"t{p.missing_id}.0"}),
+        QueryFill({"since": f"r{p.secret_room_id}.0"}, {"since": f"r{p.missing_id}.0"}),
+    ]
+
+
 QUERIES: dict[str, Callable[[Planted], list[QueryFill]]] = {
+    "api.changes": _live_queries,
     "search.index": _search_queries,
     "api.search": _search_queries,
 }

@@ -35,6 +35,7 @@ from tests.conftest import PageClient
 from tests.leaks import checks
 from tests.leaks.conftest import APPEAL_TEXT
 from tests.leaks.conftest import BOARD_NAME
+from tests.leaks.conftest import CHAT_BODY
 from tests.leaks.conftest import DELETED_BODY
 from tests.leaks.conftest import EDIT_NEW_BODY
 from tests.leaks.conftest import EDIT_OLD_BODY
@@ -62,6 +63,7 @@ from tests.leaks.conftest import QUIET_USERNAME
 from tests.leaks.conftest import REMOVED_MEMBER
 from tests.leaks.conftest import REPLY_BODY
 from tests.leaks.conftest import REPORT_NOTE
+from tests.leaks.conftest import ROOM_NAME
 from tests.leaks.conftest import SANCTION_REASON
 from tests.leaks.conftest import SECOND_TITLE
 from tests.leaks.conftest import SECRET_MEMBER
@@ -1074,6 +1076,80 @@ SURFACES = (
         method="POST",
         payload=lambda _p, _s: {"reason": "Too harsh."},
         writes=True,
+    ),
+    # --- issue 14: chat rooms and live pages
+    Surface("group chat rooms", _slug("/g/{}/rooms"), shows=(ROOM_NAME,)),
+    Surface("site chat rooms", _same("/rooms")),
+    Surface("chat room", _id("secret_room_id", "/rooms/{}"), shows=(ROOM_NAME, CHAT_BODY)),
+    Surface(
+        "chat message report form",
+        _id("secret_chat_message_id", "/chat-messages/{}/report"),
+        shows=(CHAT_BODY,),
+        insiders=(SECRET_MEMBER,),
+    ),
+    Surface(
+        "write in a chat room",
+        _id("secret_room_id", "/rooms/{}/messages"),
+        method="POST",
+        writes=True,
+    ),
+    Surface(
+        "new posts link",
+        _id("secret_topic_id", "/t/{}/after/1"),
+    ),
+    Surface(
+        "API group chat rooms",
+        _slug("/api/v1/groups/{}/rooms"),
+        api=True,
+        shows=(ROOM_NAME,),
+    ),
+    Surface("API site chat rooms", _same("/api/v1/rooms"), api=True),
+    Surface(
+        "API chat room", _id("secret_room_id", "/api/v1/rooms/{}"), api=True, shows=(ROOM_NAME,)
+    ),
+    Surface(
+        "API chat messages",
+        _id("secret_room_id", "/api/v1/rooms/{}/messages"),
+        api=True,
+        shows=(CHAT_BODY,),
+    ),
+    Surface(
+        "API chat messages after",
+        _id("secret_room_id", "/api/v1/rooms/{}/messages?after=0"),
+        api=True,
+        shows=(CHAT_BODY,),
+    ),
+    Surface(
+        "API write in a chat room",
+        _id("secret_room_id", "/api/v1/rooms/{}/messages"),
+        api=True,
+        method="POST",
+        payload=lambda _p, _s: {"body": "hello"},
+        writes=True,
+    ),
+    Surface(
+        "API report a chat message",
+        _id("secret_chat_message_id", "/api/v1/chat-messages/{}/reports"),
+        api=True,
+        method="POST",
+        payload=lambda _p, _s: {"reason": "spam"},
+        writes=True,
+    ),
+    Surface(
+        "API live changes, topic",
+        lambda p, secret: (
+            f"/api/v1/changes?since=t{p.secret_topic_id if secret else p.missing_id}.0"
+        ),
+        api=True,
+        shows=('"token"',),
+    ),
+    Surface(
+        "API live changes, room",
+        lambda p, secret: (
+            f"/api/v1/changes?since=r{p.secret_room_id if secret else p.missing_id}.0"
+        ),
+        api=True,
+        shows=('"token"',),
     ),
 )
 

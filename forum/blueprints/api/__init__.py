@@ -11,6 +11,7 @@ from forum.blueprints.api import account
 from forum.blueprints.api import admin
 from forum.blueprints.api import auth
 from forum.blueprints.api import boards
+from forum.blueprints.api import chat
 from forum.blueprints.api import contracts
 from forum.blueprints.api import groups
 from forum.blueprints.api import invitations
@@ -31,6 +32,7 @@ __all__ = [
     "admin",
     "auth",
     "boards",
+    "chat",
     "bp",
     "contracts",
     "groups",

@@ -47,6 +47,8 @@ def answer_model(op: openapi.Operation, status: int) -> type[BaseModel] | None:
     """The model an answer with `status` must match; None for an empty body."""
     if status >= 400:
         return schemas.site.Error
+    if status == 304 and op.not_modified:
+        return None
     for alternative, name in op.alternatives:
         if status == alternative:
             return schemas.MODELS[name]

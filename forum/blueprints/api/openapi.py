@@ -30,6 +30,7 @@ from forum.policy import MAX_PARTICIPANTS
 from forum.search.service import DATE_MAX
 from forum.search.service import DATE_MIN
 from forum.search.service import MAX_QUERY_CHARS as QUERY_MAX
+from forum.services import chat
 from forum.unread import NEW_TOPIC_DAYS
 from forum.validation import SLUG_MAX
 from forum.validation import SLUG_RE
@@ -66,6 +67,8 @@ class Operation:
     alternatives: tuple[tuple[int, str], ...] = ()
     # The success answer's media type: anything but JSON is a file (no schema model).
     media_type: str = "application/json"
+    # True: answers 304 with no body to a matching If-None-Match (the live polls).
+    not_modified: bool = False
 
 
 POST_LIMITS_NOTE = (
@@ -792,6 +795,150 @@ MESSAGE_OPERATIONS: tuple[Operation, ...] = (
     ),
 )
 
+
+CHAT_OPERATIONS: tuple[Operation, ...] = (
+    Operation(
+        "get",
+        "/changes",
+        "What changed on a live page since its token",
+        tag="live",
+        auth="optional",
+        response="Changes",
+        not_modified=True,
+        extra_errors=(400, 404),
+        query_params=(
+            {
+                "name": "since",
+                "required": True,
+                "description": "A token from a page or an answer: `t<topic id>.<n>` for a "
+                "topic, `r<room id>.<n>` for a chat room",
+                "schema": {"type": "string", "maxLength": 21},
+            },
+        ),
+        description="Answers the current token (also the ETag): `changed` is true when "
+        "the topic or room changed since `since`. With `If-None-Match` set to the last "
+        "ETag and nothing changed: 304, no body. Something you may not see (a secret "
+        "group's topic or room, one you were removed from) answers 404 like nothing.",
+    ),
+    Operation(
+        "get",
+        "/groups/{slug}/rooms",
+        "A group's chat rooms",
+        tag="chat",
+        auth="optional",
+        response="ChatRoomList",
+        description="Who can see the group sees its rooms (a secret group: its members).",
+    ),
+    Operation(
+        "post",
+        "/groups/{slug}/rooms",
+        "Open a chat room in a group",
+        tag="chat",
+        auth="member",
+        status=201,
+        body="RoomDraft",
+        response="ChatRoomAnswer",
+        extra_errors=(403,),
+        description="The group's owners (and admins, as for the group's settings). Logged.",
+    ),
+    Operation(
+        "get",
+        "/rooms",
+        "The site's chat rooms (not in a group)",
+        tag="chat",
+        auth="optional",
+        response="ChatRoomList",
+    ),
+    Operation(
+        "post",
+        "/rooms",
+        "Open a site chat room",
+        tag="chat",
+        auth="member",
+        status=201,
+        body="RoomDraft",
+        response="ChatRoomAnswer",
+        extra_errors=(403,),
+        description="Admins only. Logged.",
+    ),
+    Operation(
+        "get",
+        "/rooms/{room_id}",
+        "A chat room",
+        tag="chat",
+        auth="optional",
+        response="ChatRoomAnswer",
+    ),
+    Operation(
+        "patch",
+        "/rooms/{room_id}",
+        "Change a room's slow mode or how long it keeps history",
+        tag="chat",
+        auth="member",
+        body="RoomChange",
+        response="ChatRoomAnswer",
+        extra_errors=(403,),
+        description="`slow_mode_seconds`: the room's moderators; `retention_days`: its "
+        "owners. Logged.",
+    ),
+    Operation(
+        "get",
+        "/rooms/{room_id}/messages",
+        "A room's messages, oldest first",
+        tag="chat",
+        auth="optional",
+        response="ChatMessageList",
+        extra_errors=(400,),
+        query_params=(
+            {
+                "name": "after",
+                "description": "Only messages after this message id (at most "
+                f"{chat.PAGE_SIZE}); without it: the latest {chat.PAGE_SIZE}",
+                "schema": {"type": "integer", "minimum": 0},
+            },
+        ),
+        description="Hidden messages are left out.",
+    ),
+    Operation(
+        "post",
+        "/rooms/{room_id}/messages",
+        "Write in a chat room",
+        tag="chat",
+        auth="member",
+        status=201,
+        body="MessageDraft",
+        response="ChatMessageAnswer",
+        extra_errors=(403, 429),
+        description="Members of the room's group (any member, for a site room); 403 "
+        "`silenced` while a silence runs (site-wide or in the group). 429 `rate_limited` "
+        f"(Retry-After) in slow mode, or past {chat.FLOOD_PER_MINUTE} messages a minute.",
+    ),
+    Operation(
+        "post",
+        "/chat-messages/{message_id}/reports",
+        "Report a chat message to the room's moderators",
+        tag="chat",
+        auth="member",
+        status=201,
+        body="ChatReportDraft",
+        response="ChatReported",
+        extra_errors=(403,),
+        description="Once per member and message; the moderators never see who reported.",
+    ),
+    Operation(
+        "post",
+        "/chat-messages/{message_id}/hide",
+        "Hide a chat message",
+        tag="chat",
+        auth="member",
+        body="OptionalReason",
+        body_required=False,
+        response="ChatHidden",
+        extra_errors=(403,),
+        description="The room's moderators. Its reports are handled; logged.",
+    ),
+)
+
 OPERATIONS: tuple[Operation, ...] = (
     Operation("get", "/openapi.json", "This document", tag="meta", response="Document"),
     # --- authentication and recovery
@@ -1449,6 +1596,7 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     *MODERATION_OPERATIONS,
     *MESSAGE_OPERATIONS,
+    *CHAT_OPERATIONS,
 )
 
 
@@ -1622,6 +1770,8 @@ def _operation(op: Operation) -> JSON:
             "description": f"{op.summary} ({schema})",
             "content": {"application/json": {"schema": _ref(schema)}},
         }
+    if op.not_modified:
+        responses["304"] = {"description": "Nothing changed since the ETag in If-None-Match"}
     for status in sorted(_errors_for(op, path_params)):
         responses[str(status)] = {"$ref": f"#/components/responses/{ERRORS[status][0]}"}
     operation_id = re.sub(r"[^A-Za-z0-9]+", "_", f"{op.method} {op.path}").strip("_")

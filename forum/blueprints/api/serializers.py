@@ -25,6 +25,8 @@ from forum.listings import GroupView
 from forum.listings import Page
 from forum.listings import Profile
 from forum.models.boards import Board
+from forum.models.chat import ChatMessage
+from forum.models.chat import ChatRoom
 from forum.models.groups import Group
 from forum.models.groups import GroupExclusion
 from forum.models.groups import JoinRequest
@@ -549,4 +551,27 @@ def message(item: ConversationMessage) -> JSON:
         "html": item.html,
         "created_at": timestamp(item.created_at),
         "url": f"/messages/{item.conversation_id}/m/{item.id}",
+    }
+
+
+def chat_room(item: ChatRoom) -> JSON:
+    return {
+        "id": item.id,
+        "name": item.name,
+        "group": item.group.slug if item.group is not None else None,
+        "slow_mode_seconds": item.slow_mode_seconds,
+        "retention_days": item.retention_days,
+        "token": f"r{item.id}.{item.revision}",
+        "url": item.url,
+    }
+
+
+def chat_message(item: ChatMessage) -> JSON:
+    return {
+        "id": item.id,
+        "room_id": item.room_id,
+        "author": item.author.shown_name,
+        "body": item.body,
+        "html": item.html,
+        "created_at": timestamp(item.created_at),
     }

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from forum.blueprints.api.schemas import accounts
 from forum.blueprints.api.schemas import boards
+from forum.blueprints.api.schemas import chat
 from forum.blueprints.api.schemas import groups
 from forum.blueprints.api.schemas import messages
 from forum.blueprints.api.schemas import moderation
@@ -22,7 +23,7 @@ from forum.blueprints.api.schemas.base import Body
 
 def _collect() -> dict[str, type[BaseModel]]:
     found: dict[str, type[BaseModel]] = {}
-    for module in (accounts, boards, groups, messages, moderation, site):
+    for module in (accounts, boards, chat, groups, messages, moderation, site):
         for value in vars(module).values():
             if (
                 isinstance(value, type)
@@ -45,6 +46,7 @@ __all__ = [
     "Body",
     "accounts",
     "boards",
+    "chat",
     "groups",
     "messages",
     "moderation",
