@@ -15,6 +15,11 @@ from forum.models.groups import Membership
 from forum.models.invitations import Invitation
 from forum.models.invitations import InvitationUse
 from forum.models.invitations import MemberInvitation
+from forum.models.meetings import Meeting
+from forum.models.meetings import MeetingAnswer
+from forum.models.meetings import MeetingReminderSent
+from forum.models.meetings import MemberCalendar
+from forum.models.meetings import PersonalReminder
 from forum.models.moderation import Appeal
 from forum.models.moderation import Flag
 from forum.models.moderation import Report
@@ -46,6 +51,10 @@ __all__ = [
     "Invitation",
     "InvitationUse",
     "JoinRequest",
+    "Meeting",
+    "MeetingAnswer",
+    "MeetingReminderSent",
+    "MemberCalendar",
     "MemberInvitation",
     "Membership",
     "ModerationLog",
@@ -56,6 +65,7 @@ __all__ = [
     "Post",
     "PostEdit",
     "PostLike",
+    "PersonalReminder",
     "PostRevision",
     "RecoveryCode",
     "Report",
