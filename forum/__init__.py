@@ -220,6 +220,7 @@ def _configure_blueprints(app: Flask) -> None:
     from forum.blueprints import boards
     from forum.blueprints import groups
     from forum.blueprints import health
+    from forum.blueprints import meetings
     from forum.blueprints import moderation
     from forum.blueprints import notifications
     from forum.blueprints import pages
@@ -241,6 +242,7 @@ def _configure_blueprints(app: Flask) -> None:
         admin.bp,
         moderation.bp,
         notifications.bp,
+        meetings.bp,
         pages.bp,
         search.bp,
         unread.bp,

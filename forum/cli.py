@@ -661,10 +661,28 @@ def outbox_drain(retry: bool, budget: int) -> None:
             return
         if retry:
             click.echo(f"{outbox.retry()} rows made due now")
+        _send_due_reminders()
         result = outbox.drain_all(app, budget_seconds=float(budget))
         click.echo(f"delivered {result.delivered}, failed {result.failed}")
         if result.failed:
             raise click.exceptions.Exit(1)
+
+
+def _send_due_reminders() -> None:
+    """Meeting and personal reminders that are due (every run of the timer: cheap when
+    none are), committed before the outbox is drained so that their mail goes now."""
+    from forum.extensions import db
+    from forum.services import reminders
+
+    try:
+        meetings_sent, personal_sent = reminders.send_all_due()
+        db.session.commit()
+    except Exception as exc:  # noqa: BLE001 - the outbox must still be drained
+        db.session.rollback()
+        click.echo(f"Warning: reminders were not sent ({exc}); the next run tries again.")
+        return
+    if meetings_sent or personal_sent:
+        click.echo(f"reminders sent: {meetings_sent} for meetings, {personal_sent} personal")
 
 
 DEPLOY_PATH = PROJECT_ROOT / "deploy"

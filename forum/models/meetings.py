@@ -119,7 +119,7 @@ class MemberCalendar(db.Model):  # type: ignore[name-defined,misc]
 
 
 class PersonalReminder(db.Model):  # type: ignore[name-defined,misc]
-    """"Remind me" on a post: a notification at `remind_at`, while they can still see it."""
+    """ "Remind me" on a post: a notification at `remind_at`, while they can still see it."""
 
     __tablename__ = "personal_reminders"
     __table_args__ = (

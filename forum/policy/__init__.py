@@ -20,7 +20,8 @@ Functions take an `Actor`, built once per request by `actor_for`, never `current
 The package is one API (`from forum import policy; policy.can_reply(...)`): every public
 name is re-exported here. Inside, the modules import one another in one direction only:
 
-    actors -> checks -> ranks -> groups -> content -> moderation -> users -> presentation
+    actors -> checks -> ranks -> groups -> content -> moderation -> users -> meetings
+    -> presentation
 
 * `actors`: the `Actor`, built from the database (`actor_for`) with the group facts cache;
 * `checks`: the check machinery (`passes`, `require_member`, the `silenced` reason);
@@ -30,6 +31,7 @@ name is re-exported here. Inside, the modules import one another in one directio
 * `content`: boards, topics and posts: their scopes, guards, and the writing rules;
 * `moderation`: reports, sanctions, appeals and the log: scopes, guards, decisions;
 * `users`: members' profiles, the admins' directory, trust grants, notifications;
+* `meetings`: group and site meetings: who sees them, their details, answers them, runs them;
 * `presentation`: what the page cache needs (view variants, post action maps), derived
   from the rules but kept apart from them.
 
@@ -99,6 +101,14 @@ from forum.policy.groups import check_see_members
 from forum.policy.groups import require_group
 from forum.policy.groups import visible_groups
 from forum.policy.groups import visible_members
+from forum.policy.meetings import can_answer_meeting
+from forum.policy.meetings import can_manage_meetings
+from forum.policy.meetings import can_see_meeting_details
+from forum.policy.meetings import check_answer_meeting
+from forum.policy.meetings import check_manage_meetings
+from forum.policy.meetings import is_meeting_member
+from forum.policy.meetings import require_meeting
+from forum.policy.meetings import visible_meetings
 from forum.policy.moderation import can_decide_appeal
 from forum.policy.moderation import can_resolve_report
 from forum.policy.moderation import can_undo_log_entry
@@ -149,6 +159,14 @@ from forum.policy.users import visible_notifications
 from forum.policy.users import visible_users
 
 __all__ = [
+    "can_answer_meeting",
+    "can_manage_meetings",
+    "can_see_meeting_details",
+    "check_answer_meeting",
+    "check_manage_meetings",
+    "is_meeting_member",
+    "require_meeting",
+    "visible_meetings",
     "Actor",
     "FactsCache",
     "GroupFacts",

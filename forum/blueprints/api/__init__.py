@@ -14,6 +14,7 @@ from forum.blueprints.api import boards
 from forum.blueprints.api import contracts
 from forum.blueprints.api import groups
 from forum.blueprints.api import invitations
+from forum.blueprints.api import meetings
 from forum.blueprints.api import moderation
 from forum.blueprints.api import notifications
 from forum.blueprints.api import openapi
@@ -34,6 +35,7 @@ __all__ = [
     "contracts",
     "groups",
     "invitations",
+    "meetings",
     "moderation",
     "notifications",
     "openapi",

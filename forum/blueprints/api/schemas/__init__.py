@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from forum.blueprints.api.schemas import accounts
 from forum.blueprints.api.schemas import boards
 from forum.blueprints.api.schemas import groups
+from forum.blueprints.api.schemas import meetings
 from forum.blueprints.api.schemas import moderation
 from forum.blueprints.api.schemas import site
 from forum.blueprints.api.schemas.base import Answer
@@ -21,7 +22,7 @@ from forum.blueprints.api.schemas.base import Body
 
 def _collect() -> dict[str, type[BaseModel]]:
     found: dict[str, type[BaseModel]] = {}
-    for module in (accounts, boards, groups, moderation, site):
+    for module in (accounts, boards, groups, meetings, moderation, site):
         for value in vars(module).values():
             if (
                 isinstance(value, type)
@@ -38,4 +39,14 @@ def _collect() -> dict[str, type[BaseModel]]:
 # Every model by its name, the name it has in the document's components.
 MODELS: dict[str, type[BaseModel]] = _collect()
 
-__all__ = ["MODELS", "Answer", "Body", "accounts", "boards", "groups", "moderation", "site"]
+__all__ = [
+    "MODELS",
+    "Answer",
+    "Body",
+    "accounts",
+    "boards",
+    "groups",
+    "meetings",
+    "moderation",
+    "site",
+]
