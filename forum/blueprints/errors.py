@@ -51,6 +51,8 @@ NOT_FOUND_MESSAGE = "Not found."
 GUEST_PAGES = frozenset(
     {"boards.index", "groups.invitation", "pages.help_page", "pages.trust_page"}
     | {"pages.privacy_page", "static", "favicon", "health.healthz"}
+    # A calendar feed is fetched by a phone's calendar, never logged in: its token is the key.
+    | {"meetings.feed"}
 )
 
 

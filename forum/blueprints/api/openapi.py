@@ -753,7 +753,6 @@ MEETING_OPERATIONS: tuple[Operation, ...] = (
         tag="meetings",
         auth="member",
         body="CalendarSettingsChange",
-        body_required=False,
         response="CalendarSettings",
     ),
     Operation(
