@@ -65,6 +65,7 @@ from forum.services import accounts
 from forum.services import groups as group_service
 from forum.services import invitations as invitation_service
 from forum.services import likes as like_service
+from forum.services import meetings as meeting_service
 from forum.services import notifications as notification_service
 from forum.services import posts as post_service
 from tests import factories
@@ -99,6 +100,10 @@ HIDE_REASON = "CANARYHIDE7 personal details of someone else."
 SANCTION_REASON = "CANARYSANCTION7 repeated personal attacks."
 APPEAL_TEXT = "CANARYAPPEAL7 I was provoked, please look again."
 NOTIFY_TEXT = "CANARYNOTIFY7 someone answered you inside the circle."
+# Issue 14: the secret group's weekly meeting, its online link and notes.
+MEETING_TITLE = "CANARYMEETING7 circle night"
+MEETING_LINK = "https://canarylink7.example/join"
+MEETING_NOTES = "CANARYMEETNOTES7 bring the usual."
 # A member of the secret group only, silenced there: unknown outside it like SECRET_USERNAME.
 MUTED_USERNAME = "CanaryMute7"
 # Only in the secret group, posted only there: unknown to everyone outside it (a
@@ -235,6 +240,8 @@ class Planted:
     # Issue 13: the secret member's notification about a secret post (someone else's to
     # everyone outside).
     notification_id: int = 0
+    # Issue 14: the secret group's meeting (the removed member had answered "going").
+    meeting_id: int = 0
 
     @property
     def secret_post_ids(self) -> tuple[int, ...]:
@@ -516,6 +523,22 @@ def plant(app: Flask, backend: str) -> Planted:
     notification_service.notify(
         left.id, "report_handled", NOTIFY_TEXT, post_id=left_post.id, group_id=group.id
     )
+    meeting = meeting_service.create_meeting(
+        owner_actor,
+        group,
+        {
+            "title": MEETING_TITLE,
+            "starts_at": (utcnow() + timedelta(days=30)).strftime("%Y-%m-%dT19:00"),
+            "timezone": "Europe/London",
+            "repeat": "weekly",
+            "where": "online",
+            "link": MEETING_LINK,
+            "notes": MEETING_NOTES,
+        },
+    )
+    for answering in (secret_user, left):
+        meeting_service.answer_meeting(factories.actor(answering), meeting, answer="going")
+    db.session.commit()
     group_service.remove_member(owner_actor, group, left.username)
     db.session.commit()
     moderation = _plant_moderation(group, topic, reply, edited, owner, secret_user)
@@ -559,6 +582,7 @@ def plant(app: Flask, backend: str) -> Planted:
         session_ids=session_ids,
         tokens=tokens,
         **member_invitation_ids,
+        meeting_id=meeting.id,
         user_ids={
             **{u.username: u.id for u in (*users.values(), quiet, allot_owner, other_owner)},
             MUTED_USERNAME: muted_id,
