@@ -223,3 +223,17 @@ def test_outbox_status_lists_the_mail_given_up_on(run_forum, monkeypatch):
     code, out = run_forum("outbox", "status")
     assert code == 0 and "mail: 0 due, 0 waiting for a retry, 1 failed" in out
     assert f"failed #{row_id} mail after {outbox.MAX_ATTEMPTS} attempts" in out
+
+
+def test_outbox_drain_sends_due_reminders_first(run_forum, monkeypatch):
+    # The 5-minute timer's job also sends meeting and personal reminders that are due
+    # (forum.services.reminders; their schedule is tested with a simulated clock there).
+    from forum.services import reminders
+
+    calls = []
+    monkeypatch.setattr(reminders, "send_all_due", lambda: calls.append(1) or (1, 2))
+    run_forum("init")
+    code, out = run_forum("outbox", "drain")
+    assert code == 0, out
+    assert calls == [1]
+    assert "reminders sent: 1 for meetings, 2 personal" in out
