@@ -35,7 +35,7 @@ bp = Blueprint("meetings", __name__)
 
 Page = str | tuple[str, int]
 FIELDS = ("title", "starts_at", "timezone", "repeat", "where", "link", "notes")
-ANSWER_LABELS = {"going": "Going", "maybe": "Maybe", "no": "Not going"}
+ANSWER_LABELS = {"going": "Going", "maybe": "Maybe", "no": "Can't come"}
 LEAD_LABELS = {"1d": "A day before", "2h": "Two hours before", "none": "No reminder"}
 REPEAT_LABELS = {
     "none": "Once",
