@@ -292,6 +292,15 @@ def remind(post_id: int) -> Page | Response:
     return render_template("meetings/remind.html", post=post, presets=reminders.PRESETS)
 
 
+@bp.get("/t/<id:topic_id>/remind")
+def remind_topic(topic_id: int) -> Response:
+    actor = context.current_actor()
+    topic = policy.require_topic(actor, topic_id)
+    policy.require_member(actor)
+    post = reminders.opening_post(actor, topic)
+    return redirect(url_for("meetings.remind", post_id=post.id))
+
+
 @bp.get("/reminders")
 def reminder_list() -> str:
     actor = context.current_actor()

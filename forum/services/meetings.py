@@ -29,6 +29,7 @@ from collections.abc import Iterable
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC
+from datetime import date
 from datetime import datetime
 from datetime import timedelta
 from typing import Any
@@ -558,8 +559,11 @@ def ics(
     if name:
         cal.add("x-wr-calname", name)
     stamp = utcnow().replace(microsecond=0)
-    host = re.sub(r"^https?://", "", base_url).split("/")[0] or "forum"
+    host = re.sub(r"^https?://", "", base_url).split("/")[0].split(":")[0] or "forum"
+    first: date | None = None
     for meeting in meetings:
+        start = meeting.starts_at.date()
+        first = start if first is None or start < first else first
         event = icalendar.Event()
         event.add("uid", f"meeting-{meeting.id}@{host}")
         event.add("dtstamp", stamp)
@@ -577,7 +581,12 @@ def ics(
         event.add("url", url)
         event.add("description", f"{meeting.notes}\n\n{url}".strip())
         cal.add_component(event)
-    cal.add_missing_timezones()
+    # Each zone's rules from a year before the first meeting (not since 1970: smaller).
+    if first is not None:
+        cal.add_missing_timezones(
+            first_date=first.replace(year=first.year - 1, day=1),
+            last_date=date(max(first.year + 12, 2038), 1, 1),
+        )
     data: bytes = cal.to_ical()
     return data
 

@@ -25,6 +25,7 @@ from forum.extensions import db
 from forum.models.base import utcnow
 from forum.models.meetings import PersonalReminder
 from forum.models.posts import Post
+from forum.models.topics import Topic
 from forum.models.users import User
 from forum.policy import Actor
 from forum.services import meetings
@@ -86,6 +87,16 @@ def remind_me(
     db.session.add(reminder)
     db.session.flush()
     return reminder
+
+
+def opening_post(actor: Actor, topic: Topic) -> Post:
+    """The first post of a topic the actor can see: a reminder on a topic is on it."""
+    found: Post | None = db.session.scalar(
+        policy.visible_posts(actor).where(Post.topic_id == topic.id, Post.number == 1)
+    )
+    if found is None:
+        raise NotFound()
+    return found
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,6 @@ def test_owner_arranges_a_meeting_and_a_member_answers(
     page.get_by_role("button", name="Going", exact=True).click()
     expect(page.get_by_text("Your answer is saved.")).to_be_visible()
     expect(page.get_by_text("Going: quiet_member")).to_be_visible()
-    expect(page.get_by_role("button", name="Going", exact=True)).to_have_attribute("aria-pressed", "true")
+    going = page.get_by_role("button", name="Going", exact=True)
+    expect(going).to_have_attribute("aria-pressed", "true")
     assert fits(page)
-    page.screenshot(path="/tmp/meeting-member-360.png", full_page=True)
