@@ -222,6 +222,7 @@ def _configure_blueprints(app: Flask) -> None:
     from forum.blueprints import chat
     from forum.blueprints import groups
     from forum.blueprints import health
+    from forum.blueprints import meetings
     from forum.blueprints import messages
     from forum.blueprints import moderation
     from forum.blueprints import notifications
@@ -245,6 +246,7 @@ def _configure_blueprints(app: Flask) -> None:
         moderation.bp,
         notifications.bp,
         messages.bp,
+        meetings.bp,
         pages.bp,
         search.bp,
         unread.bp,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -655,30 +656,54 @@ def outbox_status() -> None:
 @click.option("--retry", is_flag=True, help="First make waiting and failed rows due now.")
 @click.option("--budget", default=300, show_default=True, help="Seconds to spend at most.")
 def outbox_drain(retry: bool, budget: int) -> None:
-    """Deliver what is due (for cron or a systemd timer), after queueing the e-mail
-    digests that are due; fails if a delivery failed."""
+    """Deliver what is due (for cron or a systemd timer), after queueing the reminders
+    and e-mail digests that are due; fails if a delivery failed."""
     from forum import outbox
-    from forum.extensions import db
-    from forum.services import notification_mail
 
     with _periodic_job("outbox-drain", "outbox drain") as app:
         if app is None:
             return
         if retry:
             click.echo(f"{outbox.retry()} rows made due now")
-        try:
-            digests = notification_mail.send_due_digests()
-            # A plain commit (not a boundary): the drain below delivers them, and counts.
-            db.session.commit()
-        except BaseException:
-            db.session.rollback()
-            raise
-        if digests:
-            click.echo(f"queued {digests} digest{'' if digests == 1 else 's'}")
+        _queue_due_notices()
         result = outbox.drain_all(app, budget_seconds=float(budget))
         click.echo(f"delivered {result.delivered}, failed {result.failed}")
         if result.failed:
             raise click.exceptions.Exit(1)
+
+
+def _queue_due_notices() -> None:
+    """Meeting and personal reminders, then e-mail digests, that are due (every run of
+    the timer: cheap when none are). Each step commits on its own before the outbox is
+    drained, so that its mail goes now; one that fails is reported and retried by the
+    next run, and never stops the drain."""
+    from forum.extensions import db
+    from forum.services import notification_mail
+    from forum.services import reminders
+
+    def reminders_sent(counts: tuple[int, int]) -> str:
+        meetings, personal = counts
+        return (
+            f"reminders sent: {meetings} for meetings, {personal} personal" if any(counts) else ""
+        )
+
+    def digests_queued(count: int) -> str:
+        return f"queued {count} digest{'' if count == 1 else 's'}" if count else ""
+
+    steps: tuple[tuple[str, Callable[[], Any], Callable[[Any], str]], ...] = (
+        ("reminders", reminders.send_all_due, reminders_sent),
+        ("digests", notification_mail.send_due_digests, digests_queued),
+    )
+    for name, step, report in steps:
+        try:
+            result = step()
+            db.session.commit()
+        except Exception as exc:  # noqa: BLE001 - the outbox must still be drained
+            db.session.rollback()
+            click.echo(f"Warning: {name} were not queued ({exc}); the next run tries again.")
+            continue
+        if line := report(result):
+            click.echo(line)
 
 
 DEPLOY_PATH = PROJECT_ROOT / "deploy"

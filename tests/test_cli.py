@@ -263,3 +263,17 @@ def test_outbox_drain_sends_the_digests_that_are_due_with_an_unsubscribe_header(
         and "/email/unsubscribe/" in sent["List-Unsubscribe"]
     )
     assert sent["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+def test_outbox_drain_sends_due_reminders_first(run_forum, monkeypatch):
+    # The 5-minute timer's job also sends meeting and personal reminders that are due
+    # (forum.services.reminders; their schedule is tested with a simulated clock there).
+    from forum.services import reminders
+
+    calls = []
+    monkeypatch.setattr(reminders, "send_all_due", lambda: calls.append(1) or (1, 2))
+    run_forum("init")
+    code, out = run_forum("outbox", "drain")
+    assert code == 0, out
+    assert calls == [1]
+    assert "reminders sent: 1 for meetings, 2 personal" in out

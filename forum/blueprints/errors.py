@@ -53,6 +53,8 @@ GUEST_PAGES = frozenset(
     {"boards.index", "groups.invitation", "pages.help_page", "pages.trust_page"}
     | {"pages.privacy_page", "static", "favicon", "health.healthz"}
     | {"notifications.unsubscribe"}
+    # A calendar feed is fetched by a phone's calendar, never logged in: its token is the key.
+    | {"meetings.feed"}
 )
 
 

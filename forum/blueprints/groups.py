@@ -38,6 +38,7 @@ from forum.policy import Actor
 from forum.services import boards
 from forum.services import groups
 from forum.services import invitations
+from forum.services import meetings
 from forum.services import membership
 
 bp = Blueprint("groups", __name__)
@@ -98,6 +99,8 @@ def _group_page(actor: Actor, group: Group) -> str:
         requested=tools["ask"] and listings.has_pending_request(actor, group),
         requests=len(groups.pending_requests(actor, group)) if tools["invite"] else 0,
         break_glass=listings.break_glass_notes(actor, group) if tools["manage"] else [],
+        meetings=meetings.upcoming_meetings(actor, group, limit=5),
+        arrange_meetings=policy.can_manage_meetings(actor, group),
     )
 
 

@@ -20,6 +20,11 @@ from forum.models.groups import Membership
 from forum.models.invitations import Invitation
 from forum.models.invitations import InvitationUse
 from forum.models.invitations import MemberInvitation
+from forum.models.meetings import Meeting
+from forum.models.meetings import MeetingAnswer
+from forum.models.meetings import MeetingReminderSent
+from forum.models.meetings import MemberCalendar
+from forum.models.meetings import PersonalReminder
 from forum.models.messages import Conversation
 from forum.models.messages import ConversationMessage
 from forum.models.messages import ConversationParticipant
@@ -64,6 +69,10 @@ __all__ = [
     "InvitationUse",
     "JoinRequest",
     "MailThrottle",
+    "Meeting",
+    "MeetingAnswer",
+    "MeetingReminderSent",
+    "MemberCalendar",
     "MemberInvitation",
     "MessageReport",
     "Membership",
@@ -75,6 +84,7 @@ __all__ = [
     "Post",
     "PostEdit",
     "PostLike",
+    "PersonalReminder",
     "PostRevision",
     "RecoveryCode",
     "Report",

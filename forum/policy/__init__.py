@@ -21,6 +21,7 @@ The package is one API (`from forum import policy; policy.can_reply(...)`): ever
 name is re-exported here. Inside, the modules import one another in one direction only:
 
     actors -> checks -> ranks -> groups -> content -> moderation -> users -> messages
+    actors -> checks -> ranks -> groups -> content -> moderation -> users -> meetings
     -> presentation
 
 * `actors`: the `Actor`, built from the database (`actor_for`) with the group facts cache;
@@ -33,6 +34,7 @@ name is re-exported here. Inside, the modules import one another in one directio
 * `users`: members' profiles, the admins' directory, trust grants, notifications;
 * `messages`: private conversations, their messages, blocks, and the moderators'
   window onto a reported message;
+* `meetings`: group and site meetings: who sees them, their details, answers them, runs them;
 * `presentation`: what the page cache needs (view variants, post action maps), derived
   from the rules but kept apart from them.
 
@@ -118,6 +120,14 @@ from forum.policy.groups import check_see_members
 from forum.policy.groups import require_group
 from forum.policy.groups import visible_groups
 from forum.policy.groups import visible_members
+from forum.policy.meetings import can_answer_meeting
+from forum.policy.meetings import can_manage_meetings
+from forum.policy.meetings import can_see_meeting_details
+from forum.policy.meetings import check_answer_meeting
+from forum.policy.meetings import check_manage_meetings
+from forum.policy.meetings import is_meeting_member
+from forum.policy.meetings import require_meeting
+from forum.policy.meetings import visible_meetings
 from forum.policy.messages import MAX_PARTICIPANTS
 from forum.policy.messages import REPORT_CONTEXT
 from forum.policy.messages import blocked_ids
@@ -230,6 +240,14 @@ __all__ = [
     "visible_chat_messages",
     "visible_chat_reports",
     "visible_chat_rooms",
+    "can_answer_meeting",
+    "can_manage_meetings",
+    "can_see_meeting_details",
+    "check_answer_meeting",
+    "check_manage_meetings",
+    "is_meeting_member",
+    "require_meeting",
+    "visible_meetings",
     "Actor",
     "FactsCache",
     "GroupFacts",

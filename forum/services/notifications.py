@@ -251,6 +251,9 @@ def shown(actor: Actor, items: Sequence[Notification]) -> dict[int, Shown]:
         url = f"/p/{n.post_id}" if n.post_id is not None else None
         if n.conversation_id is not None and n.message_id is not None:
             url = f"/messages/{n.conversation_id}/m/{n.message_id}"
+        if n.kind == "meeting_reminder":
+            # Leads to the member's meetings (the group's own check is the list's scope).
+            url = "/meetings"
         if n.kind not in ACTED:
             found[n.id] = Shown(n.text, url)
             continue

@@ -1,7 +1,7 @@
 """messages: private conversations, blocks, message reports
 
 Revision ID: 0020_messages
-Revises: 0018_unread
+Revises: 0019_email
 Create Date: 2026-12-06 15:20:00
 
 Private messages live in their own tables (conversations, conversation_participants
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0020_messages'
-down_revision = '0018_unread'
+down_revision = '0019_email'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """chat rooms, their messages and reports
 
 Revision ID: 0021_chat
-Revises: 0018_unread
+Revises: 0020_messages
 Create Date: 2026-12-06 15:30:00
 
 `chat_rooms`: a group's (or, with no group, the site's) rooms, each with its slow mode,
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0021_chat'
-down_revision = '0018_unread'
+down_revision = '0020_messages'
 branch_labels = None
 depends_on = None
 

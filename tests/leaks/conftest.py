@@ -66,6 +66,7 @@ from forum.services import chat as chat_service
 from forum.services import groups as group_service
 from forum.services import invitations as invitation_service
 from forum.services import likes as like_service
+from forum.services import meetings as meeting_service
 from forum.services import notifications as notification_service
 from forum.services import posts as post_service
 from tests import factories
@@ -103,6 +104,10 @@ NOTIFY_TEXT = "CANARYNOTIFY7 someone answered you inside the circle."
 # Issue 14: a chat room of the secret group and a message in it.
 ROOM_NAME = "CANARYROOM7 evening chat"
 CHAT_BODY = "CANARYCHAT7 hello from the circle."
+# Issue 14: the secret group's weekly meeting, its online link and notes.
+MEETING_TITLE = "CANARYMEETING7 circle night"
+MEETING_LINK = "https://canarylink7.example/join"
+MEETING_NOTES = "CANARYMEETNOTES7 bring the usual."
 # A member of the secret group only, silenced there: unknown outside it like SECRET_USERNAME.
 MUTED_USERNAME = "CanaryMute7"
 # Only in the secret group, posted only there: unknown to everyone outside it (a
@@ -242,6 +247,8 @@ class Planted:
     # Issue 14: the secret group's chat room and a message in it.
     secret_room_id: int = 0
     secret_chat_message_id: int = 0
+    # Issue 14: the secret group's meeting (the removed member had answered "going").
+    meeting_id: int = 0
 
     @property
     def secret_post_ids(self) -> tuple[int, ...]:
@@ -523,6 +530,22 @@ def plant(app: Flask, backend: str) -> Planted:
     notification_service.notify(
         left.id, "report_handled", NOTIFY_TEXT, post_id=left_post.id, group_id=group.id
     )
+    meeting = meeting_service.create_meeting(
+        owner_actor,
+        group,
+        {
+            "title": MEETING_TITLE,
+            "starts_at": (utcnow() + timedelta(days=30)).strftime("%Y-%m-%dT19:00"),
+            "timezone": "Europe/London",
+            "repeat": "weekly",
+            "where": "online",
+            "link": MEETING_LINK,
+            "notes": MEETING_NOTES,
+        },
+    )
+    for answering in (secret_user, left):
+        meeting_service.answer_meeting(factories.actor(answering), meeting, answer="going")
+    db.session.commit()
     group_service.remove_member(owner_actor, group, left.username)
     db.session.commit()
     moderation = _plant_moderation(group, topic, reply, edited, owner, secret_user)
@@ -570,6 +593,7 @@ def plant(app: Flask, backend: str) -> Planted:
         tokens=tokens,
         **member_invitation_ids,
         **chat_ids,
+        meeting_id=meeting.id,
         user_ids={
             **{u.username: u.id for u in (*users.values(), quiet, allot_owner, other_owner)},
             MUTED_USERNAME: muted_id,

@@ -49,6 +49,8 @@ from tests.leaks.conftest import GUEST_NONE
 from tests.leaks.conftest import GUESTS
 from tests.leaks.conftest import INVITEE
 from tests.leaks.conftest import LEFT_BODY
+from tests.leaks.conftest import MEETING_LINK
+from tests.leaks.conftest import MEETING_TITLE
 from tests.leaks.conftest import MISSING_SLUG
 from tests.leaks.conftest import MISSING_USERNAME
 from tests.leaks.conftest import MUTED_USERNAME
@@ -965,6 +967,82 @@ SURFACES = (
         check=check_notifications,
         shows=(NOTIFY_TEXT,),
         insiders=(SECRET_MEMBER,),
+    ),
+    # Issue 14: the secret group's meeting, its calendar file, forms and answers; the
+    # member's meeting lists (the removed member had answered "going").
+    Surface("meeting page", _id("meeting_id", "/meetings/{}"), shows=(MEETING_TITLE, MEETING_LINK)),
+    Surface("meeting calendar file", _id("meeting_id", "/meetings/{}.ics"), shows=(MEETING_TITLE,)),
+    Surface(
+        "meeting edit form",
+        _id("meeting_id", "/meetings/{}/edit"),
+        shows=(MEETING_TITLE,),
+        insiders=OWNERS,
+    ),
+    Surface(
+        "answer a meeting (form)",
+        _id("meeting_id", "/meetings/{}/rsvp"),
+        method="POST",
+        payload=lambda _p, _s: {"answer": "going"},
+        writes=True,
+    ),
+    Surface(
+        "call a meeting off (form)",
+        _id("meeting_id", "/meetings/{}/delete"),
+        method="POST",
+        writes=True,
+    ),
+    Surface("new meeting form", _slug("/g/{}/meetings/new"), insiders=OWNERS),
+    Surface("my meetings", _same("/meetings"), shows=(MEETING_TITLE,), insiders=(SECRET_MEMBER,)),
+    Surface(
+        "API meeting", _id("meeting_id", "/api/v1/meetings/{}"), api=True, shows=(MEETING_LINK,)
+    ),
+    Surface(
+        "API group meetings",
+        _slug("/api/v1/groups/{}/meetings"),
+        api=True,
+        shows=(MEETING_TITLE,),
+    ),
+    Surface(
+        "API my meetings",
+        _same("/api/v1/me/meetings"),
+        api=True,
+        shows=(MEETING_TITLE,),
+        insiders=(SECRET_MEMBER,),
+    ),
+    Surface(
+        "API answer a meeting",
+        _id("meeting_id", "/api/v1/meetings/{}/rsvp"),
+        api=True,
+        method="PUT",
+        payload=lambda _p, _s: {"answer": "going"},
+        writes=True,
+    ),
+    Surface(
+        "API change a meeting",
+        _id("meeting_id", "/api/v1/meetings/{}"),
+        api=True,
+        method="PATCH",
+        payload=lambda _p, _s: {"title": "Taken over"},
+        writes=True,
+    ),
+    Surface(
+        "API call a meeting off",
+        _id("meeting_id", "/api/v1/meetings/{}"),
+        api=True,
+        method="DELETE",
+        writes=True,
+    ),
+    Surface(
+        "API arrange a meeting in the secret group",
+        _slug("/api/v1/groups/{}/meetings"),
+        api=True,
+        method="POST",
+        payload=lambda _p, _s: {
+            "title": "Planted",
+            "starts_at": "2030-01-01T10:00",
+            "timezone": "UTC",
+        },
+        writes=True,
     ),
     # Issue 13: watching levels. A secret topic, board or group answers as a missing one,
     # asked or set; setting one changes nothing.

@@ -15,6 +15,7 @@ from forum.blueprints.api import chat
 from forum.blueprints.api import contracts
 from forum.blueprints.api import groups
 from forum.blueprints.api import invitations
+from forum.blueprints.api import meetings
 from forum.blueprints.api import messages
 from forum.blueprints.api import moderation
 from forum.blueprints.api import notifications
@@ -38,6 +39,7 @@ __all__ = [
     "groups",
     "invitations",
     "messages",
+    "meetings",
     "moderation",
     "notifications",
     "openapi",

@@ -939,6 +939,174 @@ CHAT_OPERATIONS: tuple[Operation, ...] = (
     ),
 )
 
+# --- meetings and reminders (issue 14) --------------------------------------------------
+
+MEETING_NOTE = (
+    "A secret group's meetings answer outsiders 404, like ones that do not exist. `link` "
+    "and `attendance` are null unless you are in the meeting's audience (the group's "
+    "members; every member for a site meeting)."
+)
+MEETING_OPERATIONS: tuple[Operation, ...] = (
+    Operation(
+        "get",
+        "/groups/{slug}/meetings",
+        "A group's meetings still to come",
+        tag="meetings",
+        auth="optional",
+        response="MeetingList",
+        description=f"Soonest first, by next occurrence. {MEETING_NOTE}",
+    ),
+    Operation(
+        "post",
+        "/groups/{slug}/meetings",
+        "Arrange a meeting of a group",
+        tag="meetings",
+        auth="member",
+        status=201,
+        body="NewMeeting",
+        response="Meeting",
+        extra_errors=(403,),
+        description="The group's owners and moderators (admins where they manage the "
+        "group). 400 `invalid` for a time in the past or over two years ahead, an unknown "
+        "time zone, or a monthly meeting on day 29-31.",
+    ),
+    Operation(
+        "get",
+        "/meetings",
+        "The site's meetings still to come",
+        tag="meetings",
+        auth="member",
+        response="MeetingList",
+    ),
+    Operation(
+        "post",
+        "/meetings",
+        "Arrange a meeting for the whole forum",
+        tag="meetings",
+        auth="member",
+        status=201,
+        body="NewMeeting",
+        response="Meeting",
+        extra_errors=(403,),
+        description="Admins and site moderators.",
+    ),
+    Operation(
+        "get",
+        "/me/meetings",
+        "Meetings still to come of your groups and the site",
+        tag="meetings",
+        auth="member",
+        response="MeetingList",
+    ),
+    Operation(
+        "get",
+        "/meetings/{meeting_id}",
+        "A meeting",
+        tag="meetings",
+        auth="optional",
+        response="Meeting",
+        description=MEETING_NOTE,
+    ),
+    Operation(
+        "patch",
+        "/meetings/{meeting_id}",
+        "Change a meeting",
+        tag="meetings",
+        auth="member",
+        body="MeetingChange",
+        response="Meeting",
+        extra_errors=(403,),
+        description="Only the fields given change; a new `timezone` alone keeps the local time.",
+    ),
+    Operation(
+        "delete",
+        "/meetings/{meeting_id}",
+        "Call a meeting off",
+        tag="meetings",
+        auth="member",
+        status=204,
+        extra_errors=(403,),
+    ),
+    Operation(
+        "put",
+        "/meetings/{meeting_id}/rsvp",
+        "Answer a meeting: going, maybe or no",
+        tag="meetings",
+        auth="member",
+        body="MeetingAnswerChange",
+        response="MeetingAnswerState",
+        extra_errors=(403,),
+        description="The meeting's audience only (403 for a public group's non-members). "
+        "Reminders go to those going or maybe, before each occurrence.",
+    ),
+    Operation(
+        "get",
+        "/me/calendar",
+        "Your time zone, default meeting reminder and whether you have a feed",
+        tag="meetings",
+        auth="member",
+        response="CalendarSettings",
+    ),
+    Operation(
+        "put",
+        "/me/calendar",
+        "Change your time zone or default meeting reminder",
+        tag="meetings",
+        auth="member",
+        body="CalendarSettingsChange",
+        response="CalendarSettings",
+    ),
+    Operation(
+        "post",
+        "/me/calendar/feed",
+        "Make your private calendar feed (a new one revokes the old)",
+        tag="meetings",
+        auth="member",
+        status=201,
+        response="CalendarFeed",
+        description="The address (no login needed) lists the meetings of the groups you "
+        "are in when it is fetched. Only a hash of its token is kept: it is shown once.",
+    ),
+    Operation(
+        "delete",
+        "/me/calendar/feed",
+        "Stop your calendar feed",
+        tag="meetings",
+        auth="member",
+        status=204,
+    ),
+    Operation(
+        "get",
+        "/me/reminders",
+        "Your personal reminders still to come",
+        tag="meetings",
+        auth="member",
+        response="ReminderList",
+    ),
+    Operation(
+        "post",
+        "/posts/{post_id}/reminders",
+        "Remind me of a post",
+        tag="meetings",
+        auth="member",
+        status=201,
+        body="NewReminder",
+        response="Reminder",
+        description="A notification at the preset's time in your time zone, if you can "
+        "still see the post then.",
+    ),
+    Operation(
+        "delete",
+        "/reminders/{reminder_id}",
+        "Cancel one of your reminders",
+        tag="meetings",
+        auth="member",
+        status=204,
+        extra_errors=(404,),
+    ),
+)
+
+
 OPERATIONS: tuple[Operation, ...] = (
     Operation("get", "/openapi.json", "This document", tag="meta", response="Document"),
     # --- authentication and recovery
@@ -1597,6 +1765,7 @@ OPERATIONS: tuple[Operation, ...] = (
     *MODERATION_OPERATIONS,
     *MESSAGE_OPERATIONS,
     *CHAT_OPERATIONS,
+    *MEETING_OPERATIONS,
 )
 
 

@@ -14,6 +14,7 @@ from forum.blueprints.api.schemas import accounts
 from forum.blueprints.api.schemas import boards
 from forum.blueprints.api.schemas import chat
 from forum.blueprints.api.schemas import groups
+from forum.blueprints.api.schemas import meetings
 from forum.blueprints.api.schemas import messages
 from forum.blueprints.api.schemas import moderation
 from forum.blueprints.api.schemas import site
@@ -23,7 +24,7 @@ from forum.blueprints.api.schemas.base import Body
 
 def _collect() -> dict[str, type[BaseModel]]:
     found: dict[str, type[BaseModel]] = {}
-    for module in (accounts, boards, chat, groups, messages, moderation, site):
+    for module in (accounts, boards, chat, groups, meetings, messages, moderation, site):
         for value in vars(module).values():
             if (
                 isinstance(value, type)
@@ -48,6 +49,7 @@ __all__ = [
     "boards",
     "chat",
     "groups",
+    "meetings",
     "messages",
     "moderation",
     "site",
