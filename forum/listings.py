@@ -240,6 +240,11 @@ def author_labels(group_id: int | None, authors: Collection[User]) -> dict[int, 
     return {user_id: label for user_id, label in found.items() if label}
 
 
+def post_author_labels(post: Post) -> dict[int, str]:
+    """`author_labels` for one post's author, where the post is."""
+    return author_labels(post.topic.board.group_id, [post.author])
+
+
 def page_of_post(post: Post, per_page: int) -> int:
     """The page of its topic on which a post appears."""
     return (post.number - 1) // per_page + 1

@@ -120,13 +120,13 @@ class MyLabel:
     """The actor's own label inside a group: the text that shows there (the group's, else
     the site's) and whether they let it show."""
 
-    label: str
+    label: str | None
     shown: bool
 
 
 def my_label(actor: Actor, group: Group) -> MyLabel | None:
-    """The actor's label inside the group, for their toggle; None if they have none there
-    (or are not in the group)."""
+    """The actor's label inside the group and their choice, for their toggle; None if they
+    are not in the group."""
     if actor.user_id is None or group.id not in actor.group_ids:
         return None
     row = db.session.execute(
@@ -137,5 +137,13 @@ def my_label(actor: Actor, group: Group) -> MyLabel | None:
     if row is None:
         return None
     group_label, hidden, site_label = row
-    text = group_label or site_label
-    return MyLabel(text, not hidden) if text else None
+    return MyLabel(group_label or site_label or None, not hidden)
+
+
+def group_label(user: User, group: Group) -> str | None:
+    """The label the group's owners gave the member there (None: none)."""
+    return db.session.scalar(
+        select(Membership.label).where(
+            Membership.group_id == group.id, Membership.user_id == user.id
+        )
+    )
