@@ -55,7 +55,7 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     show_join_date: Mapped[bool] = mapped_column(Boolean, default=False)
     bio: Mapped[str] = mapped_column(Text, default="")
     # A role label the site's admins gave ("Peer supporter"), shown beside the name
-    # everywhere (forum.services.labels). Never set by the member: it vouches for them.
+    # everywhere (see the labels service). Never set by the member: it vouches for them.
     label: Mapped[str | None] = mapped_column(String(60), default=None)
     # True once a membership of theirs got a group label or hides labels: only then does a
     # group's topic page look for memberships (a stale True costs one query, nothing else).
