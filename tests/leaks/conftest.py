@@ -64,6 +64,7 @@ from forum.search import service as search_service
 from forum.services import accounts
 from forum.services import groups as group_service
 from forum.services import invitations as invitation_service
+from forum.services import labels as label_service
 from forum.services import likes as like_service
 from forum.services import notifications as notification_service
 from forum.services import posts as post_service
@@ -107,6 +108,12 @@ SECRET_USERNAME = "CanaryUser7"
 # The twin of SECRET_USERNAME: a member with no groups and no posts (so nobody outside
 # can know them either), same initial (profiles show it).
 QUIET_USERNAME = "CalmMember7"
+# Role labels (issue 14): the secret group's owner and the removed member were given
+# labels inside the group; they show inside it only. A site label (on a member outside the
+# group, who posts on the public topic) shows everywhere.
+GROUP_LABEL = "CANARYLABEL7 circle counsellor"
+LEFT_LABEL = "CANARYLEFTLABEL7 former helper"
+SITE_LABEL = "Peer supporter"
 MISSING_USERNAME = "Cnobody7x"
 MISSING_SLUG = "nosuchslug7"
 FORGED_TOKEN = "forgedTOKENforgedTOKEN0123456789abcdef"
@@ -516,11 +523,16 @@ def plant(app: Flask, backend: str) -> Planted:
     notification_service.notify(
         left.id, "report_handled", NOTIFY_TEXT, post_id=left_post.id, group_id=group.id
     )
+    label_service.set_label(owner_actor, left, label=LEFT_LABEL, group=group)
     group_service.remove_member(owner_actor, group, left.username)
     db.session.commit()
     moderation = _plant_moderation(group, topic, reply, edited, owner, secret_user)
     muted_id = moderation.pop("muted_user_id")
     group_service.break_glass(factories.actor(glass_admin), group, reason=GLASS_REASON)
+    db.session.commit()
+    # Inside the broken glass the admin manages the group: they label its owner there.
+    label_service.set_label(factories.actor(glass_admin), owner, label=GROUP_LABEL, group=group)
+    label_service.set_label(factories.actor(site_admin), plain, label=SITE_LABEL)
     db.session.commit()
     planted = Planted(
         app=app,
