@@ -40,9 +40,9 @@ from tests.leaks.conftest import EDIT_NEW_BODY
 from tests.leaks.conftest import EDIT_OLD_BODY
 from tests.leaks.conftest import FORGED_TOKEN
 from tests.leaks.conftest import GLASS_ADMIN
-from tests.leaks.conftest import GROUP_LABEL
 from tests.leaks.conftest import GLASS_REASON
 from tests.leaks.conftest import GROUP_DESCRIPTION
+from tests.leaks.conftest import GROUP_LABEL
 from tests.leaks.conftest import GROUP_NAME
 from tests.leaks.conftest import GROUP_SLUG
 from tests.leaks.conftest import GUEST_NONE
