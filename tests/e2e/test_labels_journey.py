@@ -52,4 +52,3 @@ def test_an_admin_labels_a_helper_and_the_post_header_still_fits(
     box, bounds = badge.bounding_box(), header.bounding_box()
     assert box is not None and bounds is not None
     assert box["x"] >= bounds["x"] and box["x"] + box["width"] <= bounds["x"] + bounds["width"]
-    page.screenshot(path="/tmp/walk-roles/e2e-topic.png", full_page=False)
