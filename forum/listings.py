@@ -18,6 +18,7 @@ from typing import Any
 from typing import Generic
 from typing import TypeVar
 
+from sqlalchemy import ColumnElement
 from sqlalchemy import Select
 from sqlalchemy import func
 from sqlalchemy import or_
@@ -732,7 +733,7 @@ def label_scopes(actor: Actor, user: User) -> list[LabelScope]:
         scopes.append(LabelScope(None, user.label))
     if user.id == actor.user_id or not actor.is_member:
         return scopes
-    runs = Group.id.in_(sorted(actor.owned_group_ids))
+    runs: ColumnElement[bool] = Group.id.in_(sorted(actor.owned_group_ids))
     if actor.is_admin:
         # Admins manage public groups, and secret ones only while broken into.
         runs = or_(
