@@ -18,6 +18,7 @@ from typing import Any
 from typing import Generic
 from typing import TypeVar
 
+from sqlalchemy import ColumnElement
 from sqlalchemy import Select
 from sqlalchemy import func
 from sqlalchemy import or_
@@ -25,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm import defer
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import lazyload
 
 from forum import policy
 from forum.errors import Invalid
@@ -168,10 +170,14 @@ def topic_posts(
 
     `sources=False` leaves the Markdown source unloaded, for pages that show only HTML.
     """
+    # The site label and the group-label hint come in the same join as the names.
+    author = joinedload(Post.author).load_only(
+        User.id, User.username, User.deleted_at, User.label, User.group_labels
+    )
     stmt = (
         policy.visible_posts(actor)
         .where(Post.topic_id == topic.id)
-        .options(joinedload(Post.author).load_only(User.id, User.username, User.deleted_at))
+        .options(author)
         .order_by(Post.number)
     )
     if not sources:
@@ -215,6 +221,29 @@ class PostSummary:
             review_requested=post.review_requested_at is not None,
             likes_count=post.likes_count or 0,
         )
+
+
+def author_labels(group_id: int | None, authors: Collection[User]) -> dict[int, str]:
+    """The role labels shown beside these members' names in a place: a group's boards
+    (`group_id`) or the site's (None). No query on the site's boards, and inside a group
+    one at most, only when some author has a group label or hides one there."""
+    memberships: dict[int, Membership] = {}
+    if group_id is not None:
+        wanted = sorted({a.id for a in authors if a.group_labels})
+        if wanted:
+            stmt = (
+                select(Membership)
+                .where(Membership.group_id == group_id, Membership.user_id.in_(wanted))
+                .options(lazyload(Membership.user))
+            )
+            memberships = {m.user_id: m for m in db.session.scalars(stmt)}
+    found = {a.id: policy.shown_label(a, memberships.get(a.id)) for a in authors}
+    return {user_id: label for user_id, label in found.items() if label}
+
+
+def post_author_labels(post: Post) -> dict[int, str]:
+    """`author_labels` for one post's author, where the post is."""
+    return author_labels(post.topic.board.group_id, [post.author])
 
 
 def page_of_post(post: Post, per_page: int) -> int:
@@ -684,6 +713,41 @@ def trust_grant_scopes(actor: Actor, user: User) -> list[TrustScope]:
     for group, level in db.session.execute(stmt):
         if policy.can_grant_trust(actor, user, group):
             scopes.append(TrustScope(group, level))
+    return scopes
+
+
+@dataclass
+class LabelScope:
+    """Where the actor may set the member's role label, and what it is there now."""
+
+    # None: the site label (admins).
+    group: Group | None
+    label: str | None
+
+
+def label_scopes(actor: Actor, user: User) -> list[LabelScope]:
+    """Where the actor may give or take away the member's role label: the site label as
+    an admin, and a label inside each group of the member's that the actor runs."""
+    scopes: list[LabelScope] = []
+    if policy.can_set_label(actor, user, None):
+        scopes.append(LabelScope(None, user.label))
+    if user.id == actor.user_id or not actor.is_member:
+        return scopes
+    runs: ColumnElement[bool] = Group.id.in_(sorted(actor.owned_group_ids))
+    if actor.is_admin:
+        # Admins manage public groups, and secret ones only while broken into.
+        runs = or_(
+            runs, Group.visibility == Visibility.PUBLIC, Group.id.in_(sorted(actor.glass_group_ids))
+        )
+    stmt = (
+        select(Group, Membership.label)
+        .join(Membership, Membership.group_id == Group.id)
+        .where(Membership.user_id == user.id, runs)
+        .order_by(Group.name, Group.id)
+    )
+    for group, label in db.session.execute(stmt):
+        if policy.can_set_label(actor, user, group):
+            scopes.append(LabelScope(group, label))
     return scopes
 
 

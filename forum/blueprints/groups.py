@@ -38,6 +38,7 @@ from forum.policy import Actor
 from forum.services import boards
 from forum.services import groups
 from forum.services import invitations
+from forum.services import labels
 from forum.services import meetings
 from forum.services import membership
 
@@ -86,8 +87,15 @@ def _tools(actor: Actor, group: Group) -> dict[str, bool]:
     }
 
 
+def _member_labels(members: list[Membership]) -> dict[int, str]:
+    """The role label beside each member's name on the group's member lists."""
+    shown = {m.user_id: policy.shown_label(m.user, m) for m in members}
+    return {user_id: label for user_id, label in shown.items() if label}
+
+
 def _group_page(actor: Actor, group: Group) -> str:
     tools = _tools(actor, group)
+    members = listings.group_members(actor, group) if tools["members"] else []
     return render_template(
         "groups/show.html",
         group=group,
@@ -95,7 +103,9 @@ def _group_page(actor: Actor, group: Group) -> str:
         role=listings.group_role(actor, group),
         glass=group.id in actor.glass_group_ids and group.id not in actor.group_ids,
         boards=listings.group_boards(actor, group),
-        members=listings.group_members(actor, group) if tools["members"] else [],
+        members=members,
+        labels=_member_labels(members),
+        my_label=labels.my_label(actor, group),
         requested=tools["ask"] and listings.has_pending_request(actor, group),
         requests=len(groups.pending_requests(actor, group)) if tools["invite"] else 0,
         break_glass=listings.break_glass_notes(actor, group) if tools["manage"] else [],
@@ -119,6 +129,17 @@ def index() -> str:
 def show(slug: str) -> str:
     actor = context.current_actor()
     return _group_page(actor, policy.require_group(actor, slug))
+
+
+@bp.post("/g/<slug>/label")
+@transaction.writes
+def show_label(slug: str) -> Response:
+    actor = context.current_actor()
+    group = policy.require_group(actor, slug)
+    shown = request.form.get("shown") == "yes"
+    if labels.show_label(actor, group, shown=shown):
+        flash("Your label shows in this group." if shown else "Your label is hidden in this group.")
+    return redirect(url_for("groups.show", slug=slug, _anchor="my-label"))
 
 
 @bp.post("/g/<slug>/join")
@@ -157,11 +178,13 @@ def leave(slug: str) -> Page | Response:
 
 def _members_page(actor: Actor, group: Group, status: int = 200, **extra: Any) -> tuple[str, int]:
     values: dict[str, Any] = {"form": {}, "errors": {}, "problem": None, **extra}
+    members = listings.group_members(actor, group)
     page = render_template(
         "groups/members.html",
         group=group,
         tools=_tools(actor, group),
-        members=listings.group_members(actor, group),
+        members=members,
+        labels=_member_labels(members),
         invited=invitations.group_member_invitations(actor, group),
         kept_out=membership.exclusions(actor, group),
         roles=ROLES,

@@ -99,6 +99,7 @@ def _posts_fragment(actor: Actor, topic: Topic, number: int) -> PostsFragment:
             "topics/_posts.html",
             posts=found,
             targets=listings.reply_targets(actor, found.items),
+            labels=listings.author_labels(topic.board.group_id, {p.author for p in found.items}),
             moderator=variant == "moderator",
             hole=fragments.NONCE,
         )

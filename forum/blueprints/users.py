@@ -21,6 +21,7 @@ from forum.errors import Invalid
 from forum.models.groups import Group
 from forum.models.users import User
 from forum.policy import Actor
+from forum.services import labels
 from forum.services import trust
 
 bp = Blueprint("users", __name__)
@@ -29,13 +30,22 @@ Page = str | tuple[str, int]
 
 
 def _profile_page(actor: Actor, user: User, status: int = 200, **extra: Any) -> tuple[str, int]:
-    values: dict[str, Any] = {"errors": {}, "form": {}, "problem": None, **extra}
+    values: dict[str, Any] = {
+        "errors": {},
+        "form": {},
+        "problem": None,
+        "label_problem": None,
+        **extra,
+    }
     page = render_template(
         "users/profile.html",
         profile=listings.profile(actor, user),
         own=user.id == actor.user_id,
         progress=trust.progress(user) if user.id == actor.user_id else None,
         grant_scopes=listings.trust_grant_scopes(actor, user),
+        # Outside its groups only the site label exists (policy.shown_label).
+        site_label=policy.shown_label(user, None),
+        label_scopes=listings.label_scopes(actor, user),
         level_names=trust.LEVEL_NAMES,
         max_group_grant=trust.MAX_OWNER_GRANT,
         # The "Message" button only where starting a conversation would work; refusals
@@ -88,6 +98,34 @@ def grant_trust(username: str) -> Page | Response:
     name = user.username
     flash("Trust level saved." if changed else "Nothing to change.")
     return redirect(url_for("users.profile", username=name))
+
+
+@bp.post("/u/<username>/label")
+@transaction.writes
+def set_label(username: str) -> Page | Response:
+    actor = context.current_actor()
+    user = policy.require_user(actor, username)
+    form = {name: request.form.get(name, "") for name in ("label", "label_scope", "reason")}
+    scopes = {
+        (s.group.slug if s.group is not None else "site"): s
+        for s in listings.label_scopes(actor, user)
+    }
+    scope = scopes.get(form["label_scope"])
+    if scope is None:
+        policy.require_member(actor)
+        raise Denied("Only site admins and a group's owners give role labels.")
+    try:
+        changed = labels.set_label(
+            actor, user, label=form["label"], group=scope.group, reason=form["reason"]
+        )
+    except Invalid as exc:
+        transaction.discard()
+        return _profile_page(actor, user, 400, form=form, errors=exc.fields)
+    except Denied as exc:
+        transaction.discard()
+        return _profile_page(actor, user, 403, form=form, label_problem=exc.message)
+    flash("Label saved." if changed else "Nothing to change.")
+    return redirect(url_for("users.profile", username=user.username, _anchor="labels"))
 
 
 @bp.get("/me")

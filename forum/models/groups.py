@@ -113,6 +113,11 @@ class Membership(db.Model):  # type: ignore[name-defined,misc]
         ForeignKey("users.id", ondelete="SET NULL"), default=None
     )
     trust_granted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # A role label the group's owners gave, shown inside this group only (its boards and
+    # member list) instead of the site label; it goes with the membership.
+    label: Mapped[str | None] = mapped_column(String(60), default=None)
+    # The member's choice: no label of theirs (group or site) shows inside this group.
+    hide_label: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
     user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined", innerjoin=True)
     group: Mapped[Group] = relationship()

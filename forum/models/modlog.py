@@ -54,6 +54,9 @@ class Action(enum.StrEnum):
     GROUP_TRUST_LEVEL_GRANTED = "group_trust_level_granted"
     SITE_MODERATOR_APPOINTED = "site_moderator_appointed"
     SITE_MODERATOR_REMOVED = "site_moderator_removed"
+    # Role labels ("Peer supporter"): given, changed or taken away (data: before, after).
+    LABEL_SET = "label_set"
+    LABEL_REMOVED = "label_removed"
     # An admin deleted a member's account on their request (data: posts removed or kept).
     ACCOUNT_DELETED = "account_deleted"
     # Reports and posts.

@@ -62,6 +62,12 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     messages_from_groups_only: Mapped[bool] = mapped_column(
         Boolean, default=True, server_default="0"
     )
+    # A role label the site's admins gave ("Peer supporter"), shown beside the name
+    # everywhere (see the labels service). Never set by the member: it vouches for them.
+    label: Mapped[str | None] = mapped_column(String(60), default=None)
+    # True once a membership of theirs got a group label or hides labels: only then does a
+    # group's topic page look for memberships (a stale True costs one query, nothing else).
+    group_labels: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     silenced_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     suspended_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     # A new e-mail address waits here until the member follows the link sent to it, so

@@ -317,6 +317,15 @@ def _trust(say: _Say) -> list[Part]:
     ]
 
 
+def _label(say: _Say) -> list[Part]:
+    after, before = say.data.get("after"), say.data.get("before")
+    where: list[Part] = [" in ", *say.group()] if say.entry.group_id is not None else []
+    if isinstance(after, str) and after:
+        return [*say.who(), " gave ", *say.target_member(), f" the role label “{after}”", *where]
+    was = f" “{before}”" if isinstance(before, str) and before else ""
+    return [*say.who(), " took away the role label", was, " of ", *say.target_member(), *where]
+
+
 _DOORS = {
     "link": " through an invitation link",
     "registration": " on registering through an invitation link",
@@ -467,6 +476,8 @@ _SENTENCES: dict[str, Sentence] = {
     # Trust levels and site roles.
     Action.TRUST_LEVEL_GRANTED: _trust,
     Action.GROUP_TRUST_LEVEL_GRANTED: _trust,
+    Action.LABEL_SET: _label,
+    Action.LABEL_REMOVED: _label,
     Action.SITE_MODERATOR_APPOINTED: lambda s: [
         *s.who(),
         " made ",

@@ -192,11 +192,16 @@ from forum.policy.ranks import moderation_rank
 from forum.policy.ranks import require_admin
 from forum.policy.ranks import require_moderator
 from forum.policy.users import can_grant_trust
+from forum.policy.users import can_hide_label
 from forum.policy.users import can_see_user
+from forum.policy.users import can_set_label
 from forum.policy.users import check_change_bio
 from forum.policy.users import check_grant_trust
+from forum.policy.users import check_hide_label
+from forum.policy.users import check_set_label
 from forum.policy.users import directory_users
 from forum.policy.users import require_user
+from forum.policy.users import shown_label
 from forum.policy.users import visible_notifications
 from forum.policy.users import visible_users
 
@@ -272,6 +277,7 @@ __all__ = [
     "can_delete_post",
     "can_edit_post",
     "can_grant_trust",
+    "can_hide_label",
     "can_invite",
     "can_invite_by_name",
     "can_like_post",
@@ -296,6 +302,7 @@ __all__ = [
     "can_see_revisions",
     "can_see_topic",
     "can_see_user",
+    "can_set_label",
     "can_undo_log_entry",
     "check_act_on_member",
     "check_appoint_site_moderators",
@@ -306,6 +313,8 @@ __all__ = [
     "check_delete_post",
     "check_edit_post",
     "check_grant_trust",
+    "check_hide_label",
+    "check_set_label",
     "check_invite",
     "check_invite_by_name",
     "check_like_post",
@@ -341,6 +350,7 @@ __all__ = [
     "require_topic",
     "require_topic_revision",
     "require_user",
+    "shown_label",
     "silenced_in",
     "topic_post_actions",
     "topic_view_variant",

@@ -1,5 +1,5 @@
-"""Members: whose profile the actor may see, the admins' directory, trust grants, the
-actor's own profile text and notifications.
+"""Members: whose profile the actor may see, the admins' directory, trust grants, role
+labels, the actor's own profile text and notifications.
 """
 
 from __future__ import annotations
@@ -150,6 +150,67 @@ def check_grant_trust(actor: Actor, user: User, group: Group | None) -> None:
 def can_grant_trust(actor: Actor, user: User, group: Group | None) -> bool:
     """True if `check_grant_trust` lets the actor set the member's trust level there."""
     return passes(check_grant_trust, actor, user, group)
+
+
+def check_set_label(actor: Actor, user: User, group: Group | None) -> None:
+    """Raise unless the actor may give or take away the member's role label there. The site
+    label (`group` None): admins only. A label inside a group: whoever manages the group
+    (its owners; admins where they may manage it), for its members. Never one's own: a
+    label vouches for someone, so the holder can neither write nor change it."""
+    require_member(actor)
+    allowed = not actor.silenced and user.id != actor.user_id
+    if group is None:
+        if not (allowed and actor.is_admin):
+            raise Denied(
+                "Only site admins give site role labels; "
+                "a group's owners give labels that show inside their group."
+            )
+        return
+    if allowed and can_manage_group(actor, group):
+        is_member = db.session.scalar(
+            select(Membership.id).where(
+                Membership.group_id == group.id, Membership.user_id == user.id
+            )
+        )
+        if is_member is not None:
+            return
+    raise Denied("Only the group's owners give role labels inside it, to its members.")
+
+
+def can_set_label(actor: Actor, user: User, group: Group | None) -> bool:
+    """True if `check_set_label` lets the actor set the member's label there."""
+    return passes(check_set_label, actor, user, group)
+
+
+def check_hide_label(actor: Actor, group: Group) -> None:
+    """Raise unless the actor may choose whether their label shows in the group: its
+    members (the group came through `require_group`, so a refusal is a 403)."""
+    require_member(actor)
+    if group.id not in actor.group_ids:
+        raise Denied("Only the group's members choose whether their label shows there.")
+
+
+def can_hide_label(actor: Actor, group: Group) -> bool:
+    """True if `check_hide_label` lets the actor choose whether their label shows there."""
+    return passes(check_hide_label, actor, group)
+
+
+def shown_label(user: User, membership: Membership | None) -> str | None:
+    """The role label shown beside the member's name in a place: `membership` is theirs in
+    the place's group (None on the site's boards, profiles, or when they are not in it).
+
+    A group's label shows only inside that group, instead of the site label; a member who
+    hides their label in a group shows none there. Outside every group only the site label
+    exists, so a secret group's label can never reach a page outside it.
+    """
+    if user.is_deleted:
+        return None
+    if membership is not None:
+        if membership.hide_label:
+            return None
+        if membership.label:
+            return membership.label
+    return user.label or None
 
 
 def check_change_bio(actor: Actor) -> None:

@@ -431,6 +431,9 @@ def delete_account(actor: Actor, user: User, *, posts: Any, reason: Any = "") ->
     # Not a hash of anything: no password can ever match it.
     user.password_hash = "!"  # noqa: S105 - a marker, not a password
     user.bio = ""
+    # A role label vouched for the person; the tombstone is nobody.
+    user.label = None
+    user.group_labels = False
     user.is_admin = False
     user.is_moderator = False
     user.trust_level = 0

@@ -36,6 +36,7 @@ from forum.models.invitations import MemberInvitation
 from forum.models.invitations import MemberInvitationState
 from forum.models.users import User
 from forum.policy import Actor
+from forum.services import labels
 from forum.services import membership
 from forum.services import notifications
 from forum.services.membership import Door
@@ -331,6 +332,9 @@ def remove_member(actor: Actor, group: Group, username: Any) -> bool:
         return False
     if found.role == Role.OWNER and _owners(group) <= 1:
         raise Conflict("A group needs at least one owner: make someone else owner first.")
+    if found.label is not None or found.hide_label:
+        # The group's label goes with the membership: its cached pages must forget it.
+        labels.refresh_pages(user.id, group.id)
     db.session.delete(found)
     audit.record(
         actor,

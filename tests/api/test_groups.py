@@ -390,6 +390,7 @@ def test_members_list_owners_first_with_join_month(
             "username": "secret-member",
             "role": "member",
             "joined_at": "2026-03-01T00:00:00Z",
+            "label": None,
             "url": "/u/secret-member",
         }
 

@@ -65,6 +65,7 @@ from forum.services import accounts
 from forum.services import chat as chat_service
 from forum.services import groups as group_service
 from forum.services import invitations as invitation_service
+from forum.services import labels as label_service
 from forum.services import likes as like_service
 from forum.services import meetings as meeting_service
 from forum.services import notifications as notification_service
@@ -116,6 +117,12 @@ SECRET_USERNAME = "CanaryUser7"
 # The twin of SECRET_USERNAME: a member with no groups and no posts (so nobody outside
 # can know them either), same initial (profiles show it).
 QUIET_USERNAME = "CalmMember7"
+# Role labels (issue 14): the secret group's owner and the removed member were given
+# labels inside the group; they show inside it only. A site label (on a member outside the
+# group, who posts on the public topic) shows everywhere.
+GROUP_LABEL = "CANARYLABEL7 circle counsellor"
+LEFT_LABEL = "CANARYLEFTLABEL7 former helper"
+SITE_LABEL = "Peer supporter"
 MISSING_USERNAME = "Cnobody7x"
 MISSING_SLUG = "nosuchslug7"
 FORGED_TOKEN = "forgedTOKENforgedTOKEN0123456789abcdef"
@@ -546,6 +553,7 @@ def plant(app: Flask, backend: str) -> Planted:
     for answering in (secret_user, left):
         meeting_service.answer_meeting(factories.actor(answering), meeting, answer="going")
     db.session.commit()
+    label_service.set_label(owner_actor, left, label=LEFT_LABEL, group=group)
     group_service.remove_member(owner_actor, group, left.username)
     db.session.commit()
     moderation = _plant_moderation(group, topic, reply, edited, owner, secret_user)
@@ -554,6 +562,10 @@ def plant(app: Flask, backend: str) -> Planted:
     room = chat_service.open_chat_room(owner_actor, group, name=ROOM_NAME)
     chat_message = chat_service.post_chat_message(factories.actor(owner), room, body=CHAT_BODY)
     chat_ids = {"secret_room_id": room.id, "secret_chat_message_id": chat_message.id}
+    db.session.commit()
+    # Inside the broken glass the admin manages the group: they label its owner there.
+    label_service.set_label(factories.actor(glass_admin), owner, label=GROUP_LABEL, group=group)
+    label_service.set_label(factories.actor(site_admin), plain, label=SITE_LABEL)
     db.session.commit()
     planted = Planted(
         app=app,

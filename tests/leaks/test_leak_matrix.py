@@ -43,6 +43,7 @@ from tests.leaks.conftest import FORGED_TOKEN
 from tests.leaks.conftest import GLASS_ADMIN
 from tests.leaks.conftest import GLASS_REASON
 from tests.leaks.conftest import GROUP_DESCRIPTION
+from tests.leaks.conftest import GROUP_LABEL
 from tests.leaks.conftest import GROUP_NAME
 from tests.leaks.conftest import GROUP_SLUG
 from tests.leaks.conftest import GUEST_NONE
@@ -72,6 +73,7 @@ from tests.leaks.conftest import SECRET_MEMBER
 from tests.leaks.conftest import SECRET_OWNER
 from tests.leaks.conftest import SECRET_USERNAME
 from tests.leaks.conftest import SITE_ADMIN
+from tests.leaks.conftest import SITE_LABEL
 from tests.leaks.conftest import SITE_MODERATOR
 from tests.leaks.conftest import TOPIC_TITLE
 from tests.leaks.conftest import USERNAMES
@@ -505,7 +507,18 @@ DIRECTORY_SURFACES = tuple(
 )
 
 
-TOPIC_SHOWS = (TOPIC_TITLE, POST_BODY, REPLY_BODY, EDIT_NEW_BODY)
+TOPIC_SHOWS = (TOPIC_TITLE, POST_BODY, REPLY_BODY, EDIT_NEW_BODY, GROUP_LABEL)
+
+
+def check_site_label_only(planted: Planted, kind: str, response: TestResponse) -> list[str]:
+    """A public topic where the secret group's labelled owner posts: a site label on the
+    topic shows (the rendering is not broken), never the label the secret group gave the
+    owner (the canary scan finds that)."""
+    if kind == GUEST_NONE:
+        return []
+    return [] if SITE_LABEL in checks.text_of(response) else [f"no site label {SITE_LABEL!r}"]
+
+
 OWNERS = (SECRET_OWNER, GLASS_ADMIN)
 
 SURFACES = (
@@ -560,6 +573,18 @@ SURFACES = (
         method="POST",
         payload=lambda p, secret: {**_reply_to(p, secret), "body": ""},
         writes=True,
+    ),
+    # Issue 14: role labels. A secret group's label shows inside it only.
+    Surface(
+        "public topic with a post by a member labelled inside the group",
+        lambda p, _s: f"/t/{p.public_topic_id}",
+        check=check_site_label_only,
+    ),
+    Surface(
+        "API public topic with a post by a member labelled inside the group",
+        lambda p, _s: f"/api/v1/topics/{p.public_topic_id}",
+        api=True,
+        check=check_site_label_only,
     ),
     Surface(
         "profile of a member who posts inside and outside",

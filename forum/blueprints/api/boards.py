@@ -78,4 +78,9 @@ def create_topic(board_id: int) -> Any:
     board = policy.require_board(actor, board_id)
     topic, post = topics.create_topic(actor, board, title=data.get("title"), body=data.get("body"))
     reading.mark_own_post_read(actor, post)
-    return {"topic": serializers.topic(topic), "post": serializers.post(actor, post)}, 201
+    labels = listings.post_author_labels(post)
+    answer = {
+        "topic": serializers.topic(topic),
+        "post": serializers.post(actor, post, labels=labels),
+    }
+    return answer, 201

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import request
+
 from forum import listings
 from forum import policy
 from forum import transaction
@@ -25,6 +27,7 @@ from forum.models.invitations import MemberInvitation
 from forum.policy import Actor
 from forum.services import groups
 from forum.services import invitations
+from forum.services import labels
 from forum.services import membership
 
 
@@ -231,3 +234,16 @@ def update_group_moderation(slug: str) -> Any:
     group = groups.update_group_moderation(actor, _group(slug), **data)
     answer = serializers.group_moderation(group)
     return answer
+
+
+@bp.route("/groups/<slug>/my-label", methods=["GET", "PUT"])
+@transaction.writes
+def my_label(slug: str) -> Any:
+    actor = context.current_actor()
+    group = policy.require_group(actor, inputs.slug(slug))
+    policy.check_hide_label(actor, group)
+    if request.method == "PUT":
+        data = inputs.body(schemas.groups.LabelChoice)
+        labels.show_label(actor, group, shown=data.get("shown"))
+    found = labels.my_label(actor, group)
+    return {"label": found.label if found else None, "shown": found.shown if found else True}

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from forum import listings
 from forum import policy
 from forum import transaction
 from forum import validation
@@ -136,7 +137,8 @@ def _post_action(name: str, action: Callable[..., bool]) -> None:
         post = policy.require_post(actor, post_id)
         # Missing is None: the services refuse it where a reason is required (all but approve).
         changed = action(actor, post, reason=data.get("reason"))
-        answer = {**serializers.post(actor, post), "changed": changed}
+        labels = listings.post_author_labels(post)
+        answer = {**serializers.post(actor, post, labels=labels), "changed": changed}
         return answer
 
     endpoint = f"{name.replace('-', '_')}_post"

@@ -563,6 +563,43 @@ MODERATION_OPERATIONS: tuple[Operation, ...] = (
         "grant back. It never lowers or locks the site level, and `lock` is ignored; the "
         "member is told. Inside the group the member's level is the higher of the two.",
     ),
+    # --- role labels
+    Operation(
+        "put",
+        "/users/{username}/label",
+        "Give or take away a member's role label",
+        tag="trust",
+        auth="member",
+        body="LabelGrant",
+        response="LabelChange",
+        extra_errors=(403,),
+        description='A role label ("Peer supporter", "Probation-approved mentor") shows '
+        "beside the member's name so that members know who is a helper or a professional. "
+        "Without `group`: the site label, shown everywhere, for admins only. With `group` (a "
+        "slug): a label shown inside that group only (its boards and member list), instead "
+        "of the site label, given by the group's owners (and admins who manage the group) to "
+        "its members. An empty `label` takes it away. Never your own; logged in the scope's "
+        "moderation log. Leaving or being removed from a group drops its label.",
+    ),
+    *(
+        Operation(
+            method,
+            "/groups/{slug}/my-label",
+            summary,
+            tag="groups",
+            auth="member",
+            body=body,
+            response="MyLabel",
+            extra_errors=(403,),
+            description="Your role label inside the group (the group's, else the site's) and "
+            "whether it shows there: hiding it shows no label of yours on the group's boards "
+            "and member list. For the group's members (403 for others).",
+        )
+        for method, summary, body in (
+            ("get", "Your role label inside a group", None),
+            ("put", "Show or hide your role label inside a group", "LabelChoice"),
+        )
+    ),
     Operation(
         "get",
         "/me/trust",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from forum import listings
 from forum import policy
 from forum import transaction
 from forum.blueprints import context
@@ -21,7 +22,8 @@ from forum.services import posts
 def post_answer(actor: Actor, post: Post) -> dict[str, Any]:
     """The post as the actor sees it, with whether they like it."""
     liked = post.id in likes.liked_post_ids(actor, [post.id]) if actor.is_member else False
-    return serializers.post(actor, post, liked=liked)
+    labels = listings.post_author_labels(post)
+    return serializers.post(actor, post, liked=liked, labels=labels)
 
 
 @bp.get("/posts/<id:post_id>")

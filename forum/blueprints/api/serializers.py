@@ -93,6 +93,8 @@ def user(member: User) -> JSON:
         "roles": roles(member),
         "created_at": join_date(member),
         "bio": member.bio,
+        # The site label only: a group's label shows inside that group alone.
+        "label": policy.shown_label(member, None),
         "url": member.url,
     }
 
@@ -197,11 +199,14 @@ def unread_topic(item: Topic, last_read: int | None) -> JSON:
     return {**topic(item), "last_read": last_read, "new_posts": new_posts}
 
 
-def post(actor: Actor, item: Post, *, liked: bool = False) -> JSON:
+def post(
+    actor: Actor, item: Post, *, liked: bool = False, labels: dict[int, str] | None = None
+) -> JSON:
     """A post; a deleted or hidden one keeps its text (and author) only for those who may
     read it (moderators in scope; for a hidden post, its author too, with the reason).
 
-    `liked`: whether the actor likes it (the caller looks that up for a whole page).
+    `liked`: whether the actor likes it (the caller looks that up for a whole page);
+    `labels`: the authors' role labels where the post is (`listings.author_labels`).
     """
     readable = policy.can_see_post_body(actor, item)
     return {
@@ -210,6 +215,7 @@ def post(actor: Actor, item: Post, *, liked: bool = False) -> JSON:
         "number": item.number,
         # As on the page: whoever deleted a post they regret is not named beside it.
         "author": item.author.username if readable else None,
+        "author_label": (labels or {}).get(item.author_id) if readable else None,
         "reply_to": item.reply_to_id,
         "body": item.body if readable else None,
         "html": item.html if readable else None,
@@ -276,6 +282,7 @@ def member(item: Membership) -> JSON:
         "username": item.user.username,
         "role": item.role.value,
         "joined_at": month_of(item.created_at),
+        "label": policy.shown_label(item.user, item),
         "url": item.user.url,
     }
 

@@ -26,7 +26,8 @@ def show_topic(topic_id: int) -> Any:
     topic = policy.require_topic(actor, topic_id)
     found = listings.topic_posts(actor, topic, page, current_app.config["FORUM_POSTS_PER_PAGE"])
     liked = likes.liked_post_ids(actor, [p.id for p in found.items]) if actor.is_member else set()
-    items = [serializers.post(actor, p, liked=p.id in liked) for p in found.items]
+    labels = listings.author_labels(topic.board.group_id, {p.author for p in found.items})
+    items = [serializers.post(actor, p, liked=p.id in liked, labels=labels) for p in found.items]
     return {"topic": serializers.topic(topic), **serializers.page_of("posts", found, items)}
 
 
@@ -38,7 +39,7 @@ def reply(topic_id: int) -> Any:
     topic = policy.require_topic(actor, topic_id)
     post = posts.reply_to_topic(actor, topic, body=data.get("body"), reply_to=data.get("reply_to"))
     reading.mark_own_post_read(actor, post)
-    return serializers.post(actor, post), 201
+    return serializers.post(actor, post, labels=listings.post_author_labels(post)), 201
 
 
 @bp.get("/latest")

@@ -14,6 +14,7 @@ from forum.blueprints.api import serializers
 from forum.blueprints.api.auth import sessionless
 from forum.blueprints.api.blueprint import bp
 from forum.services import accounts
+from forum.services import labels
 from forum.services import trust
 
 
@@ -76,6 +77,26 @@ def set_trust_level(username: str) -> Any:
         "changed": changed,
     }
     return answer
+
+
+@bp.put("/users/<username>/label")
+@transaction.writes
+def set_label(username: str) -> Any:
+    data = inputs.body(schemas.moderation.LabelGrant)
+    actor = context.current_actor()
+    policy.require_member(actor)
+    user = policy.require_user(actor, inputs.username(username))
+    slug = data.get("group")
+    group = policy.require_group(actor, slug) if slug is not None else None
+    changed = labels.set_label(
+        actor, user, label=data.get("label"), group=group, reason=data.get("reason") or ""
+    )
+    return {
+        **serializers.user(user),
+        "group": group.slug if group is not None else None,
+        "group_label": labels.group_label(user, group) if group is not None else None,
+        "changed": changed,
+    }
 
 
 @bp.get("/me/trust")

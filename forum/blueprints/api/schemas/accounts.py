@@ -106,6 +106,10 @@ class User(Answer):
         ),
     ]
     bio: str
+    label: Annotated[
+        str | None,
+        Field(description='The role label site admins gave ("Peer supporter"); null: none'),
+    ]
     url: Url
 
 

@@ -121,6 +121,13 @@ class Post(Answer):
     author: Annotated[
         str | None, Field(description="null if deleted or hidden and not yours to read")
     ]
+    author_label: Annotated[
+        str | None,
+        Field(
+            description="The author's role label where the post is: inside a group, the "
+            "group's label (else the site's), unless the author hides it there; null: none"
+        ),
+    ]
     reply_to: Id | None
     body: Annotated[
         str | None, Field(description="Markdown; null if deleted or hidden and not yours to read")

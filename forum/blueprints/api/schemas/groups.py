@@ -101,6 +101,12 @@ class Member(Answer):
     username: str
     role: RoleName
     joined_at: Annotated[Time, Field(description="The first of the month they joined the group")]
+    label: Annotated[
+        str | None,
+        Field(
+            description="Their role label inside the group (its own, else the site's); null: none"
+        ),
+    ]
     url: Url
 
 
@@ -221,3 +227,15 @@ class BreakGlass(Answer):
 class GroupModeration(Answer):
     log_visible_to_members: bool
     approve_first_posts: Annotated[int, Field(ge=0, le=APPROVE_FIRST_POSTS_MAX)]
+
+
+class LabelChoice(Body):
+    shown: Boolean = spec(description="false: no role label of yours shows inside the group")
+
+
+class MyLabel(Answer):
+    label: Annotated[
+        str | None,
+        Field(description="Your label inside the group (its own, else the site's); null: none"),
+    ]
+    shown: Annotated[bool, Field(description="Whether you let it show inside the group")]

@@ -39,6 +39,7 @@ from forum.moderation.appeals import TEXT_MAX as APPEAL_TEXT_MAX
 from forum.moderation.reports import ACTIONS as RESOLVE_ACTIONS
 from forum.moderation.reports import NOTE_MAX
 from forum.moderation.sanctions import DAYS_MAX
+from forum.services.labels import LABEL_MAX
 from forum.validation import INT_MAX
 from forum.validation import REASON_MAX
 
@@ -134,6 +135,18 @@ class TrustGrant(Body):
     reason: Text = spec(None, maxLength=validation.REASON_MAX, description="Logged")
 
 
+class LabelGrant(Body):
+    messages = {"group": "Give the group's slug, or null."}
+
+    label: Text = spec(
+        maxLength=LABEL_MAX, description="Plain text on one line; empty takes the label away"
+    )
+    group: NullableText = spec(
+        None, description="A label shown inside this group only (a slug); null: the site label"
+    )
+    reason: Text = spec(None, maxLength=validation.REASON_MAX, description="Logged")
+
+
 class Appointment(Body):
     moderator: Boolean
     reason: Text = _reason()
@@ -151,6 +164,14 @@ class TrustChange(User):
     group: Annotated[str | None, Field(description="The group's slug, for a grant inside it")]
     group_trust_level: Annotated[
         int | None, Field(ge=1, le=3, description="The level granted inside `group` (null: none)")
+    ]
+    changed: bool
+
+
+class LabelChange(User):
+    group: Annotated[str | None, Field(description="The group's slug, for a label inside it")]
+    group_label: Annotated[
+        str | None, Field(description="The label given inside `group` (null: none)")
     ]
     changed: bool
 
