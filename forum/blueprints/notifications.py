@@ -63,6 +63,9 @@ PREFERENCE_LABELS = {
     "join_request": "A member asks to join a group you run",
     "join_accepted": "Your request to join a group is accepted",
     "join_declined": "Your request to join a group is declined",
+    "message": "Someone sends you a private message",
+    "meeting_reminder": "A meeting of yours is coming up",
+    "reminder": "A reminder you set is due",
 }
 
 

@@ -670,7 +670,7 @@ def send_due_reminders(now: datetime | None = None) -> int:
                 meeting_id=meeting.id, user_id=user.id, occurrence=when, sent_at=now
             )
         )
-        notifications.notify(
+        notifications.notify_notice(
             user.id, REMINDER_KIND, _reminder_text(meeting, when), group_id=meeting.group_id
         )
         count += 1

@@ -83,6 +83,8 @@ SUBJECTS: dict[str, str] = {
     "join_accepted": "Your request to join a group was decided",
     "join_declined": "Your request to join a group was decided",
     "message": "New private message",
+    "meeting_reminder": "Reminder: a meeting soon",
+    "reminder": "Your reminder",
 }
 SUBJECT = "New notification"
 DIGEST_SUBJECTS = {"daily": "Your daily summary", "weekly": "Your weekly summary"}

@@ -154,6 +154,15 @@ def _stored_text(kind: str) -> str:
     return _capital(ACTED[kind].format(name=SOMEONE, group="a group"))
 
 
+def _choice(user_id: int, kind: str) -> Any:
+    # The member's row for a kind they may choose for (None: shown, never mailed).
+    return db.session.execute(
+        select(NotificationPreference.in_app, NotificationPreference.email).where(
+            NotificationPreference.user_id == user_id, NotificationPreference.kind == kind
+        )
+    ).first()
+
+
 def notify_acted(
     user_id: int,
     kind: str,
@@ -166,11 +175,7 @@ def notify_acted(
 ) -> Notification | None:
     """Tell a member that another did something (`ACTED` kinds; named when read), unless
     they turned that kind off (None then)."""
-    chosen = db.session.execute(
-        select(NotificationPreference.in_app, NotificationPreference.email).where(
-            NotificationPreference.user_id == user_id, NotificationPreference.kind == kind
-        )
-    ).first()
+    chosen = _choice(user_id, kind)
     if chosen is not None and not chosen.in_app:
         return None
     return notify(
@@ -183,6 +188,29 @@ def notify_acted(
         email=chosen.email if chosen is not None else EmailChoice.NEVER.value,
         conversation_id=conversation_id,
         message_id=message_id,
+    )
+
+
+def notify_notice(
+    user_id: int,
+    kind: str,
+    text: str,
+    *,
+    post_id: int | None = None,
+    group_id: int | None = None,
+) -> Notification | None:
+    """A notice from the site of a kind the member chooses for (`NOTICES`: reminders),
+    unless they turned it off (None then); mailed as they chose."""
+    chosen = _choice(user_id, kind)
+    if chosen is not None and not chosen.in_app:
+        return None
+    return notify(
+        user_id,
+        kind,
+        text,
+        post_id=post_id,
+        group_id=group_id,
+        email=chosen.email if chosen is not None else EmailChoice.NEVER.value,
     )
 
 
@@ -512,8 +540,11 @@ def mark_read(actor: Actor, ids: Sequence[int] | None) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-# Kinds a member may choose for (the ones about what other members do).
-PREFERENCE_KINDS = tuple(ACTED)
+# Notices from the site that a member may choose for too. Their text is written when
+# made and may name a meeting: shown only while its group or post is visible.
+NOTICES = ("meeting_reminder", "reminder")
+# Kinds a member may choose for: what other members do, and reminders.
+PREFERENCE_KINDS = (*ACTED, *NOTICES)
 EMAIL_CHOICES = tuple(choice.value for choice in EmailChoice)
 
 

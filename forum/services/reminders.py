@@ -157,7 +157,7 @@ def send_due_reminders(now: datetime | None = None, *, batch: int = 500) -> int:
         actor = policy.actor_for(user, guests_read=False)
         if not policy.can_see_post_body(actor, post):
             continue
-        notifications.notify(user.id, KIND, TEXT, post_id=post.id)
+        notifications.notify_notice(user.id, KIND, TEXT, post_id=post.id)
         count += 1
     db.session.flush()
     return count
