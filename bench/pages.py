@@ -108,13 +108,17 @@ class Worker:
             self.get(role, path)
         return (time.process_time() - started) * 1000 / n
 
-    def profile(self, role: str, page: str, n: int, top: int) -> dict[str, Any]:
+    def profile(
+        self, role: str, page: str, n: int, top: int, dump: str | None = None
+    ) -> dict[str, Any]:
         path = self._path(page)
         profiler = cProfile.Profile()
         profiler.enable()
         for _ in range(n):
             self.get(role, path)
         profiler.disable()
+        if dump:
+            profiler.dump_stats(dump)
         stats = pstats.Stats(profiler)
         found: dict[str, Any] = {"calls": stats.total_calls / n}  # type: ignore[attr-defined]
         if top:
@@ -142,7 +146,7 @@ def worker_main(manifest_path: Path, warmup: int) -> int:
         if ask["do"] == "time":
             answer: Any = worker.time(ask["role"], ask["page"], ask["n"])
         elif ask["do"] == "profile":
-            answer = worker.profile(ask["role"], ask["page"], ask["n"], ask["top"])
+            answer = worker.profile(ask["role"], ask["page"], ask["n"], ask["top"], ask.get("dump"))
         else:
             break
         out.write(json.dumps({"answer": answer}) + "\n")
@@ -261,8 +265,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for tree in trees:
             for page, role in keys:
                 top = args.top if role == "member" else 0
+                dump = None
+                if args.profiles:
+                    args.profiles.mkdir(parents=True, exist_ok=True)
+                    name = f"{tree.label}-{page}-{role}.prof".replace(" ", "-")
+                    dump = str((args.profiles / name).resolve())
                 found = tree.ask(
-                    do="profile", role=role, page=page, n=args.profile_requests, top=top
+                    do="profile", role=role, page=page, n=args.profile_requests, top=top, dump=dump
                 )
                 calls[tree.label][(page, role)] = found["calls"]
                 if top:
@@ -344,6 +353,9 @@ def main(argv: list[str] | None = None) -> int:
         "--profile-requests", type=int, default=50, help="requests under cProfile (50)"
     )
     parser.add_argument("--top", type=int, default=0, help="print the N costliest functions")
+    parser.add_argument(
+        "--profiles", type=Path, help="save each profile (pstats files) in this folder"
+    )
     parser.add_argument("--json", type=Path, default=OUT / "pages.json", help="figures as JSON")
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

@@ -78,6 +78,7 @@ from forum.policy.content import readable_board_ids
 from forum.policy.content import require_board
 from forum.policy.content import require_post
 from forum.policy.content import require_topic
+from forum.policy.content import scope_statement
 from forum.policy.content import visible_boards
 from forum.policy.content import visible_posts
 from forum.policy.content import visible_topics
@@ -240,6 +241,7 @@ __all__ = [
     "require_report",
     "require_sanction",
     "require_topic",
+    "scope_statement",
     "require_user",
     "silenced_in",
     "topic_post_actions",
