@@ -20,6 +20,7 @@ import re
 from collections.abc import Collection
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func
@@ -32,6 +33,7 @@ from forum.errors import NotFound
 from forum.extensions import db
 from forum.listings import Page
 from forum.listings import _paged
+from forum.models.activity import PostLike
 from forum.models.base import utcnow
 from forum.models.groups import Group
 from forum.models.groups import JoinRequest
@@ -349,6 +351,58 @@ def notify_like(actor: Actor, post: Post) -> None:
         update(User).where(User.id == author.id).values(has_unread_notifications=True)
     )
     db.session.flush()
+
+
+def withdraw_like(actor: Actor, post: Post, liked_at: datetime) -> None:
+    """A like given at `liked_at` was taken back: count it out of the author's unread
+    like notification (the one counting likes since they last read one), and remove that
+    notification when nothing is left in it. Likes counted in one already read stay."""
+    pending: Notification | None = db.session.scalar(
+        select(Notification).where(
+            Notification.user_id == post.author_id,
+            Notification.kind == "like",
+            Notification.post_id == post.id,
+            Notification.read_at.is_(None),
+        )
+    )
+    if pending is None:
+        return
+    last_read = db.session.scalar(
+        select(func.max(Notification.read_at)).where(
+            Notification.user_id == post.author_id,
+            Notification.kind == "like",
+            Notification.post_id == post.id,
+        )
+    )
+    if last_read is not None and liked_at <= last_read:
+        return  # given before the author read the last one: not in the pending count
+    if pending.count <= 1:
+        db.session.delete(pending)
+        db.session.flush()
+        _refresh_unread_flag(pending.user_id)
+        return
+    pending.count = Notification.count - 1
+    if pending.actor_id == actor.user_id:
+        # It named the member who took the like back: name the latest liker left.
+        pending.actor_id = db.session.scalar(
+            select(PostLike.user_id)
+            .where(PostLike.post_id == post.id)
+            .order_by(PostLike.created_at.desc(), PostLike.user_id.desc())
+            .limit(1)
+        )
+    db.session.flush()
+
+
+def _refresh_unread_flag(user_id: int) -> None:
+    # The header looks for unread notifications only while this flag is up.
+    left = db.session.scalar(
+        select(Notification.id)
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        .limit(1)
+    )
+    db.session.execute(
+        update(User).where(User.id == user_id).values(has_unread_notifications=left is not None)
+    )
 
 
 def notify_join_request(request: JoinRequest) -> None:

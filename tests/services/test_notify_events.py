@@ -164,3 +164,32 @@ def test_declined_join_request_tells_the_asker(db):
     groups.decide_join_request(f.actor(owner), group, request.id, accept=False)
     db.session.commit()
     assert _texts(asker) == ["Your request to join Walkers was declined."]
+
+
+def test_taking_a_like_back_counts_it_out_of_the_unread_notification(db):
+    ann = f.make_user("ann")
+    post = f.make_post(f.make_topic(author=ann), ann)
+    early, first, second = (f.make_user(f"liker{n}", trust_level=1) for n in range(3))
+    likes.like_post(f.actor(early), post)
+    db.session.commit()
+    notifications.mark_all_read(f.actor(ann))
+    db.session.commit()
+    for liker in (first, second):
+        likes.like_post(f.actor(liker), post)
+        db.session.commit()
+    # A like ann already read about stays counted in the read notification only.
+    likes.unlike_post(f.actor(early), post)
+    db.session.commit()
+    assert [(n.count, n.actor_id) for n in _mine(ann) if n.read_at is None] == [(2, second.id)]
+    # The named liker takes theirs back: one left, named by the latest liker left.
+    likes.unlike_post(f.actor(second), post)
+    db.session.commit()
+    assert [(n.count, n.actor_id) for n in _mine(ann) if n.read_at is None] == [(1, first.id)]
+    assert notifications.unread_count(f.actor(ann)) == 1
+    # Nothing left: the unread notification goes, and so does the header's flag.
+    likes.unlike_post(f.actor(first), post)
+    db.session.commit()
+    assert [n.read_at is None for n in _mine(ann)] == [False]
+    db.session.refresh(ann)
+    assert ann.has_unread_notifications is False
+    assert notifications.unread_count(f.actor(ann)) == 0
