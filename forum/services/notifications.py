@@ -43,6 +43,7 @@ from forum.models.notifications import EmailChoice
 from forum.models.notifications import Notification
 from forum.models.notifications import NotificationPreference
 from forum.models.posts import Post
+from forum.models.topics import Topic
 from forum.models.users import DELETED_MEMBER
 from forum.models.users import User
 from forum.policy import Actor
@@ -67,6 +68,9 @@ ACTED: dict[str, str] = {
     "join_accepted": "Your request to join {group} was accepted.",
     "join_declined": "Your request to join {group} was declined.",
 }
+# A reply in the reader's topic, named by its title while they may see it (looked up when
+# shown, through the policy: a title is never stored in a notification).
+TOPIC_REPLY_TITLED = "{name} replied in your topic “{topic}”."
 # One notification per recipient per post: the first of these that applies.
 POST_KINDS = ("mention", "quote", "reply", "topic_reply", "watched_post", "new_topic")
 # What each watching level lets through (see forum.services.watching).
@@ -202,6 +206,7 @@ def shown(actor: Actor, items: Sequence[Notification]) -> dict[int, Shown]:
             )
         ):
             known[user_id] = username
+    titles = _topic_titles(actor, [n.post_id for n in acted if n.kind == "topic_reply"])
     found: dict[int, Shown] = {}
     for n in items:
         url = f"/p/{n.post_id}" if n.post_id is not None else None
@@ -218,12 +223,29 @@ def shown(actor: Actor, items: Sequence[Notification]) -> dict[int, Shown]:
         if n.kind == "like" and n.count > 1:
             others = n.count - 1
             sentence = f"{{name}} and {others} other{'s' if others > 1 else ''} liked your post."
+        title = titles.get(n.post_id or 0)
+        if n.kind == "topic_reply" and title is not None:
+            sentence = TOPIC_REPLY_TITLED
         # A member's name keeps its case; "someone" opening a sentence gets a capital.
-        text = sentence.format(name=name, group=group_name)
+        # (`format` puts a name or title in as it is: braces in one are not read.)
+        text = sentence.format(name=name, group=group_name, topic=title)
         if name in (SOMEONE, DELETED_MEMBER) or not sentence.startswith("{name}"):
             text = _capital(text)
         found[n.id] = Shown(text, url)
     return found
+
+
+def _topic_titles(actor: Actor, post_ids: Collection[int | None]) -> dict[int, str]:
+    # The topics of these posts, by post id, that the reader may see now (one query).
+    wanted = sorted({post_id for post_id in post_ids if post_id is not None})
+    if not wanted:
+        return {}
+    rows = db.session.execute(
+        policy.visible_posts(actor)
+        .where(Post.id.in_(wanted))
+        .with_only_columns(Post.id, Topic.title)
+    )
+    return {post_id: title for post_id, title in rows}
 
 
 # Names looked up per post: more `@name`s than this stay plain text.

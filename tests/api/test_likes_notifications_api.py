@@ -228,11 +228,11 @@ def test_group_owner_grants_trust_to_their_members(call: Callable[..., TestRespo
 
 def test_notifications_name_who_acted_when_read(call: Callable[..., TestResponse]) -> None:
     ann, bob = factories.make_user("ann"), factories.make_user("bob")
-    topic = factories.make_topic(author=ann)
+    topic = factories.make_topic(author=ann, title="Night shifts")
     post = factories.make_post(topic, bob)
     [item] = call("GET", "/notifications", ann).get_json()["notifications"]
     assert item["kind"] == "topic_reply"
-    assert item["text"] == "bob replied in your topic."
+    assert item["text"] == "bob replied in your topic \u201cNight shifts\u201d."
     assert item["url"] == item["post_url"] == f"/p/{post.id}"
     assert item["count"] == 1
 

@@ -27,13 +27,14 @@ def _texts(user):
 
 def test_reply_to_my_topic_notifies_the_opening_posts_author(db):
     ann, bob = f.make_user("ann"), f.make_user("bob")
-    topic = f.make_topic(author=ann)
+    topic = f.make_topic(author=ann, title="Sleep {name} tips")
     post = f.make_post(topic, bob)
     [found] = _mine(ann)
     assert (found.kind, found.post_id, found.actor_id) == ("topic_reply", post.id, bob.id)
-    assert _texts(ann) == ["bob replied in your topic."]
-    # The name is never stored: only who acted.
-    assert "bob" not in found.text
+    # Which topic, by its title as it is now (braces in it are only text).
+    assert _texts(ann) == ["bob replied in your topic \u201cSleep {name} tips\u201d."]
+    # The name and the title are never stored: only who acted, and the post.
+    assert "bob" not in found.text and "Sleep" not in found.text
     assert _mine(bob) == []
 
 
@@ -136,7 +137,7 @@ def test_deleted_actor_shows_as_deleted_member(db):
     f.make_post(topic, bob)
     data_rights.delete_account(f.actor(bob), bob, posts="keep")
     db.session.commit()
-    assert _texts(ann) == ["Deleted member replied in your topic."]
+    assert _texts(ann) == [f"Deleted member replied in your topic \u201c{topic.title}\u201d."]
 
 
 def test_join_request_notifies_owners_and_moderators_and_the_decision_the_asker(db):
