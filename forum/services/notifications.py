@@ -342,6 +342,17 @@ def notify_post(actor: Actor, post: Post, *, mentioned: Collection[int] = ()) ->
     return unreached
 
 
+def notify_approved(post: Post) -> int:
+    """Tell members about a post a moderator has just approved, as `notify_post` would
+    have had it been posted now: with its author's permissions as they are now (quotes,
+    mentions) and each recipient's. Before approval it told nobody."""
+    author = post.author
+    if author.is_deleted:
+        return 0
+    actor = policy.actor_for(author, guests_read=False)
+    return notify_post(actor, post, mentioned=mentionable(actor, post.body).values())
+
+
 def unreached_mentions(post: Post) -> int:
     """How many members mentioned in a post just written in this session could not read
     it and were not told (0 if none)."""

@@ -194,3 +194,43 @@ def test_taking_a_like_back_counts_it_out_of_the_unread_notification(db):
     db.session.refresh(ann)
     assert ann.has_unread_notifications is False
     assert notifications.unread_count(f.actor(ann)) == 0
+
+
+def test_approving_a_held_post_notifies_as_if_posted_then(db):
+    from forum.moderation import actions
+
+    ann, watcher, quoted = f.make_user("ann"), f.make_user("watcher"), f.make_user("quoted")
+    group = f.make_group(members=(ann, watcher, quoted))
+    group.approve_first_posts = 1
+    db.session.commit()
+    topic = f.make_topic(f.make_board(group=group), ann)
+    first = f.make_post(topic, quoted)
+    from forum.models.notifications import WatchScope
+    from forum.services import watching
+
+    watching.set_watch_level(f.actor(watcher), WatchScope.TOPIC, topic.id, "watching")
+    db.session.commit()
+    before = {u.id: len(_mine(u)) for u in (ann, watcher, quoted)}
+    newcomer = f.make_newcomer(group)
+    newcomer.username = "newbie"
+    body = f"> [quoted wrote](/p/{first.id}):\n> hi\n\nThanks @ann, agreed."
+    post = posts.reply_to_topic(f.actor(newcomer), topic, body=body, reply_to=first.id)
+    db.session.commit()
+    assert post.is_hidden
+    # Held: nobody is told yet.
+    assert {u.id: len(_mine(u)) for u in (ann, watcher, quoted)} == before
+    assert actions.approve_post(f.actor(f.owner_of(group)), post)
+    db.session.commit()
+    told = {
+        u.username: [(n.kind, n.actor_id) for n in _mine(u) if n.post_id == post.id]
+        for u in (ann, watcher, quoted)
+    }
+    assert told == {
+        "ann": [("mention", newcomer.id)],
+        "watcher": [("watched_post", newcomer.id)],
+        "quoted": [("quote", newcomer.id)],
+    }
+    # Approving again changes nothing and tells nobody twice.
+    assert not actions.approve_post(f.actor(f.owner_of(group)), post)
+    db.session.commit()
+    assert sum(n.post_id == post.id for n in _mine(ann)) == 1
