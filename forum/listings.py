@@ -20,6 +20,7 @@ from typing import TypeVar
 
 from sqlalchemy import ColumnElement
 from sqlalchemy import Select
+from sqlalchemy import bindparam
 from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
@@ -127,13 +128,17 @@ def board_page_numbers(board: Board, page: int, per_page: int) -> Page[Topic]:
 
 def sub_boards(actor: Actor, board: Board) -> list[Board]:
     """The visible sub-boards of a board, in order."""
-    return list(
-        db.session.scalars(
+    # Every board page runs it: built once per view of the boards (see the policy).
+    stmt = policy.scope_statement(
+        "sub-boards",
+        actor,
+        lambda: (
             policy.visible_boards(actor)
-            .where(Board.parent_id == board.id)
+            .where(Board.parent_id == bindparam("parent_id"))
             .order_by(Board.position, Board.id)
-        )
+        ),
     )
+    return list(db.session.scalars(stmt, {"parent_id": board.id}))
 
 
 def board_topics(actor: Actor, board: Board, page: int, per_page: int) -> Page[Topic]:

@@ -38,6 +38,7 @@ from forum.moderation.undo import stale
 from forum.policy import Actor
 from forum.services import posts as post_services
 from forum.services.notifications import notify
+from forum.services.notifications import notify_approved
 
 SLOW_MODE_MAX = 1440
 
@@ -433,6 +434,8 @@ def approve_post(actor: Actor, post: Post, *, reason: Any = "") -> bool:
     )
     _notify_author(post, "post_approved", "A moderator approved your post: it shows now.")
     db.session.flush()
+    # Replies, mentions, quotes and watchers are told now, as if it were posted now.
+    notify_approved(post)
     return True
 
 

@@ -99,6 +99,7 @@ from forum.policy.content import require_board
 from forum.policy.content import require_post
 from forum.policy.content import require_topic
 from forum.policy.content import require_topic_revision
+from forum.policy.content import scope_statement
 from forum.policy.content import visible_boards
 from forum.policy.content import visible_posts
 from forum.policy.content import visible_topics
@@ -349,6 +350,7 @@ __all__ = [
     "require_sanction",
     "require_topic",
     "require_topic_revision",
+    "scope_statement",
     "require_user",
     "shown_label",
     "silenced_in",

@@ -69,13 +69,19 @@ def like_post(actor: Actor, post: Post) -> bool:
 def unlike_post(actor: Actor, post: Post) -> bool:
     """Take a like back; True if there was one."""
     user_id = _check(actor, post)
-    result = db.session.execute(
-        delete(PostLike).where(PostLike.post_id == post.id, PostLike.user_id == user_id)
-    )
-    removed = bool(getattr(result, "rowcount", 0))
-    if removed:
-        _changed(post, -1)
-    return removed
+    # RETURNING, not the row count (see `_insert_new`): when it was given, for the author's
+    # pending like notification.
+    table = PostLike.__table__
+    liked_at = db.session.execute(
+        delete(table)
+        .where(table.c.post_id == post.id, table.c.user_id == user_id)
+        .returning(table.c.created_at)
+    ).scalar()
+    if liked_at is None:
+        return False
+    _changed(post, -1)
+    notifications.withdraw_like(actor, post, liked_at)
+    return True
 
 
 def liked_post_ids(actor: Actor, post_ids: Iterable[int]) -> set[int]:

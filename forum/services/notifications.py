@@ -20,6 +20,7 @@ import re
 from collections.abc import Collection
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from datetime import timedelta
 from typing import Any
 
@@ -34,6 +35,7 @@ from forum.errors import NotFound
 from forum.extensions import db
 from forum.listings import Page
 from forum.listings import _paged
+from forum.models.activity import PostLike
 from forum.models.base import utcnow
 from forum.models.email import DigestFrequency
 from forum.models.email import EmailSettings
@@ -45,6 +47,7 @@ from forum.models.notifications import EmailChoice
 from forum.models.notifications import Notification
 from forum.models.notifications import NotificationPreference
 from forum.models.posts import Post
+from forum.models.topics import Topic
 from forum.models.users import DELETED_MEMBER
 from forum.models.users import User
 from forum.policy import Actor
@@ -78,6 +81,9 @@ ACTED: dict[str, str] = {
     # notifications page say only that there is one.
     "message": "{name} sent you a private message.",
 }
+# A reply in the reader's topic, named by its title while they may see it (looked up when
+# shown, through the policy: a title is never stored in a notification).
+TOPIC_REPLY_TITLED = "{name} replied in your topic “{topic}”."
 # One notification per recipient per post: the first of these that applies.
 POST_KINDS = ("mention", "quote", "reply", "topic_reply", "watched_post", "new_topic")
 # What each watching level lets through (see forum.services.watching).
@@ -274,6 +280,7 @@ def shown(actor: Actor, items: Sequence[Notification]) -> dict[int, Shown]:
             )
         ):
             known[user_id] = username
+    titles = _topic_titles(actor, [n.post_id for n in acted if n.kind == "topic_reply"])
     found: dict[int, Shown] = {}
     for n in items:
         url = f"/p/{n.post_id}" if n.post_id is not None else None
@@ -295,12 +302,29 @@ def shown(actor: Actor, items: Sequence[Notification]) -> dict[int, Shown]:
         if n.kind == "like" and n.count > 1:
             others = n.count - 1
             sentence = f"{{name}} and {others} other{'s' if others > 1 else ''} liked your post."
+        title = titles.get(n.post_id or 0)
+        if n.kind == "topic_reply" and title is not None:
+            sentence = TOPIC_REPLY_TITLED
         # A member's name keeps its case; "someone" opening a sentence gets a capital.
-        text = sentence.format(name=name, group=group_name)
+        # (`format` puts a name or title in as it is: braces in one are not read.)
+        text = sentence.format(name=name, group=group_name, topic=title)
         if name in (SOMEONE, DELETED_MEMBER) or not sentence.startswith("{name}"):
             text = _capital(text)
         found[n.id] = Shown(text, url)
     return found
+
+
+def _topic_titles(actor: Actor, post_ids: Collection[int | None]) -> dict[int, str]:
+    # The topics of these posts, by post id, that the reader may see now (one query).
+    wanted = sorted({post_id for post_id in post_ids if post_id is not None})
+    if not wanted:
+        return {}
+    rows = db.session.execute(
+        policy.visible_posts(actor)
+        .where(Post.id.in_(wanted))
+        .with_only_columns(Post.id, Topic.title)
+    )
+    return {post_id: title for post_id, title in rows}
 
 
 # Names looked up per post: more `@name`s than this stay plain text.
@@ -400,6 +424,17 @@ def notify_post(actor: Actor, post: Post, *, mentioned: Collection[int] = ()) ->
     return unreached
 
 
+def notify_approved(post: Post) -> int:
+    """Tell members about a post a moderator has just approved, as `notify_post` would
+    have had it been posted now: with its author's permissions as they are now (quotes,
+    mentions) and each recipient's. Before approval it told nobody."""
+    author = post.author
+    if author.is_deleted:
+        return 0
+    actor = policy.actor_for(author, guests_read=False)
+    return notify_post(actor, post, mentioned=mentionable(actor, post.body).values())
+
+
 def unreached_mentions(post: Post) -> int:
     """How many members mentioned in a post just written in this session could not read
     it and were not told (0 if none)."""
@@ -431,6 +466,58 @@ def notify_like(actor: Actor, post: Post) -> None:
         update(User).where(User.id == author.id).values(has_unread_notifications=True)
     )
     db.session.flush()
+
+
+def withdraw_like(actor: Actor, post: Post, liked_at: datetime) -> None:
+    """A like given at `liked_at` was taken back: count it out of the author's unread
+    like notification (the one counting likes since they last read one), and remove that
+    notification when nothing is left in it. Likes counted in one already read stay."""
+    pending: Notification | None = db.session.scalar(
+        select(Notification).where(
+            Notification.user_id == post.author_id,
+            Notification.kind == "like",
+            Notification.post_id == post.id,
+            Notification.read_at.is_(None),
+        )
+    )
+    if pending is None:
+        return
+    last_read = db.session.scalar(
+        select(func.max(Notification.read_at)).where(
+            Notification.user_id == post.author_id,
+            Notification.kind == "like",
+            Notification.post_id == post.id,
+        )
+    )
+    if last_read is not None and liked_at <= last_read:
+        return  # given before the author read the last one: not in the pending count
+    if pending.count <= 1:
+        db.session.delete(pending)
+        db.session.flush()
+        _refresh_unread_flag(pending.user_id)
+        return
+    pending.count = Notification.count - 1
+    if pending.actor_id == actor.user_id:
+        # It named the member who took the like back: name the latest liker left.
+        pending.actor_id = db.session.scalar(
+            select(PostLike.user_id)
+            .where(PostLike.post_id == post.id)
+            .order_by(PostLike.created_at.desc(), PostLike.user_id.desc())
+            .limit(1)
+        )
+    db.session.flush()
+
+
+def _refresh_unread_flag(user_id: int) -> None:
+    # The header looks for unread notifications only while this flag is up.
+    left = db.session.scalar(
+        select(Notification.id)
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        .limit(1)
+    )
+    db.session.execute(
+        update(User).where(User.id == user_id).values(has_unread_notifications=left is not None)
+    )
 
 
 def notify_join_request(request: JoinRequest) -> None:

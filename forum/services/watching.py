@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlalchemy import or_
 from sqlalchemy import select
 
@@ -44,16 +45,22 @@ def watch_level(actor: Actor, scope: WatchScope, key: Any) -> tuple[str, bool]:
     return level_of_shown(actor, scope, _target_id(actor, scope, key))
 
 
+# Built once: every member's topic, board and group page runs it, and building the
+# statement cost more than running it.
+_LEVEL = select(Watch.level).where(
+    Watch.user_id == bindparam("user_id"),
+    Watch.scope == bindparam("scope"),
+    Watch.target_id == bindparam("target_id"),
+)
+
+
 def level_of_shown(actor: Actor, scope: WatchScope, target_id: int) -> tuple[str, bool]:
     """As `watch_level`, for a target the caller already holds through a policy guard
     (the page showing it): one lookup, the target not loaded again."""
     user_id = policy.require_member(actor)
-    level = db.session.scalar(
-        select(Watch.level).where(
-            Watch.user_id == user_id, Watch.scope == scope.value, Watch.target_id == target_id
-        )
-    )
-    return (level, True) if level is not None else (DEFAULT.value, False)
+    params = {"user_id": user_id, "scope": scope.value, "target_id": target_id}
+    level = db.session.connection().execute(_LEVEL, params).scalar()
+    return (str(level), True) if level is not None else (DEFAULT.value, False)
 
 
 def set_watch_level(actor: Actor, scope: WatchScope, key: Any, level: Any) -> str:

@@ -228,11 +228,11 @@ def test_group_owner_grants_trust_to_their_members(call: Callable[..., TestRespo
 
 def test_notifications_name_who_acted_when_read(call: Callable[..., TestResponse]) -> None:
     ann, bob = factories.make_user("ann"), factories.make_user("bob")
-    topic = factories.make_topic(author=ann)
+    topic = factories.make_topic(author=ann, title="Night shifts")
     post = factories.make_post(topic, bob)
     [item] = call("GET", "/notifications", ann).get_json()["notifications"]
     assert item["kind"] == "topic_reply"
-    assert item["text"] == "bob replied in your topic."
+    assert item["text"] == "bob replied in your topic \u201cNight shifts\u201d."
     assert item["url"] == item["post_url"] == f"/p/{post.id}"
     assert item["count"] == 1
 
@@ -328,3 +328,26 @@ def test_mention_suggestions_name_only_members_the_asker_may_see(
     assert call("GET", "/users/suggest?q=r%25", asker).get_json() == {"users": []}
     assert call("GET", "/users/suggest?q=", asker).get_json() == {"users": []}
     assert call("GET", "/users/suggest?q=ri").status_code == 401
+
+
+def test_reply_and_new_topic_answers_say_whether_mentions_went_untold(
+    call: Callable[..., TestResponse],
+) -> None:
+    ann, bob = factories.make_user("ann"), factories.make_user("bob", trust_level=1)
+    factories.make_post(factories.make_topic(author=ann), ann)  # public: bob may see ann
+    secret = factories.make_group(secret=True, members=(bob,))
+    board = factories.make_board(group=secret)
+    started = call("POST", f"/boards/{board.id}/topics", bob, {"title": "Plans", "body": "@ann hi"})
+    assert started.status_code == 201
+    # ann cannot read the secret group's topic: told nothing, and the answer never says who.
+    assert started.get_json()["unreached_mentions"] is True
+    topic_id = started.get_json()["topic"]["id"]
+    for body, unreached in (("@ann again", True), ("@bob no one else", False)):
+        answer = call("POST", f"/topics/{topic_id}/posts", bob, {"body": body})
+        assert answer.status_code == 201
+        assert answer.get_json()["unreached_mentions"] is unreached
+    public = factories.make_topic(author=ann)
+    told = call("POST", f"/topics/{public.id}/posts", bob, {"body": "@ann can read this"})
+    assert told.get_json()["unreached_mentions"] is False
+    newest = call("GET", "/notifications", ann).get_json()["notifications"][0]
+    assert newest["kind"] == "mention"

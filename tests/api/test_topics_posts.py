@@ -93,6 +93,8 @@ def test_reply_and_reply_to_a_post(client: FlaskClient, bearer: Callable) -> Non
     assert response.status_code == 201
     post = response.get_json()
     assert (post["reply_to"], post["number"], post["author"]) == (first.id, 3, "bob")
+    # The answer is the post, and whether some mentioned members were not told.
+    assert post.pop("unreached_mentions") is False
     shown = client.get(f"/api/v1/posts/{post['id']}", headers=headers).get_json()
     assert shown == post
 

@@ -18,11 +18,13 @@ def topic_first_post(topic):
 
 def test_reply_notification_names_the_replier_and_links_the_post(db, client, login_as):
     ann, bob = f.make_user("ann"), f.make_user("bob")
-    topic = f.make_topic(author=ann)
+    topic = f.make_topic(author=ann, title="Tea & <b>toast</b>")
     post = f.make_post(topic, bob)
     login_as(ann)
     page = client.get("/notifications").get_data(as_text=True)
-    assert f'<a href="/p/{post.id}">bob replied in your topic.</a>' in page
+    # The title as text (escaped), looked up when shown.
+    title = "Tea &amp; &lt;b&gt;toast&lt;/b&gt;"
+    assert f'<a href="/p/{post.id}">bob replied in your topic \u201c{title}\u201d.</a>' in page
     # /p/<id> lands on the topic's page, at the post.
     landing = client.get(f"/p/{post.id}")
     assert landing.status_code == 302

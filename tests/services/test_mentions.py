@@ -127,3 +127,15 @@ def test_rerendering_keeps_mention_links_and_links_no_one_hidden(db):
     assert rerender_stale_posts() >= 1
     database.session.refresh(post)
     assert 'href="/u/ann"' in post.html and "/u/insider" not in post.html
+
+
+def test_new_members_mentions_are_plain_text_and_still_notify(db):
+    # Trust level 0: no links in the post at all (a spam rule), mentions included; the
+    # mentioned member is told all the same.
+    ann, newcomer = f.make_user("ann"), f.make_user("newbie", trust_level=0)
+    topic = f.make_topic(author=newcomer)
+    f.make_post(topic, ann)
+    post = posts.reply_to_topic(f.actor(newcomer), topic, body="Thanks @ann, that helped.")
+    database.session.commit()
+    assert "@ann" in post.html and "/u/ann" not in post.html
+    assert _kinds(ann) == ["mention"]

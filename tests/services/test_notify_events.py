@@ -27,13 +27,14 @@ def _texts(user):
 
 def test_reply_to_my_topic_notifies_the_opening_posts_author(db):
     ann, bob = f.make_user("ann"), f.make_user("bob")
-    topic = f.make_topic(author=ann)
+    topic = f.make_topic(author=ann, title="Sleep {name} tips")
     post = f.make_post(topic, bob)
     [found] = _mine(ann)
     assert (found.kind, found.post_id, found.actor_id) == ("topic_reply", post.id, bob.id)
-    assert _texts(ann) == ["bob replied in your topic."]
-    # The name is never stored: only who acted.
-    assert "bob" not in found.text
+    # Which topic, by its title as it is now (braces in it are only text).
+    assert _texts(ann) == ["bob replied in your topic \u201cSleep {name} tips\u201d."]
+    # The name and the title are never stored: only who acted, and the post.
+    assert "bob" not in found.text and "Sleep" not in found.text
     assert _mine(bob) == []
 
 
@@ -136,7 +137,7 @@ def test_deleted_actor_shows_as_deleted_member(db):
     f.make_post(topic, bob)
     data_rights.delete_account(f.actor(bob), bob, posts="keep")
     db.session.commit()
-    assert _texts(ann) == ["Deleted member replied in your topic."]
+    assert _texts(ann) == [f"Deleted member replied in your topic \u201c{topic.title}\u201d."]
 
 
 def test_join_request_notifies_owners_and_moderators_and_the_decision_the_asker(db):
@@ -164,3 +165,72 @@ def test_declined_join_request_tells_the_asker(db):
     groups.decide_join_request(f.actor(owner), group, request.id, accept=False)
     db.session.commit()
     assert _texts(asker) == ["Your request to join Walkers was declined."]
+
+
+def test_taking_a_like_back_counts_it_out_of_the_unread_notification(db):
+    ann = f.make_user("ann")
+    post = f.make_post(f.make_topic(author=ann), ann)
+    early, first, second = (f.make_user(f"liker{n}", trust_level=1) for n in range(3))
+    likes.like_post(f.actor(early), post)
+    db.session.commit()
+    notifications.mark_all_read(f.actor(ann))
+    db.session.commit()
+    for liker in (first, second):
+        likes.like_post(f.actor(liker), post)
+        db.session.commit()
+    # A like ann already read about stays counted in the read notification only.
+    likes.unlike_post(f.actor(early), post)
+    db.session.commit()
+    assert [(n.count, n.actor_id) for n in _mine(ann) if n.read_at is None] == [(2, second.id)]
+    # The named liker takes theirs back: one left, named by the latest liker left.
+    likes.unlike_post(f.actor(second), post)
+    db.session.commit()
+    assert [(n.count, n.actor_id) for n in _mine(ann) if n.read_at is None] == [(1, first.id)]
+    assert notifications.unread_count(f.actor(ann)) == 1
+    # Nothing left: the unread notification goes, and so does the header's flag.
+    likes.unlike_post(f.actor(first), post)
+    db.session.commit()
+    assert [n.read_at is None for n in _mine(ann)] == [False]
+    db.session.refresh(ann)
+    assert ann.has_unread_notifications is False
+    assert notifications.unread_count(f.actor(ann)) == 0
+
+
+def test_approving_a_held_post_notifies_as_if_posted_then(db):
+    from forum.moderation import actions
+
+    ann, watcher, quoted = f.make_user("ann"), f.make_user("watcher"), f.make_user("quoted")
+    group = f.make_group(members=(ann, watcher, quoted))
+    group.approve_first_posts = 1
+    db.session.commit()
+    topic = f.make_topic(f.make_board(group=group), ann)
+    first = f.make_post(topic, quoted)
+    from forum.models.notifications import WatchScope
+    from forum.services import watching
+
+    watching.set_watch_level(f.actor(watcher), WatchScope.TOPIC, topic.id, "watching")
+    db.session.commit()
+    before = {u.id: len(_mine(u)) for u in (ann, watcher, quoted)}
+    newcomer = f.make_newcomer(group)
+    newcomer.username = "newbie"
+    body = f"> [quoted wrote](/p/{first.id}):\n> hi\n\nThanks @ann, agreed."
+    post = posts.reply_to_topic(f.actor(newcomer), topic, body=body, reply_to=first.id)
+    db.session.commit()
+    assert post.is_hidden
+    # Held: nobody is told yet.
+    assert {u.id: len(_mine(u)) for u in (ann, watcher, quoted)} == before
+    assert actions.approve_post(f.actor(f.owner_of(group)), post)
+    db.session.commit()
+    told = {
+        u.username: [(n.kind, n.actor_id) for n in _mine(u) if n.post_id == post.id]
+        for u in (ann, watcher, quoted)
+    }
+    assert told == {
+        "ann": [("mention", newcomer.id)],
+        "watcher": [("watched_post", newcomer.id)],
+        "quoted": [("quote", newcomer.id)],
+    }
+    # Approving again changes nothing and tells nobody twice.
+    assert not actions.approve_post(f.actor(f.owner_of(group)), post)
+    db.session.commit()
+    assert sum(n.post_id == post.id for n in _mine(ann)) == 1

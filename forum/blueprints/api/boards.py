@@ -15,6 +15,7 @@ from forum.blueprints.api import schemas
 from forum.blueprints.api import serializers
 from forum.blueprints.api.blueprint import bp
 from forum.services import boards
+from forum.services import notifications
 from forum.services import reading
 from forum.services import topics
 
@@ -78,9 +79,8 @@ def create_topic(board_id: int) -> Any:
     board = policy.require_board(actor, board_id)
     topic, post = topics.create_topic(actor, board, title=data.get("title"), body=data.get("body"))
     reading.mark_own_post_read(actor, post)
-    labels = listings.post_author_labels(post)
-    answer = {
+    return {
         "topic": serializers.topic(topic),
-        "post": serializers.post(actor, post, labels=labels),
-    }
-    return answer, 201
+        "post": serializers.post(actor, post, labels=listings.post_author_labels(post)),
+        "unreached_mentions": notifications.unreached_mentions(post) > 0,
+    }, 201

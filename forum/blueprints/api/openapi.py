@@ -1408,7 +1408,7 @@ OPERATIONS: tuple[Operation, ...] = (
         auth="member",
         status=201,
         body="ReplyDraft",
-        response="Post",
+        response="NewPost",
         description="`reply_to` must be a post in the same topic (else 400) that you can see "
         "(else 404). 403 `locked` for a locked topic, `closed` for a closed one, `silenced` "
         "while you are silenced (site-wide, or in the topic's group). "

@@ -15,6 +15,7 @@ from forum.blueprints.api import schemas
 from forum.blueprints.api import serializers
 from forum.blueprints.api.blueprint import bp
 from forum.services import likes
+from forum.services import notifications
 from forum.services import posts
 from forum.services import reading
 
@@ -39,7 +40,9 @@ def reply(topic_id: int) -> Any:
     topic = policy.require_topic(actor, topic_id)
     post = posts.reply_to_topic(actor, topic, body=data.get("body"), reply_to=data.get("reply_to"))
     reading.mark_own_post_read(actor, post)
-    return serializers.post(actor, post, labels=listings.post_author_labels(post)), 201
+    unreached = notifications.unreached_mentions(post) > 0
+    answer = serializers.post(actor, post, labels=listings.post_author_labels(post))
+    return {**answer, "unreached_mentions": unreached}, 201
 
 
 @bp.get("/latest")

@@ -194,9 +194,20 @@ class TopicWithPosts(PagedAnswer):
     posts: list[Post]
 
 
+UNREACHED = (
+    "true when some members the text mentions cannot read the topic and were not told "
+    "(never who: the HTML page says the same in a message)"
+)
+
+
+class NewPost(Post):
+    unreached_mentions: Annotated[bool, Field(description=UNREACHED)]
+
+
 class NewTopic(Answer):
     topic: Topic
     post: Post
+    unreached_mentions: Annotated[bool, Field(description=UNREACHED)]
 
 
 class Revision(Answer):
