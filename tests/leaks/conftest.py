@@ -27,6 +27,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine
+from sqlalchemy import delete
 from sqlalchemy import select
 
 from forum import models  # noqa: F401 - every table, for create_all
@@ -65,6 +66,7 @@ from forum.services import accounts
 from forum.services import groups as group_service
 from forum.services import invitations as invitation_service
 from forum.services import likes as like_service
+from forum.services import messages as message_service
 from forum.services import notifications as notification_service
 from forum.services import posts as post_service
 from tests import factories
@@ -99,6 +101,9 @@ HIDE_REASON = "CANARYHIDE7 personal details of someone else."
 SANCTION_REASON = "CANARYSANCTION7 repeated personal attacks."
 APPEAL_TEXT = "CANARYAPPEAL7 I was provoked, please look again."
 NOTIFY_TEXT = "CANARYNOTIFY7 someone answered you inside the circle."
+# Issue 14: a private conversation between the secret group's owner and member.
+MESSAGE_TITLE = "CANARYCHAT7 just between us"
+MESSAGE_BODY = "CANARYWHISPER7 a private message about the circle."
 # A member of the secret group only, silenced there: unknown outside it like SECRET_USERNAME.
 MUTED_USERNAME = "CanaryMute7"
 # Only in the secret group, posted only there: unknown to everyone outside it (a
@@ -235,6 +240,10 @@ class Planted:
     # Issue 13: the secret member's notification about a secret post (someone else's to
     # everyone outside).
     notification_id: int = 0
+    # Issue 14: a private conversation between the owner and the member, and its message
+    # (for everyone else, including admins and moderators, they do not exist).
+    conversation_id: int = 0
+    message_id: int = 0
 
     @property
     def secret_post_ids(self) -> tuple[int, ...]:
@@ -522,6 +531,14 @@ def plant(app: Flask, backend: str) -> Planted:
     muted_id = moderation.pop("muted_user_id")
     group_service.break_glass(factories.actor(glass_admin), group, reason=GLASS_REASON)
     db.session.commit()
+    conversation = message_service.start_conversation(
+        owner_actor, recipients=[secret_user.username], title=MESSAGE_TITLE, body=MESSAGE_BODY
+    )
+    db.session.commit()
+    message_id = conversation.last_message_id
+    # Its notification would change the member's counts that other rows check.
+    db.session.execute(delete(Notification).where(Notification.kind == "message"))
+    db.session.commit()
     planted = Planted(
         app=app,
         backend=backend,
@@ -559,6 +576,8 @@ def plant(app: Flask, backend: str) -> Planted:
         session_ids=session_ids,
         tokens=tokens,
         **member_invitation_ids,
+        conversation_id=conversation.id,
+        message_id=message_id or 0,
         user_ids={
             **{u.username: u.id for u in (*users.values(), quiet, allot_owner, other_owner)},
             MUTED_USERNAME: muted_id,

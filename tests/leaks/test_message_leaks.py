@@ -192,4 +192,4 @@ def test_site_moderators_header_counts_reported_messages(app):
     moderator, _ = _client(app, people["moderator"])
     page = moderator.get("/messages").get_data(as_text=True)
     assert "Moderation" in page, page[:3000]
-    assert "Moderation <span class=\"count\">1<" in page, page[:3000]
+    assert 'Moderation <span class="count">1<' in page, page[:3000]
