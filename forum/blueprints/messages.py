@@ -256,8 +256,9 @@ def block(username: str) -> Response:
     actor = context.current_actor()
     policy.require_member(actor)
     user = policy.require_user(actor, username)
+    # No flash naming them: the profile says so from now on (and a flash would carry
+    # the name in the session cookie).
     messages.block_user(actor, user)
-    flash(f"You blocked {user.username}. They are not told.")
     return redirect(url_for("users.profile", username=user.username))
 
 
@@ -268,7 +269,6 @@ def unblock(username: str) -> Response:
     policy.require_member(actor)
     user = policy.require_user(actor, username)
     messages.unblock_user(actor, user)
-    flash(f"You unblocked {user.username}.")
     if request.form.get("back") == "account":
         return redirect(url_for("messages.settings"))
     return redirect(url_for("users.profile", username=user.username))
@@ -286,11 +286,11 @@ def reports() -> str:
     )
 
 
-@bp.get("/mod/messages/<id:report_id>")
-def report_window(report_id: int) -> str:
+@bp.get("/mod/messages/<id:message_report_id>")
+def report_window(message_report_id: int) -> str:
     actor = context.current_actor()
     policy.require_moderator(actor)
-    found = policy.require_message_report(actor, report_id)
+    found = policy.require_message_report(actor, message_report_id)
     return render_template(
         "messages/mod_report.html",
         report=found,
@@ -300,17 +300,17 @@ def report_window(report_id: int) -> str:
     )
 
 
-@bp.post("/mod/messages/<id:report_id>")
+@bp.post("/mod/messages/<id:message_report_id>")
 @transaction.writes
-def resolve(report_id: int) -> Response:
+def resolve(message_report_id: int) -> Response:
     actor = context.current_actor()
     policy.require_moderator(actor)
-    found = policy.require_message_report(actor, report_id)
+    found = policy.require_message_report(actor, message_report_id)
     try:
         messages.resolve_message_report(actor, found, decision=request.form.get("decision"))
     except Invalid as exc:
         transaction.discard()
         flash(next(iter(exc.fields.values())))
-        return redirect(url_for("messages.report_window", report_id=report_id))
+        return redirect(url_for("messages.report_window", message_report_id=message_report_id))
     flash("The report is closed.")
     return redirect(url_for("messages.reports"))

@@ -27,6 +27,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine
+from sqlalchemy import delete
 from sqlalchemy import select
 
 from forum import models  # noqa: F401 - every table, for create_all
@@ -68,6 +69,7 @@ from forum.services import invitations as invitation_service
 from forum.services import labels as label_service
 from forum.services import likes as like_service
 from forum.services import meetings as meeting_service
+from forum.services import messages as message_service
 from forum.services import notifications as notification_service
 from forum.services import posts as post_service
 from tests import factories
@@ -109,6 +111,9 @@ CHAT_BODY = "CANARYCHAT7 hello from the circle."
 MEETING_TITLE = "CANARYMEETING7 circle night"
 MEETING_LINK = "https://canarylink7.example/join"
 MEETING_NOTES = "CANARYMEETNOTES7 bring the usual."
+# Issue 14: a private conversation between the secret group's owner and member.
+MESSAGE_TITLE = "CANARYCHAT7 just between us"
+MESSAGE_BODY = "CANARYWHISPER7 a private message about the circle."
 # A member of the secret group only, silenced there: unknown outside it like SECRET_USERNAME.
 MUTED_USERNAME = "CanaryMute7"
 # Only in the secret group, posted only there: unknown to everyone outside it (a
@@ -256,6 +261,10 @@ class Planted:
     secret_chat_message_id: int = 0
     # Issue 14: the secret group's meeting (the removed member had answered "going").
     meeting_id: int = 0
+    # Issue 14: a private conversation between the owner and the member, and its message
+    # (for everyone else, including admins and moderators, they do not exist).
+    conversation_id: int = 0
+    message_id: int = 0
 
     @property
     def secret_post_ids(self) -> tuple[int, ...]:
@@ -567,6 +576,14 @@ def plant(app: Flask, backend: str) -> Planted:
     label_service.set_label(factories.actor(glass_admin), owner, label=GROUP_LABEL, group=group)
     label_service.set_label(factories.actor(site_admin), plain, label=SITE_LABEL)
     db.session.commit()
+    conversation = message_service.start_conversation(
+        owner_actor, recipients=[secret_user.username], title=MESSAGE_TITLE, body=MESSAGE_BODY
+    )
+    db.session.commit()
+    message_id = conversation.last_message_id
+    # Its notification would change the member's counts that other rows check.
+    db.session.execute(delete(Notification).where(Notification.kind == "message"))
+    db.session.commit()
     planted = Planted(
         app=app,
         backend=backend,
@@ -606,6 +623,8 @@ def plant(app: Flask, backend: str) -> Planted:
         **member_invitation_ids,
         **chat_ids,
         meeting_id=meeting.id,
+        conversation_id=conversation.id,
+        message_id=message_id or 0,
         user_ids={
             **{u.username: u.id for u in (*users.values(), quiet, allot_owner, other_owner)},
             MUTED_USERNAME: muted_id,

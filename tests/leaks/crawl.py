@@ -126,6 +126,13 @@ ARGUMENTS: dict[str, Callable[[Planted], Fill]] = {
     "notification_id": lambda p: Fill((p.notification_id,), p.missing_id),
     # Issue 10: another member's browser session (ending one of your own is the point).
     "session_id": lambda p: Fill((p.secret_member_session_id,), p.missing_id),
+    # Issue 14: the secret member's private conversation and its message: theirs and the
+    # owner's alone (admins and site moderators included among the outsiders).
+    "conversation_id": lambda p: Fill((p.conversation_id,), p.missing_id),
+    "message_id": lambda p: Fill((p.message_id,), p.missing_id),
+    # No message is reported in this world: site moderators would (rightly) read a
+    # reported one. The report window has its own rows (test_message_leaks.py).
+    "message_report_id": lambda p: Fill((p.missing_id - 1,), p.missing_id, reaches_secret=False),
     # A revision number rides along with a post id (issue 10: redacting a revision). The
     # secret group's edited post has a revision 1; the twin's post does not exist.
     "number": lambda p: Fill((1,), 1, public=(1,), reaches_secret=None),
