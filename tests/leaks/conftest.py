@@ -68,6 +68,7 @@ from forum.services import likes as like_service
 from forum.services import meetings as meeting_service
 from forum.services import notifications as notification_service
 from forum.services import posts as post_service
+from forum.services import reminders as reminder_service
 from tests import factories
 from tests.conftest import PageClient
 from tests.conftest import make_test_app
@@ -242,6 +243,8 @@ class Planted:
     notification_id: int = 0
     # Issue 14: the secret group's meeting (the removed member had answered "going").
     meeting_id: int = 0
+    # The secret member's personal reminder on the secret topic's first post.
+    reminder_id: int = 0
 
     @property
     def secret_post_ids(self) -> tuple[int, ...]:
@@ -538,6 +541,7 @@ def plant(app: Flask, backend: str) -> Planted:
     )
     for answering in (secret_user, left):
         meeting_service.answer_meeting(factories.actor(answering), meeting, answer="going")
+    reminder = reminder_service.remind_me(factories.actor(secret_user), first_post, preset="week")
     db.session.commit()
     group_service.remove_member(owner_actor, group, left.username)
     db.session.commit()
@@ -583,6 +587,7 @@ def plant(app: Flask, backend: str) -> Planted:
         tokens=tokens,
         **member_invitation_ids,
         meeting_id=meeting.id,
+        reminder_id=reminder.id,
         user_ids={
             **{u.username: u.id for u in (*users.values(), quiet, allot_owner, other_owner)},
             MUTED_USERNAME: muted_id,

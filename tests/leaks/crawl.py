@@ -129,6 +129,10 @@ ARGUMENTS: dict[str, Callable[[Planted], Fill]] = {
     # A revision number rides along with a post id (issue 10: redacting a revision). The
     # secret group's edited post has a revision 1; the twin's post does not exist.
     "number": lambda p: Fill((1,), 1, public=(1,), reaches_secret=None),
+    # Issue 14: the secret group's meeting, and the secret member's personal reminder on
+    # a secret post (cancelling it is theirs alone).
+    "meeting_id": lambda p: Fill((p.meeting_id,), p.missing_id),
+    "reminder_id": lambda p: Fill((p.reminder_id,), p.missing_id),
 }
 
 
