@@ -72,6 +72,7 @@ from forum.services import meetings as meeting_service
 from forum.services import messages as message_service
 from forum.services import notifications as notification_service
 from forum.services import posts as post_service
+from forum.services import reminders as reminder_service
 from tests import factories
 from tests.conftest import PageClient
 from tests.conftest import make_test_app
@@ -265,6 +266,8 @@ class Planted:
     # (for everyone else, including admins and moderators, they do not exist).
     conversation_id: int = 0
     message_id: int = 0
+    # The secret member's personal reminder on the secret topic's first post.
+    reminder_id: int = 0
 
     @property
     def secret_post_ids(self) -> tuple[int, ...]:
@@ -561,6 +564,7 @@ def plant(app: Flask, backend: str) -> Planted:
     )
     for answering in (secret_user, left):
         meeting_service.answer_meeting(factories.actor(answering), meeting, answer="going")
+    reminder = reminder_service.remind_me(factories.actor(secret_user), first_post, preset="week")
     db.session.commit()
     label_service.set_label(owner_actor, left, label=LEFT_LABEL, group=group)
     group_service.remove_member(owner_actor, group, left.username)
@@ -625,6 +629,7 @@ def plant(app: Flask, backend: str) -> Planted:
         meeting_id=meeting.id,
         conversation_id=conversation.id,
         message_id=message_id or 0,
+        reminder_id=reminder.id,
         user_ids={
             **{u.username: u.id for u in (*users.values(), quiet, allot_owner, other_owner)},
             MUTED_USERNAME: muted_id,

@@ -129,7 +129,9 @@ ARGUMENTS: dict[str, Callable[[Planted], Fill]] = {
     # Issue 14: the secret member's private conversation and its message: theirs and the
     # owner's alone (admins and site moderators included among the outsiders).
     "conversation_id": lambda p: Fill((p.conversation_id,), p.missing_id),
-    "message_id": lambda p: Fill((p.message_id,), p.missing_id),
+    # `message_id` names a private message on /messages routes and a chat message on
+    # /chat-messages routes: both secret ones are tried on every route.
+    "message_id": lambda p: Fill((p.message_id, p.secret_chat_message_id), p.missing_id),
     # No message is reported in this world: site moderators would (rightly) read a
     # reported one. The report window has its own rows (test_message_leaks.py).
     "message_report_id": lambda p: Fill((p.missing_id - 1,), p.missing_id, reaches_secret=False),
@@ -138,7 +140,10 @@ ARGUMENTS: dict[str, Callable[[Planted], Fill]] = {
     "number": lambda p: Fill((1,), 1, public=(1,), reaches_secret=None),
     # Issue 14: the secret group's chat room and a message in it.
     "room_id": lambda p: Fill((p.secret_room_id,), p.missing_id),
-    "message_id": lambda p: Fill((p.secret_chat_message_id,), p.missing_id),
+    # Issue 14: the secret group's meeting, and the secret member's personal reminder on
+    # a secret post (cancelling it is theirs alone).
+    "meeting_id": lambda p: Fill((p.meeting_id,), p.missing_id),
+    "reminder_id": lambda p: Fill((p.reminder_id,), p.missing_id),
 }
 
 
