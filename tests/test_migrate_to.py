@@ -77,6 +77,48 @@ def _closed(app: Flask) -> None:
     _db.engine.dispose()
 
 
+def _seed_talk(member, owner, outsider, secret, topic, first) -> None:
+    """Issues 13 and 14: mail settings and throttles, a conversation with a report and a
+    block, a chat room with a reported message, a meeting with an answer, a reminder sent
+    and a calendar, and a personal reminder."""
+    from forum.models.email import MailThrottle
+    from forum.services import chat
+    from forum.services import meetings
+    from forum.services import messages
+    from forum.services import notification_mail
+    from forum.services import reminders
+
+    member_actor, owner_actor = factories.actor(member), factories.actor(owner)
+    notification_mail.set_email_settings(member_actor, {"link_only": False})
+    _db.session.add(MailThrottle(user_id=member.id, key=f"topic:{topic.id}"))
+    conversation = messages.start_conversation(
+        member_actor, recipients=[owner.username], title="Checking in", body="How are you?"
+    )
+    answer = messages.send_message(owner_actor, conversation, body="Better, thanks.")
+    messages.report_message(member_actor, answer, reason="abuse")
+    messages.block_user(member_actor, outsider)
+    chat_room = chat.open_chat_room(owner_actor, secret, name="Quiet chat")
+    said = chat.post_chat_message(owner_actor, chat_room, body="Evening all")
+    chat.report_chat_message(member_actor, said, reason="spam")
+    meeting = meetings.create_meeting(
+        owner_actor,
+        secret,
+        {
+            "title": "Circle night",
+            "starts_at": (datetime.now(UTC) + timedelta(days=30)).strftime("%Y-%m-%dT19:00"),
+            "timezone": "Europe/London",
+            "repeat": "weekly",
+        },
+    )
+    meetings.answer_meeting(member_actor, meeting, answer="going")
+    meetings.new_feed_token(member_actor)
+    _db.session.flush()
+    first_time = meetings.occurrence(meeting, 0)
+    assert meetings.send_due_reminders(first_time - timedelta(hours=23)) == 1
+    reminders.remind_me(member_actor, first, preset="tomorrow")
+    _db.session.commit()
+
+
 def seed(url: str, instance: Path) -> dict[str, Any]:
     """A small forum with a row in every table, made through the services."""
     from forum.activity import record_topic_view
@@ -135,6 +177,7 @@ def seed(url: str, instance: Path) -> dict[str, Any]:
         notifications.set_preferences(
             factories.actor(member), {"like": {"in_app": False, "email": "never"}}
         )
+        _seed_talk(member, owner, outsider, secret, topic, first)
         factories.make_invitation(None)
         factories.make_session(member)
         accounts.issue_api_token(member)

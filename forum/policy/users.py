@@ -128,7 +128,12 @@ def check_grant_trust(actor: Actor, user: User, group: Group | None) -> None:
     (its owners; admins where they may manage it), for its members, up to level 3; it
     never changes the member's site level. Never one's own."""
     require_member(actor)
-    allowed = not actor.silenced and user.id != actor.user_id
+    if user.id == actor.user_id:
+        raise Denied(
+            "Nobody gives themselves a role label: it vouches for you, so another admin "
+            "(or, inside a group, one of its owners) gives it."
+        )
+    allowed = not actor.silenced
     if group is None:
         if not (allowed and actor.is_admin):
             raise Denied(
@@ -158,7 +163,12 @@ def check_set_label(actor: Actor, user: User, group: Group | None) -> None:
     (its owners; admins where they may manage it), for its members. Never one's own: a
     label vouches for someone, so the holder can neither write nor change it."""
     require_member(actor)
-    allowed = not actor.silenced and user.id != actor.user_id
+    if user.id == actor.user_id:
+        raise Denied(
+            "Nobody gives themselves a role label: it vouches for you, so another admin "
+            "(or, inside a group, one of its owners) gives it."
+        )
+    allowed = not actor.silenced
     if group is None:
         if not (allowed and actor.is_admin):
             raise Denied(

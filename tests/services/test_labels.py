@@ -79,6 +79,9 @@ def test_admins_cannot_label_themselves(db):
     admin = f.make_admin()
     assert not policy.can_set_label(f.actor(admin), admin, None)
     assert policy.can_set_label(f.actor(f.make_admin()), admin, None)
+    # The refusal says why, rather than "only admins" to an admin.
+    with pytest.raises(Denied, match="Nobody gives themselves a role label"):
+        policy.check_set_label(f.actor(admin), admin, None)
 
 
 def test_group_owner_labels_their_members_inside_the_group_only(db):
