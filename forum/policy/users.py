@@ -4,6 +4,8 @@ labels, the actor's own profile text and notifications.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import ColumnElement
 from sqlalchemy import Select
 from sqlalchemy import and_
@@ -122,24 +124,16 @@ def can_see_user(actor: Actor, user: User) -> bool:
     return found is not None
 
 
-def check_grant_trust(actor: Actor, user: User, group: Group | None) -> None:
-    """Raise unless the actor may set the member's trust level. Site levels (`group` None):
-    admins only, who may also lock them. A level inside a group: whoever manages the group
-    (its owners; admins where they may manage it), for its members, up to level 3; it
-    never changes the member's site level. Never one's own."""
+def _check_vouch(actor: Actor, user: User, group: Group | None, what: _Vouch) -> None:
+    # Trust levels and role labels vouch for a member the same way: site-wide only by
+    # admins; inside a group by whoever manages it, for its members; never one's own.
     require_member(actor)
     if user.id == actor.user_id:
-        raise Denied(
-            "Nobody gives themselves a role label: it vouches for you, so another admin "
-            "(or, inside a group, one of its owners) gives it."
-        )
+        raise Denied(what.own)
     allowed = not actor.silenced
     if group is None:
         if not (allowed and actor.is_admin):
-            raise Denied(
-                "Only site admins set members' trust levels; "
-                "a group's owners grant levels that count inside their group."
-            )
+            raise Denied(what.site)
         return
     if allowed and can_manage_group(actor, group):
         is_member = db.session.scalar(
@@ -149,7 +143,39 @@ def check_grant_trust(actor: Actor, user: User, group: Group | None) -> None:
         )
         if is_member is not None:
             return
-    raise Denied("Only the group's owners grant trust levels inside it, to its members.")
+    raise Denied(what.group)
+
+
+@dataclass(frozen=True)
+class _Vouch:
+    """What a refusal to vouch for a member says: for oneself, site-wide, in a group."""
+
+    own: str
+    site: str
+    group: str
+
+
+_TRUST = _Vouch(
+    own="Nobody sets their own trust level.",
+    site="Only site admins set members' trust levels; "
+    "a group's owners grant levels that count inside their group.",
+    group="Only the group's owners grant trust levels inside it, to its members.",
+)
+_LABEL = _Vouch(
+    own="Nobody gives themselves a role label: it vouches for you, so another admin "
+    "(or, inside a group, one of its owners) gives it.",
+    site="Only site admins give site role labels; "
+    "a group's owners give labels that show inside their group.",
+    group="Only the group's owners give role labels inside it, to its members.",
+)
+
+
+def check_grant_trust(actor: Actor, user: User, group: Group | None) -> None:
+    """Raise unless the actor may set the member's trust level. Site levels (`group` None):
+    admins only, who may also lock them. A level inside a group: whoever manages the group
+    (its owners; admins where they may manage it), for its members, up to level 3; it
+    never changes the member's site level. Never one's own."""
+    _check_vouch(actor, user, group, _TRUST)
 
 
 def can_grant_trust(actor: Actor, user: User, group: Group | None) -> bool:
@@ -162,29 +188,7 @@ def check_set_label(actor: Actor, user: User, group: Group | None) -> None:
     label (`group` None): admins only. A label inside a group: whoever manages the group
     (its owners; admins where they may manage it), for its members. Never one's own: a
     label vouches for someone, so the holder can neither write nor change it."""
-    require_member(actor)
-    if user.id == actor.user_id:
-        raise Denied(
-            "Nobody gives themselves a role label: it vouches for you, so another admin "
-            "(or, inside a group, one of its owners) gives it."
-        )
-    allowed = not actor.silenced
-    if group is None:
-        if not (allowed and actor.is_admin):
-            raise Denied(
-                "Only site admins give site role labels; "
-                "a group's owners give labels that show inside their group."
-            )
-        return
-    if allowed and can_manage_group(actor, group):
-        is_member = db.session.scalar(
-            select(Membership.id).where(
-                Membership.group_id == group.id, Membership.user_id == user.id
-            )
-        )
-        if is_member is not None:
-            return
-    raise Denied("Only the group's owners give role labels inside it, to its members.")
+    _check_vouch(actor, user, group, _LABEL)
 
 
 def can_set_label(actor: Actor, user: User, group: Group | None) -> bool:

@@ -82,6 +82,9 @@ def test_admins_cannot_label_themselves(db):
     # The refusal says why, rather than "only admins" to an admin.
     with pytest.raises(Denied, match="Nobody gives themselves a role label"):
         policy.check_set_label(f.actor(admin), admin, None)
+    # Trust levels vouch the same way, in their own words.
+    with pytest.raises(Denied, match="Nobody sets their own trust level"):
+        policy.check_grant_trust(f.actor(admin), admin, None)
 
 
 def test_group_owner_labels_their_members_inside_the_group_only(db):
