@@ -221,9 +221,9 @@ def notify_notice(
         text,
         post_id=post_id,
         group_id=group_id,
-        # Not mailed by `notify`: the e-mail sender is how a reminder's mail goes out
-        # (a digest still sums it up, as the member chose).
-        email=EmailChoice.NEVER.value if email == EmailChoice.IMMEDIATELY else email,
+        # Not mailed by `notify`: the e-mail sender is how a reminder's mail goes out, so
+        # it goes once (a digest still sums it up, as the member chose).
+        email=EmailChoice.NEVER.value,
     )
     senders.queue(notification.id, email=email == EmailChoice.IMMEDIATELY, details=details)
     return notification
