@@ -174,8 +174,10 @@ def resolve(value: Any) -> dict[str, Sender]:
                 f"{SETTING}: {name!r} is not a reminder sender (it needs a `name` and a "
                 "`deliver(app, recipient, message)` method)."
             )
-        if len(own) > NAME_MAX or own in found:
-            raise SenderError(f"{SETTING}: two senders are called {own!r} (or the name is long).")
+        if len(own) > NAME_MAX:
+            raise SenderError(f"{SETTING}: the sender name {own!r} is over {NAME_MAX} letters.")
+        if own in found:
+            raise SenderError(f"{SETTING}: two senders are called {own!r}.")
         found[own] = sender
     return found
 
