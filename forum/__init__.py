@@ -117,9 +117,15 @@ def _configure_search(app: Flask) -> None:
 
 def _configure_outbox(app: Flask) -> None:
     # The kinds the outbox delivers register themselves on import (forum.outbox):
-    # search (forum.search.service, above), mail, and notification mail and digests.
+    # search (forum.search.service, above), mail, notification mail and digests, and
+    # reminders through the configured senders (forum.senders).
     import forum.mail  # noqa: F401
     import forum.services.notification_mail  # noqa: F401
+    import forum.services.reminder_senders  # noqa: F401 - the reminder kind, the e-mail sender
+    from forum import senders
+
+    # Said at start (and by `forum init`), not at the first reminder.
+    senders.configure(app)
 
     ca_file = app.config.get("FORUM_MAIL_CA_FILE")
     if ca_file and not Path(ca_file).is_file():

@@ -27,8 +27,13 @@ def _app_context(config: dict[str, Any] | None = None, *, drain: bool = True) ->
     are closed at the end."""
     from forum import create_app
     from forum.extensions import db
+    from forum.senders import SenderError
 
-    app = create_app(config)
+    try:
+        app = create_app(config)
+    except SenderError as exc:
+        # A setting's mistake, said in a line (`forum init` is where it is first seen).
+        raise click.ClickException(str(exc)) from exc
     with app.app_context():
         try:
             yield app

@@ -24,6 +24,7 @@ ENV_KEYS = (
     "BASE_URL",
     "BACKUP_KEEP",
     "MAIL_LOG_LINKS",
+    "REMINDER_SENDERS",
 )
 
 
@@ -47,6 +48,9 @@ class BaseConfig:
     # Without FORUM_MAIL_URL mail goes to the log: the recipient as a keyed hash, links
     # (which carry reset and confirmation tokens) hidden unless this is 1 (first set-up).
     FORUM_MAIL_LOG_LINKS = False
+    # How reminders leave the forum besides the notifications page (forum.senders): a
+    # comma-separated list of `email`, `log`, entry-point names or module:Class paths.
+    FORUM_REMINDER_SENDERS = "email"
     FORUM_RATELIMITS = "on"
     # Check every API answer against its declared model (tests; a cost in production).
     FORUM_CHECK_CONTRACTS = False

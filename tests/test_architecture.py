@@ -108,7 +108,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("models", ("forum.models",)),
     ("audit and outbox", ("forum.audit", "forum.outbox")),
     ("policy", ("forum.policy", "forum.listings", "forum.unread")),
-    ("mail and search", ("forum.mail", "forum.search", "forum.throttle")),
+    ("mail and search", ("forum.mail", "forum.search", "forum.senders", "forum.throttle")),
     ("services and moderation", ("forum.services", "forum.moderation")),
     (
         "chores",
@@ -130,6 +130,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
 FORBIDDEN = [
     ("forum.services", "forum.blueprints"),
     ("forum.mail", "forum.services"),
+    ("forum.senders", "forum.services"),
     ("forum.search", "forum.services"),
     ("forum.policy", "forum.services"),
     ("forum.policy", "forum.blueprints"),

@@ -671,7 +671,12 @@ def send_due_reminders(now: datetime | None = None) -> int:
             )
         )
         notifications.notify_notice(
-            user.id, REMINDER_KIND, _reminder_text(meeting, when), group_id=meeting.group_id
+            user.id,
+            REMINDER_KIND,
+            _reminder_text(meeting, when),
+            group_id=meeting.group_id,
+            # For the reminder senders, who word it without the title (and check again).
+            details={"meeting_id": meeting.id, "at": when.isoformat()},
         )
         count += 1
     db.session.flush()

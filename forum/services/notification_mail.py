@@ -333,7 +333,9 @@ def _record_sent(user_id: int, key: str, now: datetime) -> None:
     db.session.flush()
 
 
-def _lines_for(actor: Actor, items: Sequence[Notification], *, link_only: bool) -> list[str]:
+def _lines_for(
+    actor: Actor, items: Sequence[Notification], *, link_only: bool, neutral: str | None = None
+) -> list[str]:
     """One paragraph per notification: what happened and the link to it."""
     shown = notifications.shown(actor, items)
     posts = _readable_posts(actor, [n.post_id for n in items if n.post_id is not None])
@@ -342,7 +344,7 @@ def _lines_for(actor: Actor, items: Sequence[Notification], *, link_only: bool) 
     for n in items:
         url = base + (shown[n.id].url or "/notifications")
         if link_only:
-            paragraphs.append(f"{notifications.neutral_text(n)}\n{url}")
+            paragraphs.append(f"{neutral or notifications.neutral_text(n)}\n{url}")
             continue
         text = shown[n.id].text
         post = posts.get(n.post_id or 0)
@@ -368,11 +370,14 @@ def _footer(user: User, scope: str, why: str) -> tuple[str, dict[str, str]]:
     return footer, headers
 
 
-def notification_mail(user: User, actor: Actor, notification: Notification) -> mail.Mail:
-    """The immediate mail about one notification, as the member may see it now."""
+def notification_mail(
+    user: User, actor: Actor, notification: Notification, *, neutral: str | None = None
+) -> mail.Mail:
+    """The immediate mail about one notification, as the member may see it now
+    (`neutral`: the "only a link" sentence, if not `notifications.neutral_text`)."""
     row = _settings(user.id)
     link_only = row.link_only if row is not None else True
-    [paragraph] = _lines_for(actor, [notification], link_only=link_only)
+    [paragraph] = _lines_for(actor, [notification], link_only=link_only, neutral=neutral)
     footer, headers = _footer(
         user, notification.kind, "you chose to be e-mailed at once about this kind of notification"
     )
@@ -390,32 +395,45 @@ def _smtp_configured(app: Flask) -> bool:
 def deliver_notification(app: Flask, payload: dict[str, Any]) -> None:
     """Mail one notification now, if the member still wants it and may still see it;
     otherwise send nothing (the row is done either way)."""
-    notification = db.session.get(Notification, int(payload.get("notification_id", 0)))
+    mail_notification(app, int(payload.get("notification_id", 0)))
+
+
+def mail_notification(
+    app: Flask, notification_id: int, *, neutral: str | None = None, throttle: bool = True
+) -> bool:
+    """Mail one notification now if the member still wants it at once and may still see
+    it (True if a mail went out). `neutral`: the "only a link" sentence, if the caller
+    has a better one than `notifications.neutral_text` (reminders). `throttle`: at most
+    one mail per topic every 15 minutes (reminders were each asked for: not throttled).
+    Raises if the mail could not be handed over (the outbox retries)."""
+    notification = db.session.get(Notification, notification_id)
     if notification is None or notification.read_at is not None:
-        return  # gone (the post or account was deleted), or read on the site already
+        return False  # gone (the post or account was deleted), or read on the site already
     found = _recipient(notification.user_id)
     if found is None:
-        return
+        return False
     user, actor = found
     if _choice(user.id, notification.kind) != EmailChoice.IMMEDIATELY:
-        return  # they changed their mind (or unsubscribed) since
+        return False  # they changed their mind (or unsubscribed) since
     visible = db.session.scalar(
         policy.visible_notifications(actor).where(Notification.id == notification.id)
     )
     if visible is None:
-        return
+        return False
     post = None
     if notification.post_id is not None:
         post = _readable_posts(actor, [notification.post_id]).get(notification.post_id)
         if post is None:
-            return
+            return False
     now = utcnow()
     key = _throttle_key(notification, post)
-    if _throttled(user.id, key, now):
-        return
-    mail.deliver_now(app, notification_mail(user, actor, notification))
+    if throttle and _throttled(user.id, key, now):
+        return False
+    mail.deliver_now(app, notification_mail(user, actor, notification, neutral=neutral))
     # Recorded only once the mail was handed over: a failed send is retried unthrottled.
-    _record_sent(user.id, key, now)
+    if throttle:
+        _record_sent(user.id, key, now)
+    return True
 
 
 # --- digests --------------------------------------------------------------------------

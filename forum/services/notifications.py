@@ -30,6 +30,7 @@ from sqlalchemy import update
 
 from forum import outbox
 from forum import policy
+from forum import senders
 from forum.errors import Invalid
 from forum.errors import NotFound
 from forum.extensions import db
@@ -204,20 +205,28 @@ def notify_notice(
     *,
     post_id: int | None = None,
     group_id: int | None = None,
+    details: dict[str, Any] | None = None,
 ) -> Notification | None:
     """A notice from the site of a kind the member chooses for (`NOTICES`: reminders),
-    unless they turned it off (None then); mailed as they chose."""
+    unless they turned it off (None then). Out of the forum it goes through the configured
+    reminder senders (forum.senders), once each: e-mail among them, as the member chose
+    for the kind (`details`: what the senders need to word it, e.g. the meeting's id)."""
     chosen = _choice(user_id, kind)
     if chosen is not None and not chosen.in_app:
         return None
-    return notify(
+    email = chosen.email if chosen is not None else EmailChoice.NEVER.value
+    notification = notify(
         user_id,
         kind,
         text,
         post_id=post_id,
         group_id=group_id,
-        email=chosen.email if chosen is not None else EmailChoice.NEVER.value,
+        # Not mailed by `notify`: the e-mail sender is how a reminder's mail goes out, so
+        # it goes once (a digest still sums it up, as the member chose).
+        email=EmailChoice.NEVER.value,
     )
+    senders.queue(notification.id, email=email == EmailChoice.IMMEDIATELY, details=details)
+    return notification
 
 
 def neutral_text(notification: Notification) -> str:
