@@ -671,7 +671,11 @@ def send_due_reminders(now: datetime | None = None) -> int:
             )
         )
         notifications.notify_notice(
-            user.id, REMINDER_KIND, _reminder_text(meeting, when), group_id=meeting.group_id
+            user.id,
+            REMINDER_KIND,
+            _reminder_text(meeting, when),
+            group_id=meeting.group_id,
+            meeting_id=meeting.id,
         )
         count += 1
     db.session.flush()

@@ -18,8 +18,10 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
 
+from forum import audit
 from forum import policy
 from forum import validation
+from forum.audit import Action
 from forum.errors import Conflict
 from forum.errors import Invalid
 from forum.errors import NotFound
@@ -402,11 +404,20 @@ def open_message_reports(actor: Actor) -> list[MessageReport]:
 
 
 RESOLUTIONS = ("dismissed", "upheld")
+# What the reporter is told: the decision in neutral words, never the message's text,
+# the conversation's title, the author's name or the moderator's.
+REPORT_DECISIONS = {
+    "upheld": "A moderator looked at the private message you reported and agreed with "
+    "your report. Thank you for telling us.",
+    "dismissed": "A moderator looked at the private message you reported and decided "
+    "no action was needed. Thank you for telling us.",
+}
+REPORT_DECIDED_KIND = "message_report_decided"
 
 
 def resolve_message_report(actor: Actor, report: MessageReport, *, decision: Any) -> bool:
     """Close a message report (dismissed, or upheld: the moderator acts on the member
-    through the usual sanctions). True if it was open."""
+    through the usual sanctions), log it and tell the reporter. True if it was open."""
     policy.require_message_report(actor, report.id)
     clean = validation.choice(decision, "decision", RESOLUTIONS)
     if report.status != "open":
@@ -414,6 +425,18 @@ def resolve_message_report(actor: Actor, report: MessageReport, *, decision: Any
     report.status = clean
     report.resolved_at = utcnow()
     report.resolved_by_id = actor.user_id
+    audit.record(
+        actor,
+        Action.MESSAGE_REPORT_RESOLVED,
+        rank=policy.moderation_rank(actor, None),
+        target_type="message_report",
+        target_id=report.id,
+        group=None,
+        data={"decision": clean, "user": report.message.author_id},
+    )
+    # No conversation or message id on it: the notice holds nothing of the message, and
+    # stays with the reporter even after they leave the conversation.
+    notifications.notify(report.reporter_id, REPORT_DECIDED_KIND, REPORT_DECISIONS[clean])
     db.session.flush()
     return True
 

@@ -14,6 +14,7 @@ from forum.blueprints.api import inputs
 from forum.blueprints.api import schemas
 from forum.blueprints.api import serializers
 from forum.blueprints.api.blueprint import bp
+from forum.database import write_intent
 from forum.models.messages import Conversation
 from forum.policy import Actor
 from forum.services import messages
@@ -55,12 +56,17 @@ def list_conversations() -> Any:
 
 
 @bp.get("/conversations/<id:conversation_id>")
+@transaction.writes
 def show_conversation(conversation_id: int) -> Any:
+    write_intent.set(True)
     page = inputs.page() if request.args.get("page") is not None else None
     actor = context.current_actor()
     policy.require_member(actor)
     conversation = policy.require_conversation(actor, conversation_id)
     found = messages.messages(actor, conversation, page=page)
+    # Reading through the API marks read what was shown, as the page does (and the
+    # notifications about it): a client showing the messages has shown them.
+    messages.mark_read(actor, conversation, found.items)
     return {
         "conversation": _conversation(actor, conversation),
         "messages": [serializers.message(m) for m in found.items],
