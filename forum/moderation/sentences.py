@@ -306,7 +306,11 @@ def _message_report(say: _Say) -> list[Part]:
     how = {"upheld": "upheld", "dismissed": "dismissed"}.get(
         decision if isinstance(decision, str) else "", "closed"
     )
-    return [*say.who(), f" {how} a report about a private message by ", *say.member(_int(say.data.get("user")))]
+    return [
+        *say.who(),
+        f" {how} a report about a private message by ",
+        *say.member(_int(say.data.get("user"))),
+    ]
 
 
 def _trust(say: _Say) -> list[Part]:
@@ -399,11 +403,13 @@ def _target(say: _Say) -> list[Part]:
         return say.target_member()
     if kind == "group":
         return say.group()
-    return [{
+    return [
+        {
             "appeal": "an appeal",
             "invitation": "an invitation link",
             "message_report": "a report about a private message",
-        }.get(kind, f"a {kind}")]
+        }.get(kind, f"a {kind}")
+    ]
 
 
 def _undo(say: _Say) -> list[Part]:
