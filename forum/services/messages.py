@@ -224,6 +224,13 @@ def add_participants(actor: Actor, conversation: Conversation, *, usernames: Any
             row.joined_at = now
             row.left_at = None
             row.last_read_message_id = conversation.last_message_id or 0
+    # Someone new to it has its latest message unread (the list marks it so too).
+    db.session.execute(
+        update(User)
+        .where(User.id.in_([user.id for user in new]))
+        .values(has_unread_messages=True)
+        .execution_options(synchronize_session=False)
+    )
     db.session.flush()
     return new
 
