@@ -250,17 +250,14 @@ def _settings_and_meetings(actor: Actor, user: User) -> dict[str, Any]:
         )
     )
     # A meeting's title as the member may see it now (their answer is theirs either way).
-    titles = (
-        dict(
-            db.session.execute(
-                visible_meetings(actor)
-                .where(Meeting.id.in_(sorted({a.meeting_id for a in answers})))
-                .with_only_columns(Meeting.id, Meeting.title)
-            ).tuples()
-        )
-        if answers
-        else {}
-    )
+    titles: dict[int, str] = {}
+    if answers:
+        for meeting_id, title in db.session.execute(
+            visible_meetings(actor)
+            .where(Meeting.id.in_(sorted({a.meeting_id for a in answers})))
+            .with_only_columns(Meeting.id, Meeting.title)
+        ):
+            titles[meeting_id] = title
     calendar = db.session.scalar(select(MemberCalendar).where(MemberCalendar.user_id == user.id))
     reminders = list(
         db.session.scalars(
