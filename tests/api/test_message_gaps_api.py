@@ -40,7 +40,9 @@ def people(db):
 
 
 def _start(call, ann, body="Hello") -> int:
-    made = call("POST", "/conversations", ann, {"recipients": ["bob"], "title": "Hello", "body": body})
+    made = call(
+        "POST", "/conversations", ann, {"recipients": ["bob"], "title": "Hello", "body": body}
+    )
     assert made.status_code == 201, made.json
     return made.json["id"]
 
