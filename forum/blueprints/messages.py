@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Blueprint
 from flask import flash
+from flask import g
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -30,6 +31,26 @@ from forum.policy import Actor
 from forum.services import messages
 
 bp = Blueprint("messages", __name__)
+
+
+def unread_messages() -> int:
+    """The member's conversations with unread messages, counted once per request; no
+    query unless their row says there may be some (guests: 0)."""
+    if "unread_messages" not in g:
+        member = context.current_member()
+        maybe = member is not None and member.has_unread_messages
+        g.unread_messages = (
+            messages.unread_conversation_count(context.current_actor()) if maybe else 0
+        )
+    count: int = g.unread_messages
+    return count
+
+
+@bp.app_context_processor
+def _navigation() -> dict[str, object]:
+    # A callable: only pages that show the navigation pay for the count.
+    return {"unread_messages": unread_messages}
+
 
 Page = str | tuple[str, int]
 
@@ -122,6 +143,22 @@ def permalink(conversation_id: int, message_id: int) -> Response:
     page = messages.page_of_message(actor, conversation, message_id)
     target = url_for("messages.show", conversation_id=conversation.id, page=page)
     return redirect(f"{target}#m{message_id}")
+
+
+@bp.post("/messages/<id:conversation_id>/m/<id:message_id>/delete")
+@transaction.writes
+def delete(conversation_id: int, message_id: int) -> Response:
+    actor = context.current_actor()
+    policy.require_member(actor)
+    conversation = policy.require_conversation(actor, conversation_id)
+    message = policy.require_message(actor, message_id)
+    if message.conversation_id != conversation.id:
+        raise NotFound()
+    messages.delete_message(actor, message)
+    flash("Your message was deleted.")
+    return redirect(
+        url_for("messages.permalink", conversation_id=conversation.id, message_id=message.id)
+    )
 
 
 @bp.post("/messages/<id:conversation_id>")

@@ -82,6 +82,10 @@ class ConversationMessage(db.Model):  # type: ignore[name-defined,misc]
     body: Mapped[str] = mapped_column(Text)
     html: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Deleted by its author: the others see a placeholder. The text itself is wiped then,
+    # unless a report of it is open (the moderators handling it read what was reported;
+    # it is wiped when the last open report is closed).
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     author: Mapped[User | None] = relationship(lazy="joined")
 

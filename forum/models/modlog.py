@@ -91,6 +91,9 @@ class Action(enum.StrEnum):
     CHAT_ROOM_SETTINGS_CHANGED = "chat_room_settings_changed"
     CHAT_MESSAGE_HIDDEN = "chat_message_hidden"
     CHAT_REPORTS_DISMISSED = "chat_reports_dismissed"
+    # Private messages: a report closed (data: decision "upheld"/"dismissed", the
+    # author's id as "user"; never the message's words or the reporter).
+    MESSAGE_REPORT_RESOLVED = "message_report_resolved"
     # An earlier row undone (its data names the row and its action).
     UNDO = "undo"
 

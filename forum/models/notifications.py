@@ -46,6 +46,11 @@ class Notification(db.Model):  # type: ignore[name-defined,misc]
     message_id: Mapped[int | None] = mapped_column(
         ForeignKey("conversation_messages.id", ondelete="CASCADE"), default=None
     )
+    # A meeting reminder leads to its meeting, and goes with it (the group's check is
+    # `group_id`'s: policy.visible_notifications).
+    meeting_id: Mapped[int | None] = mapped_column(
+        ForeignKey("meetings.id", ondelete="CASCADE"), default=None
+    )
     # Who acted (replied, mentioned, quoted, liked, asked to join): their name is shown
     # when the notification is read, as the reader may see it then, never stored in
     # `text`. Gone (NULL) when the account row is; a deleted member shows as such.

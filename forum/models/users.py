@@ -42,6 +42,9 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     has_unread_notifications: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default="0"
     )
+    # Set when someone writes to the member in a conversation, cleared when they have read
+    # every conversation: the header counts unread conversations only while it is up.
+    has_unread_messages: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     # The "new topics" list (forum.unread) starts here: "Dismiss new" moves it to now, so
     # that dismissing needs no row per topic (topic_reads rows count for trust levels).
     new_topics_since: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

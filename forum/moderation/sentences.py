@@ -301,6 +301,18 @@ def _chat_message(verb: str) -> Sentence:
     return say_it
 
 
+def _message_report(say: _Say) -> list[Part]:
+    decision = say.data.get("decision")
+    how = {"upheld": "upheld", "dismissed": "dismissed"}.get(
+        decision if isinstance(decision, str) else "", "closed"
+    )
+    return [
+        *say.who(),
+        f" {how} a report about a private message by ",
+        *say.member(_int(say.data.get("user"))),
+    ]
+
+
 def _trust(say: _Say) -> list[Part]:
     after = say.data.get("after")
     level = _int(after.get("level")) if isinstance(after, dict) else _int(say.data.get("level"))
@@ -391,7 +403,13 @@ def _target(say: _Say) -> list[Part]:
         return say.target_member()
     if kind == "group":
         return say.group()
-    return [{"appeal": "an appeal", "invitation": "an invitation link"}.get(kind, f"a {kind}")]
+    return [
+        {
+            "appeal": "an appeal",
+            "invitation": "an invitation link",
+            "message_report": "a report about a private message",
+        }.get(kind, f"a {kind}")
+    ]
 
 
 def _undo(say: _Say) -> list[Part]:
@@ -540,6 +558,8 @@ _SENTENCES: dict[str, Sentence] = {
     Action.CHAT_ROOM_SETTINGS_CHANGED: _chat_settings,
     Action.CHAT_MESSAGE_HIDDEN: _chat_message("hid"),
     Action.CHAT_REPORTS_DISMISSED: _chat_message("dismissed the reports about"),
+    # Private messages.
+    Action.MESSAGE_REPORT_RESOLVED: _message_report,
     Action.UNDO: _undo,
 }
 

@@ -135,11 +135,13 @@ from forum.policy.messages import blocked_ids
 from forum.policy.messages import blockers_of
 from forum.policy.messages import can_add_participants
 from forum.policy.messages import can_block
+from forum.policy.messages import can_delete_message
 from forum.policy.messages import can_message_member
 from forum.policy.messages import can_report_message
 from forum.policy.messages import can_send_message
 from forum.policy.messages import check_add_participant
 from forum.policy.messages import check_block
+from forum.policy.messages import check_delete_message
 from forum.policy.messages import check_leave_conversation
 from forum.policy.messages import check_message_member
 from forum.policy.messages import check_report_message
@@ -213,11 +215,13 @@ __all__ = [
     "blockers_of",
     "can_add_participants",
     "can_block",
+    "can_delete_message",
     "can_message_member",
     "can_report_message",
     "can_send_message",
     "check_add_participant",
     "check_block",
+    "check_delete_message",
     "check_leave_conversation",
     "check_message_member",
     "check_report_message",

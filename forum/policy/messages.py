@@ -289,11 +289,27 @@ def check_report_message(actor: Actor, message: ConversationMessage) -> None:
     require_message(actor, message.id)
     if message.author_id == actor.user_id:
         raise Denied("You cannot report your own message.", code="own_message")
+    if message.deleted_at is not None:
+        raise Denied("Its author deleted this message.", code="deleted")
 
 
 def can_report_message(actor: Actor, message: ConversationMessage) -> bool:
     """True if `check_report_message` lets the actor report the message."""
     return passes(check_report_message, actor, message)
+
+
+def check_delete_message(actor: Actor, message: ConversationMessage) -> None:
+    """Raise unless the actor may delete the message: their own, in a conversation they
+    take part in (anyone else's: 403, as they can see it; one they cannot see: 404)."""
+    require_member(actor)
+    require_message(actor, message.id)
+    if message.author_id != actor.user_id:
+        raise Denied("You can delete only your own messages.", code="not_author")
+
+
+def can_delete_message(actor: Actor, message: ConversationMessage) -> bool:
+    """True if `check_delete_message` lets the actor delete the message."""
+    return passes(check_delete_message, actor, message)
 
 
 # --- the moderators' window onto reported messages ----------------------------------

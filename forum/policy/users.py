@@ -266,4 +266,12 @@ def visible_notifications(actor: Actor) -> Select[Notification]:
                 )
             ),
         ),
+        # A meeting's reminder: only while the member is in the meeting's group (a
+        # public group stays visible after leaving it; its reminders do not). A deleted
+        # meeting takes its reminders with it (ON DELETE CASCADE).
+        or_(
+            Notification.meeting_id.is_(None),
+            Notification.group_id.is_(None),
+            Notification.group_id.in_(sorted(actor.group_ids)),
+        ),
     )

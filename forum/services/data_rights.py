@@ -49,15 +49,21 @@ from forum.models.boards import Board
 from forum.models.chat import ChatMessage
 from forum.models.chat import ChatReport
 from forum.models.chat import ChatRoom
+from forum.models.email import EmailSettings
 from forum.models.groups import Group
 from forum.models.groups import JoinRequest
 from forum.models.groups import Membership
 from forum.models.groups import Role
 from forum.models.invitations import MemberInvitation
+from forum.models.meetings import Meeting
+from forum.models.meetings import MeetingAnswer
+from forum.models.meetings import MemberCalendar
+from forum.models.meetings import PersonalReminder
 from forum.models.moderation import Flag
 from forum.models.moderation import Sanction
 from forum.models.modlog import Action
 from forum.models.notifications import Notification
+from forum.models.notifications import NotificationPreference
 from forum.models.posts import Post
 from forum.models.posts import PostEdit
 from forum.models.posts import PostRevision
@@ -74,6 +80,7 @@ from forum.policy import erasable_posts
 from forum.policy import erasable_topics
 from forum.policy import moderation_rank
 from forum.policy import require_member
+from forum.policy import visible_meetings
 from forum.policy import visible_notifications
 from forum.policy import visible_posts
 from forum.search import queue as search_queue
@@ -234,6 +241,97 @@ def _account(actor: Actor, user: User, posts: list[Post]) -> dict[str, Any]:
     }
 
 
+def _settings_and_meetings(actor: Actor, user: User) -> dict[str, Any]:
+    """The member's meeting answers, calendar settings (never the feed's token or its
+    hash), personal reminders, notification choices and mail settings."""
+    answers = list(
+        db.session.scalars(
+            select(MeetingAnswer).where(MeetingAnswer.user_id == user.id).order_by(MeetingAnswer.id)
+        )
+    )
+    # A meeting's title as the member may see it now (their answer is theirs either way).
+    titles: dict[int, str] = {}
+    if answers:
+        for meeting_id, title in db.session.execute(
+            visible_meetings(actor)
+            .where(Meeting.id.in_(sorted({a.meeting_id for a in answers})))
+            .with_only_columns(Meeting.id, Meeting.title)
+        ):
+            titles[meeting_id] = title
+    calendar = db.session.scalar(select(MemberCalendar).where(MemberCalendar.user_id == user.id))
+    reminders = list(
+        db.session.scalars(
+            select(PersonalReminder)
+            .where(PersonalReminder.user_id == user.id)
+            .order_by(PersonalReminder.id)
+        )
+    )
+    readable = (
+        set(
+            db.session.scalars(
+                visible_posts(actor)
+                .where(Post.id.in_(sorted({r.post_id for r in reminders})))
+                .with_only_columns(Post.id)
+            )
+        )
+        if reminders
+        else set()
+    )
+    mail = db.session.get(EmailSettings, user.id)
+    return {
+        "meeting_answers": [
+            {
+                "meeting_id": item.meeting_id,
+                "meeting": titles.get(item.meeting_id),
+                "answer": item.answer,
+                "hidden": item.hidden,
+                "reminder": item.reminder,
+                "updated_at": _when(item.updated_at),
+            }
+            for item in answers
+        ],
+        "calendar": (
+            {
+                "timezone": calendar.timezone,
+                "reminder": calendar.reminder,
+                # Whether a feed exists and since when: its secret stays out of any file.
+                "feed": calendar.feed_token_hash is not None,
+                "feed_created_at": _when(calendar.feed_created_at),
+            }
+            if calendar is not None
+            else None
+        ),
+        "reminders": [
+            {
+                # The post only while they may still read it (as the reminder itself).
+                "post_id": item.post_id if item.post_id in readable else None,
+                "remind_at": _when(item.remind_at),
+                "created_at": _when(item.created_at),
+                "sent_at": _when(item.sent_at),
+            }
+            for item in reminders
+        ],
+        "notification_preferences": [
+            {"kind": item.kind, "in_app": item.in_app, "email": item.email}
+            for item in db.session.scalars(
+                select(NotificationPreference)
+                .where(NotificationPreference.user_id == user.id)
+                .order_by(NotificationPreference.kind)
+            )
+        ],
+        "email_settings": (
+            {
+                "digest": mail.digest,
+                "link_only": mail.link_only,
+                "next_digest_at": _when(mail.next_digest_at),
+                "last_digest_at": _when(mail.last_digest_at),
+            }
+            if mail is not None
+            else None
+        ),
+    }
+
+
 def _post_file(post: Post) -> str:
     return f"posts/{post.topic_id}-{post.number}.md"
 
@@ -261,6 +359,7 @@ def export_member_data(actor: Actor, user: User) -> bytes:
     account = _account(actor, user, posts)
     # Private messages they wrote; those others wrote to them are the others' words.
     account["messages"] = messages.exported_messages(user)
+    account.update(_settings_and_meetings(actor, user))
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("account.json", json.dumps(account, indent=2, ensure_ascii=False))

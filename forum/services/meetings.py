@@ -675,6 +675,7 @@ def send_due_reminders(now: datetime | None = None) -> int:
             REMINDER_KIND,
             _reminder_text(meeting, when),
             group_id=meeting.group_id,
+            meeting_id=meeting.id,
             # For the reminder senders, who word it without the title (and check again).
             details={"meeting_id": meeting.id, "at": when.isoformat()},
         )

@@ -13,13 +13,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import and_
 from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
 
+from forum import audit
 from forum import policy
 from forum import validation
+from forum.audit import Action
 from forum.errors import Conflict
 from forum.errors import Invalid
 from forum.errors import NotFound
@@ -122,6 +125,14 @@ def _write(actor: Actor, conversation: Conversation, body: str) -> ConversationM
         .values(last_read_message_id=message.id)
         .execution_options(synchronize_session=False)
     )
+    # The header's count of unread conversations looks only while this flag is up.
+    if others:
+        db.session.execute(
+            update(User)
+            .where(User.id.in_(others))
+            .values(has_unread_messages=True)
+            .execution_options(synchronize_session=False)
+        )
     # Those who blocked the author are not told (and the author never learns who did).
     blockers = policy.blockers_of(author_id, others)
     for user_id in others:
@@ -213,6 +224,13 @@ def add_participants(actor: Actor, conversation: Conversation, *, usernames: Any
             row.joined_at = now
             row.left_at = None
             row.last_read_message_id = conversation.last_message_id or 0
+    # Someone new to it has its latest message unread (the list marks it so too).
+    db.session.execute(
+        update(User)
+        .where(User.id.in_([user.id for user in new]))
+        .values(has_unread_messages=True)
+        .execution_options(synchronize_session=False)
+    )
     db.session.flush()
     return new
 
@@ -224,6 +242,7 @@ def leave_conversation(actor: Actor, conversation: Conversation) -> None:
     if row is not None:
         row.left_at = utcnow()
     db.session.flush()
+    _refresh_unread_messages(actor)
 
 
 def leave_all(user: User) -> None:
@@ -346,6 +365,7 @@ def mark_read(
     if newest > row.last_read_message_id:
         row.last_read_message_id = newest
         db.session.flush()
+        _refresh_unread_messages(actor)
     # The notifications about what they have now read are read too.
     told = list(
         db.session.scalars(
@@ -360,6 +380,79 @@ def mark_read(
     )
     if told:
         notifications.mark_read(actor, told)
+
+
+def _unread_scope(actor: Actor) -> Any:
+    # The actor's conversations with a message newer than their read mark.
+    return (
+        policy.visible_conversations(actor)
+        .join(
+            ConversationParticipant,
+            and_(
+                ConversationParticipant.conversation_id == Conversation.id,
+                ConversationParticipant.user_id == actor.user_id,
+                ConversationParticipant.left_at.is_(None),
+            ),
+        )
+        .where(
+            func.coalesce(Conversation.last_message_id, 0)
+            > ConversationParticipant.last_read_message_id
+        )
+    )
+
+
+def unread_conversation_count(actor: Actor) -> int:
+    """How many of the actor's conversations have a message they have not read (the
+    header's count; callers ask only while `users.has_unread_messages` is up)."""
+    if not actor.is_member:
+        return 0
+    scope = _unread_scope(actor)
+    return int(db.session.scalar(select(func.count()).select_from(scope.subquery())) or 0)
+
+
+def _refresh_unread_messages(actor: Actor) -> None:
+    # Lowered once nothing is left unread, so that the header stops counting.
+    if actor.user_id is None:
+        return
+    left = db.session.scalar(_unread_scope(actor).with_only_columns(Conversation.id).limit(1))
+    if left is None:
+        db.session.execute(
+            update(User)
+            .where(User.id == actor.user_id)
+            .values(has_unread_messages=False)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _has_open_report(message: ConversationMessage) -> bool:
+    return (
+        db.session.scalar(
+            select(MessageReport.id)
+            .where(MessageReport.message_id == message.id, MessageReport.status == "open")
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def _wipe(message: ConversationMessage) -> None:
+    message.body = ""
+    message.html = ""
+
+
+def delete_message(actor: Actor, message: ConversationMessage) -> bool:
+    """Delete the actor's own message: the others see "This message was deleted." The
+    words are wiped at once, unless a report of the message is open: the moderators
+    handling it read what was reported (and the author must not escape a report by
+    deleting); they are wiped when the report is closed. True if it was not deleted yet."""
+    policy.check_delete_message(actor, message)
+    if message.deleted_at is not None:
+        return False
+    message.deleted_at = utcnow()
+    if not _has_open_report(message):
+        _wipe(message)
+    db.session.flush()
+    return True
 
 
 def report_message(
@@ -402,11 +495,20 @@ def open_message_reports(actor: Actor) -> list[MessageReport]:
 
 
 RESOLUTIONS = ("dismissed", "upheld")
+# What the reporter is told: the decision in neutral words, never the message's text,
+# the conversation's title, the author's name or the moderator's.
+REPORT_DECISIONS = {
+    "upheld": "A moderator looked at the private message you reported and agreed with "
+    "your report. Thank you for telling us.",
+    "dismissed": "A moderator looked at the private message you reported and decided "
+    "no action was needed. Thank you for telling us.",
+}
+REPORT_DECIDED_KIND = "message_report_decided"
 
 
 def resolve_message_report(actor: Actor, report: MessageReport, *, decision: Any) -> bool:
     """Close a message report (dismissed, or upheld: the moderator acts on the member
-    through the usual sanctions). True if it was open."""
+    through the usual sanctions), log it and tell the reporter. True if it was open."""
     policy.require_message_report(actor, report.id)
     clean = validation.choice(decision, "decision", RESOLUTIONS)
     if report.status != "open":
@@ -414,7 +516,23 @@ def resolve_message_report(actor: Actor, report: MessageReport, *, decision: Any
     report.status = clean
     report.resolved_at = utcnow()
     report.resolved_by_id = actor.user_id
+    audit.record(
+        actor,
+        Action.MESSAGE_REPORT_RESOLVED,
+        rank=policy.moderation_rank(actor, None),
+        target_type="message_report",
+        target_id=report.id,
+        group=None,
+        data={"decision": clean, "user": report.message.author_id},
+    )
+    # No conversation or message id on it: the notice holds nothing of the message, and
+    # stays with the reporter even after they leave the conversation.
+    notifications.notify(report.reporter_id, REPORT_DECIDED_KIND, REPORT_DECISIONS[clean])
     db.session.flush()
+    # A message its author deleted kept its words only for the open reports.
+    if report.message.deleted_at is not None and not _has_open_report(report.message):
+        _wipe(report.message)
+        db.session.flush()
     return True
 
 
@@ -489,6 +607,7 @@ def exported_messages(user: User) -> list[dict[str, Any]]:
             "id": message.id,
             "created_at": message.created_at.isoformat(),
             "body": message.body,
+            "deleted": message.deleted_at is not None,
         }
         for message in db.session.scalars(
             select(ConversationMessage)

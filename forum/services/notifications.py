@@ -119,6 +119,7 @@ def notify(
     email: str | None = None,
     conversation_id: int | None = None,
     message_id: int | None = None,
+    meeting_id: int | None = None,
 ) -> Notification:
     """Add a notification for a member (plain text, cut to 500 characters); mailed at once
     when the member chose "immediately" for its kind (`email`: that choice, if known)."""
@@ -133,6 +134,7 @@ def notify(
         actor_id=actor_id,
         conversation_id=conversation_id,
         message_id=message_id,
+        meeting_id=meeting_id,
         count=1,
         created_at=utcnow(),
     )
@@ -205,6 +207,7 @@ def notify_notice(
     *,
     post_id: int | None = None,
     group_id: int | None = None,
+    meeting_id: int | None = None,
     details: dict[str, Any] | None = None,
 ) -> Notification | None:
     """A notice from the site of a kind the member chooses for (`NOTICES`: reminders),
@@ -221,6 +224,7 @@ def notify_notice(
         text,
         post_id=post_id,
         group_id=group_id,
+        meeting_id=meeting_id,
         # Not mailed by `notify`: the e-mail sender is how a reminder's mail goes out, so
         # it goes once (a digest still sums it up, as the member chose).
         email=EmailChoice.NEVER.value,
@@ -296,8 +300,9 @@ def shown(actor: Actor, items: Sequence[Notification]) -> dict[int, Shown]:
         if n.conversation_id is not None and n.message_id is not None:
             url = f"/messages/{n.conversation_id}/m/{n.message_id}"
         if n.kind == "meeting_reminder":
-            # Leads to the member's meetings (the group's own check is the list's scope).
-            url = "/meetings"
+            # Leads to the meeting itself (`visible_notifications` checks its group);
+            # reminders from before `meeting_id` existed lead to the member's meetings.
+            url = f"/meetings/{n.meeting_id}" if n.meeting_id is not None else "/meetings"
         if n.kind not in ACTED:
             found[n.id] = Shown(n.text, url)
             continue

@@ -54,6 +54,8 @@ def test_a_message_and_its_answer(app: Any, browser_page: Any, live_server: str)
 
         # B's badge shows 1; the notification says nothing of the words and leads there.
         bee_page.goto("/")
+        # The header counts the unread conversation too.
+        expect(bee_page.get_by_role("link", name="Messages 1 unread")).to_be_visible()
         badge = bee_page.get_by_role("link", name="Notifications (1)")
         expect(badge).to_be_visible()
         badge.click()
@@ -74,5 +76,15 @@ def test_a_message_and_its_answer(app: Any, browser_page: Any, live_server: str)
         ash_page.get_by_role("link", name="Walk on Sunday?").click()
         expect(ash_page.locator("li.post", has_text="ten o'clock")).to_be_visible()
         assert fits(ash_page)
+
+        # A deletes their first message: B reads a placeholder instead of the words.
+        first = ash_page.locator("li.post", has_text="by the river")
+        first.locator("summary", has_text="Delete").click()
+        first.get_by_role("button", name="Delete this message").click()
+        expect(ash_page.get_by_text("This message was deleted.")).to_be_visible()
+        assert fits(ash_page)
+        bee_page.reload()
+        expect(bee_page.get_by_text("This message was deleted.")).to_be_visible()
+        assert bee_page.locator("li.post", has_text="by the river").count() == 0
     finally:
         bee_context.close()

@@ -1069,6 +1069,25 @@ SURFACES = (
         },
         writes=True,
     ),
+    # Issue 14's gaps: deleting a private message of the planted conversation.
+    Surface(
+        "API delete a private message",
+        _id("message_id", "/api/v1/messages/{}"),
+        api=True,
+        method="DELETE",
+        writes=True,
+    ),
+    Surface(
+        "Delete a private message",
+        lambda p, secret: (
+            f"/messages/{p.conversation_id}/m/{p.message_id}/delete"
+            if secret
+            else f"/messages/{p.missing_id}/m/{p.missing_id}/delete"
+        ),
+        method="POST",
+        payload=lambda _p, _s: {},
+        writes=True,
+    ),
     # Issue 13: watching levels. A secret topic, board or group answers as a missing one,
     # asked or set; setting one changes nothing.
     Surface("API watch a topic", _id("secret_topic_id", "/api/v1/topics/{}/watch"), api=True),

@@ -83,6 +83,9 @@ def _surfaces(cid: int, mid: int) -> list[tuple[str, str, dict[str, Any] | None,
         ("POST", f"{api}/conversations/{cid}/participants", {"usernames": ["stranger"]}, True),
         ("POST", f"{api}/conversations/{cid}/leave", None, True),
         ("POST", f"{api}/messages/{mid}/report", {"reason": "spam"}, True),
+        # Deleting a message (issue 14's gaps): outsiders cannot learn it exists.
+        ("POST", f"/messages/{cid}/m/{mid}/delete", {}, False),
+        ("DELETE", f"{api}/messages/{mid}", None, True),
     ]
 
 
@@ -95,6 +98,7 @@ LISTS = (
     "/search?q=weekend",
     "/api/v1/search?q=share",
     "/mod/messages",
+    "/api/v1/message-reports",
     "/",
 )
 

@@ -14,6 +14,8 @@ from forum.blueprints.api import inputs
 from forum.blueprints.api import schemas
 from forum.blueprints.api import serializers
 from forum.blueprints.api.blueprint import bp
+from forum.database import write_intent
+from forum.errors import Conflict
 from forum.models.messages import Conversation
 from forum.policy import Actor
 from forum.services import messages
@@ -55,12 +57,17 @@ def list_conversations() -> Any:
 
 
 @bp.get("/conversations/<id:conversation_id>")
+@transaction.writes
 def show_conversation(conversation_id: int) -> Any:
+    write_intent.set(True)
     page = inputs.page() if request.args.get("page") is not None else None
     actor = context.current_actor()
     policy.require_member(actor)
     conversation = policy.require_conversation(actor, conversation_id)
     found = messages.messages(actor, conversation, page=page)
+    # Reading through the API marks read what was shown, as the page does (and the
+    # notifications about it): a client showing the messages has shown them.
+    messages.mark_read(actor, conversation, found.items)
     return {
         "conversation": _conversation(actor, conversation),
         "messages": [serializers.message(m) for m in found.items],
@@ -113,6 +120,45 @@ def report_message(message_id: int) -> Any:
         actor, message, reason=data.get("reason"), note=data.get("note", "")
     )
     return {"id": report.id, "status": report.status}, 201
+
+
+@bp.delete("/messages/<id:message_id>")
+@transaction.writes
+def delete_message(message_id: int) -> Any:
+    actor = context.current_actor()
+    policy.require_member(actor)
+    message = policy.require_message(actor, message_id)
+    messages.delete_message(actor, message)
+    return "", 204
+
+
+# --- the site moderators' side: reported messages -----------------------------------
+
+
+@bp.get("/message-reports")
+def list_message_reports() -> Any:
+    actor = context.current_actor()
+    # As for posts' reports: a member who moderates nothing hears 403.
+    policy.require_moderator(actor)
+    return {
+        "reports": [
+            serializers.message_report(report, policy.reported_message_window(actor, report))
+            for report in messages.open_message_reports(actor)
+        ]
+    }
+
+
+@bp.post("/message-reports/<id:message_report_id>/resolve")
+@transaction.writes
+def resolve_message_report(message_report_id: int) -> Any:
+    data = inputs.body(schemas.messages.MessageReportDecision)
+    actor = context.current_actor()
+    policy.require_member(actor)
+    # A report the caller does not handle answers 404, like one that does not exist.
+    report = policy.require_message_report(actor, message_report_id)
+    if not messages.resolve_message_report(actor, report, decision=data.get("decision")):
+        raise Conflict("This report is closed already.")
+    return serializers.message_report(report, policy.reported_message_window(actor, report))
 
 
 @bp.route("/users/<username>/block", methods=["PUT", "DELETE"])

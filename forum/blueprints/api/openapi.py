@@ -830,6 +830,45 @@ MESSAGE_OPERATIONS: tuple[Operation, ...] = (
         body="MessagingChange",
         response="Messaging",
     ),
+    Operation(
+        "delete",
+        "/messages/{message_id}",
+        "Delete your own message",
+        tag="messages",
+        auth="member",
+        status=204,
+        extra_errors=(403,),
+        description="The others see that a message was deleted, not its words (`deleted` "
+        "true, `body` and `html` empty). 403 `not_author` for someone else's message; 404 "
+        "for one you cannot read. While a report of it is open, the moderators handling "
+        "the report still read it; its words are wiped when the report is closed.",
+    ),
+    Operation(
+        "get",
+        "/message-reports",
+        "Open reports of private messages",
+        tag="messages",
+        auth="member",
+        response="MessageReportList",
+        extra_errors=(403,),
+        description="Site moderators only, oldest first: each with the reported message "
+        "and the two before it (never more of the conversation, never the reporter's "
+        "name). A member who moderates nothing gets 403; a group moderator an empty list.",
+    ),
+    Operation(
+        "post",
+        "/message-reports/{message_report_id}/resolve",
+        "Close a report of a private message",
+        tag="messages",
+        auth="member",
+        body="MessageReportDecision",
+        response="MessageReportItem",
+        extra_errors=(409,),
+        description="`upheld` or `dismissed`. Logged in the moderation log; the reporter is "
+        "told the decision in neutral words (nothing of the message). Act on the member "
+        "through sanctions. 404 for a report you do not handle, as for one that does not "
+        "exist; 409 if it is closed already.",
+    ),
 )
 
 

@@ -35,6 +35,7 @@ from forum.models.invitations import Invitation
 from forum.models.invitations import MemberInvitation
 from forum.models.messages import Conversation
 from forum.models.messages import ConversationMessage
+from forum.models.messages import MessageReport
 from forum.models.moderation import Appeal
 from forum.models.moderation import Flag
 from forum.models.moderation import Report
@@ -550,14 +551,44 @@ def conversation(item: Conversation, participants: list[str], unread: bool) -> J
 
 
 def message(item: ConversationMessage) -> JSON:
-    """A private message; its author as "deleted member" once their account is gone."""
+    """A private message; its author as "deleted member" once their account is gone. One
+    its author deleted has no words (a report's moderators read them elsewhere)."""
+    deleted = item.deleted_at is not None
+    return {
+        "id": item.id,
+        "author": item.author.shown_name if item.author is not None else DELETED_MEMBER,
+        "body": "" if deleted else item.body,
+        "html": "" if deleted else item.html,
+        "deleted": deleted,
+        "created_at": timestamp(item.created_at),
+        "url": f"/messages/{item.conversation_id}/m/{item.id}",
+    }
+
+
+def reported_message(item: ConversationMessage, *, reported: bool) -> JSON:
+    """A message in a report's window, for the moderators handling the report (the words
+    of a deleted one stay while its report is open)."""
     return {
         "id": item.id,
         "author": item.author.shown_name if item.author is not None else DELETED_MEMBER,
         "body": item.body,
         "html": item.html,
+        "deleted": item.deleted_at is not None,
         "created_at": timestamp(item.created_at),
-        "url": f"/messages/{item.conversation_id}/m/{item.id}",
+        "reported": reported,
+    }
+
+
+def message_report(report: MessageReport, window: list[ConversationMessage]) -> JSON:
+    """A report of a private message (never the reporter's name), with its window."""
+    return {
+        "id": report.id,
+        "reason": report.reason,
+        "note": report.note,
+        "status": report.status,
+        "created_at": timestamp(report.created_at),
+        "resolved_at": timestamp(report.resolved_at),
+        "messages": [reported_message(m, reported=m.id == report.message_id) for m in window],
     }
 
 

@@ -82,6 +82,9 @@ class PrivateMessage(Answer):
     author: Annotated[str, Field(description='A username, or "deleted member"')]
     body: Annotated[str, Field(description="Markdown")]
     html: Annotated[str, Field(description="Rendered and sanitised")]
+    deleted: Annotated[
+        bool, Field(description="Its author deleted it: `body` and `html` are empty")
+    ]
     created_at: Time
     url: Url
 
@@ -95,6 +98,37 @@ class ConversationMessages(PagedAnswer):
 class MessageReportState(Answer):
     id: Id
     status: Annotated[str, Field(examples=["open"])]
+
+
+class MessageReportDecision(Body):
+    decision: Text = spec(enum=list(message_service.RESOLUTIONS))
+
+
+class ReportedMessage(Answer):
+    id: Id
+    author: Annotated[str, Field(description='A username, or "deleted member"')]
+    body: Annotated[str, Field(description="Markdown")]
+    html: Annotated[str, Field(description="Rendered and sanitised")]
+    deleted: Annotated[bool, Field(description="Its author deleted it since")]
+    created_at: Time
+    reported: Annotated[bool, Field(description="The message the report is about")]
+
+
+class MessageReportItem(Answer):
+    id: Id
+    reason: Annotated[str, Field(examples=["abuse"])]
+    note: str
+    status: Annotated[str, Field(examples=["open"])]
+    created_at: Time
+    resolved_at: Time | None
+    messages: Annotated[
+        list[ReportedMessage],
+        Field(description="The reported message (last) and up to two before it"),
+    ]
+
+
+class MessageReportList(Answer):
+    reports: list[MessageReportItem]
 
 
 class Messaging(Answer):
