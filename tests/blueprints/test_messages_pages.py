@@ -123,3 +123,18 @@ def test_mentions_from_a_blocked_member_notify_nobody(db, pair):
     db.session.commit()
     f.make_post(topic, ann, body="Hello again @bob")
     assert [n.kind for n in notifications.notifications(f.actor(bob)).items] == ["mention"]
+
+
+def test_a_helpers_site_label_shows_beside_their_name_in_a_conversation(client, login_as, pair):
+    # Members should know when they are talking to a professional (issue 14).
+    from forum.services import labels
+
+    ann, bob = pair
+    labels.set_label(f.actor(f.make_admin("boss")), ann, label="Peer supporter")
+    conversation = messages.start_conversation(
+        f.actor(ann), recipients=["bob"], title="Hello", body="How are you?"
+    )
+    db.session.commit()
+    login_as(bob)
+    page = client.get(f"/messages/{conversation.id}").get_data(as_text=True)
+    assert '<span class="visually-hidden">role: </span>Peer supporter</span>' in page
